@@ -1,0 +1,182 @@
+//! The `writeback-sim` commands. `main.rs` parses the command line with these types and
+//! calls [`run`]; everything here returns errors instead of exiting.
+
+use crate::clock::SystemClock;
+use crate::directory::server::Running;
+use crate::directory::tls::TlsMaterial;
+use crate::directory::{Directory, DirectoryConfig};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "writeback-sim",
+    version,
+    about = "Microsoft Entra Connect writeback simulator: embedded AD, fake tenant, fake relay, real engine"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios (files or directories; default `scenarios/`).
+    Run { paths: Vec<PathBuf> },
+    /// Serve the embedded AD on its own, for ldapsearch / ldapmodify, until Ctrl-C.
+    Directory(DirectoryArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DirectoryArgs {
+    /// DNS name of the forest (gntech.me → DC=gntech,DC=me).
+    #[arg(long, default_value = "gntech.me")]
+    pub forest: String,
+    /// Plain LDAP (with StartTLS) listener.
+    #[arg(long, default_value = "127.0.0.1:10389")]
+    pub ldap: SocketAddr,
+    /// LDAPS listener.
+    #[arg(long, default_value = "127.0.0.1:10636")]
+    pub ldaps: SocketAddr,
+    /// LDIF files to import after provisioning, in order.
+    #[arg(long = "ldif", value_name = "FILE")]
+    pub ldif: Vec<PathBuf>,
+    /// Password of CN=Administrator,CN=Users,<domain>.
+    #[arg(long, default_value = "Adm1n!Pass2026")]
+    pub admin_password: String,
+    /// Password of the MSOL_ connector account (generated from the seed when omitted).
+    #[arg(long)]
+    pub connector_password: Option<String>,
+    /// Do not create the MSOL_ connector account.
+    #[arg(long)]
+    pub no_connector: bool,
+    /// Seed for GUIDs, SIDs and generated names.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Refuse simple binds over plain LDAP (8 strongerAuthRequired), like LDAP signing enforced.
+    #[arg(long)]
+    pub require_tls_for_bind: bool,
+    /// PEM certificate chain for LDAPS/StartTLS (generated when omitted).
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key for --cert.
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Write the certificate clients should trust to this file.
+    #[arg(long)]
+    pub write_cert: Option<PathBuf>,
+}
+
+/// What a command ended with, for the exit code.
+pub enum Outcome {
+    Ok,
+    Failed,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Run { paths } => {
+            let shown: Vec<String> = if paths.is_empty() {
+                vec!["scenarios".into()]
+            } else {
+                paths.iter().map(|p| p.display().to_string()).collect()
+            };
+            println!(
+                "writeback-sim: no scenario runner in this build yet (issue #4); nothing to run in {}",
+                shown.join(", ")
+            );
+            println!("0 passed, 0 failed");
+            Ok(Outcome::Ok)
+        }
+        Command::Directory(args) => directory(args).await.map(|()| Outcome::Ok),
+    }
+}
+
+async fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
+    let config = DirectoryConfig {
+        forest: args.forest.clone(),
+        admin_password: args.admin_password.clone(),
+        seed: args.seed,
+        require_tls_for_bind: args.require_tls_for_bind,
+        connector: !args.no_connector,
+        connector_password: args.connector_password.clone(),
+        ..DirectoryConfig::default()
+    };
+    let dir = Directory::new(config, Arc::new(SystemClock)).context("provisioning the forest")?;
+    for file in &args.ldif {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let n = dir.import_ldif(&text, &file.display().to_string())?;
+        println!("imported {n} records from {}", file.display());
+    }
+    let domain = dir.domain();
+    let tls = match (&args.cert, &args.key) {
+        (Some(c), Some(k)) => TlsMaterial::from_files(c, k)?,
+        _ => TlsMaterial::generate(&[
+            domain.dc_host.clone(),
+            "localhost".into(),
+            "127.0.0.1".into(),
+        ])?,
+    };
+    if let Some(path) = &args.write_cert {
+        std::fs::write(path, &tls.cert_pem)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let running = Running::start(dir.clone(), Some(args.ldap), Some(args.ldaps), tls)
+        .await
+        .context("binding the LDAP/LDAPS listeners")?;
+    println!("embedded AD for {} ({})", domain.dns_name, domain.dn);
+    if let Some(u) = running.ldap_url() {
+        println!("  ldap:  {u}  (StartTLS available)");
+    }
+    if let Some(u) = running.ldaps_url() {
+        println!("  ldaps: {u}");
+    }
+    println!(
+        "  admin: CN=Administrator,CN=Users,{}  password: {}",
+        domain.dn, args.admin_password
+    );
+    if let (Some(dn), Some(pw)) = (dir.connector_dn(), dir.connector_password()) {
+        println!("  connector: {dn}  password: {pw}");
+    }
+    if let Some(path) = &args.write_cert {
+        println!("  certificate: {}", path.display());
+    }
+    println!(
+        "try: LDAPTLS_REQCERT=never ldapsearch -x -H {} -D Administrator@{} -w '{}' -b {} '(objectClass=user)' cn",
+        running.ldaps_url().unwrap_or_default(),
+        domain.dns_name,
+        args.admin_password,
+        domain.dn
+    );
+    println!("ready; Ctrl-C stops");
+    wait_for_stop().await;
+    println!("stopping");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

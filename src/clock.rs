@@ -1,0 +1,107 @@
+//! Business time. Everything that AD or the cloud stamps (whenChanged, pwdLastSet,
+//! lockoutTime, token expiry) reads this clock, never `SystemTime::now()`, so a scenario can
+//! run on a virtual clock and a 60-second deadline costs nothing.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use std::sync::{Arc, Mutex};
+
+/// A source of "now" for business time.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Wall-clock time, for the standalone directory and the lab.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that only moves when told to: scenarios own one of these.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    now: Arc<Mutex<DateTime<Utc>>>,
+}
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self {
+            now: Arc::new(Mutex::new(start)),
+        }
+    }
+
+    /// The fixed start of every scenario: 2026-01-05 09:00:00 UTC (a Monday morning).
+    pub fn scenario_start() -> Self {
+        // The literal date is valid, so `single()` always yields a value.
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 5, 9, 0, 0)
+            .single()
+            .unwrap_or_default();
+        Self::new(start)
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+    }
+
+    pub fn set(&self, to: DateTime<Utc>) {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Seconds between 1601-01-01 (the Windows FILETIME epoch) and 1970-01-01.
+const FILETIME_UNIX_OFFSET_SECS: i64 = 11_644_473_600;
+
+/// AD's "large integer" time: 100-nanosecond intervals since 1601-01-01 UTC
+/// (MS-ADTS 2.2.21 / FILETIME), as pwdLastSet, lockoutTime and badPasswordTime store it.
+pub fn to_filetime(t: DateTime<Utc>) -> i64 {
+    (t.timestamp() + FILETIME_UNIX_OFFSET_SECS) * 10_000_000
+        + i64::from(t.timestamp_subsec_nanos() / 100)
+}
+
+/// The inverse of [`to_filetime`]; `None` for values before 1970 or out of range.
+pub fn from_filetime(ft: i64) -> Option<DateTime<Utc>> {
+    let secs = ft.div_euclid(10_000_000) - FILETIME_UNIX_OFFSET_SECS;
+    let nanos = (ft.rem_euclid(10_000_000) * 100) as u32;
+    DateTime::from_timestamp(secs, nanos)
+}
+
+/// AD's GeneralizedTime as whenCreated/whenChanged show it: `20261125215640.0Z`.
+pub fn generalized_time(t: DateTime<Utc>) -> String {
+    t.format("%Y%m%d%H%M%S.0Z").to_string()
+}
+
+/// An AD interval (negative 100-ns units, as minPwdAge stores it) as a duration.
+pub fn ad_interval(v: i64) -> Duration {
+    Duration::microseconds(v.unsigned_abs().min(i64::MAX as u64) as i64 / 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filetime_round_trips_and_matches_windows_epoch() {
+        let t = Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(to_filetime(t), 116_444_736_000_000_000);
+        let t = Utc.with_ymd_and_hms(2026, 11, 25, 21, 56, 40).unwrap();
+        assert_eq!(from_filetime(to_filetime(t)), Some(t));
+        assert_eq!(generalized_time(t), "20261125215640.0Z");
+    }
+
+    #[test]
+    fn ad_intervals_are_negative_hundred_nanoseconds() {
+        assert_eq!(ad_interval(-864_000_000_000), Duration::days(1));
+        assert_eq!(ad_interval(-18_000_000_000), Duration::minutes(30));
+    }
+}

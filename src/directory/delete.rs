@@ -1,0 +1,77 @@
+//! Delete (RFC 4511 §4.8): leaves only (66 notAllowedOnNonLeaf) unless the tree-delete
+//! control (1.2.840.113556.1.4.805) is sent; the deleted object leaves every group's
+//! `member` (the group's uSNChanged moves), as AD's link cleanup does.
+//! Left out: tombstones and the recycle bin — a deleted object is gone.
+
+use super::access::{ObjectKind, Right};
+use super::ad_error::{AdError, AdResult};
+use super::store::EntryId;
+use super::{OpContext, Principal, State};
+use chrono::{DateTime, Utc};
+
+impl State {
+    pub fn delete(
+        &mut self,
+        p: &Principal,
+        ctx: &OpContext,
+        now: DateTime<Utc>,
+        dn: &str,
+    ) -> AdResult<()> {
+        if *p == Principal::Anonymous {
+            return Err(AdError::BindRequired);
+        }
+        let id = self.resolve(dn)?;
+        if id == self.store.id_by_dn(&self.domain.dn).unwrap_or_default() {
+            return Err(AdError::Unwilling(
+                "0000001F: SvcErr: DSID-031A126C, problem 5003 (WILL_NOT_PERFORM), data 0 (the domain object cannot be deleted)".into(),
+            ));
+        }
+        if self.store.has_children(id) && !ctx.tree_delete {
+            return Err(AdError::NotAllowedOnNonLeaf);
+        }
+        let doomed = self.store.subtree(id, false);
+        for d in &doomed {
+            let kind = self
+                .store
+                .get(*d)
+                .and_then(|e| ObjectKind::of_class(e.structural()));
+            self.require(p, kind.map(Right::Delete).unwrap_or(Right::FullControl), *d)?;
+        }
+        // Children first, so no entry ever loses its parent while present.
+        for d in doomed.into_iter().rev() {
+            self.unlink_everywhere(d, now);
+            self.store.remove(d);
+            self.store.usn += 1;
+        }
+        Ok(())
+    }
+
+    /// Drop every membership that names `id`, in both directions.
+    fn unlink_everywhere(&mut self, id: EntryId, now: DateTime<Utc>) {
+        let Some(e) = self.store.get(id) else { return };
+        let dn = e.dn.to_string();
+        let dn_norm = e.dn.norm();
+        for group in self.store.linked(id, "memberOf") {
+            if let Some(mut g) = self.store.get(group).cloned() {
+                let kept: Vec<Vec<u8>> = g
+                    .values("member")
+                    .iter()
+                    .filter(|v| {
+                        std::str::from_utf8(v)
+                            .ok()
+                            .and_then(super::dn::norm)
+                            .as_deref()
+                            != Some(dn_norm.as_str())
+                    })
+                    .cloned()
+                    .collect();
+                g.set("member", kept);
+                self.stamp(&mut g, now);
+                self.store.update(g);
+            }
+        }
+        for member in self.store.linked(id, "member") {
+            self.set_back_link(member, &dn, false);
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Distinguished names (RFC 4514) as AD treats them: compared case-insensitively, stored
+//! with the case they were given, attribute types shown upper-case (`CN=`, `OU=`, `DC=`).
+//! Multi-valued RDNs (`CN=a+SN=b`) are rejected: AD does not create them.
+
+use std::fmt;
+
+/// One relative distinguished name: `CN=Alice Smith`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rdn {
+    /// The attribute type as AD shows it (`CN`, `OU`, `DC`, or the schema name).
+    pub attr: String,
+    /// The value, unescaped.
+    pub value: String,
+}
+
+impl Rdn {
+    pub fn new(attr: &str, value: &str) -> Self {
+        Self {
+            attr: display_type(attr),
+            value: value.to_string(),
+        }
+    }
+
+    /// The comparison key: `cn=alice smith`.
+    pub fn norm(&self) -> String {
+        format!(
+            "{}={}",
+            self.attr.to_ascii_lowercase(),
+            self.value.to_lowercase()
+        )
+    }
+}
+
+impl fmt::Display for Rdn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.attr, escape_value(&self.value))
+    }
+}
+
+/// A parsed DN, leaf first. The empty DN is the RootDSE.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Dn {
+    pub rdns: Vec<Rdn>,
+}
+
+/// Why a string is not a DN.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid DN syntax: {0}")]
+pub struct DnError(pub String);
+
+impl Dn {
+    pub fn root() -> Self {
+        Self::default()
+    }
+
+    pub fn parse(s: &str) -> Result<Self, DnError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(Self::root());
+        }
+        let mut rdns = Vec::new();
+        let mut chars = s.chars().peekable();
+        loop {
+            // attribute type
+            let mut attr = String::new();
+            while let Some(&c) = chars.peek() {
+                if c == '=' {
+                    break;
+                }
+                if c == ',' || c == '+' {
+                    return Err(DnError(format!("`{s}`: RDN without `=`")));
+                }
+                attr.push(c);
+                chars.next();
+            }
+            if chars.next() != Some('=') {
+                return Err(DnError(format!("`{s}`: RDN without `=`")));
+            }
+            let attr = attr.trim();
+            if attr.is_empty()
+                || !attr
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            {
+                return Err(DnError(format!("`{s}`: bad attribute type `{attr}`")));
+            }
+            // value
+            let mut value = String::new();
+            let mut raw = Vec::<u8>::new();
+            let mut trailing_plain_spaces = 0usize;
+            // skip leading unescaped spaces
+            while chars.peek() == Some(&' ') {
+                chars.next();
+            }
+            let mut ended_by_comma = false;
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        let Some(n) = chars.next() else {
+                            return Err(DnError(format!("`{s}`: dangling `\\`")));
+                        };
+                        if n.is_ascii_hexdigit() {
+                            let Some(m) = chars.next().filter(|m| m.is_ascii_hexdigit()) else {
+                                return Err(DnError(format!("`{s}`: bad hex escape")));
+                            };
+                            let byte = u8::from_str_radix(&format!("{n}{m}"), 16)
+                                .map_err(|_| DnError(format!("`{s}`: bad hex escape")))?;
+                            raw.push(byte);
+                        } else {
+                            flush_raw(&mut raw, &mut value, s)?;
+                            value.push(n);
+                        }
+                        trailing_plain_spaces = 0;
+                    }
+                    ',' | ';' => {
+                        ended_by_comma = true;
+                        break;
+                    }
+                    '+' => {
+                        return Err(DnError(format!(
+                            "`{s}`: multi-valued RDNs are not supported"
+                        )))
+                    }
+                    '"' => return Err(DnError(format!("`{s}`: unescaped `\"`"))),
+                    _ => {
+                        flush_raw(&mut raw, &mut value, s)?;
+                        value.push(c);
+                        trailing_plain_spaces = if c == ' ' {
+                            trailing_plain_spaces + 1
+                        } else {
+                            0
+                        };
+                    }
+                }
+            }
+            flush_raw(&mut raw, &mut value, s)?;
+            value.truncate(value.len() - trailing_plain_spaces);
+            if value.is_empty() {
+                return Err(DnError(format!("`{s}`: empty RDN value")));
+            }
+            rdns.push(Rdn::new(attr, &value));
+            if !ended_by_comma {
+                break;
+            }
+            while chars.peek() == Some(&' ') {
+                chars.next();
+            }
+            if chars.peek().is_none() {
+                return Err(DnError(format!("`{s}`: trailing `,`")));
+            }
+        }
+        Ok(Self { rdns })
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.rdns.is_empty()
+    }
+
+    pub fn rdn(&self) -> Option<&Rdn> {
+        self.rdns.first()
+    }
+
+    pub fn parent(&self) -> Option<Dn> {
+        if self.rdns.is_empty() {
+            None
+        } else {
+            Some(Dn {
+                rdns: self.rdns[1..].to_vec(),
+            })
+        }
+    }
+
+    pub fn child(&self, rdn: Rdn) -> Dn {
+        let mut rdns = Vec::with_capacity(self.rdns.len() + 1);
+        rdns.push(rdn);
+        rdns.extend(self.rdns.iter().cloned());
+        Dn { rdns }
+    }
+
+    /// The comparison key: lower-case, canonical escaping, no spaces around separators.
+    pub fn norm(&self) -> String {
+        let mut out = String::new();
+        for (i, r) in self.rdns.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&r.attr.to_ascii_lowercase());
+            out.push('=');
+            out.push_str(&escape_value(&r.value.to_lowercase()));
+        }
+        out
+    }
+
+    /// True when `self` is `other` or lies below it.
+    pub fn is_within(&self, other: &Dn) -> bool {
+        if other.rdns.len() > self.rdns.len() {
+            return false;
+        }
+        let skip = self.rdns.len() - other.rdns.len();
+        self.rdns[skip..]
+            .iter()
+            .zip(&other.rdns)
+            .all(|(a, b)| a.norm() == b.norm())
+    }
+
+    /// Replace the `old` suffix of this DN by `new` (used when a subtree moves).
+    pub fn rebase(&self, old: &Dn, new: &Dn) -> Option<Dn> {
+        if !self.is_within(old) {
+            return None;
+        }
+        let keep = self.rdns.len() - old.rdns.len();
+        let mut rdns = self.rdns[..keep].to_vec();
+        rdns.extend(new.rdns.iter().cloned());
+        Some(Dn { rdns })
+    }
+}
+
+impl fmt::Display for Dn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, r) in self.rdns.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{r}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Normalise a DN string for comparison; `None` when it does not parse.
+pub fn norm(s: &str) -> Option<String> {
+    Dn::parse(s).ok().map(|d| d.norm())
+}
+
+fn flush_raw(raw: &mut Vec<u8>, value: &mut String, whole: &str) -> Result<(), DnError> {
+    if !raw.is_empty() {
+        let text = std::str::from_utf8(raw)
+            .map_err(|_| DnError(format!("`{whole}`: escaped bytes are not UTF-8")))?;
+        value.push_str(text);
+        raw.clear();
+    }
+    Ok(())
+}
+
+/// AD shows the well-known naming attributes upper-case.
+fn display_type(attr: &str) -> String {
+    match attr.to_ascii_lowercase().as_str() {
+        "cn" => "CN".into(),
+        "ou" => "OU".into(),
+        "dc" => "DC".into(),
+        "o" => "O".into(),
+        "c" => "C".into(),
+        "l" => "L".into(),
+        "st" => "ST".into(),
+        _ => attr.to_string(),
+    }
+}
+
+/// RFC 4514 §2.4 escaping, as AD writes it (`CN=Smith\, John`).
+pub fn escape_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let last = v.chars().count().saturating_sub(1);
+    for (i, c) in v.chars().enumerate() {
+        match c {
+            ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' if i == 0 => out.push_str("\\#"),
+            ' ' if i == 0 || i == last => out.push_str("\\ "),
+            '\0' => out.push_str("\\00"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(
+        "cn=Alice Smith,ou=Staff,dc=gntech,dc=me",
+        "CN=Alice Smith,OU=Staff,DC=gntech,DC=me"
+    )]
+    #[case(
+        "CN=Smith\\, John , OU=Staff,DC=gntech,DC=me",
+        "CN=Smith\\, John,OU=Staff,DC=gntech,DC=me"
+    )]
+    #[case("CN=caf\\C3\\A9,DC=x", "CN=café,DC=x")]
+    #[case("", "")]
+    fn parses_and_prints_like_ad(#[case] input: &str, #[case] shown: &str) {
+        assert_eq!(Dn::parse(input).unwrap().to_string(), shown);
+    }
+
+    #[rstest]
+    #[case("CN=a,,DC=x")]
+    #[case("nonsense")]
+    #[case("CN=a+SN=b,DC=x")]
+    #[case("CN=,DC=x")]
+    #[case("CN=a\\")]
+    fn rejects_malformed(#[case] input: &str) {
+        assert!(Dn::parse(input).is_err(), "{input}");
+    }
+
+    #[test]
+    fn compares_case_insensitively_and_knows_ancestry() {
+        let a = Dn::parse("CN=ALICE PROBE,OU=PROBE,DC=gntech,DC=me").unwrap();
+        let b = Dn::parse("cn=alice probe, ou=probe, dc=GNTECH, dc=ME").unwrap();
+        assert_eq!(a.norm(), b.norm());
+        let ou = Dn::parse("OU=Probe,DC=gntech,DC=me").unwrap();
+        assert!(a.is_within(&ou));
+        assert!(!ou.is_within(&a));
+        let moved = a
+            .rebase(&ou, &Dn::parse("OU=Other,DC=gntech,DC=me").unwrap())
+            .unwrap();
+        assert_eq!(moved.to_string(), "CN=ALICE PROBE,OU=Other,DC=gntech,DC=me");
+    }
+}

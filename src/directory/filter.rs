@@ -1,0 +1,287 @@
+//! Search filters (RFC 4515 as decoded by `ldap3_proto`) evaluated the way AD evaluates
+//! them: values compared by attribute syntax (strings ignoring case, integers as numbers,
+//! DNs normalised), `objectCategory=person` short names, `objectSid=S-1-5-…` text SIDs,
+//! the matching rules 1.2.840.113556.1.4.803 (bit AND), .804 (bit OR) and .1941 (in
+//! chain, for nested group membership), and ambiguous name resolution (`anr=`).
+//! An absent attribute makes a test false, and its negation true, as in AD.
+
+use super::dn::{self, Dn};
+use super::schema::{self, Syntax};
+use super::store::{Entry, EntryId};
+use super::{ids, State};
+use chrono::{DateTime, Utc};
+use ldap3_proto::proto::{LdapFilter, LdapMatchingRuleAssertion, LdapSubstringFilter};
+use std::cmp::Ordering;
+
+pub const RULE_BIT_AND: &str = "1.2.840.113556.1.4.803";
+pub const RULE_BIT_OR: &str = "1.2.840.113556.1.4.804";
+pub const RULE_IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
+/// Attributes ANR searches (the default aNR set of a Windows schema).
+const ANR_ATTRS: &[&str] = &[
+    "displayName",
+    "givenName",
+    "sn",
+    "sAMAccountName",
+    "name",
+    "mail",
+    "mailNickname",
+    "physicalDeliveryOfficeName",
+    "proxyAddresses",
+];
+
+pub struct Matcher<'a> {
+    pub st: &'a State,
+    pub now: DateTime<Utc>,
+}
+
+impl Matcher<'_> {
+    pub fn matches(&self, e: &Entry, f: &LdapFilter) -> bool {
+        match f {
+            LdapFilter::And(fs) => fs.iter().all(|f| self.matches(e, f)),
+            LdapFilter::Or(fs) => fs.iter().any(|f| self.matches(e, f)),
+            LdapFilter::Not(f) => !self.matches(e, f),
+            LdapFilter::Present(a) => {
+                a.eq_ignore_ascii_case("objectClass") || !self.values(e, a).is_empty()
+            }
+            LdapFilter::Equality(a, v) | LdapFilter::Approx(a, v) => self.equality(e, a, v),
+            LdapFilter::Substring(a, s) => self.substring(e, a, s),
+            LdapFilter::GreaterOrEqual(a, v) => self.ordering(e, a, v, |o| o != Ordering::Less),
+            LdapFilter::LessOrEqual(a, v) => self.ordering(e, a, v, |o| o != Ordering::Greater),
+            LdapFilter::Extensible(m) => self.extensible(e, m),
+        }
+    }
+
+    /// Stored values plus the constructed attributes AD computes on read.
+    pub fn values(&self, e: &Entry, attr: &str) -> Vec<Vec<u8>> {
+        if attr.eq_ignore_ascii_case("msDS-User-Account-Control-Computed") {
+            return computed_uac(self.st, e, self.now)
+                .map(|v| vec![v.to_string().into_bytes()])
+                .unwrap_or_default();
+        }
+        if attr.eq_ignore_ascii_case("dn") {
+            return vec![e.dn.to_string().into_bytes()];
+        }
+        e.values(attr).to_vec()
+    }
+
+    fn equality(&self, e: &Entry, attr: &str, v: &str) -> bool {
+        if attr.eq_ignore_ascii_case("anr") {
+            return ANR_ATTRS.iter().any(|a| {
+                self.substring(
+                    e,
+                    a,
+                    &LdapSubstringFilter {
+                        initial: Some(v.to_string()),
+                        any: vec![],
+                        final_: None,
+                    },
+                )
+            });
+        }
+        let Some(def) = schema::attr(attr).or_else(|| {
+            attr.eq_ignore_ascii_case("dn")
+                .then(|| schema::attr("distinguishedName"))
+                .flatten()
+        }) else {
+            return false;
+        };
+        let wanted: Vec<u8> = match def.syntax {
+            Syntax::Int => match v.trim().parse::<i64>() {
+                Ok(n) => n.to_string().into_bytes(),
+                Err(_) => return false,
+            },
+            Syntax::Sid => ids::parse_sid(v).unwrap_or_else(|| v.as_bytes().to_vec()),
+            Syntax::DnText if def.name == "objectCategory" && !v.contains('=') => {
+                match schema::category_for_short_name(v) {
+                    Some(c) => self.st.domain.category_dn(c).into_bytes(),
+                    None => return false,
+                }
+            }
+            _ => v.as_bytes().to_vec(),
+        };
+        self.values(e, def.name).iter().any(|have| {
+            super::add::values_equal(def.syntax, have, &wanted)
+                || (def.syntax == Syntax::Time && time_key(have) == time_key(&wanted))
+        })
+    }
+
+    fn substring(&self, e: &Entry, attr: &str, s: &LdapSubstringFilter) -> bool {
+        let Some(def) = schema::attr(attr) else {
+            return false;
+        };
+        if !matches!(def.syntax, Syntax::Str | Syntax::DnText | Syntax::Dn) {
+            return false;
+        }
+        self.values(e, def.name).iter().any(|v| {
+            let Ok(text) = std::str::from_utf8(v) else {
+                return false;
+            };
+            substring_match(&text.to_lowercase(), s)
+        })
+    }
+
+    fn ordering(&self, e: &Entry, attr: &str, v: &str, ok: impl Fn(Ordering) -> bool) -> bool {
+        let Some(def) = schema::attr(attr) else {
+            return false;
+        };
+        self.values(e, def.name).iter().any(|have| {
+            let Ok(h) = std::str::from_utf8(have) else {
+                return false;
+            };
+            let ord = match def.syntax {
+                Syntax::Int => match (h.parse::<i64>(), v.trim().parse::<i64>()) {
+                    (Ok(a), Ok(b)) => a.cmp(&b),
+                    _ => return false,
+                },
+                Syntax::Time => time_key(h.as_bytes()).cmp(&time_key(v.as_bytes())),
+                _ => h.to_lowercase().as_str().cmp(v.to_lowercase().as_str()),
+            };
+            ok(ord)
+        })
+    }
+
+    fn extensible(&self, e: &Entry, m: &LdapMatchingRuleAssertion) -> bool {
+        let Some(attr) = m.type_.as_deref() else {
+            return false;
+        };
+        match m.matching_rule.as_deref() {
+            Some(RULE_BIT_AND) | Some(RULE_BIT_OR) => {
+                let Ok(mask) = m.match_value.trim().parse::<i64>() else {
+                    return false;
+                };
+                let mask = mask as u32 as i64;
+                let and = m.matching_rule.as_deref() == Some(RULE_BIT_AND);
+                self.values(e, attr).iter().any(|v| {
+                    std::str::from_utf8(v)
+                        .ok()
+                        .and_then(|s| s.parse::<i64>().ok())
+                        .is_some_and(|n| {
+                            let n = n as u32 as i64;
+                            if and {
+                                n & mask == mask
+                            } else {
+                                n & mask != 0
+                            }
+                        })
+                })
+            }
+            Some(RULE_IN_CHAIN) => {
+                let Some(target) = Dn::parse(&m.match_value)
+                    .ok()
+                    .and_then(|d| self.st.store.id_by_dn(&d))
+                else {
+                    return false;
+                };
+                self.reaches(e.id, attr, target)
+            }
+            None => self.equality(e, attr, &m.match_value),
+            Some(_) => false,
+        }
+    }
+
+    /// Follow a DN-valued attribute transitively from `from`: does it reach `target`?
+    fn reaches(&self, from: EntryId, attr: &str, target: EntryId) -> bool {
+        let mut seen = vec![from];
+        let mut i = 0;
+        while i < seen.len() {
+            for next in self.st.store.linked(seen[i], attr) {
+                if next == target {
+                    return true;
+                }
+                if !seen.contains(&next) {
+                    seen.push(next);
+                }
+            }
+            i += 1;
+        }
+        false
+    }
+}
+
+fn substring_match(text: &str, s: &LdapSubstringFilter) -> bool {
+    let mut rest = text;
+    if let Some(init) = &s.initial {
+        let init = init.to_lowercase();
+        match rest.strip_prefix(init.as_str()) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    for any in &s.any {
+        let any = any.to_lowercase();
+        match rest.find(any.as_str()) {
+            Some(i) => rest = &rest[i + any.len()..],
+            None => return false,
+        }
+    }
+    match &s.final_ {
+        Some(fin) => rest.ends_with(fin.to_lowercase().as_str()),
+        None => true,
+    }
+}
+
+/// GeneralizedTime compared on its first 14 digits (YYYYMMDDHHMMSS).
+fn time_key(v: &[u8]) -> Vec<u8> {
+    v.iter().take(14).copied().collect()
+}
+
+/// msDS-User-Account-Control-Computed: UF_LOCKOUT (0x10) while locked,
+/// UF_PASSWORD_EXPIRED (0x800000) once the password is older than maxPwdAge.
+pub fn computed_uac(st: &State, e: &Entry, now: DateTime<Utc>) -> Option<i64> {
+    if !e.is("user") {
+        return None;
+    }
+    let policy = st
+        .domain_entry()
+        .map(super::password_policy::PasswordPolicy::from_domain)?;
+    let mut v = 0;
+    if super::bind::is_locked(e, &policy, now) {
+        v |= super::add::uac::LOCKOUT;
+    }
+    let u = e.int("userAccountControl").unwrap_or(0);
+    let last = e.int("pwdLastSet").unwrap_or(0);
+    if u & super::add::uac::DONT_EXPIRE_PASSWORD == 0 {
+        let expired = last == 0
+            || policy
+                .max_age
+                .zip(crate::clock::from_filetime(last))
+                .is_some_and(|(max, at)| now > at + max);
+        if expired {
+            v |= super::add::uac::PASSWORD_EXPIRED;
+        }
+    }
+    Some(v)
+}
+
+/// The lower-case DN key used in `<dn>` style comparisons.
+pub fn dn_key(s: &str) -> Option<String> {
+    dn::norm(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(i: Option<&str>, any: &[&str], f: Option<&str>) -> LdapSubstringFilter {
+        LdapSubstringFilter {
+            initial: i.map(str::to_string),
+            any: any.iter().map(|s| s.to_string()).collect(),
+            final_: f.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn substrings_match_in_order() {
+        assert!(substring_match("alice probe", &sub(None, &["lice"], None)));
+        assert!(substring_match(
+            "alice probe",
+            &sub(Some("Al"), &["ce"], Some("BE"))
+        ));
+        assert!(!substring_match(
+            "alice probe",
+            &sub(Some("probe"), &[], None)
+        ));
+        assert!(!substring_match("abc", &sub(None, &["c", "b"], None)));
+    }
+}

@@ -1,0 +1,538 @@
+//! The embedded Active Directory: a directory served over real LDAP/LDAPS sockets with the
+//! `ldap3_proto` codec, answering like a Windows Server DC wherever writeback, the Entra
+//! Connect wizard or an admin with ldapsearch touches it (`reference/ad-behaviour.md`).
+//!
+//! - [`server`]: sockets, TLS, StartTLS, the codec, one task per connection, shutdown.
+//! - [`session`]: one connection's state; maps an `LdapOp` to the response ops.
+//! - one file per operation: [`bind`], [`search`] (with [`filter`]), [`add`], [`modify`],
+//!   [`delete`], [`modify_dn`], [`compare`], [`extended`], [`rootdse`].
+//! - [`store`] (entries, indexes), [`schema`], [`password_policy`], [`access`], [`ldif`],
+//!   [`forest`] (the default domain), [`ad_error`] (result code + AD diagnostic).
+//!
+//! Left out on purpose: replication, Kerberos/NTLM/SASL binds, the global catalog,
+//! tombstones and the recycle bin, security descriptors on the wire.
+
+pub mod access;
+pub mod ad_error;
+pub mod add;
+pub mod bind;
+pub mod compare;
+pub mod delete;
+pub mod dn;
+pub mod extended;
+pub mod filter;
+pub mod forest;
+pub mod ids;
+pub mod ldif;
+pub mod modify;
+pub mod modify_dn;
+pub mod password_policy;
+pub mod rootdse;
+pub mod schema;
+pub mod search;
+pub mod server;
+pub mod session;
+pub mod store;
+pub mod tls;
+
+use crate::clock::{generalized_time, Clock};
+use access::{covers, Grant, ObjectKind, Right};
+use ad_error::{AdError, AdResult};
+use chrono::{DateTime, Utc};
+use dn::Dn;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use store::{Entry, EntryId, Store};
+
+/// Well-known RIDs (MS-DTYP 2.4.2.4).
+pub mod rid {
+    pub const ADMINISTRATOR: u32 = 500;
+    pub const GUEST: u32 = 501;
+    pub const KRBTGT: u32 = 502;
+    pub const DOMAIN_ADMINS: u32 = 512;
+    pub const DOMAIN_USERS: u32 = 513;
+    pub const DOMAIN_GUESTS: u32 = 514;
+    pub const DOMAIN_COMPUTERS: u32 = 515;
+    pub const DOMAIN_CONTROLLERS: u32 = 516;
+    pub const SCHEMA_ADMINS: u32 = 518;
+    pub const ENTERPRISE_ADMINS: u32 = 519;
+    /// The first RID handed to an object created after provisioning.
+    pub const FIRST_FREE: u32 = 1103;
+}
+
+/// How the directory is set up.
+#[derive(Clone)]
+pub struct DirectoryConfig {
+    /// DNS name of the forest root domain (`gntech.me` → `DC=gntech,DC=me`).
+    pub forest: String,
+    /// Password of CN=Administrator.
+    pub admin_password: String,
+    /// Seeds every GUID, SID and generated name, so the same config gives the same forest.
+    pub seed: u64,
+    /// Answer plain-LDAP simple binds with 8 strongerAuthRequired (LDAP signing enforced).
+    pub require_tls_for_bind: bool,
+    /// Largest LDAP message accepted (AD's MaxReceiveBuffer is 10 MiB).
+    pub max_message_bytes: usize,
+    /// AD's MaxPageSize: the most entries one search answer (or page) carries.
+    pub max_page_size: usize,
+    /// Create the MSOL_ connector account with the wizard's rights.
+    pub connector: bool,
+    /// Password of the connector account; generated from the seed when `None`.
+    pub connector_password: Option<String>,
+}
+
+impl std::fmt::Debug for DirectoryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryConfig")
+            .field("forest", &self.forest)
+            .field("seed", &self.seed)
+            .field("require_tls_for_bind", &self.require_tls_for_bind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DirectoryConfig {
+    fn default() -> Self {
+        Self {
+            forest: "gntech.me".into(),
+            admin_password: "Adm1n!Pass2026".into(),
+            seed: 0,
+            require_tls_for_bind: false,
+            max_message_bytes: 10 * 1024 * 1024,
+            max_page_size: 1000,
+            connector: true,
+            connector_password: None,
+        }
+    }
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    /// The DC itself: LDIF import, forest provisioning, `ad` steps of a scenario that an
+    /// Enterprise Admin would make.
+    System,
+    /// A bound account, by objectGUID so a rename does not lose it.
+    Account(Vec<u8>),
+}
+
+/// What a write operation knows about its request besides the principal.
+#[derive(Debug, Clone, Default)]
+pub struct OpContext {
+    /// The connection is encrypted (LDAPS or after StartTLS).
+    pub tls: bool,
+    /// LDAP_SERVER_POLICY_HINTS (…2239 / …2066) was sent: a reset enforces history.
+    pub policy_hints: bool,
+    /// LDAP_SERVER_PERMISSIVE_MODIFY (…1413): adding a present value or deleting an absent
+    /// one is not an error.
+    pub permissive_modify: bool,
+    /// LDAP_SERVER_TREE_DELETE (…805): delete a whole subtree.
+    pub tree_delete: bool,
+}
+
+/// The domain's fixed facts, decided at provisioning.
+#[derive(Debug, Clone)]
+pub struct DomainInfo {
+    pub dns_name: String,
+    pub netbios: String,
+    pub dn: Dn,
+    pub config_dn: Dn,
+    pub schema_dn: Dn,
+    /// The sub-authorities after 5: 21, a, b, c.
+    pub sid_prefix: Vec<u32>,
+    pub dc_host: String,
+}
+
+impl DomainInfo {
+    pub fn new(forest: &str) -> Self {
+        let dns_name = forest.trim().trim_end_matches('.').to_ascii_lowercase();
+        let dn = Dn {
+            rdns: dns_name.split('.').map(|l| dn::Rdn::new("DC", l)).collect(),
+        };
+        let config_dn = dn.child(dn::Rdn::new("CN", "Configuration"));
+        let schema_dn = config_dn.child(dn::Rdn::new("CN", "Schema"));
+        let netbios = dns_name
+            .split('.')
+            .next()
+            .unwrap_or("DOMAIN")
+            .to_ascii_uppercase();
+        Self {
+            dc_host: format!("dc1.{dns_name}"),
+            dns_name,
+            netbios,
+            dn,
+            config_dn,
+            schema_dn,
+            sid_prefix: Vec::new(),
+        }
+    }
+
+    pub fn sid(&self, rid: u32) -> Vec<u8> {
+        let mut subs = self.sid_prefix.clone();
+        subs.push(rid);
+        ids::sid_bytes(5, &subs)
+    }
+
+    /// `CN=Person,CN=Schema,CN=Configuration,DC=…`
+    pub fn category_dn(&self, category: &str) -> String {
+        format!("CN={category},{}", self.schema_dn)
+    }
+}
+
+/// Mutable directory state: entries, grants, counters. Behind one lock, never held across
+/// an await.
+#[derive(Debug)]
+pub struct State {
+    pub store: Store,
+    pub grants: Vec<Grant>,
+    pub domain: DomainInfo,
+    rng: StdRng,
+    next_rid: u32,
+    /// DN of the MSOL_ connector account, when one was provisioned.
+    pub connector: Option<String>,
+    /// Its password, so the world can configure the engine (and the CLI can print it).
+    pub connector_password: Option<String>,
+}
+
+impl State {
+    /// A fresh GUID in AD's stored byte order, from the seeded RNG.
+    pub fn new_guid(&mut self) -> Vec<u8> {
+        let mut b = [0u8; 16];
+        self.rng.fill_bytes(&mut b);
+        uuid::Builder::from_random_bytes(b)
+            .into_uuid()
+            .to_bytes_le()
+            .to_vec()
+    }
+
+    pub fn new_sid(&mut self) -> Vec<u8> {
+        let rid = self.next_rid;
+        self.next_rid += 1;
+        self.domain.sid(rid)
+    }
+
+    pub fn random_hex(&mut self, len: usize) -> String {
+        let mut s = String::with_capacity(len);
+        while s.len() < len {
+            s.push_str(&format!("{:08X}", self.rng.next_u32()));
+        }
+        s.truncate(len);
+        s
+    }
+
+    /// Move the USN forward and stamp uSNChanged / whenChanged on `e`.
+    pub fn stamp(&mut self, e: &mut Entry, now: DateTime<Utc>) {
+        self.store.usn += 1;
+        e.set_int("uSNChanged", self.store.usn);
+        e.set_str("whenChanged", &generalized_time(now));
+    }
+
+    /// The domain object (it always exists once provisioned).
+    pub fn domain_entry(&self) -> Option<&Entry> {
+        self.store.by_dn(&self.domain.dn)
+    }
+
+    /// Parse a DN as AD does, including the `<GUID=…>` and `<SID=…>` forms.
+    pub fn resolve(&self, text: &str) -> AdResult<EntryId> {
+        let t = text.trim();
+        if let Some(inner) = t.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+            let found = if let Some(g) = inner
+                .strip_prefix("GUID=")
+                .or_else(|| inner.strip_prefix("guid="))
+            {
+                ids::parse_guid(g).and_then(|b| self.store.by_guid(&b))
+            } else if let Some(s) = inner
+                .strip_prefix("SID=")
+                .or_else(|| inner.strip_prefix("sid="))
+            {
+                ids::parse_sid(s).and_then(|b| self.store.by_sid(&b))
+            } else {
+                return Err(AdError::InvalidDn(t.to_string()));
+            };
+            return found.map(|e| e.id).ok_or(AdError::NoSuchObject {
+                matched: String::new(),
+            });
+        }
+        let dn = Dn::parse(t).map_err(|_| AdError::InvalidDn(t.to_string()))?;
+        self.store
+            .id_by_dn(&dn)
+            .ok_or_else(|| AdError::NoSuchObject {
+                matched: self.store.best_match(&dn),
+            })
+    }
+
+    pub fn principal_entry(&self, p: &Principal) -> Option<&Entry> {
+        match p {
+            Principal::Account(guid) => self.store.by_guid(guid),
+            _ => None,
+        }
+    }
+
+    /// objectGUIDs of the principal and of every group it is in, transitively.
+    fn token(&self, p: &Principal) -> Vec<Vec<u8>> {
+        let Some(e) = self.principal_entry(p) else {
+            return Vec::new();
+        };
+        let mut seen = vec![e.id];
+        let mut i = 0;
+        while i < seen.len() {
+            for g in self.store.linked(seen[i], "memberOf") {
+                if !seen.contains(&g) {
+                    seen.push(g);
+                }
+            }
+            i += 1;
+        }
+        seen.iter()
+            .filter_map(|id| {
+                self.store
+                    .get(*id)
+                    .and_then(|e| e.guid())
+                    .map(<[u8]>::to_vec)
+            })
+            .collect()
+    }
+
+    /// The DC, Administrator and members of Domain Admins / Enterprise Admins.
+    pub fn is_admin(&self, p: &Principal) -> bool {
+        match p {
+            Principal::System => true,
+            Principal::Anonymous => false,
+            Principal::Account(_) => {
+                let admin_sids = [
+                    self.domain.sid(rid::ADMINISTRATOR),
+                    self.domain.sid(rid::DOMAIN_ADMINS),
+                    self.domain.sid(rid::ENTERPRISE_ADMINS),
+                ];
+                self.token(p).iter().any(|g| {
+                    self.store
+                        .by_guid(g)
+                        .and_then(|e| e.values("objectSid").first())
+                        .is_some_and(|sid| admin_sids.contains(sid))
+                })
+            }
+        }
+    }
+
+    /// Does `p` hold `right` on the entry `target` (by an ACE on it or an ancestor)?
+    pub fn has_right(&self, p: &Principal, right: Right, target: EntryId) -> bool {
+        if self.is_admin(p) {
+            return true;
+        }
+        let Some(t) = self.store.get(target) else {
+            return false;
+        };
+        let kind = ObjectKind::of_class(t.structural());
+        let token = self.token(p);
+        let norm = t.dn.norm();
+        self.grants.iter().any(|g| {
+            token.contains(&g.trustee)
+                && covers(g.right, right, kind)
+                && (norm == g.scope || norm.ends_with(&format!(",{}", g.scope)))
+        })
+    }
+
+    /// Fail with 50 unless `p` holds `right` on `target`.
+    pub fn require(&self, p: &Principal, right: Right, target: EntryId) -> AdResult<()> {
+        if self.has_right(p, right, target) {
+            Ok(())
+        } else {
+            Err(AdError::InsufficientAccess)
+        }
+    }
+
+    /// Add `member` to (or remove it from) the memberOf back-link of the member entry.
+    /// Back-links are not replicated, so no USN moves.
+    pub fn set_back_link(&mut self, member: EntryId, group_dn: &str, present: bool) {
+        let Some(e) = self.store.get_mut_unindexed(member) else {
+            return;
+        };
+        let gnorm = dn::norm(group_dn);
+        let mut vals: Vec<Vec<u8>> = e
+            .values("memberOf")
+            .iter()
+            .filter(|v| std::str::from_utf8(v).ok().and_then(dn::norm) != gnorm)
+            .cloned()
+            .collect();
+        if present {
+            vals.push(group_dn.as_bytes().to_vec());
+        }
+        e.set("memberOf", vals);
+    }
+}
+
+/// A handle on one embedded directory; cheap to clone, shared by every connection.
+#[derive(Clone)]
+pub struct Directory {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: DirectoryConfig,
+    clock: Arc<dyn Clock>,
+    state: RwLock<State>,
+}
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Directory {
+    /// Provision a new forest (see [`forest`]) on the given clock.
+    pub fn new(
+        config: DirectoryConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, forest::ProvisionError> {
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let mut domain = DomainInfo::new(&config.forest);
+        domain.sid_prefix = vec![
+            21,
+            1_000_000_000 + rng.next_u32() % 1_000_000_000,
+            1_000_000_000 + rng.next_u32() % 1_000_000_000,
+            1_000_000_000 + rng.next_u32() % 1_000_000_000,
+        ];
+        let state = State {
+            store: Store::default(),
+            grants: Vec::new(),
+            domain,
+            rng,
+            next_rid: rid::FIRST_FREE,
+            connector: None,
+            connector_password: None,
+        };
+        let dir = Self {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                state: RwLock::new(state),
+            }),
+        };
+        forest::provision(&dir)?;
+        Ok(dir)
+    }
+
+    pub fn config(&self) -> &DirectoryConfig {
+        &self.inner.config
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        // A panic while holding the lock poisons it; the state is still consistent because
+        // every operation builds its changes before committing them.
+        self.inner.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.inner.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn domain(&self) -> DomainInfo {
+        self.read().domain.clone()
+    }
+
+    /// Grant `right` on `scope` (and below) to the account or group `trustee` (DNs).
+    pub fn grant(&self, trustee: &str, right: Right, scope: &str) -> AdResult<()> {
+        let mut st = self.write();
+        let t = st.resolve(trustee)?;
+        let s = st.resolve(scope)?;
+        let trustee = st
+            .store
+            .get(t)
+            .and_then(|e| e.guid())
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        let scope = st.store.get(s).map(|e| e.dn.norm()).unwrap_or_default();
+        let g = Grant {
+            trustee,
+            right,
+            scope,
+        };
+        if !st.grants.contains(&g) {
+            st.grants.push(g);
+        }
+        Ok(())
+    }
+
+    /// Remove the grant of `right` on `scope` to `trustee`. Returns whether one existed.
+    pub fn revoke(&self, trustee: &str, right: Right, scope: &str) -> AdResult<bool> {
+        let mut st = self.write();
+        let t = st.resolve(trustee)?;
+        let s = st.resolve(scope)?;
+        let trustee = st
+            .store
+            .get(t)
+            .and_then(|e| e.guid())
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        let scope = st.store.get(s).map(|e| e.dn.norm()).unwrap_or_default();
+        let before = st.grants.len();
+        st.grants
+            .retain(|g| !(g.trustee == trustee && g.right == right && g.scope == scope));
+        Ok(st.grants.len() != before)
+    }
+
+    /// Does the account `who` (a DN) hold `right` on `target` (a DN)?
+    pub fn has_right(&self, who: &str, right: Right, target: &str) -> AdResult<bool> {
+        let st = self.read();
+        let w = st.resolve(who)?;
+        let t = st.resolve(target)?;
+        let p = Principal::Account(
+            st.store
+                .get(w)
+                .and_then(|e| e.guid())
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default(),
+        );
+        Ok(st.has_right(&p, right, t))
+    }
+
+    /// A copy of one entry, for checks and snapshots (secrets are not attributes).
+    pub fn entry(&self, dn: &str) -> Option<Entry> {
+        let st = self.read();
+        st.resolve(dn).ok().and_then(|id| st.store.get(id).cloned())
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.read().store.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The password of the default connector account, when one was provisioned.
+    pub fn connector_password(&self) -> Option<String> {
+        self.read().connector_password.clone()
+    }
+
+    /// The DN of the default connector account, when one was provisioned.
+    pub fn connector_dn(&self) -> Option<String> {
+        let st = self.read();
+        let dn = st.connector.as_deref()?;
+        st.resolve(dn)
+            .ok()
+            .and_then(|id| st.store.get(id))
+            .map(|e| e.dn.to_string())
+    }
+}
+
+/// Values of a string attribute as bytes.
+pub fn text_values<I, S>(vals: I) -> Vec<Vec<u8>>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    vals.into_iter()
+        .map(|s| s.as_ref().as_bytes().to_vec())
+        .collect()
+}

@@ -1,0 +1,258 @@
+//! The transport: accepts connections on an already-bound listener (plain LDAP with
+//! StartTLS, or LDAPS), frames messages with the `ldap3_proto` codec, runs one task per
+//! connection and hands each request to its [`Session`]. Undecodable or oversized input
+//! gets a notice of disconnection (protocolError) and closes that connection only.
+//! Shutdown stops accepting, tells every open connection (notice, unavailable) and waits
+//! for all of them.
+
+use super::session::{notice_of_disconnection, Action, Session};
+use super::Directory;
+use futures::{SinkExt, StreamExt};
+use ldap3_proto::proto::LdapResultCode;
+use ldap3_proto::LdapCodec;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a listener speaks.
+#[derive(Clone)]
+pub enum Listen {
+    /// Plain LDAP; StartTLS is offered when an acceptor is given.
+    Ldap { starttls: Option<TlsAcceptor> },
+    /// LDAPS: TLS from the first byte.
+    Ldaps(TlsAcceptor),
+}
+
+/// Serve `dir` on `listener` until `shutdown` is cancelled; returns once every
+/// connection has ended.
+pub async fn serve(
+    dir: Directory,
+    listener: TcpListener,
+    listen: Listen,
+    shutdown: CancellationToken,
+) {
+    let tracker = TaskTracker::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tracing::debug!(%peer, "LDAP connection");
+                    tracker.spawn(connection(dir.clone(), stream, listen.clone(), shutdown.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+    tracker.close();
+    tracker.wait().await;
+}
+
+fn codec(dir: &Directory) -> LdapCodec {
+    LdapCodec::new(Some(dir.config().max_message_bytes), None)
+}
+
+async fn connection(
+    dir: Directory,
+    stream: TcpStream,
+    listen: Listen,
+    shutdown: CancellationToken,
+) {
+    match listen {
+        Listen::Ldaps(acceptor) => {
+            let Some(tls) = handshake(&acceptor, stream).await else {
+                return;
+            };
+            let mut framed = Framed::new(tls, codec(&dir));
+            let mut session = Session::new(true, false);
+            run(&dir, &mut framed, &mut session, &shutdown).await;
+        }
+        Listen::Ldap { starttls } => {
+            let mut framed = Framed::new(stream, codec(&dir));
+            let mut session = Session::new(false, starttls.is_some());
+            if run(&dir, &mut framed, &mut session, &shutdown).await != Exit::StartTls {
+                return;
+            }
+            let Some(acceptor) = starttls else { return };
+            let parts = framed.into_parts();
+            if !parts.read_buf.is_empty() {
+                // The client sent more before the handshake: RFC 4513 §3.1.1 forbids it.
+                return;
+            }
+            let Some(tls) = handshake(&acceptor, parts.io).await else {
+                return;
+            };
+            let mut framed = Framed::new(tls, codec(&dir));
+            session.tls = true;
+            run(&dir, &mut framed, &mut session, &shutdown).await;
+        }
+    }
+}
+
+async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake timed out");
+            None
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Exit {
+    Closed,
+    StartTls,
+}
+
+async fn run<S>(
+    dir: &Directory,
+    framed: &mut Framed<S, LdapCodec>,
+    session: &mut Session,
+    shutdown: &CancellationToken,
+) -> Exit
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.cancelled() => {
+                let notice = notice_of_disconnection(
+                    LdapResultCode::Unavailable,
+                    "00000005: LdapErr: DSID-0C0906A1, comment: The server is shutting down, data 0, v4563",
+                );
+                let _ = framed.send(notice).await;
+                return Exit::Closed;
+            }
+            next = framed.next() => next,
+        };
+        let msg = match next {
+            None => return Exit::Closed,
+            Some(Ok(msg)) => msg,
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "undecodable LDAP input; closing the connection");
+                let notice = notice_of_disconnection(
+                    LdapResultCode::ProtocolError,
+                    &format!("00000057: LdapErr: DSID-0C090C3E, comment: Error decoding ldap message ({e}), data 0, v4563"),
+                );
+                let _ = framed.send(notice).await;
+                return Exit::Closed;
+            }
+        };
+        match session.handle(dir, msg) {
+            Action::Reply(msgs) => {
+                for m in msgs {
+                    if framed.feed(m).await.is_err() {
+                        return Exit::Closed;
+                    }
+                }
+                if framed.flush().await.is_err() {
+                    return Exit::Closed;
+                }
+            }
+            Action::StartTls(resp) => {
+                if framed.send(resp).await.is_err() {
+                    return Exit::Closed;
+                }
+                return Exit::StartTls;
+            }
+            Action::Close(msgs) => {
+                for m in msgs {
+                    let _ = framed.feed(m).await;
+                }
+                let _ = framed.flush().await;
+                return Exit::Closed;
+            }
+        }
+    }
+}
+
+/// A running directory server: its addresses and the means to stop it.
+pub struct Running {
+    pub ldap_addr: Option<std::net::SocketAddr>,
+    pub ldaps_addr: Option<std::net::SocketAddr>,
+    /// PEM of the certificate LDAPS and StartTLS present.
+    pub cert_pem: String,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Bind LDAP and LDAPS listeners (either may be omitted) and serve `dir` on them.
+    pub async fn start(
+        dir: Directory,
+        ldap: Option<std::net::SocketAddr>,
+        ldaps: Option<std::net::SocketAddr>,
+        tls: super::tls::TlsMaterial,
+    ) -> std::io::Result<Self> {
+        let shutdown = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let mut ldap_addr = None;
+        let mut ldaps_addr = None;
+        if let Some(addr) = ldap {
+            let l = TcpListener::bind(addr).await?;
+            ldap_addr = Some(l.local_addr()?);
+            let listen = Listen::Ldap {
+                starttls: Some(tls.acceptor.clone()),
+            };
+            tasks.push(tokio::spawn(serve(
+                dir.clone(),
+                l,
+                listen,
+                shutdown.clone(),
+            )));
+        }
+        if let Some(addr) = ldaps {
+            let l = TcpListener::bind(addr).await?;
+            ldaps_addr = Some(l.local_addr()?);
+            tasks.push(tokio::spawn(serve(
+                dir.clone(),
+                l,
+                Listen::Ldaps(tls.acceptor.clone()),
+                shutdown.clone(),
+            )));
+        }
+        Ok(Self {
+            ldap_addr,
+            ldaps_addr,
+            cert_pem: tls.cert_pem,
+            shutdown,
+            tasks,
+        })
+    }
+
+    pub fn ldap_url(&self) -> Option<String> {
+        self.ldap_addr.map(|a| format!("ldap://{a}"))
+    }
+
+    pub fn ldaps_url(&self) -> Option<String> {
+        self.ldaps_addr.map(|a| format!("ldaps://{a}"))
+    }
+
+    /// Stop accepting, close every connection, and wait for all of it.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

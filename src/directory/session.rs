@@ -1,0 +1,554 @@
+//! One LDAP connection's state — who it is bound as, whether it is encrypted, its paged
+//! searches — and the mapping of one request (`LdapOp` plus controls) to the response
+//! messages. No sockets here: the transport loop in [`super::server`] owns those.
+
+use super::ad_error::{AdError, AdResult};
+use super::add::AddRequest;
+use super::modify::{Change, ModOp, ModifyRequest};
+use super::modify_dn::ModifyDnRequest;
+use super::store::EntryId;
+use super::{extended, rootdse, Directory, OpContext, Principal};
+use ldap3_proto::control::LdapControl;
+use ldap3_proto::proto::{
+    LdapBindCred, LdapBindResponse, LdapExtendedResponse, LdapModifyType, LdapMsg, LdapOp,
+    LdapResult, LdapResultCode, LdapSearchRequest, LdapSearchResultReference, LdapSearchScope,
+};
+use std::collections::HashMap;
+
+pub const OID_START_TLS: &str = "1.3.6.1.4.1.1466.20037";
+pub const OID_NOTICE_OF_DISCONNECTION: &str = "1.3.6.1.4.1.1466.20036";
+pub const OID_PAGED_RESULTS: &str = "1.2.840.113556.1.4.319";
+pub const OID_SERVER_SORT: &str = "1.2.840.113556.1.4.473";
+pub const OID_SD_FLAGS: &str = "1.2.840.113556.1.4.801";
+pub const OID_SHOW_DELETED: &str = "1.2.840.113556.1.4.417";
+pub const OID_TREE_DELETE: &str = "1.2.840.113556.1.4.805";
+pub const OID_PERMISSIVE_MODIFY: &str = "1.2.840.113556.1.4.1413";
+/// LDAP_SERVER_POLICY_HINTS_OID (MS-ADTS 3.1.1.3.4.1.27).
+pub const OID_POLICY_HINTS: &str = "1.2.840.113556.1.4.2239";
+/// LDAP_SERVER_POLICY_HINTS_DEPRECATED_OID.
+pub const OID_POLICY_HINTS_DEPRECATED: &str = "1.2.840.113556.1.4.2066";
+
+/// What the transport should do after a request.
+#[derive(Debug)]
+pub enum Action {
+    Reply(Vec<LdapMsg>),
+    /// Send this StartTLS response, then run the TLS handshake on the socket.
+    StartTls(LdapMsg),
+    /// Send these (possibly none) and close the connection.
+    Close(Vec<LdapMsg>),
+}
+
+/// A paged search in progress: the entries still to send.
+struct Paged {
+    remaining: Vec<EntryId>,
+    attrs: Vec<String>,
+    types_only: bool,
+}
+
+pub struct Session {
+    pub principal: Principal,
+    pub tls: bool,
+    /// StartTLS is offered on this connection (plain LDAP with a certificate).
+    pub starttls_available: bool,
+    paged: HashMap<Vec<u8>, Paged>,
+    next_cookie: u64,
+}
+
+/// The controls of one request, decoded.
+#[derive(Default)]
+struct Controls {
+    ctx: OpContext,
+    paging: Option<(i64, Vec<u8>)>,
+    sort: Option<(String, bool)>,
+}
+
+impl Session {
+    pub fn new(tls: bool, starttls_available: bool) -> Self {
+        Self {
+            principal: Principal::Anonymous,
+            tls,
+            starttls_available,
+            paged: HashMap::new(),
+            next_cookie: 0,
+        }
+    }
+
+    pub fn handle(&mut self, dir: &Directory, msg: LdapMsg) -> Action {
+        let id = msg.msgid;
+        let controls = match self.controls(msg.ctrl) {
+            Ok(c) => c,
+            Err(e) => return Action::Reply(vec![error_response(id, &msg.op, &e)]),
+        };
+        let now = dir.now();
+        let reply = |op| Action::Reply(vec![LdapMsg::new(id, op)]);
+        match msg.op {
+            LdapOp::BindRequest(req) => {
+                let res = self.bind(dir, req.version, &req.dn, req.cred);
+                reply(LdapOp::BindResponse(LdapBindResponse {
+                    res: result(res),
+                    saslcreds: None,
+                }))
+            }
+            LdapOp::UnbindRequest => Action::Close(Vec::new()),
+            LdapOp::AbandonRequest(_) => Action::Reply(Vec::new()),
+            LdapOp::SearchRequest(req) => Action::Reply(self.search(dir, id, req, controls)),
+            LdapOp::AddRequest(req) => {
+                let add = AddRequest {
+                    dn: req.dn,
+                    attrs: req
+                        .attributes
+                        .into_iter()
+                        .map(|a| (a.atype, a.vals))
+                        .collect(),
+                };
+                let res = dir
+                    .write()
+                    .add(&self.principal, &self.op_ctx(controls), now, add)
+                    .map(|_| ());
+                reply(LdapOp::AddResponse(result(res)))
+            }
+            LdapOp::ModifyRequest(req) => {
+                let m = ModifyRequest {
+                    dn: req.dn,
+                    changes: req
+                        .changes
+                        .into_iter()
+                        .map(|c| Change {
+                            op: match c.operation {
+                                LdapModifyType::Add => ModOp::Add,
+                                LdapModifyType::Delete => ModOp::Delete,
+                                _ => ModOp::Replace,
+                            },
+                            attr: c.modification.atype,
+                            values: c.modification.vals,
+                        })
+                        .collect(),
+                };
+                let res = dir
+                    .write()
+                    .modify(&self.principal, &self.op_ctx(controls), now, m);
+                reply(LdapOp::ModifyResponse(result(res)))
+            }
+            LdapOp::DelRequest(dn) => {
+                let res = dir
+                    .write()
+                    .delete(&self.principal, &self.op_ctx(controls), now, &dn);
+                reply(LdapOp::DelResponse(result(res)))
+            }
+            LdapOp::ModifyDNRequest(req) => {
+                let r = ModifyDnRequest {
+                    dn: req.dn,
+                    new_rdn: req.newrdn,
+                    new_superior: req.new_superior,
+                };
+                let res = dir.write().modify_dn(&self.principal, now, r).map(|_| ());
+                reply(LdapOp::ModifyDNResponse(result(res)))
+            }
+            LdapOp::CompareRequest(req) => {
+                let res = dir
+                    .read()
+                    .compare(&self.principal, now, &req.dn, &req.atype, &req.val);
+                let r = match res {
+                    Ok(true) => plain(LdapResultCode::CompareTrue),
+                    Ok(false) => plain(LdapResultCode::CompareFalse),
+                    Err(e) => result(Err(e)),
+                };
+                reply(LdapOp::CompareResult(r))
+            }
+            LdapOp::ExtendedRequest(req) => {
+                if req.name == OID_START_TLS {
+                    return self.start_tls(id);
+                }
+                let res = extended::handle(&dir.read(), &self.principal, &req.name);
+                let (res, value) = match res {
+                    Ok(v) => (result(Ok(())), v),
+                    Err(e) => (result(Err(e)), None),
+                };
+                reply(LdapOp::ExtendedResponse(LdapExtendedResponse {
+                    res,
+                    name: None,
+                    value,
+                }))
+            }
+            other => Action::Close(vec![notice_of_disconnection(
+                LdapResultCode::ProtocolError,
+                &format!(
+                    "00000057: LdapErr: DSID-0C090E0B, comment: {} is not a request, data 0, v4563",
+                    op_name(&other)
+                ),
+            )]),
+        }
+    }
+
+    fn op_ctx(&self, c: Controls) -> OpContext {
+        OpContext {
+            tls: self.tls,
+            ..c.ctx
+        }
+    }
+
+    fn bind(
+        &mut self,
+        dir: &Directory,
+        version: i64,
+        name: &str,
+        cred: LdapBindCred,
+    ) -> AdResult<()> {
+        // A bind resets the connection to anonymous until it succeeds (RFC 4511 §4.2.1).
+        self.principal = Principal::Anonymous;
+        self.paged.clear();
+        if !(2..=3).contains(&version) {
+            return Err(AdError::BadVersion(version));
+        }
+        let password = match cred {
+            LdapBindCred::Simple(pw) => pw,
+            LdapBindCred::SASL(s) => return Err(AdError::SaslNotSupported(s.mechanism)),
+            LdapBindCred::Unsupported => return Err(AdError::SaslNotSupported("(unknown)".into())),
+        };
+        if dir.config().require_tls_for_bind && !self.tls && !password.is_empty() {
+            return Err(AdError::BindNeedsTls);
+        }
+        let now = dir.now();
+        let p = dir.write().bind(name, &password, now)?;
+        self.principal = p;
+        Ok(())
+    }
+
+    fn start_tls(&mut self, id: i32) -> Action {
+        let respond = |res: LdapResult| {
+            LdapMsg::new(
+                id,
+                LdapOp::ExtendedResponse(LdapExtendedResponse {
+                    res,
+                    name: Some(OID_START_TLS.into()),
+                    value: None,
+                }),
+            )
+        };
+        if self.tls {
+            return Action::Reply(vec![respond(LdapResult {
+                code: LdapResultCode::OperationsError,
+                matcheddn: String::new(),
+                message: "00000000: LdapErr: DSID-0C091139, comment: TLS or SSL already in effect, data 0, v4563".into(),
+                referral: vec![],
+            })]);
+        }
+        if !self.starttls_available {
+            return Action::Reply(vec![respond(result(Err(AdError::UnsupportedExtendedOp(
+                OID_START_TLS.into(),
+            ))))]);
+        }
+        Action::StartTls(respond(plain(LdapResultCode::Success)))
+    }
+
+    fn controls(&self, ctrl: Vec<LdapControl>) -> AdResult<Controls> {
+        let mut c = Controls::default();
+        for control in ctrl {
+            match control {
+                LdapControl::SimplePagedResults { size, cookie } => c.paging = Some((size, cookie)),
+                LdapControl::ServerSort { sort_requests } => {
+                    c.sort = sort_requests
+                        .into_iter()
+                        .next()
+                        .map(|s| (s.attribute_name, s.reverse_order));
+                }
+                LdapControl::SdFlags { .. } | LdapControl::ShowDeleted { .. } => {}
+                LdapControl::Unknown {
+                    oid,
+                    criticality,
+                    value,
+                } => match oid.as_str() {
+                    OID_POLICY_HINTS | OID_POLICY_HINTS_DEPRECATED => {
+                        c.ctx.policy_hints = match value {
+                            Some(v) => policy_hints_flags(&v).ok_or_else(|| {
+                                AdError::Protocol(format!(
+                                    "00000057: LdapErr: DSID-0C090DA7, comment: Error processing control {oid}: value is not SEQUENCE {{ INTEGER }}, data 0, v4563"
+                                ))
+                            })? & 1
+                                == 1,
+                            None => true,
+                        };
+                    }
+                    OID_PERMISSIVE_MODIFY => c.ctx.permissive_modify = true,
+                    OID_TREE_DELETE => c.ctx.tree_delete = true,
+                    _ if criticality => return Err(AdError::UnavailableCriticalExtension(oid)),
+                    _ => {}
+                },
+                LdapControl::SyncRequest {
+                    criticality: true, ..
+                } => {
+                    return Err(AdError::UnavailableCriticalExtension(
+                        "1.3.6.1.4.1.4203.1.9.1.1".into(),
+                    ))
+                }
+                LdapControl::AdDirsync { .. } => {
+                    return Err(AdError::UnavailableCriticalExtension(
+                        "1.2.840.113556.1.4.841".into(),
+                    ))
+                }
+                LdapControl::ManageDsaIT { criticality: true }
+                | LdapControl::PasswordPolicyRequest { criticality: true }
+                | LdapControl::SearchOptions {
+                    criticality: true, ..
+                }
+                | LdapControl::ExtendedDn {
+                    criticality: true, ..
+                } => {
+                    return Err(AdError::UnavailableCriticalExtension(
+                        "(control not served by this DC)".into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    fn search(
+        &mut self,
+        dir: &Directory,
+        id: i32,
+        req: LdapSearchRequest,
+        c: Controls,
+    ) -> Vec<LdapMsg> {
+        let now = dir.now();
+        let st = dir.read();
+        let done = |res: AdResult<()>| LdapMsg::new(id, LdapOp::SearchResultDone(result(res)));
+        if req.base.is_empty() && req.scope == LdapSearchScope::Base {
+            let e = rootdse::entry(&st, &req.attrs, now);
+            return vec![LdapMsg::new(id, LdapOp::SearchResultEntry(e)), done(Ok(()))];
+        }
+        if req.base.is_empty() {
+            return vec![done(Err(AdError::NoSuchObject {
+                matched: String::new(),
+            }))];
+        }
+        let max_page = dir.config().max_page_size.max(1);
+        let mut out = Vec::new();
+        let (ids, attrs, types_only, refs) = match &c.paging {
+            Some((_, cookie)) if !cookie.is_empty() => match self.paged.remove(cookie) {
+                Some(p) => (p.remaining, p.attrs, p.types_only, Vec::new()),
+                None => {
+                    return vec![done(Err(AdError::Unwilling(
+                        "00002024: LdapErr: DSID-0C090F78, comment: Error processing control: unknown paged-results cookie, data 0, v4563".into(),
+                    )))]
+                }
+            },
+            _ => match st.select(&self.principal, &req.base, &req.scope, &req.filter, now) {
+                Ok(mut sel) => {
+                    if let Some((attr, reverse)) = &c.sort {
+                        sort_ids(&st, &mut sel.ids, attr, *reverse);
+                    }
+                    (sel.ids, req.attrs.clone(), req.typesonly, sel.references)
+                }
+                Err(e) => return vec![done(Err(e))],
+            },
+        };
+        let render = |out: &mut Vec<LdapMsg>, ids: &[EntryId]| {
+            for eid in ids {
+                if let Some(e) = st.store.get(*eid) {
+                    out.push(LdapMsg::new(
+                        id,
+                        LdapOp::SearchResultEntry(st.render(e, &attrs, types_only, now)),
+                    ));
+                }
+            }
+        };
+        match c.paging {
+            Some((size, _)) => {
+                if size <= 0 {
+                    // A page size of 0 abandons the paged search (RFC 2696 §3).
+                    return vec![paged_done(id, Vec::new())];
+                }
+                let page = (size as usize).min(max_page);
+                let (now_ids, rest) = ids.split_at(page.min(ids.len()));
+                render(&mut out, now_ids);
+                let cookie = if rest.is_empty() {
+                    Vec::new()
+                } else {
+                    self.next_cookie += 1;
+                    let cookie = self.next_cookie.to_be_bytes().to_vec();
+                    self.paged.insert(
+                        cookie.clone(),
+                        Paged {
+                            remaining: rest.to_vec(),
+                            attrs: attrs.clone(),
+                            types_only,
+                        },
+                    );
+                    cookie
+                };
+                push_refs(&mut out, id, refs);
+                out.push(paged_done(id, cookie));
+            }
+            None => {
+                let limit = match req.sizelimit {
+                    n if n > 0 => (n as usize).min(max_page),
+                    _ => max_page,
+                };
+                render(&mut out, &ids[..limit.min(ids.len())]);
+                push_refs(&mut out, id, refs);
+                if ids.len() > limit {
+                    out.push(LdapMsg::new(
+                        id,
+                        LdapOp::SearchResultDone(LdapResult {
+                            code: LdapResultCode::SizeLimitExceeded,
+                            matcheddn: String::new(),
+                            message: String::new(),
+                            referral: vec![],
+                        }),
+                    ));
+                } else {
+                    out.push(done(Ok(())));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn push_refs(out: &mut Vec<LdapMsg>, id: i32, refs: Vec<String>) {
+    for r in refs {
+        out.push(LdapMsg::new(
+            id,
+            LdapOp::SearchResultReference(LdapSearchResultReference { uris: vec![r] }),
+        ));
+    }
+}
+
+fn paged_done(id: i32, cookie: Vec<u8>) -> LdapMsg {
+    LdapMsg::new_with_ctrls(
+        id,
+        LdapOp::SearchResultDone(plain(LdapResultCode::Success)),
+        vec![LdapControl::SimplePagedResults { size: 0, cookie }],
+    )
+}
+
+/// Order search results by one attribute (server-side sort, 1.2.840.113556.1.4.473).
+fn sort_ids(st: &super::State, ids: &mut [EntryId], attr: &str, reverse: bool) {
+    let key = |id: &EntryId| -> (Option<i64>, String) {
+        let e = st.store.get(*id);
+        let s = e
+            .and_then(|e| e.str(attr))
+            .unwrap_or_default()
+            .to_lowercase();
+        (s.parse().ok(), s)
+    };
+    ids.sort_by_cached_key(key);
+    if reverse {
+        ids.reverse();
+    }
+}
+
+/// The Flags of a policy-hints control value: BER `SEQUENCE { INTEGER }`.
+fn policy_hints_flags(v: &[u8]) -> Option<i64> {
+    let (_, tag) = ldap3_lber::parse::Parser::new(8).parse(v).ok()?;
+    let inner = tag
+        .expect_constructed()?
+        .into_iter()
+        .next()?
+        .expect_primitive()?;
+    if inner.is_empty() || inner.len() > 8 {
+        return None;
+    }
+    // Two's-complement big-endian integer content.
+    let mut n: i64 = if inner[0] & 0x80 != 0 { -1 } else { 0 };
+    for b in inner {
+        n = (n << 8) | i64::from(b);
+    }
+    Some(n)
+}
+
+fn plain(code: LdapResultCode) -> LdapResult {
+    LdapResult {
+        code,
+        matcheddn: String::new(),
+        message: String::new(),
+        referral: vec![],
+    }
+}
+
+/// The LDAPResult for an operation's outcome.
+pub fn result(r: AdResult<()>) -> LdapResult {
+    match r {
+        Ok(()) => plain(LdapResultCode::Success),
+        Err(e) => {
+            let (code, message, matcheddn) = e.answer();
+            LdapResult {
+                code,
+                matcheddn,
+                message,
+                referral: vec![],
+            }
+        }
+    }
+}
+
+/// The response op that matches a request, carrying an error.
+fn error_response(id: i32, op: &LdapOp, e: &AdError) -> LdapMsg {
+    let res = result(Err(e.clone()));
+    let op = match op {
+        LdapOp::BindRequest(_) => LdapOp::BindResponse(LdapBindResponse {
+            res,
+            saslcreds: None,
+        }),
+        LdapOp::SearchRequest(_) => LdapOp::SearchResultDone(res),
+        LdapOp::ModifyRequest(_) => LdapOp::ModifyResponse(res),
+        LdapOp::AddRequest(_) => LdapOp::AddResponse(res),
+        LdapOp::DelRequest(_) => LdapOp::DelResponse(res),
+        LdapOp::ModifyDNRequest(_) => LdapOp::ModifyDNResponse(res),
+        LdapOp::CompareRequest(_) => LdapOp::CompareResult(res),
+        _ => LdapOp::ExtendedResponse(LdapExtendedResponse {
+            res,
+            name: None,
+            value: None,
+        }),
+    };
+    LdapMsg::new(id, op)
+}
+
+/// The unsolicited notice a server sends before it drops a connection (RFC 4511 §4.4.1).
+pub fn notice_of_disconnection(code: LdapResultCode, message: &str) -> LdapMsg {
+    LdapMsg::new(
+        0,
+        LdapOp::ExtendedResponse(LdapExtendedResponse {
+            res: LdapResult {
+                code,
+                matcheddn: String::new(),
+                message: message.to_string(),
+                referral: vec![],
+            },
+            name: Some(OID_NOTICE_OF_DISCONNECTION.into()),
+            value: None,
+        }),
+    )
+}
+
+fn op_name(op: &LdapOp) -> &'static str {
+    match op {
+        LdapOp::BindResponse(_) => "BindResponse",
+        LdapOp::SearchResultEntry(_) => "SearchResultEntry",
+        LdapOp::SearchResultDone(_) => "SearchResultDone",
+        LdapOp::SearchResultReference(_) => "SearchResultReference",
+        LdapOp::ModifyResponse(_) => "ModifyResponse",
+        LdapOp::AddResponse(_) => "AddResponse",
+        LdapOp::DelResponse(_) => "DelResponse",
+        LdapOp::ModifyDNResponse(_) => "ModifyDNResponse",
+        LdapOp::CompareResult(_) => "CompareResponse",
+        LdapOp::ExtendedResponse(_) => "ExtendedResponse",
+        LdapOp::IntermediateResponse(_) => "IntermediateResponse",
+        _ => "this operation",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_hints_value_is_a_sequence_of_one_integer() {
+        assert_eq!(policy_hints_flags(&[0x30, 0x03, 0x02, 0x01, 0x01]), Some(1));
+        assert_eq!(policy_hints_flags(&[0x30, 0x03, 0x02, 0x01, 0x00]), Some(0));
+        assert_eq!(policy_hints_flags(b"nonsense"), None);
+    }
+}

@@ -1,0 +1,413 @@
+//! The directory's entries and the indexes that keep lookups fast at 100,000 entries:
+//! DN, objectGUID, objectSid, sAMAccountName and userPrincipalName, plus the parent/child
+//! links that base, one-level and subtree searches walk. Entries keep a stable creation
+//! order (their id), which is the order searches return them in.
+//!
+//! The store holds no rules: schema, access and password checks live in the operations,
+//! which build a new version of an entry and hand it to [`Store::update`].
+
+use super::dn::Dn;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub type EntryId = u64;
+
+/// One attribute: its schema spelling and its values (raw octets; text is UTF-8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attr {
+    pub name: String,
+    pub values: Vec<Vec<u8>>,
+}
+
+/// The hash of a password and of the ones before it. Never an attribute, so no search,
+/// export or snapshot can show it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret {
+    pub hash: Option<[u8; 32]>,
+    /// Newest first, as long as pwdHistoryLength asks (the current one included).
+    pub history: Vec<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: EntryId,
+    pub dn: Dn,
+    pub parent: Option<EntryId>,
+    /// Keyed by the lower-case attribute name.
+    pub attrs: BTreeMap<String, Attr>,
+    pub secret: Secret,
+}
+
+impl Entry {
+    pub fn new(dn: Dn) -> Self {
+        Self {
+            id: 0,
+            dn,
+            parent: None,
+            attrs: BTreeMap::new(),
+            secret: Secret::default(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Attr> {
+        self.attrs.get(&name.to_ascii_lowercase())
+    }
+
+    pub fn values(&self, name: &str) -> &[Vec<u8>] {
+        self.get(name).map(|a| a.values.as_slice()).unwrap_or(&[])
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.values(name)
+            .first()
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    pub fn strs(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.values(name)
+            .iter()
+            .filter_map(|v| std::str::from_utf8(v).ok())
+    }
+
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.str(name).and_then(|s| s.trim().parse().ok())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|a| !a.values.is_empty())
+    }
+
+    /// Set an attribute under its schema spelling; an empty list removes it.
+    pub fn set(&mut self, name: &str, values: Vec<Vec<u8>>) {
+        let key = name.to_ascii_lowercase();
+        if values.is_empty() {
+            self.attrs.remove(&key);
+        } else {
+            let name = super::schema::attr(name)
+                .map(|d| d.name)
+                .unwrap_or(name)
+                .to_string();
+            self.attrs.insert(key, Attr { name, values });
+        }
+    }
+
+    pub fn set_str(&mut self, name: &str, value: &str) {
+        self.set(name, vec![value.as_bytes().to_vec()]);
+    }
+
+    pub fn set_int(&mut self, name: &str, value: i64) {
+        self.set_str(name, &value.to_string());
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.attrs.remove(&name.to_ascii_lowercase());
+    }
+
+    /// True when objectClass holds `class` (any case).
+    pub fn is(&self, class: &str) -> bool {
+        self.strs("objectClass")
+            .any(|c| c.eq_ignore_ascii_case(class))
+    }
+
+    /// The most specific objectClass value (the last in AD's order).
+    pub fn structural(&self) -> &str {
+        self.strs("objectClass").last().unwrap_or("top")
+    }
+
+    pub fn guid(&self) -> Option<&[u8]> {
+        self.values("objectGUID").first().map(Vec::as_slice)
+    }
+
+    /// Naming-context heads (instanceType has bit 1) start another partition: subtree
+    /// searches from above do not descend into them.
+    pub fn is_nc_head(&self) -> bool {
+        self.int("instanceType").is_some_and(|t| t & 1 == 1)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Store {
+    entries: HashMap<EntryId, Entry>,
+    children: HashMap<EntryId, BTreeSet<EntryId>>,
+    roots: BTreeSet<EntryId>,
+    by_dn: HashMap<String, EntryId>,
+    by_guid: HashMap<Vec<u8>, EntryId>,
+    by_sid: HashMap<Vec<u8>, EntryId>,
+    by_sam: HashMap<String, EntryId>,
+    by_upn: HashMap<String, EntryId>,
+    next_id: EntryId,
+    /// The DC's update sequence number: one counter for every change.
+    pub usn: i64,
+}
+
+impl Store {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, id: EntryId) -> Option<&Entry> {
+        self.entries.get(&id)
+    }
+
+    pub fn id_by_dn(&self, dn: &Dn) -> Option<EntryId> {
+        self.by_dn.get(&dn.norm()).copied()
+    }
+
+    pub fn by_dn(&self, dn: &Dn) -> Option<&Entry> {
+        self.id_by_dn(dn).and_then(|id| self.get(id))
+    }
+
+    pub fn by_guid(&self, guid: &[u8]) -> Option<&Entry> {
+        self.by_guid.get(guid).and_then(|id| self.get(*id))
+    }
+
+    pub fn by_sid(&self, sid: &[u8]) -> Option<&Entry> {
+        self.by_sid.get(sid).and_then(|id| self.get(*id))
+    }
+
+    pub fn by_sam(&self, sam: &str) -> Option<&Entry> {
+        self.by_sam
+            .get(&sam.to_lowercase())
+            .and_then(|id| self.get(*id))
+    }
+
+    pub fn by_upn(&self, upn: &str) -> Option<&Entry> {
+        self.by_upn
+            .get(&upn.to_lowercase())
+            .and_then(|id| self.get(*id))
+    }
+
+    /// The DN of the deepest existing ancestor of `dn` (AD's "best match"), or "".
+    pub fn best_match(&self, dn: &Dn) -> String {
+        let mut cur = dn.parent();
+        while let Some(d) = cur {
+            if let Some(e) = self.by_dn(&d) {
+                return e.dn.to_string();
+            }
+            cur = d.parent();
+        }
+        String::new()
+    }
+
+    pub fn children(&self, id: EntryId) -> impl Iterator<Item = EntryId> + '_ {
+        self.children.get(&id).into_iter().flatten().copied()
+    }
+
+    pub fn has_children(&self, id: EntryId) -> bool {
+        self.children.get(&id).is_some_and(|c| !c.is_empty())
+    }
+
+    /// `id` and everything below it, parents before children, in creation order.
+    /// With `stop_at_nc`, other naming contexts below `id` are not entered.
+    pub fn subtree(&self, id: EntryId, stop_at_nc: bool) -> Vec<EntryId> {
+        let mut out = Vec::new();
+        let mut stack = vec![id];
+        while let Some(cur) = stack.pop() {
+            out.push(cur);
+            if let Some(kids) = self.children.get(&cur) {
+                for k in kids.iter().rev() {
+                    if stop_at_nc && self.entries.get(k).is_some_and(Entry::is_nc_head) {
+                        continue;
+                    }
+                    stack.push(*k);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every entry, parents before children.
+    pub fn all(&self) -> Vec<EntryId> {
+        self.roots
+            .iter()
+            .flat_map(|r| self.subtree(*r, false))
+            .collect()
+    }
+
+    /// Insert a new entry under its parent (already checked to exist). Returns its id.
+    pub fn insert(&mut self, mut entry: Entry) -> EntryId {
+        self.next_id += 1;
+        let id = self.next_id;
+        entry.id = id;
+        entry.parent = entry.dn.parent().and_then(|p| self.id_by_dn(&p));
+        match entry.parent {
+            Some(p) => {
+                self.children.entry(p).or_default().insert(id);
+            }
+            None => {
+                self.roots.insert(id);
+            }
+        }
+        self.index(&entry);
+        self.entries.insert(id, entry);
+        id
+    }
+
+    /// Replace an entry's attributes (same id, same DN), keeping the indexes right.
+    pub fn update(&mut self, entry: Entry) {
+        if let Some(old) = self.entries.remove(&entry.id) {
+            self.unindex(&old);
+        }
+        self.index(&entry);
+        self.entries.insert(entry.id, entry);
+    }
+
+    pub fn remove(&mut self, id: EntryId) -> Option<Entry> {
+        let entry = self.entries.remove(&id)?;
+        self.unindex(&entry);
+        match entry.parent {
+            Some(p) => {
+                if let Some(k) = self.children.get_mut(&p) {
+                    k.remove(&id);
+                }
+            }
+            None => {
+                self.roots.remove(&id);
+            }
+        }
+        self.children.remove(&id);
+        Some(entry)
+    }
+
+    /// Give `id` a new DN (and parent); every descendant's DN follows.
+    pub fn move_subtree(&mut self, id: EntryId, new_dn: Dn, new_parent: Option<EntryId>) {
+        let Some(old_dn) = self.entries.get(&id).map(|e| e.dn.clone()) else {
+            return;
+        };
+        let old_parent = self.entries.get(&id).and_then(|e| e.parent);
+        if old_parent != new_parent {
+            if let Some(p) = old_parent {
+                if let Some(k) = self.children.get_mut(&p) {
+                    k.remove(&id);
+                }
+            }
+            if let Some(p) = new_parent {
+                self.children.entry(p).or_default().insert(id);
+            }
+        }
+        for member in self.subtree(id, false) {
+            let Some(mut e) = self.entries.remove(&member) else {
+                continue;
+            };
+            self.by_dn.remove(&e.dn.norm());
+            if let Some(d) = e.dn.rebase(&old_dn, &new_dn) {
+                e.dn = d;
+            }
+            if member == id {
+                e.parent = new_parent;
+            }
+            e.set_str("distinguishedName", &e.dn.to_string());
+            self.by_dn.insert(e.dn.norm(), member);
+            self.entries.insert(member, e);
+        }
+    }
+
+    fn index(&mut self, e: &Entry) {
+        self.by_dn.insert(e.dn.norm(), e.id);
+        if let Some(g) = e.values("objectGUID").first() {
+            self.by_guid.insert(g.clone(), e.id);
+        }
+        if let Some(s) = e.values("objectSid").first() {
+            self.by_sid.insert(s.clone(), e.id);
+        }
+        if let Some(s) = e.str("sAMAccountName") {
+            self.by_sam.insert(s.to_lowercase(), e.id);
+        }
+        if let Some(u) = e.str("userPrincipalName") {
+            self.by_upn.insert(u.to_lowercase(), e.id);
+        }
+    }
+
+    fn unindex(&mut self, e: &Entry) {
+        self.by_dn.remove(&e.dn.norm());
+        if let Some(g) = e.values("objectGUID").first() {
+            self.by_guid.remove(g);
+        }
+        if let Some(s) = e.values("objectSid").first() {
+            self.by_sid.remove(s);
+        }
+        if let Some(s) = e.str("sAMAccountName") {
+            self.by_sam.remove(&s.to_lowercase());
+        }
+        if let Some(u) = e.str("userPrincipalName") {
+            self.by_upn.remove(&u.to_lowercase());
+        }
+    }
+
+    /// Entries the DN-valued attribute `attr` of `id` points at (member, memberOf, …).
+    pub fn linked(&self, id: EntryId, attr: &str) -> Vec<EntryId> {
+        let Some(e) = self.get(id) else {
+            return Vec::new();
+        };
+        e.strs(attr)
+            .filter_map(|v| Dn::parse(v).ok())
+            .filter_map(|d| self.id_by_dn(&d))
+            .collect()
+    }
+
+    /// Mutable access for system bookkeeping that touches no indexed attribute.
+    pub fn get_mut_unindexed(&mut self, id: EntryId) -> Option<&mut Entry> {
+        self.entries.get_mut(&id)
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = EntryId> + '_ {
+        self.entries.keys().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(dn: &str) -> Entry {
+        let mut e = Entry::new(Dn::parse(dn).unwrap());
+        e.set_str("distinguishedName", dn);
+        e
+    }
+
+    #[test]
+    fn indexes_follow_updates_and_moves() {
+        let mut s = Store::default();
+        let root = s.insert(entry("DC=gntech,DC=me"));
+        let ou = s.insert(entry("OU=Staff,DC=gntech,DC=me"));
+        let mut alice = entry("CN=Alice,OU=Staff,DC=gntech,DC=me");
+        alice.set_str("sAMAccountName", "alice");
+        let a = s.insert(alice);
+        assert_eq!(s.by_sam("ALICE").map(|e| e.id), Some(a));
+        assert_eq!(s.subtree(root, true), vec![root, ou, a]);
+
+        let mut e = s.get(a).unwrap().clone();
+        e.set_str("sAMAccountName", "alice2");
+        s.update(e);
+        assert!(s.by_sam("alice").is_none());
+        assert!(s.by_sam("alice2").is_some());
+
+        s.move_subtree(
+            ou,
+            Dn::parse("OU=People,DC=gntech,DC=me").unwrap(),
+            Some(root),
+        );
+        let moved = s.get(a).unwrap();
+        assert_eq!(moved.dn.to_string(), "CN=Alice,OU=People,DC=gntech,DC=me");
+        assert_eq!(
+            moved.str("distinguishedName"),
+            Some("CN=Alice,OU=People,DC=gntech,DC=me")
+        );
+        assert!(s
+            .by_dn(&Dn::parse("cn=alice,ou=people,dc=gntech,dc=me").unwrap())
+            .is_some());
+        assert_eq!(
+            s.best_match(&Dn::parse("CN=X,OU=Nope,OU=People,DC=gntech,DC=me").unwrap()),
+            "OU=People,DC=gntech,DC=me"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! The one integration-test binary (each `tests/*.rs` would link separately, which costs
+//! minutes on a 2-core machine). Real `ldap3` clients over real sockets against the
+//! embedded AD, served on 127.0.0.1:0.
+
+mod access;
+mod binds;
+mod groups_devices;
+mod ldif;
+mod passwords;
+mod searches;
+mod support;
+mod transport;
+mod updates;

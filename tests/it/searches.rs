@@ -1,0 +1,295 @@
+//! Searches (`ad-behaviour.md` §11): matching rules, substrings, ordering, categories,
+//! paging, size limits, scopes.
+
+use crate::support::*;
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::controls::{ControlType, PagedResults as PagedControl};
+use ldap3::{Ldap, Scope, SearchEntry};
+
+/// OU=Probe with 12 users p00..p11; p00, p03, p06, p09 disabled.
+async fn twelve(dc: &Dc) -> Ldap {
+    let mut l = dc.admin().await;
+    l.add(
+        "OU=Twelve,DC=gntech,DC=me",
+        attrs(&[("objectClass", &["organizationalUnit"])]),
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap();
+    for i in 0..12 {
+        let uac = if i % 3 == 0 { "514" } else { "512" };
+        let name = format!("p{i:02}");
+        l.add(
+            &format!("CN={name},OU=Twelve,DC=gntech,DC=me"),
+            attrs(&[
+                ("objectClass", &["user"]),
+                ("sAMAccountName", &[&name]),
+                ("userAccountControl", &[uac]),
+            ]),
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    }
+    l
+}
+
+async fn count(l: &mut Ldap, base: &str, filter: &str) -> usize {
+    let (e, r) = search(l, base, filter, &["cn"]).await;
+    assert_eq!(r.rc, 0, "{filter}: {}", r.text);
+    e.len()
+}
+
+const TWELVE: &str = "OU=Twelve,DC=gntech,DC=me";
+
+#[tokio::test]
+async fn bit_and_and_bit_or_matching_rules() {
+    let dc = Dc::start().await;
+    let mut l = twelve(&dc).await;
+    assert_eq!(
+        count(
+            &mut l,
+            TWELVE,
+            "(userAccountControl:1.2.840.113556.1.4.803:=2)"
+        )
+        .await,
+        4
+    );
+    assert_eq!(
+        count(
+            &mut l,
+            TWELVE,
+            "(userAccountControl:1.2.840.113556.1.4.804:=514)"
+        )
+        .await,
+        12
+    );
+    assert_eq!(
+        count(
+            &mut l,
+            TWELVE,
+            "(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
+        )
+        .await,
+        8
+    );
+    // An absent attribute makes the negation true: the OU itself matches too.
+    assert_eq!(
+        count(
+            &mut l,
+            TWELVE,
+            "(!(userAccountControl:1.2.840.113556.1.4.803:=2))"
+        )
+        .await,
+        9
+    );
+}
+
+#[tokio::test]
+async fn substrings_ordering_and_boolean_filters() {
+    let dc = Dc::start().await;
+    let mut l = twelve(&dc).await;
+    assert_eq!(count(&mut l, DOMAIN, "(cn=*lice*)").await, 1);
+    assert_eq!(count(&mut l, TWELVE, "(sAMAccountName=p1*)").await, 2);
+    assert_eq!(count(&mut l, TWELVE, "(cn=*0)").await, 2);
+    let usn = dc.int("CN=p06,OU=Twelve,DC=gntech,DC=me", "uSNChanged");
+    assert_eq!(
+        count(
+            &mut l,
+            TWELVE,
+            &format!("(&(objectClass=user)(uSNChanged>={usn}))")
+        )
+        .await,
+        6
+    );
+    assert_eq!(
+        count(
+            &mut l,
+            TWELVE,
+            &format!("(&(objectClass=user)(uSNChanged<={usn}))")
+        )
+        .await,
+        7
+    );
+    assert_eq!(
+        count(&mut l, TWELVE, "(|(cn=p01)(cn=p02)(cn=nobody))").await,
+        2
+    );
+    l.add(
+        "CN=PC01,OU=Twelve,DC=gntech,DC=me",
+        attrs(&[
+            ("objectClass", &["computer"]),
+            ("sAMAccountName", &["PC01$"]),
+        ]),
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap();
+    assert_eq!(
+        count(
+            &mut l,
+            TWELVE,
+            "(&(objectClass=user)(!(objectClass=computer)))"
+        )
+        .await,
+        12
+    );
+    assert_eq!(count(&mut l, TWELVE, "(objectCategory=person)").await, 12);
+    assert_eq!(count(&mut l, TWELVE, "(objectCategory=computer)").await, 1);
+    assert_eq!(count(&mut l, TWELVE, "(objectClass=user)").await, 13);
+    assert_eq!(count(&mut l, TWELVE, "(description=*)").await, 0);
+    assert_eq!(count(&mut l, DOMAIN, "(anr=Alice)").await, 1);
+}
+
+#[tokio::test]
+async fn scopes_base_one_and_subtree() {
+    let dc = Dc::start().await;
+    let mut l = twelve(&dc).await;
+    let n = |r: (Vec<ldap3::ResultEntry>, ldap3::LdapResult)| r.0.len();
+    assert_eq!(
+        n(l.search(TWELVE, Scope::Base, "(objectClass=*)", vec!["cn"])
+            .await
+            .unwrap()
+            .success()
+            .unwrap()),
+        1
+    );
+    assert_eq!(
+        n(
+            l.search(TWELVE, Scope::OneLevel, "(objectClass=*)", vec!["cn"])
+                .await
+                .unwrap()
+                .success()
+                .unwrap()
+        ),
+        12
+    );
+    assert_eq!(
+        n(
+            l.search(TWELVE, Scope::Subtree, "(objectClass=*)", vec!["cn"])
+                .await
+                .unwrap()
+                .success()
+                .unwrap()
+        ),
+        13
+    );
+    // The Configuration partition is not part of a domain subtree search: a reference instead.
+    let r = l
+        .search(
+            DOMAIN,
+            Scope::Subtree,
+            "(objectClass=configuration)",
+            vec!["cn"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    assert!(r.0.iter().all(|e| e.is_ref()), "only references");
+    let r = l
+        .search(
+            "CN=Configuration,DC=gntech,DC=me",
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["cn"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    assert_eq!(r.0.len(), 1);
+    let r = l
+        .search(
+            "OU=Nope,DC=gntech,DC=me",
+            Scope::Subtree,
+            "(objectClass=*)",
+            vec!["cn"],
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.1.rc, r.1.matched.as_str()), (32, DOMAIN));
+}
+
+#[tokio::test]
+async fn paged_results_five_at_a_time_over_twelve() {
+    let dc = Dc::start().await;
+    let mut l = twelve(&dc).await;
+    let mut cookie = Vec::new();
+    let mut pages = Vec::new();
+    loop {
+        let (entries, res) = l
+            .with_controls(PagedControl {
+                size: 5,
+                cookie: cookie.clone(),
+            })
+            .search(TWELVE, Scope::OneLevel, "(objectClass=user)", vec!["cn"])
+            .await
+            .unwrap()
+            .success()
+            .unwrap();
+        pages.push(entries.len());
+        let ctrl = res
+            .ctrls
+            .iter()
+            .find(|c| matches!(c.0, Some(ControlType::PagedResults)))
+            .expect("paged control in the answer");
+        cookie = ctrl.1.parse::<PagedControl>().cookie;
+        if cookie.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(pages, vec![5, 5, 2]);
+
+    // The ldap3 adapter agrees.
+    let adapters: Vec<Box<dyn Adapter<_, _>>> =
+        vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(5))];
+    let mut stream = l
+        .streaming_search_with(
+            adapters,
+            TWELVE,
+            Scope::OneLevel,
+            "(objectClass=user)",
+            vec!["cn"],
+        )
+        .await
+        .unwrap();
+    let mut n = 0;
+    while let Some(e) = stream.next().await.unwrap() {
+        let _ = SearchEntry::construct(e);
+        n += 1;
+    }
+    assert_eq!(stream.finish().await.rc, 0);
+    assert_eq!(n, 12);
+}
+
+#[tokio::test]
+async fn size_limit_returns_that_many_then_size_limit_exceeded() {
+    let dc = Dc::start().await;
+    let mut l = twelve(&dc).await;
+    use ldap3::SearchOptions;
+    let r = l
+        .with_search_options(SearchOptions::new().sizelimit(5))
+        .search(TWELVE, Scope::OneLevel, "(objectClass=user)", vec!["cn"])
+        .await
+        .unwrap();
+    assert_eq!((r.0.len(), r.1.rc), (5, 4));
+}
+
+#[tokio::test]
+async fn max_page_size_caps_an_unpaged_search() {
+    let dc = Dc::start_with(writeback_sim::directory::DirectoryConfig {
+        max_page_size: 10,
+        ..Default::default()
+    })
+    .await;
+    let mut l = twelve(&dc).await;
+    let r = l
+        .search(TWELVE, Scope::OneLevel, "(objectClass=user)", vec!["cn"])
+        .await
+        .unwrap();
+    assert_eq!((r.0.len(), r.1.rc), (10, 4));
+}
