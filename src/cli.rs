@@ -27,7 +27,7 @@ pub enum Command {
     /// Run scenarios (files or directories; default `scenarios/`).
     Run { paths: Vec<PathBuf> },
     /// Serve the embedded AD on its own, for ldapsearch / ldapmodify, until Ctrl-C.
-    Directory(DirectoryArgs),
+    Directory(Box<DirectoryArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,7 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             println!("0 passed, 0 failed");
             Ok(Outcome::Ok)
         }
-        Command::Directory(args) => directory(args).await.map(|()| Outcome::Ok),
+        Command::Directory(args) => directory(*args).await.map(|()| Outcome::Ok),
     }
 }
 

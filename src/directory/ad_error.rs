@@ -82,12 +82,16 @@ pub enum AdError {
     NotAllowedOnRdn { attr: String, dn: String },
     #[error("{attr} on {dn} can only be modified by the system")]
     SystemOnly { attr: String, dn: String },
+    #[error("{attr} on {dn} is a back-link, changed only through its forward link")]
+    BackLink { attr: String, dn: String },
     #[error("{attr} has no such value")]
     NoSuchValue { attr: String },
     #[error("{attr} already has that value")]
     ValueExists { attr: String },
-    #[error("{attr} is single-valued")]
+    #[error("{attr} is single-valued and already has a value")]
     SingleValued { attr: String, dn: String },
+    #[error("{attr} is single-valued and was given several values")]
+    TooManyValues { attr: String, dn: String },
     #[error("the entry has children")]
     NotAllowedOnNonLeaf,
     #[error("groupType is not a valid combination")]
@@ -209,7 +213,11 @@ impl AdError {
             Self::Naming(text) => (C::NamingViolation, format!("00002037: {text}")),
             Self::NotAllowedOnRdn { attr, dn } => (
                 C::NotALlowedOnRDN,
-                format!("00002016: Modify of RDN '{attr}' on {dn} not permitted, must use 'rename' operation instead"),
+                format!("00002016: Modify of {attr} on {dn} not permitted, must use 'rename' operation instead"),
+            ),
+            Self::BackLink { attr, dn } => (
+                C::UnwillingToPerform,
+                format!("00002035: objectclass_attrs: attribute '{attr}' on entry '{dn}' must not be modified directly, it is a linked attribute"),
             ),
             Self::SystemOnly { attr, dn } => (
                 C::ConstraintViolation,
@@ -225,7 +233,11 @@ impl AdError {
             ),
             Self::SingleValued { attr, dn } => (
                 C::AttributeOrValueExists,
-                format!("0000200D: SINGLE-VALUE attribute description '{attr}' on entry '{dn}' specified more than once"),
+                format!("0000200D: SINGLE-VALUE attribute {attr} on {dn} specified more than once"),
+            ),
+            Self::TooManyValues { attr, dn } => (
+                C::ConstraintViolation,
+                format!("0000202F: SINGLE-VALUE attribute {attr} on {dn} specified more than once"),
             ),
             Self::NotAllowedOnNonLeaf => (
                 C::NotAllowedOnNonLeaf,

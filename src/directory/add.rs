@@ -157,6 +157,12 @@ impl State {
                 "distinguishedName" | "name" => continue,
                 _ => {}
             }
+            if def.name == "memberOf" && *p != Principal::System {
+                return Err(AdError::BackLink {
+                    attr: def.name.into(),
+                    dn: dn.to_string(),
+                });
+            }
             if def.writable == Writable::SystemOnly && *p != Principal::System {
                 return Err(AdError::SystemOnly {
                     attr: def.name.into(),
@@ -164,7 +170,7 @@ impl State {
                 });
             }
             if def.single && vals.len() > 1 {
-                return Err(AdError::SingleValued {
+                return Err(AdError::TooManyValues {
                     attr: def.name.into(),
                     dn: dn.to_string(),
                 });
@@ -407,7 +413,7 @@ const WILL_NOT_PERFORM_ROOT: &str =
 
 fn single_int(def: &schema::AttrDef, vals: &[Vec<u8>], dn: &Dn) -> AdResult<i64> {
     if vals.len() != 1 {
-        return Err(AdError::SingleValued {
+        return Err(AdError::TooManyValues {
             attr: def.name.into(),
             dn: dn.to_string(),
         });

@@ -93,6 +93,12 @@ impl State {
                     )))
                 }
                 "userPassword" => return Err(AdError::PasswordWriteRefused),
+                "memberOf" => {
+                    return Err(AdError::BackLink {
+                        attr: def.name.into(),
+                        dn: dn_text,
+                    })
+                }
                 "pwdLastSet" => {
                     let v = special_value(&c, def)?;
                     let set = match v {
@@ -184,7 +190,7 @@ impl State {
                 }
                 ModOp::Replace => {
                     if def.single && c.values.len() > 1 {
-                        return Err(AdError::SingleValued {
+                        return Err(AdError::TooManyValues {
                             attr: def.name.into(),
                             dn: dn_text,
                         });

@@ -79,7 +79,9 @@ static ATTRS: &[AttrDef] = attrs! {
     "systemFlags": Int, true, SystemOnly;
     "isCriticalSystemObject": Bool, true, SystemOnly;
     "showInAdvancedViewOnly": Bool, true, Yes;
-    "description": Str, false, Yes;
+    // Multi-valued in the schema, but the SAM allows one value on the objects writeback
+    // touches, and a DC answers a second one with 20 (measured).
+    "description": Str, true, Yes;
     "displayName": Str, true, Yes;
     "givenName": Str, true, Yes;
     "sn": Str, true, Yes;

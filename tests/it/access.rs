@@ -201,40 +201,19 @@ async fn object_rights_for_computers_groups_and_devices() {
         ));
         a
     };
-    let cases: [(
-        &str,
-        &str,
-        Vec<(Vec<u8>, std::collections::HashSet<Vec<u8>>)>,
-        Right,
-        Right,
-        Right,
-    ); 3] = [
-        (
-            pc,
-            PROBE_OU,
-            pc_attrs,
-            "create_computer".parse().unwrap(),
-            "write_computer".parse().unwrap(),
-            "delete_computer".parse().unwrap(),
-        ),
-        (
-            grp,
-            PROBE_OU,
-            grp_attrs,
-            "create_group".parse().unwrap(),
-            "write_group".parse().unwrap(),
-            "delete_group".parse().unwrap(),
-        ),
+    let cases = [
+        (pc, PROBE_OU, pc_attrs, "computer"),
+        (grp, PROBE_OU, grp_attrs, "group"),
         (
             dev,
             "CN=RegisteredDevices,DC=gntech,DC=me",
             dev_attrs(()),
-            "create_device".parse().unwrap(),
-            "write_device".parse().unwrap(),
-            "delete_device".parse().unwrap(),
+            "device",
         ),
     ];
-    for (dn, scope, a, create, write, delete) in cases {
+    for (dn, scope, a, kind) in cases {
+        let right = |verb: &str| -> Right { format!("{verb}_{kind}").parse().unwrap() };
+        let (create, write, delete) = (right("create"), right("write"), right("delete"));
         assert_eq!(
             hd.add(dn, a.clone()).await.unwrap().rc,
             50,

@@ -161,13 +161,7 @@ async fn anonymous_reads_the_rootdse_only() {
 async fn whoami_names_the_bound_account() {
     let dc = Dc::start().await;
     let mut l = dc.bound("alice.p@gntech.me", ALICE_PW).await;
-    let (exop, res) = l
-        .extended(WhoAmI)
-        .await
-        .unwrap()
-        .success()
-        .map(|(e, r)| (e, r))
-        .unwrap();
+    let (exop, res) = l.extended(WhoAmI).await.unwrap().success().unwrap();
     assert_eq!(res.rc, 0);
     assert_eq!(exop.parse::<WhoAmIResp>().authzid, "u:GNTECH\\alice.p");
     let mut anon = dc.plain().await;

@@ -6,7 +6,9 @@ use std::collections::HashSet;
 
 const SALES: &str = "CN=Sales,OU=Probe,DC=gntech,DC=me";
 
-fn members(op: fn(Vec<u8>, HashSet<Vec<u8>>) -> Mod<Vec<u8>>, dns: &[&str]) -> Vec<Mod<Vec<u8>>> {
+type ModOp = fn(Vec<u8>, HashSet<Vec<u8>>) -> Mod<Vec<u8>>;
+
+fn members(op: ModOp, dns: &[&str]) -> Vec<Mod<Vec<u8>>> {
     vec![op(
         b"member".to_vec(),
         dns.iter().map(|d| d.as_bytes().to_vec()).collect(),

@@ -137,14 +137,12 @@ async fn passwords_are_never_readable() {
     let e = &entries[0];
     assert!(!e.attrs.contains_key("unicodePwd") && !e.bin_attrs.contains_key("unicodePwd"));
     assert!(!e.attrs.contains_key("userPassword") && !e.bin_attrs.contains_key("userPassword"));
-    assert!(
-        dc.dir
-            .export_ldif(None)
-            .unwrap()
-            .to_lowercase()
-            .contains("unicodepwd")
-            == false
-    );
+    assert!(!dc
+        .dir
+        .export_ldif(None)
+        .unwrap()
+        .to_lowercase()
+        .contains("unicodepwd"));
 }
 
 #[tokio::test]
