@@ -364,7 +364,7 @@ impl Directory {
                     continue;
                 }
                 for v in &a.values {
-                    push_line(&mut out, &a.name, v);
+                    push_line(&mut out, a.name, v);
                 }
             }
         }

@@ -125,7 +125,7 @@ impl State {
             };
             let mut changed = None;
             for a in e.attrs.values() {
-                let Some(def) = schema::attr(&a.name) else {
+                let Some(def) = schema::attr(a.name) else {
                     continue;
                 };
                 if def.syntax != Syntax::Dn {
@@ -150,15 +150,13 @@ impl State {
                     })
                     .collect();
                 if touched {
-                    changed
-                        .get_or_insert_with(Vec::new)
-                        .push((a.name.clone(), vals));
+                    changed.get_or_insert_with(Vec::new).push((a.name, vals));
                 }
             }
             if let Some(changes) = changed {
                 if let Some(e) = self.store.get_mut_unindexed(id) {
                     for (name, vals) in changes {
-                        e.set(&name, vals);
+                        e.set(name, vals);
                     }
                 }
             }

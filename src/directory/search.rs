@@ -63,12 +63,13 @@ impl State {
                 .collect();
         }
         if matches!(scope, LdapSearchScope::Subtree) {
-            for id in self.store.subtree(base_id, true) {
-                for child in self.store.children(id) {
-                    if let Some(c) = self.store.get(child).filter(|c| c.is_nc_head()) {
-                        sel.references
-                            .push(format!("ldap://{}/{}", self.domain.dns_name, c.dn));
-                    }
+            for head in self.store.nc_heads() {
+                let Some(h) = self.store.get(head) else {
+                    continue;
+                };
+                if head != base_id && h.parent.is_some_and(|p| self.in_scope(p, base_id, scope)) {
+                    sel.references
+                        .push(format!("ldap://{}/{}", self.domain.dns_name, h.dn));
                 }
             }
         }
@@ -149,7 +150,7 @@ impl State {
         };
         if all {
             for a in e.attrs.values() {
-                push(&a.name, a.values.clone());
+                push(a.name, a.values.clone());
             }
         }
         for req in attrs {

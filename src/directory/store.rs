@@ -14,7 +14,7 @@ pub type EntryId = u64;
 /// One attribute: its schema spelling and its values (raw octets; text is UTF-8).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attr {
-    pub name: String,
+    pub name: &'static str,
     pub values: Vec<Vec<u8>>,
 }
 
@@ -38,8 +38,9 @@ pub struct Entry {
     pub id: EntryId,
     pub dn: Dn,
     pub parent: Option<EntryId>,
-    /// Keyed by the lower-case attribute name.
-    pub attrs: BTreeMap<String, Attr>,
+    /// Keyed by the schema spelling (a `&'static str`, so 100,000 entries do not carry
+    /// millions of copies of attribute names).
+    pub attrs: BTreeMap<&'static str, Attr>,
     pub secret: Secret,
 }
 
@@ -55,7 +56,7 @@ impl Entry {
     }
 
     pub fn get(&self, name: &str) -> Option<&Attr> {
-        self.attrs.get(&name.to_ascii_lowercase())
+        super::schema::attr(name).and_then(|d| self.attrs.get(d.name))
     }
 
     pub fn values(&self, name: &str) -> &[Vec<u8>] {
@@ -84,15 +85,21 @@ impl Entry {
 
     /// Set an attribute under its schema spelling; an empty list removes it.
     pub fn set(&mut self, name: &str, values: Vec<Vec<u8>>) {
-        let key = name.to_ascii_lowercase();
+        // Only schema attributes can be stored: the operations reject unknown names first.
+        let Some(def) = super::schema::attr(name) else {
+            debug_assert!(false, "attribute {name} is not in the schema");
+            return;
+        };
         if values.is_empty() {
-            self.attrs.remove(&key);
+            self.attrs.remove(def.name);
         } else {
-            let name = super::schema::attr(name)
-                .map(|d| d.name)
-                .unwrap_or(name)
-                .to_string();
-            self.attrs.insert(key, Attr { name, values });
+            self.attrs.insert(
+                def.name,
+                Attr {
+                    name: def.name,
+                    values,
+                },
+            );
         }
     }
 
@@ -105,7 +112,9 @@ impl Entry {
     }
 
     pub fn remove(&mut self, name: &str) {
-        self.attrs.remove(&name.to_ascii_lowercase());
+        if let Some(def) = super::schema::attr(name) {
+            self.attrs.remove(def.name);
+        }
     }
 
     /// True when objectClass holds `class` (any case).
@@ -140,6 +149,9 @@ pub struct Store {
     by_sid: HashMap<Vec<u8>, EntryId>,
     by_sam: HashMap<String, EntryId>,
     by_upn: HashMap<String, EntryId>,
+    /// Heads of naming contexts (CN=Configuration, CN=Schema): few, and needed for the
+    /// continuation references of subtree searches.
+    nc_heads: BTreeSet<EntryId>,
     next_id: EntryId,
     /// The DC's update sequence number: one counter for every change.
     pub usn: i64,
@@ -311,8 +323,16 @@ impl Store {
         }
     }
 
+    /// Naming-context heads, in creation order.
+    pub fn nc_heads(&self) -> impl Iterator<Item = EntryId> + '_ {
+        self.nc_heads.iter().copied()
+    }
+
     fn index(&mut self, e: &Entry) {
         self.by_dn.insert(e.dn.norm(), e.id);
+        if e.is_nc_head() {
+            self.nc_heads.insert(e.id);
+        }
         if let Some(g) = e.values("objectGUID").first() {
             self.by_guid.insert(g.clone(), e.id);
         }
@@ -329,6 +349,7 @@ impl Store {
 
     fn unindex(&mut self, e: &Entry) {
         self.by_dn.remove(&e.dn.norm());
+        self.nc_heads.remove(&e.id);
         if let Some(g) = e.values("objectGUID").first() {
             self.by_guid.remove(g);
         }
