@@ -80,6 +80,12 @@ pub struct DirectoryConfig {
     pub connector: bool,
     /// Password of the connector account; generated from the seed when `None`.
     pub connector_password: Option<String>,
+    /// Close a connection that sends nothing for this long (AD's MaxConnIdleTime, 900 s).
+    /// `None` in a world whose tokio clock is paused: a tokio timer must not race socket
+    /// I/O there (tokio-rs/tokio#4522).
+    pub idle_timeout: Option<std::time::Duration>,
+    /// Drop a connection whose TLS handshake takes longer than this; `None` as above.
+    pub handshake_timeout: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for DirectoryConfig {
@@ -103,6 +109,8 @@ impl Default for DirectoryConfig {
             max_page_size: 1000,
             connector: true,
             connector_password: None,
+            idle_timeout: Some(std::time::Duration::from_secs(900)),
+            handshake_timeout: Some(std::time::Duration::from_secs(10)),
         }
     }
 }

@@ -2,10 +2,7 @@
 //! itself — naming contexts, the controls and extended operations it serves, its
 //! functional levels (`reference/ad-behaviour.md` §2).
 
-use super::session::{
-    OID_PAGED_RESULTS, OID_PERMISSIVE_MODIFY, OID_POLICY_HINTS, OID_POLICY_HINTS_DEPRECATED,
-    OID_SD_FLAGS, OID_SERVER_SORT, OID_SHOW_DELETED, OID_TREE_DELETE,
-};
+use super::session::*;
 use super::State;
 use crate::clock::generalized_time;
 use chrono::{DateTime, Utc};
@@ -78,13 +75,24 @@ pub fn entry(st: &State, attrs: &[String], now: DateTime<Utc>) -> LdapSearchResu
         ),
         (
             "supportedControl",
+            // The measured list (`reference/ad-behaviour.md` §2) plus policy hints.
+            // Notification, DirSync and VLV are listed as a DC lists them, but refused
+            // when sent critical (12): this DC does not serve them.
             [
                 OID_PAGED_RESULTS,
                 OID_SERVER_SORT,
                 OID_SD_FLAGS,
                 OID_SHOW_DELETED,
                 OID_PERMISSIVE_MODIFY,
+                OID_NOTIFICATION,
+                OID_DIRSYNC,
                 OID_TREE_DELETE,
+                OID_EXTENDED_DN,
+                OID_DOMAIN_SCOPE,
+                OID_SEARCH_OPTIONS,
+                OID_RANGE_OPTION,
+                OID_SHOW_RECYCLED,
+                OID_VLV,
                 OID_POLICY_HINTS,
                 OID_POLICY_HINTS_DEPRECATED,
             ]
@@ -102,7 +110,7 @@ pub fn entry(st: &State, attrs: &[String], now: DateTime<Utc>) -> LdapSearchResu
             "supportedLDAPPolicies",
             vec!["MaxPageSize".into(), "MaxReceiveBuffer".into()],
         ),
-        ("supportedLDAPVersion", vec!["3".into(), "2".into()]),
+        ("supportedLDAPVersion", vec!["2".into(), "3".into()]),
         (
             "supportedSASLMechanisms",
             vec!["GSS-SPNEGO".into(), "GSSAPI".into(), "NTLM".into()],

@@ -35,8 +35,19 @@ impl State {
         if *p == Principal::Anonymous {
             return Err(AdError::BindRequired);
         }
-        let base_id = self.resolve(base)?;
         let m = Matcher { st: self, now };
+        if base.is_empty() {
+            // Phantom root (search options flag 2): every naming context.
+            let ids = self.store.all();
+            return Ok(Selection {
+                ids: ids
+                    .into_iter()
+                    .filter(|id| self.store.get(*id).is_some_and(|e| m.matches(e, filter)))
+                    .collect(),
+                references: Vec::new(),
+            });
+        }
+        let base_id = self.resolve(base)?;
         let mut sel = Selection::default();
         if let Some(ids) = self.indexed(filter) {
             // The filter pins the candidates through an index: check only those.
@@ -167,4 +178,29 @@ impl State {
             attributes: out,
         }
     }
+}
+
+/// An entry's DN in the LDAP_SERVER_EXTENDED_DN form: `<GUID=…>;<SID=…>;DN`, hexadecimal
+/// (format 0) or string (format 1); objects without a SID get only the GUID.
+pub fn extended_dn(e: &Entry, format: i32) -> String {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut out = String::new();
+    if let Some(g) = e.guid() {
+        let shown = if format == 1 {
+            super::ids::guid_text(g).unwrap_or_else(|| hex(g))
+        } else {
+            hex(g)
+        };
+        out.push_str(&format!("<GUID={shown}>;"));
+    }
+    if let Some(s) = e.values("objectSid").first() {
+        let shown = if format == 1 {
+            super::ids::sid_text(s).unwrap_or_else(|| hex(s))
+        } else {
+            hex(s)
+        };
+        out.push_str(&format!("<SID={shown}>;"));
+    }
+    out.push_str(&e.dn.to_string());
+    out
 }

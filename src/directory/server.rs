@@ -18,9 +18,6 @@ use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// How long a TLS handshake may take before the connection is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// What a listener speaks.
 #[derive(Clone)]
 pub enum Listen {
@@ -72,7 +69,7 @@ async fn connection(
 ) {
     match listen {
         Listen::Ldaps(acceptor) => {
-            let Some(tls) = handshake(&acceptor, stream).await else {
+            let Some(tls) = handshake(&dir, &acceptor, stream).await else {
                 return;
             };
             let mut framed = Framed::new(tls, codec(&dir));
@@ -91,7 +88,7 @@ async fn connection(
                 // The client sent more before the handshake: RFC 4513 §3.1.1 forbids it.
                 return;
             }
-            let Some(tls) = handshake(&acceptor, parts.io).await else {
+            let Some(tls) = handshake(&dir, &acceptor, parts.io).await else {
                 return;
             };
             let mut framed = Framed::new(tls, codec(&dir));
@@ -102,19 +99,41 @@ async fn connection(
 }
 
 async fn handshake(
+    dir: &Directory,
     acceptor: &TlsAcceptor,
     stream: TcpStream,
 ) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => Some(tls),
-        Ok(Err(e)) => {
+    let accept = acceptor.accept(stream);
+    let result = match dir.config().handshake_timeout {
+        Some(limit) => match tokio::time::timeout(limit, accept).await {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::debug!("TLS handshake timed out");
+                return None;
+            }
+        },
+        None => accept.await,
+    };
+    match result {
+        Ok(tls) => Some(tls),
+        Err(e) => {
             tracing::debug!(error = %e, "TLS handshake failed");
             None
         }
-        Err(_) => {
-            tracing::debug!("TLS handshake timed out");
-            None
-        }
+    }
+}
+
+/// The next message, or `None` once the connection has been idle for the configured time.
+async fn next_message<S>(
+    dir: &Directory,
+    framed: &mut Framed<S, LdapCodec>,
+) -> Option<Option<Result<ldap3_proto::proto::LdapMsg, std::io::Error>>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match dir.config().idle_timeout {
+        Some(limit) => tokio::time::timeout(limit, framed.next()).await.ok(),
+        None => Some(framed.next().await),
     }
 }
 
@@ -143,7 +162,13 @@ where
                 let _ = framed.send(notice).await;
                 return Exit::Closed;
             }
-            next = framed.next() => next,
+            next = next_message(dir, framed) => match next {
+                Some(next) => next,
+                None => {
+                    tracing::debug!("idle connection closed");
+                    return Exit::Closed;
+                }
+            },
         };
         let msg = match next {
             None => return Exit::Closed,

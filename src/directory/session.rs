@@ -22,6 +22,18 @@ pub const OID_SERVER_SORT: &str = "1.2.840.113556.1.4.473";
 pub const OID_SD_FLAGS: &str = "1.2.840.113556.1.4.801";
 pub const OID_SHOW_DELETED: &str = "1.2.840.113556.1.4.417";
 pub const OID_TREE_DELETE: &str = "1.2.840.113556.1.4.805";
+pub const OID_NOTIFICATION: &str = "1.2.840.113556.1.4.528";
+pub const OID_DIRSYNC: &str = "1.2.840.113556.1.4.841";
+pub const OID_EXTENDED_DN: &str = "1.2.840.113556.1.4.529";
+/// LDAP_SERVER_DOMAIN_SCOPE_OID: no referrals.
+pub const OID_DOMAIN_SCOPE: &str = "1.2.840.113556.1.4.1339";
+/// LDAP_SERVER_SEARCH_OPTIONS_OID: SEQUENCE { INTEGER flags } (1 domain scope, 2 phantom root).
+pub const OID_SEARCH_OPTIONS: &str = "1.2.840.113556.1.4.1340";
+/// LDAP_SERVER_RANGE_OPTION_OID: range retrieval; nothing here is ever ranged.
+pub const OID_RANGE_OPTION: &str = "1.2.840.113556.1.4.1341";
+/// LDAP_SERVER_SHOW_RECYCLED_OID: there is no recycle bin, so nothing more to show.
+pub const OID_SHOW_RECYCLED: &str = "1.2.840.113556.1.4.2064";
+pub const OID_VLV: &str = "2.16.840.1.113730.3.4.9";
 pub const OID_PERMISSIVE_MODIFY: &str = "1.2.840.113556.1.4.1413";
 /// LDAP_SERVER_POLICY_HINTS_OID (MS-ADTS 3.1.1.3.4.1.27).
 pub const OID_POLICY_HINTS: &str = "1.2.840.113556.1.4.2239";
@@ -43,6 +55,7 @@ struct Paged {
     remaining: Vec<EntryId>,
     attrs: Vec<String>,
     types_only: bool,
+    extended_dn: Option<i32>,
 }
 
 pub struct Session {
@@ -60,6 +73,12 @@ struct Controls {
     ctx: OpContext,
     paging: Option<(i64, Vec<u8>)>,
     sort: Option<(String, bool)>,
+    /// LDAP_SERVER_EXTENDED_DN: entry DNs carry `<GUID=…>;<SID=…>;` in this format.
+    extended_dn: Option<i32>,
+    /// Domain scope: no continuation references.
+    no_references: bool,
+    /// Phantom root: a search from `""` covers every naming context.
+    phantom_root: bool,
 }
 
 impl Session {
@@ -252,7 +271,9 @@ impl Session {
                         .next()
                         .map(|s| (s.attribute_name, s.reverse_order));
                 }
+                // Accepted: no security descriptors on the wire, no tombstones to show.
                 LdapControl::SdFlags { .. } | LdapControl::ShowDeleted { .. } => {}
+                LdapControl::ExtendedDn { format, .. } => c.extended_dn = Some(format),
                 LdapControl::Unknown {
                     oid,
                     criticality,
@@ -260,7 +281,7 @@ impl Session {
                 } => match oid.as_str() {
                     OID_POLICY_HINTS | OID_POLICY_HINTS_DEPRECATED => {
                         c.ctx.policy_hints = match value {
-                            Some(v) => policy_hints_flags(&v).ok_or_else(|| {
+                            Some(v) => sequence_of_integer(&v).ok_or_else(|| {
                                 AdError::Protocol(format!(
                                     "00000057: LdapErr: DSID-0C090DA7, comment: Error processing control {oid}: value is not SEQUENCE {{ INTEGER }}, data 0, v4563"
                                 ))
@@ -271,6 +292,17 @@ impl Session {
                     }
                     OID_PERMISSIVE_MODIFY => c.ctx.permissive_modify = true,
                     OID_TREE_DELETE => c.ctx.tree_delete = true,
+                    OID_DOMAIN_SCOPE => c.no_references = true,
+                    OID_SEARCH_OPTIONS => {
+                        let flags = value.as_deref().and_then(sequence_of_integer).ok_or_else(|| {
+                            AdError::Protocol(format!(
+                                "00000057: LdapErr: DSID-0C090DA7, comment: Error processing control {oid}: value is not SEQUENCE {{ INTEGER }}, data 0, v4563"
+                            ))
+                        })?;
+                        c.no_references |= flags & 1 != 0;
+                        c.phantom_root = flags & 2 != 0;
+                    }
+                    OID_RANGE_OPTION | OID_SHOW_RECYCLED => {}
                     _ if criticality => return Err(AdError::UnavailableCriticalExtension(oid)),
                     _ => {}
                 },
@@ -286,16 +318,22 @@ impl Session {
                         "1.2.840.113556.1.4.841".into(),
                     ))
                 }
-                LdapControl::ManageDsaIT { criticality: true }
-                | LdapControl::PasswordPolicyRequest { criticality: true }
-                | LdapControl::SearchOptions {
-                    criticality: true, ..
+                LdapControl::ManageDsaIT { criticality: true } => {
+                    return Err(AdError::UnavailableCriticalExtension(
+                        "2.16.840.1.113730.3.4.2".into(),
+                    ))
                 }
-                | LdapControl::ExtendedDn {
+                LdapControl::PasswordPolicyRequest { criticality: true } => {
+                    return Err(AdError::UnavailableCriticalExtension(
+                        "1.3.6.1.4.1.42.2.27.8.5.1".into(),
+                    ))
+                }
+                // ldap3_proto decodes 1.2.840.113556.1.4.1338 (verify name) into this variant.
+                LdapControl::SearchOptions {
                     criticality: true, ..
                 } => {
                     return Err(AdError::UnavailableCriticalExtension(
-                        "(control not served by this DC)".into(),
+                        "1.2.840.113556.1.4.1338".into(),
                     ))
                 }
                 _ => {}
@@ -318,16 +356,16 @@ impl Session {
             let e = rootdse::entry(&st, &req.attrs, now);
             return vec![LdapMsg::new(id, LdapOp::SearchResultEntry(e)), done(Ok(()))];
         }
-        if req.base.is_empty() {
+        if req.base.is_empty() && !c.phantom_root {
             return vec![done(Err(AdError::NoSuchObject {
                 matched: String::new(),
             }))];
         }
         let max_page = dir.config().max_page_size.max(1);
         let mut out = Vec::new();
-        let (ids, attrs, types_only, refs) = match &c.paging {
+        let (ids, attrs, types_only, refs, extended_dn) = match &c.paging {
             Some((_, cookie)) if !cookie.is_empty() => match self.paged.remove(cookie) {
-                Some(p) => (p.remaining, p.attrs, p.types_only, Vec::new()),
+                Some(p) => (p.remaining, p.attrs, p.types_only, Vec::new(), p.extended_dn),
                 None => {
                     return vec![done(Err(AdError::Unwilling(
                         "00002024: LdapErr: DSID-0C090F78, comment: Error processing control: unknown paged-results cookie, data 0, v4563".into(),
@@ -339,7 +377,10 @@ impl Session {
                     if let Some((attr, reverse)) = &c.sort {
                         sort_ids(&st, &mut sel.ids, attr, *reverse);
                     }
-                    (sel.ids, req.attrs.clone(), req.typesonly, sel.references)
+                    if c.no_references {
+                        sel.references.clear();
+                    }
+                    (sel.ids, req.attrs.clone(), req.typesonly, sel.references, c.extended_dn)
                 }
                 Err(e) => return vec![done(Err(e))],
             },
@@ -347,10 +388,11 @@ impl Session {
         let render = |out: &mut Vec<LdapMsg>, ids: &[EntryId]| {
             for eid in ids {
                 if let Some(e) = st.store.get(*eid) {
-                    out.push(LdapMsg::new(
-                        id,
-                        LdapOp::SearchResultEntry(st.render(e, &attrs, types_only, now)),
-                    ));
+                    let mut entry = st.render(e, &attrs, types_only, now);
+                    if let Some(format) = extended_dn {
+                        entry.dn = super::search::extended_dn(e, format);
+                    }
+                    out.push(LdapMsg::new(id, LdapOp::SearchResultEntry(entry)));
                 }
             }
         };
@@ -374,6 +416,7 @@ impl Session {
                             remaining: rest.to_vec(),
                             attrs: attrs.clone(),
                             types_only,
+                            extended_dn,
                         },
                     );
                     cookie
@@ -440,8 +483,9 @@ fn sort_ids(st: &super::State, ids: &mut [EntryId], attr: &str, reverse: bool) {
     }
 }
 
-/// The Flags of a policy-hints control value: BER `SEQUENCE { INTEGER }`.
-fn policy_hints_flags(v: &[u8]) -> Option<i64> {
+/// The flags of a control value shaped BER `SEQUENCE { INTEGER }` (policy hints, search
+/// options).
+fn sequence_of_integer(v: &[u8]) -> Option<i64> {
     let (_, tag) = ldap3_lber::parse::Parser::new(8).parse(v).ok()?;
     let inner = tag
         .expect_constructed()?
@@ -547,8 +591,14 @@ mod tests {
 
     #[test]
     fn policy_hints_value_is_a_sequence_of_one_integer() {
-        assert_eq!(policy_hints_flags(&[0x30, 0x03, 0x02, 0x01, 0x01]), Some(1));
-        assert_eq!(policy_hints_flags(&[0x30, 0x03, 0x02, 0x01, 0x00]), Some(0));
-        assert_eq!(policy_hints_flags(b"nonsense"), None);
+        assert_eq!(
+            sequence_of_integer(&[0x30, 0x03, 0x02, 0x01, 0x01]),
+            Some(1)
+        );
+        assert_eq!(
+            sequence_of_integer(&[0x30, 0x03, 0x02, 0x01, 0x00]),
+            Some(0)
+        );
+        assert_eq!(sequence_of_integer(b"nonsense"), None);
     }
 }

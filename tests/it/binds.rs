@@ -137,7 +137,7 @@ async fn anonymous_reads_the_rootdse_only() {
     assert_eq!(get("dnsHostName"), vec!["dc1.gntech.me"]);
     assert_eq!(get("domainFunctionality"), vec!["7"]);
     assert_eq!(get("forestFunctionality"), vec!["7"]);
-    assert_eq!(get("supportedLDAPVersion"), vec!["3", "2"]);
+    assert_eq!(get("supportedLDAPVersion"), vec!["2", "3"]);
     assert_eq!(get("isSynchronized"), vec!["TRUE"]);
     let controls = get("supportedControl");
     for oid in [

@@ -293,3 +293,91 @@ async fn max_page_size_caps_an_unpaged_search() {
         .unwrap();
     assert_eq!((r.0.len(), r.1.rc), (10, 4));
 }
+
+fn raw(oid: &str, crit: bool, val: Option<Vec<u8>>) -> ldap3::controls::RawControl {
+    ldap3::controls::RawControl {
+        ctype: oid.into(),
+        crit,
+        val,
+    }
+}
+
+#[tokio::test]
+async fn extended_dn_prefixes_guid_and_sid() {
+    let dc = Dc::start().await;
+    let mut l = dc.admin().await;
+    // LDAP_SERVER_EXTENDED_DN with SEQUENCE { INTEGER 1 }: string form.
+    let r = l
+        .with_controls(vec![raw(
+            "1.2.840.113556.1.4.529",
+            true,
+            Some(vec![0x30, 0x03, 0x02, 0x01, 0x01]),
+        )])
+        .search(ALICE, Scope::Base, "(objectClass=*)", vec!["cn"])
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let dn = SearchEntry::construct(r.0.into_iter().next().unwrap()).dn;
+    let e = dc.dir.entry(ALICE).unwrap();
+    let guid = writeback_sim::directory::ids::guid_text(e.guid().unwrap()).unwrap();
+    let sid = writeback_sim::directory::ids::sid_text(&e.values("objectSid")[0]).unwrap();
+    assert_eq!(dn, format!("<GUID={guid}>;<SID={sid}>;{ALICE}"));
+}
+
+#[tokio::test]
+async fn domain_scope_drops_references_and_phantom_root_searches_everything() {
+    let dc = Dc::start().await;
+    let mut l = dc.admin().await;
+    let r = l
+        .with_controls(vec![raw("1.2.840.113556.1.4.1339", false, None)])
+        .search(
+            DOMAIN,
+            Scope::Subtree,
+            "(objectClass=configuration)",
+            vec!["cn"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    assert!(r.0.is_empty(), "no entries and no references");
+    // Search options, flags 2 (phantom root): base "" covers the Configuration partition too.
+    let r = l
+        .with_controls(vec![raw(
+            "1.2.840.113556.1.4.1340",
+            true,
+            Some(vec![0x30, 0x03, 0x02, 0x01, 0x02]),
+        )])
+        .search(
+            "",
+            Scope::Subtree,
+            "(|(objectClass=configuration)(sAMAccountName=alice.p))",
+            vec!["cn"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    assert_eq!(r.0.len(), 2);
+}
+
+#[tokio::test]
+async fn advertised_controls_this_dc_does_not_serve_are_refused_when_critical() {
+    let dc = Dc::start().await;
+    let mut l = dc.admin().await;
+    for oid in ["2.16.840.1.113730.3.4.9", "1.2.840.113556.1.4.528"] {
+        let r = l
+            .with_controls(vec![raw(oid, true, None)])
+            .search(DOMAIN, Scope::Base, "(objectClass=*)", vec!["cn"])
+            .await
+            .unwrap();
+        assert_eq!(r.1.rc, 12, "{oid}: {}", r.1.text);
+        let r = l
+            .with_controls(vec![raw(oid, false, None)])
+            .search(DOMAIN, Scope::Base, "(objectClass=*)", vec!["cn"])
+            .await
+            .unwrap();
+        assert_eq!(r.1.rc, 0, "{oid} non-critical is ignored");
+    }
+}

@@ -149,3 +149,17 @@ async fn starttls_twice_is_an_operations_error() {
         .unwrap();
     assert_eq!(r.1.rc, 1, "{}", r.1.text);
 }
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let dc = Dc::start_with(DirectoryConfig {
+        idle_timeout: Some(Duration::from_millis(200)),
+        ..DirectoryConfig::default()
+    })
+    .await;
+    let mut raw = TcpStream::connect(dc.running.ldap_addr.unwrap()).await.unwrap();
+    let started = std::time::Instant::now();
+    let (_, closed) = read_until_closed(&mut raw).await;
+    assert!(closed, "closed by the server");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}
