@@ -143,6 +143,7 @@ impl State {
         let mut password: Option<Vec<u8>> = None;
         let mut pwd_last_set: Option<i64> = None;
         let mut members: Vec<Vec<u8>> = Vec::new();
+        let mut security_descriptor: Option<Vec<u8>> = None;
         for (def, vals) in given {
             match def.name {
                 "unicodePwd" => {
@@ -150,6 +151,10 @@ impl State {
                     continue;
                 }
                 "userPassword" => return Err(AdError::PasswordWriteRefused),
+                "nTSecurityDescriptor" => {
+                    security_descriptor = vals.into_iter().next();
+                    continue;
+                }
                 "pwdLastSet" => {
                     pwd_last_set = Some(single_int(def, &vals, &dn)?);
                     continue;
@@ -249,6 +254,16 @@ impl State {
                     },
                 );
                 self.store.update(e);
+            }
+        }
+        if let Some(sd) = security_descriptor {
+            if !self.is_admin(p) {
+                self.store.remove(id);
+                return Err(AdError::InsufficientAccess);
+            }
+            if self.set_security_descriptor(id, &sd).is_err() {
+                self.store.remove(id);
+                return Err(AdError::InvalidSyntax("nTSecurityDescriptor".into()));
             }
         }
         let group_dn = dn.to_string();

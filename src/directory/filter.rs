@@ -59,6 +59,9 @@ impl Matcher<'_> {
                 .map(|v| vec![v.to_string().into_bytes()])
                 .unwrap_or_default();
         }
+        if attr.eq_ignore_ascii_case("nTSecurityDescriptor") {
+            return vec![self.st.security_descriptor(e.id)];
+        }
         if attr.eq_ignore_ascii_case("dn") {
             return vec![e.dn.to_string().into_bytes()];
         }

@@ -30,6 +30,7 @@ pub mod password_policy;
 pub mod rootdse;
 pub mod schema;
 pub mod search;
+pub mod security_descriptor;
 pub mod server;
 pub mod session;
 pub mod store;

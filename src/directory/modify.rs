@@ -72,6 +72,7 @@ impl State {
         let password = password_write(pwd_changes)?;
 
         let mut needs: Vec<Right> = Vec::new();
+        let mut new_sd: Option<Vec<u8>> = None;
         for c in other {
             let def =
                 schema::attr(&c.attr).ok_or_else(|| AdError::UnknownAttribute(c.attr.clone()))?;
@@ -93,6 +94,15 @@ impl State {
                     )))
                 }
                 "userPassword" => return Err(AdError::PasswordWriteRefused),
+                "nTSecurityDescriptor" => {
+                    // Writing the DACL needs WRITE_DAC: full control here.
+                    needs.push(Right::FullControl);
+                    match (c.op, c.values.len()) {
+                        (ModOp::Replace | ModOp::Add, 1) => new_sd = c.values.into_iter().next(),
+                        _ => return Err(AdError::InvalidSyntax(def.name.into())),
+                    }
+                    continue;
+                }
                 "memberOf" => {
                     return Err(AdError::BackLink {
                         attr: def.name.into(),
@@ -249,6 +259,12 @@ impl State {
             }
         }
 
+        if let Some(sd) = new_sd {
+            self.set_security_descriptor(id, &sd).map_err(|why| {
+                tracing::debug!(dn = %dn_text, %why, "nTSecurityDescriptor refused");
+                AdError::InvalidSyntax("nTSecurityDescriptor".into())
+            })?;
+        }
         self.stamp(&mut e, now);
         let before: Vec<EntryId> = self.store.linked(id, "member");
         self.store.update(e);

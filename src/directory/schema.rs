@@ -63,6 +63,7 @@ macro_rules! attrs {
 
 static ATTRS: &[AttrDef] = attrs! {
     "objectClass": Str, false, Special;
+    "nTSecurityDescriptor": Bytes, true, Special;
     "cn": Str, true, Yes;
     "name": Str, true, SystemOnly;
     "ou": Str, true, Yes;

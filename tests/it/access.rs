@@ -327,3 +327,126 @@ async fn domain_admins_members_can_do_everything() {
     assert_eq!(hd.modify(ALICE, reset("Summer#2026x")).await.unwrap().rc, 0);
     assert_eq!(hd.delete(ALICE).await.unwrap().rc, 0);
 }
+
+/// An inheritable allow-object ACE `(OA;CI;CR;<right>;;<sid>)` built by hand (MS-DTYP 2.4.4.3).
+fn control_access_ace(right_guid: &str, sid: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&0x100u32.to_le_bytes()); // ADS_RIGHT_DS_CONTROL_ACCESS
+    body.extend_from_slice(&1u32.to_le_bytes()); // ACE_OBJECT_TYPE_PRESENT
+    body.extend_from_slice(&writeback_sim::directory::ids::parse_guid(right_guid).unwrap());
+    body.extend_from_slice(sid);
+    let mut ace = vec![0x05, 0x02]; // ACCESS_ALLOWED_OBJECT_ACE_TYPE, CONTAINER_INHERIT_ACE
+    ace.extend_from_slice(&((body.len() + 4) as u16).to_le_bytes());
+    ace.extend_from_slice(&body);
+    ace
+}
+
+/// Append an ACE to the DACL of a self-relative descriptor whose DACL comes last.
+fn with_ace(sd: &[u8], ace: &[u8]) -> Vec<u8> {
+    let dacl = u32::from_le_bytes(sd[16..20].try_into().unwrap()) as usize;
+    let mut out = sd.to_vec();
+    let size = u16::from_le_bytes([out[dacl + 2], out[dacl + 3]]) + ace.len() as u16;
+    let count = u16::from_le_bytes([out[dacl + 4], out[dacl + 5]]) + 1;
+    out[dacl + 2..dacl + 4].copy_from_slice(&size.to_le_bytes());
+    out[dacl + 4..dacl + 6].copy_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(ace);
+    out
+}
+
+#[tokio::test]
+async fn granting_reset_password_through_nt_security_descriptor_like_dsacls() {
+    let dc = Dc::start().await;
+    let mut admin = dc.admin().await;
+    let read_sd = |e: Vec<ldap3::ResultEntry>| {
+        ldap3::SearchEntry::construct(e.into_iter().next().unwrap()).bin_attrs
+            ["nTSecurityDescriptor"][0]
+            .clone()
+    };
+    let r = admin
+        .search(
+            PROBE_OU,
+            ldap3::Scope::Base,
+            "(objectClass=*)",
+            vec!["nTSecurityDescriptor"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let sd = read_sd(r.0);
+    assert_eq!(&sd[..2], &[1, 0], "revision 1");
+    let helpdesk_sid = dc.dir.entry(HELPDESK).unwrap().values("objectSid")[0].clone();
+    let granted = with_ace(
+        &sd,
+        &control_access_ace("00299570-246d-11d0-a768-00aa006e0529", &helpdesk_sid),
+    );
+
+    // Only someone with WRITE_DAC may write it.
+    let mut hd = dc.bound(HELPDESK, HELPDESK_PW).await;
+    let write = |sd: Vec<u8>| {
+        vec![ldap3::Mod::Replace(
+            b"nTSecurityDescriptor".to_vec(),
+            std::collections::HashSet::from([sd]),
+        )]
+    };
+    assert_eq!(
+        hd.modify(PROBE_OU, write(granted.clone()))
+            .await
+            .unwrap()
+            .rc,
+        50
+    );
+    assert_eq!(
+        hd.modify(ALICE, reset("Summer#2026x")).await.unwrap().rc,
+        50
+    );
+
+    admin
+        .modify(PROBE_OU, write(granted))
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    assert!(dc
+        .dir
+        .has_right(HELPDESK, Right::ResetPassword, ALICE)
+        .unwrap());
+    assert_eq!(hd.modify(ALICE, reset("Summer#2026x")).await.unwrap().rc, 0);
+    assert_eq!(dc.int(ALICE, "pwdLastSet"), 0, "no Unexpire Password");
+
+    // Reading it back shows the ACE; writing back the original revokes it.
+    let r = admin
+        .search(
+            PROBE_OU,
+            ldap3::Scope::Base,
+            "(objectClass=*)",
+            vec!["nTSecurityDescriptor"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let now = read_sd(r.0);
+    assert!(now
+        .windows(helpdesk_sid.len())
+        .any(|w| w == helpdesk_sid.as_slice()));
+    admin
+        .modify(PROBE_OU, write(sd))
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    assert_eq!(
+        hd.modify(ALICE, reset("Autumn#2026x")).await.unwrap().rc,
+        50
+    );
+    // Garbage is refused.
+    assert_eq!(
+        admin
+            .modify(PROBE_OU, write(vec![9, 9, 9]))
+            .await
+            .unwrap()
+            .rc,
+        21
+    );
+}

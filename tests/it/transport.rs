@@ -157,7 +157,9 @@ async fn an_idle_connection_is_closed_after_the_idle_timeout() {
         ..DirectoryConfig::default()
     })
     .await;
-    let mut raw = TcpStream::connect(dc.running.ldap_addr.unwrap()).await.unwrap();
+    let mut raw = TcpStream::connect(dc.running.ldap_addr.unwrap())
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
     let (_, closed) = read_until_closed(&mut raw).await;
     assert!(closed, "closed by the server");
