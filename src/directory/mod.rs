@@ -343,6 +343,27 @@ impl State {
         })
     }
 
+    /// The objectGUID of the object a DN names.
+    pub fn guid_of(&self, dn: &str) -> AdResult<Vec<u8>> {
+        let id = self.resolve(dn)?;
+        Ok(self
+            .store
+            .get(id)
+            .and_then(|e| e.guid())
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default())
+    }
+
+    /// The ACE "`trustee` holds `right` on `scope` and below", from DNs.
+    fn grant_for(&self, trustee: &str, right: Right, scope: &str) -> AdResult<Grant> {
+        let s = self.resolve(scope)?;
+        Ok(Grant {
+            trustee: self.guid_of(trustee)?,
+            right,
+            scope: self.store.get(s).map(|e| e.dn.norm()).unwrap_or_default(),
+        })
+    }
+
     /// Fail with 50 unless `p` holds `right` on `target`.
     pub fn require(&self, p: &Principal, right: Right, target: EntryId) -> AdResult<()> {
         if self.has_right(p, right, target) {
@@ -451,20 +472,7 @@ impl Directory {
     /// Grant `right` on `scope` (and below) to the account or group `trustee` (DNs).
     pub fn grant(&self, trustee: &str, right: Right, scope: &str) -> AdResult<()> {
         let mut st = self.write();
-        let t = st.resolve(trustee)?;
-        let s = st.resolve(scope)?;
-        let trustee = st
-            .store
-            .get(t)
-            .and_then(|e| e.guid())
-            .map(<[u8]>::to_vec)
-            .unwrap_or_default();
-        let scope = st.store.get(s).map(|e| e.dn.norm()).unwrap_or_default();
-        let g = Grant {
-            trustee,
-            right,
-            scope,
-        };
+        let g = st.grant_for(trustee, right, scope)?;
         if !st.grants.contains(&g) {
             st.grants.push(g);
         }
@@ -474,33 +482,17 @@ impl Directory {
     /// Remove the grant of `right` on `scope` to `trustee`. Returns whether one existed.
     pub fn revoke(&self, trustee: &str, right: Right, scope: &str) -> AdResult<bool> {
         let mut st = self.write();
-        let t = st.resolve(trustee)?;
-        let s = st.resolve(scope)?;
-        let trustee = st
-            .store
-            .get(t)
-            .and_then(|e| e.guid())
-            .map(<[u8]>::to_vec)
-            .unwrap_or_default();
-        let scope = st.store.get(s).map(|e| e.dn.norm()).unwrap_or_default();
+        let g = st.grant_for(trustee, right, scope)?;
         let before = st.grants.len();
-        st.grants
-            .retain(|g| !(g.trustee == trustee && g.right == right && g.scope == scope));
+        st.grants.retain(|x| *x != g);
         Ok(st.grants.len() != before)
     }
 
     /// Does the account `who` (a DN) hold `right` on `target` (a DN)?
     pub fn has_right(&self, who: &str, right: Right, target: &str) -> AdResult<bool> {
         let st = self.read();
-        let w = st.resolve(who)?;
         let t = st.resolve(target)?;
-        let p = Principal::Account(
-            st.store
-                .get(w)
-                .and_then(|e| e.guid())
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default(),
-        );
+        let p = Principal::Account(st.guid_of(who)?);
         Ok(st.has_right(&p, right, t))
     }
 
