@@ -5,6 +5,7 @@
 //! chain, for nested group membership), and ambiguous name resolution (`anr=`).
 //! An absent attribute makes a test false, and its negation true, as in AD.
 
+use super::codec::filter_value_bytes;
 use super::dn::{self, Dn};
 use super::schema::{self, Syntax};
 use super::store::{Entry, EntryId};
@@ -94,14 +95,14 @@ impl Matcher<'_> {
                 Ok(n) => n.to_string().into_bytes(),
                 Err(_) => return false,
             },
-            Syntax::Sid => ids::parse_sid(v).unwrap_or_else(|| v.as_bytes().to_vec()),
+            Syntax::Sid => ids::parse_sid(v).unwrap_or_else(|| filter_value_bytes(v)),
             Syntax::DnText if def.name == "objectCategory" && !v.contains('=') => {
                 match schema::category_for_short_name(v) {
                     Some(c) => self.st.domain.category_dn(c).into_bytes(),
                     None => return false,
                 }
             }
-            _ => v.as_bytes().to_vec(),
+            _ => filter_value_bytes(v),
         };
         self.values(e, def.name).iter().any(|have| {
             super::add::values_equal(def.syntax, have, &wanted)

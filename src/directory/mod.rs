@@ -16,6 +16,7 @@ pub mod access;
 pub mod ad_error;
 pub mod add;
 pub mod bind;
+pub mod codec;
 pub mod compare;
 pub mod delete;
 pub mod dn;

@@ -6,6 +6,7 @@
 //! by the session, which owns the paging cookies.
 
 use super::ad_error::{AdError, AdResult};
+use super::codec::filter_value_bytes;
 use super::filter::Matcher;
 use super::schema;
 use super::store::{Entry, EntryId};
@@ -124,8 +125,11 @@ impl State {
                     "distinguishedname" => super::dn::Dn::parse(v)
                         .ok()
                         .and_then(|d| self.store.by_dn(&d)),
-                    "objectguid" => self.store.by_guid(v.as_bytes()),
-                    "objectsid" => super::ids::parse_sid(v).and_then(|s| self.store.by_sid(&s)),
+                    "objectguid" => self.store.by_guid(&filter_value_bytes(v)),
+                    "objectsid" => {
+                        let sid = super::ids::parse_sid(v).unwrap_or_else(|| filter_value_bytes(v));
+                        self.store.by_sid(&sid)
+                    }
                     _ => return None,
                 };
                 Some(hit.map(|e| vec![e.id]).unwrap_or_default())

@@ -5,11 +5,11 @@
 //! Shutdown stops accepting, tells every open connection (notice, unavailable) and waits
 //! for all of them.
 
+use super::codec::AdCodec;
 use super::session::{notice_of_disconnection, Action, Session};
 use super::Directory;
 use futures::{SinkExt, StreamExt};
 use ldap3_proto::proto::LdapResultCode;
-use ldap3_proto::LdapCodec;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -57,8 +57,8 @@ pub async fn serve(
     tracker.wait().await;
 }
 
-fn codec(dir: &Directory) -> LdapCodec {
-    LdapCodec::new(Some(dir.config().max_message_bytes), None)
+fn codec(dir: &Directory) -> AdCodec {
+    AdCodec::new(dir.config().max_message_bytes)
 }
 
 async fn connection(
@@ -126,7 +126,7 @@ async fn handshake(
 /// The next message, or `None` once the connection has been idle for the configured time.
 async fn next_message<S>(
     dir: &Directory,
-    framed: &mut Framed<S, LdapCodec>,
+    framed: &mut Framed<S, AdCodec>,
 ) -> Option<Option<Result<ldap3_proto::proto::LdapMsg, std::io::Error>>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -145,7 +145,7 @@ enum Exit {
 
 async fn run<S>(
     dir: &Directory,
-    framed: &mut Framed<S, LdapCodec>,
+    framed: &mut Framed<S, AdCodec>,
     session: &mut Session,
     shutdown: &CancellationToken,
 ) -> Exit

@@ -564,4 +564,27 @@ async fn guid_and_sid_dn_forms_find_the_object() {
     }
     let (found, _) = search(&mut l, DOMAIN, &format!("(objectSid={sid})"), &["cn"]).await;
     assert_eq!(found.len(), 1);
+    // Binary filter values (not UTF-8) work as on a DC, and keep the connection.
+    let escaped = |b: &[u8]| b.iter().map(|x| format!("\\{x:02x}")).collect::<String>();
+    for (attr, value) in [
+        ("objectGUID", e.guid().unwrap().to_vec()),
+        ("objectSid", e.values("objectSid")[0].clone()),
+    ] {
+        let (found, r) = search(
+            &mut l,
+            DOMAIN,
+            &format!("({attr}={})", escaped(&value)),
+            &["cn"],
+        )
+        .await;
+        assert_eq!((r.rc, found.len()), (0, 1), "{attr}");
+        let (found, _) = search(
+            &mut l,
+            PROBE_OU,
+            &format!("(&(objectClass=user)({attr}={}))", escaped(&value)),
+            &["cn"],
+        )
+        .await;
+        assert_eq!(found[0].dn, ALICE);
+    }
 }
