@@ -8,6 +8,10 @@ use std::sync::{Arc, Mutex};
 /// A source of "now" for business time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Let `d` of business time pass: the system clock sleeps, a virtual clock moves at
+    /// once (so a 60-second relay deadline costs nothing in a scenario).
+    fn elapse(&self, d: std::time::Duration) -> futures::future::BoxFuture<'static, ()>;
 }
 
 /// Wall-clock time, for the standalone directory and the lab.
@@ -17,6 +21,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    fn elapse(&self, d: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(d))
     }
 }
 
@@ -56,6 +64,11 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn elapse(&self, d: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
+        self.advance(Duration::from_std(d).unwrap_or(Duration::MAX));
+        Box::pin(std::future::ready(()))
     }
 }
 

@@ -4,12 +4,16 @@
 //!
 //! - [`directory`]: the embedded AD — LDAP/LDAPS on real sockets with AD's schema, password
 //!   policy, access control and result codes.
+//! - [`relay`]: the fake Azure Relay (Hybrid Connections over WebSocket).
+//! - [`sas`]: Shared Access Signature tokens, for both sides of the relay.
 //! - [`clock`]: business time (real, or a virtual clock that scenarios own).
 //! - [`cli`]: the `writeback-sim` commands, called by `main.rs`.
 //!
-//! Still to come (see the issues): `cloud` (fake Entra tenant: Graph + SSPR), `relay`
-//! (fake Azure Relay), `engine` (the real writeback engine), `world`, `scenario`, `lab`.
+//! Still to come (see the issues): `cloud` (fake Entra tenant: Graph + SSPR), `engine`
+//! (the real writeback engine), `world`, `scenario`, `lab`.
 
 pub mod cli;
 pub mod clock;
 pub mod directory;
+pub mod relay;
+pub mod sas;

@@ -7,6 +7,7 @@ mod binds;
 mod groups_devices;
 mod ldif;
 mod passwords;
+mod relay;
 mod searches;
 mod support;
 mod transport;

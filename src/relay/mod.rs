@@ -1,0 +1,373 @@
+//! The fake Azure Service Bus relay. Real password writeback rides an older, undocumented
+//! WCF relay; this stand-in speaks the documented Azure Relay Hybrid Connections protocol
+//! (HTTP request mode) so any Hybrid Connections client can use it:
+//!
+//! - a listener (the writeback engine) opens the control channel
+//!   `GET /$hc/{path}?sb-hc-action=listen` as a WebSocket, authenticated by a SAS token with
+//!   the Listen right (`sb-hc-token` query, `ServiceBusAuthorization` or `Authorization`
+//!   header), and renews it with `renewToken`;
+//! - a sender (the SSPR service) sends an HTTP request to `/{path}` with a Send token; the
+//!   relay hands it to a listener as a `request` message and returns the listener's
+//!   `response` — or 502 when no listener is there, 504 when none answers within 60 s of
+//!   business time (the world's clock, so the deadline costs nothing in a scenario);
+//! - faults: latency, down (listeners and senders refused with 503), drop_listener.
+//!
+//! [`protocol`] has the messages, [`server`] the axum routes and the per-listener task.
+//! Left out on purpose: the WebSocket `accept`/rendezvous mode (`sb-hc-action=connect` and
+//! `accept` are answered 400), bodies over 64 kB, management operations.
+
+pub mod protocol;
+pub mod server;
+
+use crate::clock::Clock;
+use chrono::{DateTime, Utc};
+use protocol::Response;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// The rights a shared access policy grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rights {
+    Listen,
+    Send,
+    /// Manage includes Listen and Send.
+    Manage,
+}
+
+impl Rights {
+    fn allows(self, wanted: Rights) -> bool {
+        self == Rights::Manage || self == wanted
+    }
+}
+
+/// A shared access policy of the namespace.
+#[derive(Clone)]
+pub struct SasPolicy {
+    pub name: String,
+    pub key: String,
+    pub rights: Rights,
+}
+
+impl std::fmt::Debug for SasPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SasPolicy")
+            .field("name", &self.name)
+            .field("rights", &self.rights)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// The namespace host, e.g. `gntech-sspr.servicebus.windows.net`; tokens are for
+    /// `http://{namespace}/{path}` (or https, or sb).
+    pub namespace: String,
+    /// Hybrid connections that exist (other paths answer 404).
+    pub paths: Vec<String>,
+    pub policies: Vec<SasPolicy>,
+    /// How long a listener has to answer a request (60 s in the service).
+    pub response_deadline: Duration,
+}
+
+/// Fault switches, set by scenarios.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RelayFaults {
+    /// Added to every request before the listener sees it.
+    pub latency: Option<Duration>,
+    /// Refuse listeners and senders (503).
+    pub down: bool,
+}
+
+/// A request as a sender makes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    /// Path and query after the hybrid connection path, e.g. `/reset?x=1` (or `/`).
+    pub target: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// The listener's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub description: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// Why a request got no answer from a listener.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("404 the hybrid connection `{0}` does not exist")]
+    NoSuchPath(String),
+    #[error("502 no listener is connected to `{0}`")]
+    NoListener(String),
+    #[error("504 the listener did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("503 the relay is unavailable")]
+    Down,
+    #[error("500 the listener answered with a forbidden status {0}")]
+    BadListenerStatus(u16),
+}
+
+impl SendError {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NoSuchPath(_) => 404,
+            Self::NoListener(_) => 502,
+            Self::Timeout(_) => 504,
+            Self::Down => 503,
+            Self::BadListenerStatus(_) => 500,
+        }
+    }
+}
+
+/// Work for one listener's task.
+#[derive(Debug)]
+enum ToListener {
+    Request {
+        request: protocol::Request,
+        body: Vec<u8>,
+        reply: oneshot::Sender<HttpResponse>,
+    },
+    /// Close the control channel with this code and reason.
+    Close(u16, String),
+}
+
+#[derive(Debug)]
+struct Listener {
+    id: u64,
+    tx: mpsc::UnboundedSender<ToListener>,
+    expires: DateTime<Utc>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    listeners: HashMap<String, Vec<Listener>>,
+    faults: RelayFaults,
+    next_id: u64,
+    /// Round-robin position per path (the service balances at random; this is stable).
+    turn: HashMap<String, usize>,
+}
+
+/// A handle on the relay, shared by its routes and the world.
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RelayConfig,
+    clock: Arc<dyn Clock>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Relay {
+    pub fn new(config: RelayConfig, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &RelayConfig {
+        &self.inner.config
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_faults(&self, faults: RelayFaults) {
+        self.state().faults = faults;
+    }
+
+    pub fn faults(&self) -> RelayFaults {
+        self.state().faults.clone()
+    }
+
+    /// Close every listener's control channel (fault `drop_listener`), as a service error.
+    pub fn drop_listeners(&self) {
+        self.close_listeners(protocol::close::INTERNAL_ERROR, "listener dropped (fault)");
+    }
+
+    /// How many listeners are connected to `path`.
+    pub fn listener_count(&self, path: &str) -> usize {
+        self.state().listeners.get(path).map_or(0, Vec::len)
+    }
+
+    fn path_exists(&self, path: &str) -> bool {
+        self.inner
+            .config
+            .paths
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(path))
+    }
+
+    fn register(
+        &self,
+        path: &str,
+        expires: DateTime<Utc>,
+    ) -> (u64, mpsc::UnboundedReceiver<ToListener>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut st = self.state();
+        st.next_id += 1;
+        let id = st.next_id;
+        st.listeners
+            .entry(path.to_ascii_lowercase())
+            .or_default()
+            .push(Listener { id, tx, expires });
+        (id, rx)
+    }
+
+    fn unregister(&self, path: &str, id: u64) {
+        if let Some(ls) = self.state().listeners.get_mut(&path.to_ascii_lowercase()) {
+            ls.retain(|l| l.id != id);
+        }
+    }
+
+    fn renew(&self, path: &str, id: u64, expires: DateTime<Utc>) {
+        if let Some(l) = self
+            .state()
+            .listeners
+            .get_mut(&path.to_ascii_lowercase())
+            .and_then(|ls| ls.iter_mut().find(|l| l.id == id))
+        {
+            l.expires = expires;
+        }
+    }
+
+    /// Send a request to a listener of `path` and wait for its answer.
+    pub async fn send(&self, path: &str, req: HttpRequest) -> Result<HttpResponse, SendError> {
+        if !self.path_exists(path) {
+            return Err(SendError::NoSuchPath(path.to_string()));
+        }
+        let deadline = self.inner.config.response_deadline;
+        let (faults, tx, request_id) = {
+            let now = self.inner.clock.now();
+            let mut st = self.state();
+            if st.faults.down {
+                return Err(SendError::Down);
+            }
+            st.next_id += 1;
+            let request_id = st.next_id;
+            let key = path.to_ascii_lowercase();
+            // A listener whose token has expired is closed (1008), as the service does.
+            if let Some(ls) = st.listeners.get_mut(&key) {
+                ls.retain(|l| {
+                    let alive = l.expires > now;
+                    if !alive {
+                        let _ = l.tx.send(ToListener::Close(
+                            protocol::close::POLICY_VIOLATION,
+                            "token expired".into(),
+                        ));
+                    }
+                    alive
+                });
+            }
+            let count = st.listeners.get(&key).map_or(0, Vec::len);
+            if count == 0 {
+                return Err(SendError::NoListener(path.to_string()));
+            }
+            let turn = st.turn.entry(key.clone()).or_default();
+            let pick = *turn % count;
+            *turn += 1;
+            let tx = st
+                .listeners
+                .get(&key)
+                .and_then(|ls| ls.get(pick))
+                .map(|l| l.tx.clone());
+            (st.faults.clone(), tx, request_id)
+        };
+        let Some(tx) = tx else {
+            return Err(SendError::NoListener(path.to_string()));
+        };
+        if let Some(latency) = faults.latency {
+            if latency >= deadline {
+                // The listener would see it only after the deadline: the sender times out.
+                self.inner.clock.elapse(deadline).await;
+                return Err(SendError::Timeout(deadline));
+            }
+            self.inner.clock.elapse(latency).await;
+        }
+        let (reply, answer) = oneshot::channel();
+        let request = protocol::Request {
+            address: format!(
+                "wss://{}/$hc/{path}?sb-hc-action=request&sb-hc-id={request_id}",
+                self.inner.config.namespace
+            ),
+            id: request_id.to_string(),
+            request_target: req.target.clone(),
+            method: req.method.clone(),
+            request_headers: strip_hop_headers(req.headers),
+            body: !req.body.is_empty(),
+        };
+        if tx
+            .send(ToListener::Request {
+                request,
+                body: req.body,
+                reply,
+            })
+            .is_err()
+        {
+            return Err(SendError::NoListener(path.to_string()));
+        }
+        // Real time bounds the wait too, so a listener that never answers cannot hang a
+        // sender; in a scenario listeners answer at once or a fault decides first.
+        match tokio::time::timeout(deadline, answer).await {
+            Ok(Ok(resp)) if resp.status == 502 || resp.status == 504 => {
+                Err(SendError::BadListenerStatus(resp.status))
+            }
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(_)) => Err(SendError::NoListener(path.to_string())),
+            Err(_) => {
+                self.inner.clock.elapse(Duration::ZERO).await;
+                Err(SendError::Timeout(deadline))
+            }
+        }
+    }
+}
+
+/// RFC 7230 hop-by-hop headers the relay does not forward.
+fn strip_hop_headers(h: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    const HOP: [&str; 9] = [
+        "connection",
+        "content-length",
+        "host",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "close",
+        "servicebusauthorization",
+    ];
+    h.into_iter()
+        .filter(|(k, _)| !HOP.contains(&k.to_ascii_lowercase().as_str()))
+        .collect()
+}
+
+impl From<Response> for HttpResponse {
+    fn from(r: Response) -> Self {
+        Self {
+            status: r.status_code,
+            description: r.status_description,
+            headers: r.response_headers,
+            body: Vec::new(),
+        }
+    }
+}
