@@ -5,15 +5,21 @@
 //! - [`directory`]: the embedded AD — LDAP/LDAPS on real sockets with AD's schema, password
 //!   policy, access control and result codes.
 //! - [`relay`]: the fake Azure Relay (Hybrid Connections over WebSocket).
-//! - [`sas`]: Shared Access Signature tokens, for both sides of the relay.
+//! - [`cloud`]: the fake Entra tenant (users, licences, SSPR and its password services).
+//! - [`engine`]: the real writeback engine (production code; speaks protocols only).
+//! - [`sas`], [`hybrid_connections`], [`writeback_protocol`]: wire formats both sides use.
 //! - [`clock`]: business time (real, or a virtual clock that scenarios own).
 //! - [`cli`]: the `writeback-sim` commands, called by `main.rs`.
 //!
-//! Still to come (see the issues): `cloud` (fake Entra tenant: Graph + SSPR), `engine`
-//! (the real writeback engine), `world`, `scenario`, `lab`.
+//! Still to come (see the issues): the Graph API of the tenant, `world`, `scenario`, `lab`.
 
 pub mod cli;
 pub mod clock;
+pub mod cloud;
 pub mod directory;
+pub mod engine;
+pub mod hybrid_connections;
 pub mod relay;
 pub mod sas;
+pub mod scenario;
+pub mod writeback_protocol;

@@ -160,7 +160,7 @@ fn hash(account: &Entry, password: &str) -> [u8; 32] {
 
 /// MS-ADTS 3.1.1.3.1.5.1: unicodePwd is the password in double quotes, UTF-16LE.
 pub fn decode_unicode_pwd(v: &[u8]) -> Option<String> {
-    if v.len() % 2 != 0 {
+    if !v.len().is_multiple_of(2) {
         return None;
     }
     let units: Vec<u16> = v

@@ -12,12 +12,14 @@
 //!   business time (the world's clock, so the deadline costs nothing in a scenario);
 //! - faults: latency, down (listeners and senders refused with 503), drop_listener.
 //!
-//! [`protocol`] has the messages, [`server`] the axum routes and the per-listener task.
+//! [`crate::hybrid_connections`] has the messages, [`server`] the axum routes and the
+//! per-listener task.
 //! Left out on purpose: the WebSocket `accept`/rendezvous mode (`sb-hc-action=connect` and
 //! `accept` are answered 400), bodies over 64 kB, management operations.
 
-pub mod protocol;
 pub mod server;
+
+pub use crate::hybrid_connections as protocol;
 
 use crate::clock::Clock;
 use chrono::{DateTime, Utc};

@@ -1,6 +1,7 @@
 //! The JSON control messages of Azure Relay Hybrid Connections (HTTP request mode) that
 //! travel on the listener's control channel, as `relay-hybrid-connections-protocol.md`
 //! defines them. A message with `body: true` is followed by one binary frame: the body.
+//! Protocol code, shared by the fake relay and the engine's listener.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

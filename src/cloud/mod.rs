@@ -1,0 +1,18 @@
+//! The fake Entra tenant: users (synced from AD with their on-premises anchor, or
+//! cloud-only), licences, the SSPR policy with its on-premises writeback toggle, and the
+//! password services people use — the SSPR portal, an admin's reset, a user's change.
+//! Operations on synced users travel through the relay to the on-premises engine and wait
+//! for its answer, so the person sees AD's verdict at once, in the words the portal uses
+//! (`SSPR_00xx` codes, the article's symptom texts).
+//!
+//! - [`tenant`]: the state and its settings.
+//! - [`sspr`]: the password services and their gates.
+//!
+//! Still to come: the Graph API on axum (users, subscribedSkus, resetPassword, changePassword),
+//! devices and groups.
+
+pub mod sspr;
+pub mod tenant;
+
+pub use sspr::{PasswordService, RelaySender, StepOutcome, UserAnswer};
+pub use tenant::{CloudUser, License, SsprEnabled, Tenant, TenantSettings};

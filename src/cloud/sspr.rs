@@ -1,0 +1,345 @@
+//! The password services of the tenant: the SSPR portal (a user who proved who they are
+//! resets), an admin's reset (admin center / Graph resetPassword), a user's change. Each
+//! checks the gates the real service checks, in the order it checks them, and answers with
+//! the code the portal shows (`troubleshoot-sspr.md`); a synced user's password then goes
+//! through the relay to the on-premises engine, and AD's verdict comes back at once.
+//!
+//! The sender side of the relay is plain HTTP with a Send SAS token, as any Hybrid
+//! Connections sender; the message is [`crate::writeback_protocol`].
+
+use super::tenant::{CloudUser, License, SsprEnabled, Tenant};
+use crate::clock::Clock;
+use crate::sas;
+use crate::writeback_protocol::{Operation, Outcome, PasswordRequest, PasswordResponse};
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// What the person (or the scenario) sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepOutcome {
+    /// Done.
+    Ok,
+    /// Refused, and the person can correct it (policy, wrong current password).
+    Rejected,
+    /// Writeback could not be done (configuration, permissions, licence, connectivity).
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserAnswer {
+    pub outcome: StepOutcome,
+    /// What the person reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What an admin reads: code, event, LDAP answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detail: Vec<String>,
+}
+
+impl UserAnswer {
+    fn ok(detail: Vec<String>) -> Self {
+        Self {
+            outcome: StepOutcome::Ok,
+            error: None,
+            detail,
+        }
+    }
+
+    fn failed(error: &str, detail: Vec<String>) -> Self {
+        Self {
+            outcome: StepOutcome::Failed,
+            error: Some(error.into()),
+            detail,
+        }
+    }
+
+    fn code(code: &str, text: &str) -> Self {
+        Self::failed(&format!("{code}: {text}"), vec![code.into()])
+    }
+}
+
+/// Where the relay sender endpoint is and the Send key.
+#[derive(Clone)]
+pub struct RelaySender {
+    /// `http://127.0.0.1:PORT` (the relay's HTTP base).
+    pub base_url: String,
+    pub namespace: String,
+    pub path: String,
+    pub key_name: String,
+    pub key: String,
+}
+
+impl std::fmt::Debug for RelaySender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelaySender")
+            .field("base_url", &self.base_url)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PasswordService {
+    tenant: Tenant,
+    relay: RelaySender,
+    clock: Arc<dyn Clock>,
+    http: reqwest::Client,
+    /// Tracking ids, in order (deterministic).
+    next_tracking: Arc<AtomicU64>,
+}
+
+const CONNECTIVITY: &str = "We're sorry, we can't reset your password at this time because of a poor connection with your on-premises environment";
+
+impl PasswordService {
+    pub fn new(tenant: Tenant, relay: RelaySender, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            tenant,
+            relay,
+            clock,
+            http: reqwest::Client::new(),
+            next_tracking: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// Self-service reset at the SSPR portal, identity already verified.
+    pub async fn sspr_reset(&self, upn: &str, new_password: &str) -> UserAnswer {
+        let Some(user) = self.tenant.user(upn) else {
+            return UserAnswer::failed(
+                &format!("The account {upn} does not exist in the tenant"),
+                vec![],
+            );
+        };
+        let s = self.tenant.settings();
+        if s.sspr_enabled == SsprEnabled::None {
+            return UserAnswer::code(
+                "SSPR_0009",
+                "Your organization has not enabled password reset",
+            );
+        }
+        if s.license == License::None {
+            return UserAnswer::code(
+                "SSPR_0012",
+                "Your organization does not have the required licenses for password reset",
+            );
+        }
+        if s.sspr_enabled == SsprEnabled::Selected {
+            let group = s.sspr_selected_group.clone().unwrap_or_default();
+            if !user.groups.iter().any(|g| g.eq_ignore_ascii_case(&group)) {
+                return UserAnswer::code(
+                    "SSPR_0013",
+                    "You are not a member of a group enabled for password reset",
+                );
+            }
+        }
+        if !user.sspr_registered {
+            return UserAnswer::code(
+                "SSPR_0014",
+                "Additional security information is needed to reset your password",
+            );
+        }
+        self.writeback(
+            &user,
+            Operation::SelfServiceReset,
+            new_password,
+            None,
+            false,
+            true,
+        )
+        .await
+    }
+
+    /// Reset by an administrator, optionally forcing a change at next sign-in.
+    pub async fn admin_reset(
+        &self,
+        upn: &str,
+        new_password: &str,
+        force_change: bool,
+    ) -> UserAnswer {
+        let Some(user) = self.tenant.user(upn) else {
+            return UserAnswer::failed(
+                &format!("The account {upn} does not exist in the tenant"),
+                vec![],
+            );
+        };
+        if user.on_premises.is_some() && self.tenant.settings().license == License::None {
+            return UserAnswer::code(
+                "SSPR_0012",
+                "Your organization does not have the required licenses for password writeback",
+            );
+        }
+        self.writeback(
+            &user,
+            Operation::AdminReset,
+            new_password,
+            None,
+            force_change,
+            true,
+        )
+        .await
+    }
+
+    /// The user changes their password, giving the current one.
+    pub async fn change(&self, upn: &str, current: &str, new_password: &str) -> UserAnswer {
+        let Some(user) = self.tenant.user(upn) else {
+            return UserAnswer::failed(
+                &format!("The account {upn} does not exist in the tenant"),
+                vec![],
+            );
+        };
+        if user.on_premises.is_some() && self.tenant.settings().license == License::None {
+            return UserAnswer::code(
+                "SSPR_0012",
+                "Your organization does not have the required licenses for password writeback",
+            );
+        }
+        self.writeback(
+            &user,
+            Operation::Change,
+            new_password,
+            Some(current),
+            false,
+            false,
+        )
+        .await
+    }
+
+    async fn writeback(
+        &self,
+        user: &CloudUser,
+        operation: Operation,
+        new_password: &str,
+        current: Option<&str>,
+        force_change: bool,
+        unlock: bool,
+    ) -> UserAnswer {
+        let Some(onprem) = &user.on_premises else {
+            return UserAnswer::ok(vec![
+                "cloud-only user: the password is set in Entra ID, nothing to write back".into(),
+            ]);
+        };
+        let s = self.tenant.settings();
+        if !s.sspr_writeback || !s.writeback_onboarded {
+            return UserAnswer::code(
+                "SSPR_0010",
+                "Your organization's password writeback is not enabled, so the on-premises password cannot be changed",
+            );
+        }
+        let tracking = self.next_tracking.fetch_add(1, Ordering::SeqCst);
+        let request = PasswordRequest {
+            operation,
+            tracking_id: format!("{tracking:08}-0000-4000-8000-000000000000"),
+            cloud_anchor: format!("User_{}", user.id),
+            source_anchor: onprem.immutable_id.clone(),
+            user_principal_name: user.user_principal_name.clone(),
+            new_password: new_password.to_string(),
+            current_password: current.map(str::to_string),
+            force_change_at_next_logon: force_change,
+            unlock,
+        };
+        let resource = format!("http://{}/{}", self.relay.namespace, self.relay.path);
+        let token = sas::token(
+            &resource,
+            &self.relay.key_name,
+            &self.relay.key,
+            self.clock.now().timestamp() + 3600,
+        );
+        let sent = self
+            .http
+            .post(format!(
+                "{}/{}/password",
+                self.relay.base_url.trim_end_matches('/'),
+                self.relay.path
+            ))
+            .header("ServiceBusAuthorization", token)
+            .json(&request)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                return UserAnswer::failed(
+                    &format!("SSPR_0030: {CONNECTIVITY}"),
+                    vec!["SSPR_0030".into(), format!("relay unreachable: {e}")],
+                )
+            }
+        };
+        let status = resp.status().as_u16();
+        match status {
+            200 => {}
+            504 => {
+                return UserAnswer::failed(
+                    "Writeback timeout",
+                    vec![
+                        "SSPR_0030".into(),
+                        "the on-premises service did not answer within 60 s (relay 504)".into(),
+                    ],
+                )
+            }
+            _ => {
+                let text = resp.text().await.unwrap_or_default();
+                return UserAnswer::failed(
+                    &format!("SSPR_0030: {CONNECTIVITY}"),
+                    vec![
+                        "SSPR_0030".into(),
+                        format!("relay {status}: {}", text.trim()),
+                    ],
+                );
+            }
+        }
+        let answer: PasswordResponse = match resp.json().await {
+            Ok(a) => a,
+            Err(e) => {
+                return UserAnswer::failed(
+                    "SSPR_0029: An error occurred in your on-premises configuration",
+                    vec![
+                        "SSPR_0029".into(),
+                        format!("unreadable answer from the on-premises service: {e}"),
+                    ],
+                )
+            }
+        };
+        let mut detail = vec![format!("event {} {}", answer.event_id, answer.message)];
+        if let (Some(code), Some(msg)) = (answer.ldap_code, &answer.ad_message) {
+            detail.push(format!("LDAP {code}: {}", msg.trim_end()));
+        }
+        if let Some(dn) = &answer.dn {
+            detail.push(format!("on-premises account: {dn}"));
+        }
+        let rejected = |text: &str, detail: Vec<String>| UserAnswer {
+            outcome: StepOutcome::Rejected,
+            error: Some(text.to_string()),
+            detail,
+        };
+        match answer.outcome {
+            Outcome::Success => UserAnswer::ok(detail),
+            Outcome::PolicyViolation => {
+                rejected("Password does not meet complexity requirements", detail)
+            }
+            Outcome::IncorrectPassword => rejected("The current password is incorrect", detail),
+            Outcome::AccessDenied => {
+                detail.insert(0, "SSPR_0029".into());
+                UserAnswer::failed("Access denied", detail)
+            }
+            Outcome::AccountDisabled => {
+                detail.insert(0, "SSPR_0029".into());
+                UserAnswer::failed("The on-premises account is disabled", detail)
+            }
+            Outcome::UserNotFound => {
+                detail.insert(0, "SSPR_0029".into());
+                UserAnswer::failed("The account was not found on-premises", detail)
+            }
+            Outcome::WritebackDisabled => {
+                UserAnswer::code("SSPR_0010", "Password writeback is not enabled on-premises")
+            }
+            Outcome::Error => {
+                detail.insert(0, "SSPR_0029".into());
+                UserAnswer::failed(
+                    "SSPR_0029: An error occurred in your on-premises configuration",
+                    detail,
+                )
+            }
+        }
+    }
+}

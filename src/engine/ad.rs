@@ -1,0 +1,216 @@
+//! The AD DS connector: the engine's LDAP client (the `ldap3` crate) bound as the
+//! connector account over LDAPS (or StartTLS). It would work unchanged against a real DC:
+//! it finds accounts by their anchor through AD's `<GUID=…>` DN form and writes passwords
+//! the way MS-ADTS 3.1.1.3.1.5 prescribes, with LDAP_SERVER_POLICY_HINTS so a reset obeys
+//! the history policy as SSPR requires.
+
+use super::config::EngineConfig;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use bytes::BytesMut;
+use ldap3::asn1::{write, ASNTag, Integer, Sequence, Tag, TagClass, Types};
+use ldap3::controls::RawControl;
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapResult, Mod, Scope, SearchEntry};
+use std::collections::HashSet;
+
+/// LDAP_SERVER_POLICY_HINTS_OID (MS-ADTS 3.1.1.3.4.1.27).
+pub const POLICY_HINTS_OID: &str = "1.2.840.113556.1.4.2239";
+
+/// An AD answer that was not success, or a failure to reach AD at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdFailure {
+    /// The LDAP result code, when AD answered.
+    pub code: Option<u32>,
+    pub message: String,
+}
+
+impl AdFailure {
+    fn from_result(r: &LdapResult) -> Self {
+        Self {
+            code: Some(r.rc),
+            message: r.text.clone(),
+        }
+    }
+
+    fn unreachable(e: impl std::fmt::Display) -> Self {
+        Self {
+            code: None,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The account an anchor designates.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub dn: String,
+    pub user_account_control: i64,
+}
+
+/// One bound connection as the connector account.
+pub struct AdSession {
+    ldap: Ldap,
+}
+
+impl AdSession {
+    pub async fn open(cfg: &EngineConfig) -> Result<Self, AdFailure> {
+        let settings = LdapConnSettings::new()
+            .set_starttls(cfg.ad_starttls)
+            .set_no_tls_verify(cfg.ad_tls_no_verify)
+            .set_conn_timeout(std::time::Duration::from_secs(10));
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &cfg.ad_url)
+            .await
+            .map_err(|e| AdFailure::unreachable(format!("cannot reach {}: {e}", cfg.ad_url)))?;
+        ldap3::drive!(conn);
+        let r = ldap
+            .simple_bind(&cfg.connector_dn, &cfg.connector_password)
+            .await
+            .map_err(AdFailure::unreachable)?;
+        if r.rc != 0 {
+            return Err(AdFailure::from_result(&r));
+        }
+        Ok(Self { ldap })
+    }
+
+    /// The account whose objectGUID is the base64 `source_anchor`.
+    pub async fn find_by_anchor(
+        &mut self,
+        source_anchor: &str,
+    ) -> Result<Option<Account>, AdFailure> {
+        let Some(guid) = B64
+            .decode(source_anchor)
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .map(|b| uuid::Uuid::from_bytes_le(b).hyphenated().to_string())
+        else {
+            return Ok(None);
+        };
+        let ldap3::SearchResult(entries, res) = self
+            .ldap
+            .search(
+                &format!("<GUID={guid}>"),
+                Scope::Base,
+                "(objectClass=user)",
+                vec!["distinguishedName", "userAccountControl"],
+            )
+            .await
+            .map_err(AdFailure::unreachable)?;
+        match res.rc {
+            0 => {}
+            32 => return Ok(None),
+            _ => return Err(AdFailure::from_result(&res)),
+        }
+        Ok(entries.into_iter().next().map(|e| {
+            let e = SearchEntry::construct(e);
+            let uac = e
+                .attrs
+                .get("userAccountControl")
+                .and_then(|v| v.first())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            Account {
+                dn: e.dn,
+                user_account_control: uac,
+            }
+        }))
+    }
+
+    /// Reset: one replace of unicodePwd, with the policy-hints control.
+    pub async fn reset(&mut self, dn: &str, password: &str) -> Result<(), AdFailure> {
+        let m = vec![Mod::Replace(
+            b"unicodePwd".to_vec(),
+            HashSet::from([unicode_pwd(password)]),
+        )];
+        let r = self
+            .ldap
+            .with_controls(vec![policy_hints()])
+            .modify(dn, m)
+            .await
+            .map_err(AdFailure::unreachable)?;
+        ok(r)
+    }
+
+    /// Change: delete the old value, add the new one, with the policy-hints control.
+    pub async fn change(&mut self, dn: &str, old: &str, new: &str) -> Result<(), AdFailure> {
+        let m = vec![
+            Mod::Delete(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(old)])),
+            Mod::Add(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(new)])),
+        ];
+        let r = self
+            .ldap
+            .with_controls(vec![policy_hints()])
+            .modify(dn, m)
+            .await
+            .map_err(AdFailure::unreachable)?;
+        ok(r)
+    }
+
+    /// Replace one integer attribute (lockoutTime, pwdLastSet).
+    pub async fn write_int(&mut self, dn: &str, attr: &str, value: i64) -> Result<(), AdFailure> {
+        let m = vec![Mod::Replace(
+            attr.as_bytes().to_vec(),
+            HashSet::from([value.to_string().into_bytes()]),
+        )];
+        let r = self
+            .ldap
+            .modify(dn, m)
+            .await
+            .map_err(AdFailure::unreachable)?;
+        ok(r)
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ldap.unbind().await;
+    }
+}
+
+fn ok(r: LdapResult) -> Result<(), AdFailure> {
+    if r.rc == 0 {
+        Ok(())
+    } else {
+        Err(AdFailure::from_result(&r))
+    }
+}
+
+/// MS-ADTS 3.1.1.3.1.5.1: the password in double quotes, UTF-16LE.
+fn unicode_pwd(password: &str) -> Vec<u8> {
+    format!("\"{password}\"")
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect()
+}
+
+/// LDAP_SERVER_POLICY_HINTS with value SEQUENCE { Flags INTEGER 1 }, critical.
+fn policy_hints() -> RawControl {
+    let value = Tag::Sequence(Sequence {
+        id: Types::Sequence as u64,
+        class: TagClass::Universal,
+        inner: vec![Tag::Integer(Integer {
+            id: Types::Integer as u64,
+            class: TagClass::Universal,
+            inner: 1,
+        })],
+    });
+    let mut buf = BytesMut::new();
+    // Encoding into a growable buffer cannot fail.
+    let _ = write::encode_into(&mut buf, value.into_structure());
+    RawControl {
+        ctype: POLICY_HINTS_OID.into(),
+        crit: true,
+        val: Some(buf.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_hints_value_is_sequence_of_integer_one() {
+        assert_eq!(
+            policy_hints().val.unwrap(),
+            vec![0x30, 0x03, 0x02, 0x01, 0x01]
+        );
+        assert_eq!(unicode_pwd("ab"), b"\"\0a\0b\0\"\0");
+    }
+}

@@ -1,0 +1,46 @@
+//! What the Entra Connect wizard configured: where the relay, Graph and AD are, the
+//! credentials, and which writeback features are on.
+
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// The relay namespace's WebSocket base, e.g. `ws://127.0.0.1:40123` or
+    /// `wss://tenant-sspr.servicebus.windows.net`.
+    pub relay_url: String,
+    /// The namespace host the SAS token is scoped to (`tenant-sspr.servicebus.windows.net`).
+    pub relay_namespace: String,
+    /// Hybrid connection path the engine listens on.
+    pub relay_path: String,
+    /// SAS policy name and key with the Listen right.
+    pub relay_key_name: String,
+    pub relay_key: String,
+    /// How long each relay token is valid.
+    pub relay_token_lifetime: Duration,
+    /// `ldaps://dc1.gntech.me:636` (or `ldap://…` with StartTLS).
+    pub ad_url: String,
+    /// Use StartTLS on an `ldap://` URL.
+    pub ad_starttls: bool,
+    /// Skip certificate verification (a lab DC with a self-signed certificate).
+    pub ad_tls_no_verify: bool,
+    /// The AD DS connector account (MSOL_…).
+    pub connector_dn: String,
+    pub connector_password: String,
+    /// The optional feature "Password writeback".
+    pub password_writeback: bool,
+    /// First and largest wait between relay reconnection attempts.
+    pub reconnect_backoff: (Duration, Duration),
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("relay_url", &self.relay_url)
+            .field("relay_path", &self.relay_path)
+            .field("relay_key_name", &self.relay_key_name)
+            .field("ad_url", &self.ad_url)
+            .field("connector_dn", &self.connector_dn)
+            .field("password_writeback", &self.password_writeback)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,658 @@
+//! The scenario file (`SCENARIO-FORMAT.md`) as serde types. Unknown keys are rejected, and
+//! serde-saphyr puts the file:line:col of every error in front of it.
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: Option<String>,
+    pub summary: Option<String>,
+    pub case: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub world: WorldSpec,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub snapshot: SnapshotSpec,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldSpec {
+    #[serde(default)]
+    pub tenant: TenantSpec,
+    #[serde(default)]
+    pub directory: DirectorySpec,
+    #[serde(default)]
+    pub engine: EngineSpec,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum LicenseSpec {
+    #[serde(rename = "none")]
+    None,
+    #[default]
+    P1,
+    P2,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SsprEnabledSpec {
+    None,
+    Selected,
+    #[default]
+    All,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsprSpec {
+    #[serde(default)]
+    pub enabled: SsprEnabledSpec,
+    #[serde(default = "yes")]
+    pub writeback: bool,
+    pub selected_group: Option<String>,
+    /// "Allow users to unlock accounts without resetting their password".
+    #[serde(default)]
+    pub unlock_option: bool,
+}
+
+impl Default for SsprSpec {
+    fn default() -> Self {
+        Self {
+            enabled: SsprEnabledSpec::All,
+            writeback: true,
+            selected_group: None,
+            unlock_option: false,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub license: LicenseSpec,
+    #[serde(default)]
+    pub exchange_hybrid: bool,
+    #[serde(default)]
+    pub sspr: SsprSpec,
+    #[serde(default)]
+    pub group_writeback_default: bool,
+    #[serde(default)]
+    pub users: Vec<UserSpec>,
+    #[serde(default)]
+    pub devices: Vec<DeviceSpec>,
+    #[serde(default)]
+    pub groups: Vec<GroupSpec>,
+    pub generate: Option<GenerateSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    pub upn: String,
+    pub synced_from: Option<String>,
+    #[serde(default = "yes")]
+    pub sspr_registered: bool,
+    /// Cloud groups the user is in (for SSPR "selected").
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSpec {
+    pub name: String,
+    pub owner: Option<String>,
+    pub os: Option<String>,
+    pub trust_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub members: Vec<String>,
+    pub writeback: Option<bool>,
+    pub on_prem_group_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateSpec {
+    #[serde(default)]
+    pub users: u32,
+    #[serde(default)]
+    pub devices: u32,
+    #[serde(default)]
+    pub groups: u32,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySpec {
+    pub forest: Option<String>,
+    #[serde(default)]
+    pub ldif: Vec<String>,
+    #[serde(default)]
+    pub entries: Vec<BTreeMap<String, AttrValue>>,
+    pub password_policy: Option<PolicySpec>,
+    #[serde(default)]
+    pub connector: ConnectorSpec,
+}
+
+/// An attribute value in YAML: a scalar or a list of scalars.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum AttrValue {
+    Int(i64),
+    Bool(bool),
+    Text(String),
+    List(Vec<Scalar>),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Int(i64),
+    Bool(bool),
+    Text(String),
+}
+
+impl Scalar {
+    pub fn text(&self) -> String {
+        match self {
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+            Scalar::Text(t) => t.clone(),
+        }
+    }
+}
+
+impl AttrValue {
+    pub fn texts(&self) -> Vec<String> {
+        match self {
+            AttrValue::Int(i) => vec![i.to_string()],
+            AttrValue::Bool(b) => vec![if *b { "TRUE" } else { "FALSE" }.to_string()],
+            AttrValue::Text(t) => vec![t.clone()],
+            AttrValue::List(l) => l.iter().map(Scalar::text).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    pub min_length: Option<i64>,
+    pub complexity: Option<bool>,
+    pub history: Option<i64>,
+    pub min_age: Option<Duration>,
+    pub max_age: Option<Duration>,
+    pub lockout_threshold: Option<i64>,
+    pub lockout_duration: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorSpec {
+    pub dn: Option<String>,
+    #[serde(default)]
+    pub rights: RightsSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum RightsSpec {
+    /// `default`: what the wizard grants with Enterprise Admin credentials.
+    #[default]
+    #[serde(skip)]
+    Default,
+    Word(String),
+    List(Vec<RightGrant>),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RightGrant {
+    pub right: String,
+    pub on: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSpec {
+    #[serde(default = "yes")]
+    pub password_writeback: bool,
+    pub device_writeback: Option<Toggle<DeviceWritebackSpec>>,
+    pub group_writeback_v1: Option<Toggle<GroupWritebackSpec>>,
+    pub group_writeback_v2: Option<Toggle<GroupWritebackSpec>>,
+    pub cloud_sync: Option<Toggle<CloudSyncSpec>>,
+}
+
+impl Default for EngineSpec {
+    fn default() -> Self {
+        Self {
+            password_writeback: true,
+            device_writeback: None,
+            group_writeback_v1: None,
+            group_writeback_v2: None,
+            cloud_sync: None,
+        }
+    }
+}
+
+/// `false`, or a configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Toggle<T> {
+    Off(bool),
+    On(T),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceWritebackSpec {
+    pub forest: Option<String>,
+    pub container: Option<String>,
+    pub object_class: Option<String>,
+    pub prepare: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupWritebackSpec {
+    pub ou: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudSyncSpec {
+    pub ou: Option<String>,
+    pub scope: Option<AttrValue>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSpec {
+    pub ad: Option<AttrValue>,
+}
+
+/// A duration written `250ms`, `90s`, `30m`, `2h` or `1d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Duration(pub std::time::Duration);
+
+impl Duration {
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit())?;
+        let (n, unit) = s.split_at(split);
+        let n: u64 = n.parse().ok()?;
+        let ms = match unit {
+            "ms" => n,
+            "s" => n * 1000,
+            "m" => n * 60_000,
+            "h" => n * 3_600_000,
+            "d" => n * 86_400_000,
+            _ => return None,
+        };
+        Some(Self(std::time::Duration::from_millis(ms)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Duration::parse(&s).ok_or_else(|| {
+            de::Error::custom(format!(
+                "bad duration `{s}`: write it as 250ms, 90s, 30m, 2h or 1d"
+            ))
+        })
+    }
+}
+
+/// What a step should have ended with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub outcome: Option<ExpectedOutcome>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectedOutcome {
+    Ok,
+    Rejected,
+    Failed,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsprReset {
+    pub user: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub user: String,
+    pub old_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminReset {
+    pub user: String,
+    pub new_password: String,
+    #[serde(default)]
+    pub force_change_at_next_logon: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantChange {
+    pub license: Option<LicenseSpec>,
+    pub sspr: Option<SsprSpec>,
+    pub exchange_hybrid: Option<bool>,
+    pub group_writeback_default: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdChange {
+    pub add: Option<BTreeMap<String, AttrValue>>,
+    pub modify: Option<AdModify>,
+    pub delete: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdModify {
+    pub dn: String,
+    #[serde(default)]
+    pub replace: BTreeMap<String, AttrValue>,
+    #[serde(default)]
+    pub add: BTreeMap<String, AttrValue>,
+    #[serde(default)]
+    pub delete: BTreeMap<String, AttrValue>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantSpec {
+    pub right: String,
+    pub on: String,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub relay: Option<RelayFaultSpec>,
+    pub ldap: Option<LdapFaultSpec>,
+    pub graph: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayFaultSpec {
+    pub latency: Option<Duration>,
+    #[serde(default)]
+    pub down: bool,
+    #[serde(default)]
+    pub drop_listener: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapFaultSpec {
+    pub latency: Option<Duration>,
+    #[serde(default)]
+    pub down: bool,
+    #[serde(default)]
+    pub reset_connections: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectAd {
+    pub dn: Option<String>,
+    pub exists: Option<bool>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttrValue>,
+    pub base: Option<String>,
+    pub filter: Option<String>,
+    pub count: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectRun {
+    pub profile: String,
+    pub status: Option<String>,
+    pub adds: Option<u32>,
+    pub updates: Option<u32>,
+    pub deletes: Option<u32>,
+    pub errors: Option<Vec<BTreeMap<String, String>>>,
+}
+
+/// One thing people, faults or checks do.
+#[derive(Debug, Clone)]
+pub enum Action {
+    SsprReset(SsprReset),
+    ChangePassword(ChangePassword),
+    AdminReset(AdminReset),
+    Tenant(TenantChange),
+    Ad(AdChange),
+    Grant(GrantSpec),
+    Revoke(GrantSpec),
+    Fault(FaultSpec),
+    ClearFaults,
+    Advance(Duration),
+    RestartEngine,
+    ExpectAd(ExpectAd),
+    ExpectRun(ExpectRun),
+    /// A step whose area has not landed yet (devices, groups, sync, configure, features):
+    /// parsed, and answered "not supported yet" when run.
+    Later(&'static str),
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::SsprReset(_) => "sspr_reset",
+            Action::ChangePassword(_) => "change_password",
+            Action::AdminReset(_) => "admin_reset",
+            Action::Tenant(_) => "tenant",
+            Action::Ad(_) => "ad",
+            Action::Grant(_) => "grant",
+            Action::Revoke(_) => "revoke",
+            Action::Fault(_) => "fault",
+            Action::ClearFaults => "clear_faults",
+            Action::Advance(_) => "advance",
+            Action::RestartEngine => "restart_engine",
+            Action::ExpectAd(_) => "expect_ad",
+            Action::ExpectRun(_) => "expect_run",
+            Action::Later(n) => n,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub action: Action,
+    pub expect: Option<Expect>,
+}
+
+/// Every action key the format knows.
+pub const ACTIONS: &[&str] = &[
+    "sspr_reset",
+    "change_password",
+    "admin_reset",
+    "register_device",
+    "update_device",
+    "delete_device",
+    "create_group",
+    "update_group",
+    "delete_group",
+    "tenant",
+    "configure",
+    "sync",
+    "ad",
+    "grant",
+    "revoke",
+    "restart_engine",
+    "fault",
+    "clear_faults",
+    "advance",
+    "expect_ad",
+    "expect_run",
+    "expect_features",
+    "expect",
+];
+
+/// Accepts any YAML and keeps nothing (the empty maps of `clear_faults: {}` and friends,
+/// and the bodies of steps whose area has not landed).
+struct Ignored;
+
+impl<'de> Deserialize<'de> for Ignored {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de::IgnoredAny::deserialize(d).map(|_| Ignored)
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct StepVisitor;
+        impl<'de> Visitor<'de> for StepVisitor {
+            type Value = Step;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a step: a map with one action key (sspr_reset, ad, advance, …) and optionally `expect`")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+                let mut action: Option<Action> = None;
+                let mut expect = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "expect" {
+                        expect = Some(map.next_value::<Expect>()?);
+                        continue;
+                    }
+                    if action.is_some() {
+                        return Err(de::Error::custom(format!(
+                            "a step has one action; `{key}` comes after `{}`",
+                            action.as_ref().map(Action::name).unwrap_or_default()
+                        )));
+                    }
+                    action = Some(match key.as_str() {
+                        "sspr_reset" => Action::SsprReset(map.next_value()?),
+                        "change_password" => Action::ChangePassword(map.next_value()?),
+                        "admin_reset" => Action::AdminReset(map.next_value()?),
+                        "tenant" => Action::Tenant(map.next_value()?),
+                        "ad" => Action::Ad(map.next_value()?),
+                        "grant" => Action::Grant(map.next_value()?),
+                        "revoke" => Action::Revoke(map.next_value()?),
+                        "fault" => Action::Fault(map.next_value()?),
+                        "clear_faults" => {
+                            map.next_value::<Ignored>()?;
+                            Action::ClearFaults
+                        }
+                        "advance" => Action::Advance(map.next_value()?),
+                        "restart_engine" => {
+                            map.next_value::<Ignored>()?;
+                            Action::RestartEngine
+                        }
+                        "expect_ad" => Action::ExpectAd(map.next_value()?),
+                        "expect_run" => Action::ExpectRun(map.next_value()?),
+                        other => match ACTIONS.iter().find(|a| **a == other) {
+                            Some(known) => {
+                                map.next_value::<Ignored>()?;
+                                Action::Later(known)
+                            }
+                            None => return Err(de::Error::unknown_field(other, ACTIONS)),
+                        },
+                    });
+                }
+                match action {
+                    Some(action) => Ok(Step { action, expect }),
+                    None => Err(de::Error::custom(
+                        "a step needs an action key (sspr_reset, ad, advance, …)",
+                    )),
+                }
+            }
+        }
+        d.deserialize_map(StepVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_the_documented_units() {
+        assert_eq!(
+            Duration::parse("250ms").unwrap().0,
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(
+            Duration::parse("90s").unwrap().0,
+            std::time::Duration::from_secs(90)
+        );
+        assert_eq!(
+            Duration::parse("1d").unwrap().0,
+            std::time::Duration::from_secs(86400)
+        );
+        assert!(Duration::parse("5 minutes").is_none());
+        assert!(Duration::parse("s").is_none());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_their_place() {
+        let e = serde_saphyr::from_str::<Scenario>("name: x\nstepz: []\n").unwrap_err();
+        let loc = e.location().unwrap();
+        assert_eq!((loc.line(), loc.column()), (2, 1), "{e}");
+        let e = serde_saphyr::from_str::<Scenario>("steps:\n  - advance: 5 minutes\n").unwrap_err();
+        assert!(e.to_string().contains("bad duration"), "{e}");
+        assert_eq!(e.location().unwrap().line(), 2);
+        let e =
+            serde_saphyr::from_str::<Scenario>("steps:\n  - sspr_rest: {user: a}\n").unwrap_err();
+        assert!(e.to_string().contains("sspr_rest"), "{e}");
+    }
+
+    #[test]
+    fn steps_carry_their_expectation() {
+        let s: Scenario = serde_saphyr::from_str(
+            "steps:\n  - sspr_reset: { user: alice@gntech.me, new_password: \"Summer2026\" }\n    expect: { outcome: rejected, error: complexity }\n  - clear_faults: {}\n  - sync: delta\n",
+        )
+        .unwrap();
+        assert_eq!(s.steps.len(), 3);
+        assert!(matches!(s.steps[0].action, Action::SsprReset(_)));
+        assert_eq!(
+            s.steps[0].expect.as_ref().unwrap().outcome,
+            Some(ExpectedOutcome::Rejected)
+        );
+        assert!(matches!(s.steps[2].action, Action::Later("sync")));
+    }
+}
