@@ -5,6 +5,7 @@ use crate::clock::SystemClock;
 use crate::directory::server::Running;
 use crate::directory::tls::TlsMaterial;
 use crate::directory::{Directory, DirectoryConfig};
+use crate::scenario::{runner, suite};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -24,8 +25,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run scenarios (files or directories; default `scenarios/`).
+    /// Run scenarios (files or directories; default `scenarios/`) and check their snapshots.
     Run { paths: Vec<PathBuf> },
+    /// Parse scenarios and report every problem, without running them.
+    Validate { paths: Vec<PathBuf> },
+    /// List the scenarios with their summaries.
+    List { paths: Vec<PathBuf> },
     /// Serve the embedded AD on its own, for ldapsearch / ldapmodify, until Ctrl-C.
     Directory(Box<DirectoryArgs>),
 }
@@ -73,22 +78,88 @@ pub struct DirectoryArgs {
 /// What a command ended with, for the exit code.
 pub enum Outcome {
     Ok,
+    /// A scenario failed (exit 1).
     Failed,
+    /// Input could not be used (exit 2).
+    Invalid,
+}
+
+/// The scenario files named on the command line (default `scenarios/`).
+fn files(paths: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        paths
+    };
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.exists() {
+            anyhow::bail!("{}: no such file or directory", p.display());
+        }
+        out.extend(suite::discover(&p).with_context(|| format!("reading {}", p.display()))?);
+    }
+    Ok(out)
+}
+
+async fn run_scenarios(files: &[PathBuf]) -> anyhow::Result<Outcome> {
+    let (mut passed, mut failed) = (0, 0);
+    for f in files {
+        let root = suite::root_of(f);
+        let name = runner::scenario_name(f, &root);
+        let started = std::time::Instant::now();
+        match suite::run_and_check(f).await {
+            Ok(_) => {
+                passed += 1;
+                println!("ok     {name} ({} ms)", started.elapsed().as_millis());
+            }
+            Err(problems) => {
+                failed += 1;
+                println!("FAILED {name} ({} ms)", started.elapsed().as_millis());
+                for p in problems {
+                    println!("       {p}");
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    })
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Run { paths } => {
-            let shown: Vec<String> = if paths.is_empty() {
-                vec!["scenarios".into()]
+        Command::Run { paths } => run_scenarios(&files(paths)?).await,
+        Command::Validate { paths } => {
+            let files = files(paths)?;
+            let mut bad = 0;
+            for f in &files {
+                match runner::parse(f) {
+                    Ok(_) => println!("ok      {}", f.display()),
+                    Err(e) => {
+                        bad += 1;
+                        println!("invalid {e}");
+                    }
+                }
+            }
+            println!("{} valid, {bad} invalid", files.len() - bad);
+            Ok(if bad == 0 {
+                Outcome::Ok
             } else {
-                paths.iter().map(|p| p.display().to_string()).collect()
-            };
-            println!(
-                "writeback-sim: no scenario runner in this build yet (issue #4); nothing to run in {}",
-                shown.join(", ")
-            );
-            println!("0 passed, 0 failed");
+                Outcome::Invalid
+            })
+        }
+        Command::List { paths } => {
+            for f in files(paths)? {
+                let root = suite::root_of(&f);
+                let summary = runner::parse(&f)
+                    .ok()
+                    .and_then(|s| s.summary)
+                    .unwrap_or_default();
+                println!("{:<45} {summary}", runner::scenario_name(&f, &root));
+            }
             Ok(Outcome::Ok)
         }
         Command::Directory(args) => directory(*args).await.map(|()| Outcome::Ok),

@@ -51,6 +51,11 @@ impl ManualClock {
         Self::new(start)
     }
 
+    /// Now, without going through the `Clock` trait.
+    pub fn now_utc(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
         *now += by;

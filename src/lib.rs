@@ -11,7 +11,10 @@
 //! - [`clock`]: business time (real, or a virtual clock that scenarios own).
 //! - [`cli`]: the `writeback-sim` commands, called by `main.rs`.
 //!
-//! Still to come (see the issues): the Graph API of the tenant, `world`, `scenario`, `lab`.
+//! - [`world`]: one simulated world (directory + relay + tenant + engine, one clock).
+//! - [`scenario`]: YAML scenarios: parse, run against a world, snapshot.
+//!
+//! Still to come (see the issues): the Graph API of the tenant, `lab`.
 
 pub mod cli;
 pub mod clock;
@@ -22,4 +25,5 @@ pub mod hybrid_connections;
 pub mod relay;
 pub mod sas;
 pub mod scenario;
+pub mod world;
 pub mod writeback_protocol;

@@ -17,6 +17,8 @@ use chrono::{DateTime, Utc};
 pub enum ProvisionError {
     #[error("forest name `{0}` is not a DNS name such as gntech.me")]
     BadForest(String),
+    #[error("connector account DN `{0}` is not a DN under an existing container")]
+    BadConnector(String),
     #[error("provisioning {dn} failed: {source}")]
     Entry { dn: String, source: AdError },
 }
@@ -268,8 +270,18 @@ pub fn provision(dir: &Directory) -> Result<(), ProvisionError> {
 
     if cfg.connector {
         let hex = st.random_hex(12).to_ascii_lowercase();
-        let sam = format!("MSOL_{hex}");
-        let dn = account(&sam);
+        let (sam, dn) = match &cfg.connector_dn {
+            Some(dn) => {
+                let parsed = super::dn::Dn::parse(dn)
+                    .map_err(|_| ProvisionError::BadConnector(dn.clone()))?;
+                let cn = parsed
+                    .rdn()
+                    .map(|r| r.value.clone())
+                    .ok_or_else(|| ProvisionError::BadConnector(dn.clone()))?;
+                (cn.chars().take(20).collect::<String>(), parsed.to_string())
+            }
+            None => (format!("MSOL_{hex}"), account(&format!("MSOL_{hex}"))),
+        };
         let password = match &cfg.connector_password {
             Some(p) => p.clone(),
             None => generated_password(&mut st),

@@ -82,6 +82,8 @@ pub struct DirectoryConfig {
     pub connector: bool,
     /// Password of the connector account; generated from the seed when `None`.
     pub connector_password: Option<String>,
+    /// DN of the connector account (in CN=Users); `CN=MSOL_<12 hex>,…` when `None`.
+    pub connector_dn: Option<String>,
     /// Close a connection that sends nothing for this long (AD's MaxConnIdleTime, 900 s).
     /// `None` in a world whose tokio clock is paused: a tokio timer must not race socket
     /// I/O there (tokio-rs/tokio#4522).
@@ -111,6 +113,7 @@ impl Default for DirectoryConfig {
             max_page_size: 1000,
             connector: true,
             connector_password: None,
+            connector_dn: None,
             idle_timeout: Some(std::time::Duration::from_secs(900)),
             handshake_timeout: Some(std::time::Duration::from_secs(10)),
         }

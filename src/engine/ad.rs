@@ -45,6 +45,8 @@ impl AdFailure {
 pub struct Account {
     pub dn: String,
     pub user_account_control: i64,
+    /// Non-zero while (or since) the account was locked out.
+    pub lockout_time: i64,
 }
 
 /// One bound connection as the connector account.
@@ -91,7 +93,7 @@ impl AdSession {
                 &format!("<GUID={guid}>"),
                 Scope::Base,
                 "(objectClass=user)",
-                vec!["distinguishedName", "userAccountControl"],
+                vec!["distinguishedName", "userAccountControl", "lockoutTime"],
             )
             .await
             .map_err(AdFailure::unreachable)?;
@@ -102,15 +104,17 @@ impl AdSession {
         }
         Ok(entries.into_iter().next().map(|e| {
             let e = SearchEntry::construct(e);
-            let uac = e
-                .attrs
-                .get("userAccountControl")
-                .and_then(|v| v.first())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let int = |a: &str| {
+                e.attrs
+                    .get(a)
+                    .and_then(|v| v.first())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            };
             Account {
+                user_account_control: int("userAccountControl"),
+                lockout_time: int("lockoutTime"),
                 dn: e.dn,
-                user_account_control: uac,
             }
         }))
     }

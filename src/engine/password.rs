@@ -205,7 +205,7 @@ async fn apply_in(
         _ => ad.reset(&dn, &req.new_password).await,
     };
     written.map_err(|f| Failed::ad(f, change, Some(dn.clone())))?;
-    if req.unlock {
+    if req.unlock && account.lockout_time != 0 {
         ad.write_int(&dn, "lockoutTime", 0)
             .await
             .map_err(|f| Failed::ad(f, change, Some(dn.clone())))?;

@@ -208,6 +208,15 @@ impl Relay {
         self.close_listeners(protocol::close::INTERNAL_ERROR, "listener dropped (fault)");
     }
 
+    /// Until when the listeners of `path` may listen (their tokens' expiry), in order.
+    pub fn listener_expiries(&self, path: &str) -> Vec<DateTime<Utc>> {
+        self.state()
+            .listeners
+            .get(&path.to_ascii_lowercase())
+            .map(|ls| ls.iter().map(|l| l.expires).collect())
+            .unwrap_or_default()
+    }
+
     /// How many listeners are connected to `path`.
     pub fn listener_count(&self, path: &str) -> usize {
         self.state().listeners.get(path).map_or(0, Vec::len)

@@ -2,5 +2,11 @@
 //! against it, and a snapshot of what happened.
 //!
 //! - [`model`]: the file as serde types (unknown keys rejected with file:line:col).
+//! - [`runner`]: build the world, run the steps, check the expectations.
+//! - [`report`]: what is snapshotted.
+//! - [`suite`]: discovery and the snapshot check shared by the CLI and `cargo test`.
 
 pub mod model;
+pub mod report;
+pub mod runner;
+pub mod suite;

@@ -6,6 +6,12 @@ use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// Parse a scenario. YAML 1.2 booleans only: `on:` (the scope of a grant) is a key, not
+/// `true`.
+pub fn from_yaml(text: &str) -> Result<Scenario, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(text, serde_saphyr::options! { strict_booleans: true })
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -368,6 +374,15 @@ pub struct AdminReset {
     pub force_change_at_next_logon: bool,
 }
 
+/// An on-premises sign-in (a simple bind over LDAPS), to show what AD now accepts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// A UPN, `GNTECH\\sam` or a DN.
+    pub user: String,
+    pub password: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantChange {
@@ -462,6 +477,7 @@ pub enum Action {
     SsprReset(SsprReset),
     ChangePassword(ChangePassword),
     AdminReset(AdminReset),
+    SignIn(SignIn),
     Tenant(TenantChange),
     Ad(AdChange),
     Grant(GrantSpec),
@@ -483,6 +499,7 @@ impl Action {
             Action::SsprReset(_) => "sspr_reset",
             Action::ChangePassword(_) => "change_password",
             Action::AdminReset(_) => "admin_reset",
+            Action::SignIn(_) => "sign_in",
             Action::Tenant(_) => "tenant",
             Action::Ad(_) => "ad",
             Action::Grant(_) => "grant",
@@ -509,6 +526,7 @@ pub const ACTIONS: &[&str] = &[
     "sspr_reset",
     "change_password",
     "admin_reset",
+    "sign_in",
     "register_device",
     "update_device",
     "delete_device",
@@ -569,6 +587,7 @@ impl<'de> Deserialize<'de> for Step {
                         "sspr_reset" => Action::SsprReset(map.next_value()?),
                         "change_password" => Action::ChangePassword(map.next_value()?),
                         "admin_reset" => Action::AdminReset(map.next_value()?),
+                        "sign_in" => Action::SignIn(map.next_value()?),
                         "tenant" => Action::Tenant(map.next_value()?),
                         "ad" => Action::Ad(map.next_value()?),
                         "grant" => Action::Grant(map.next_value()?),
@@ -630,20 +649,19 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_values_name_their_place() {
-        let e = serde_saphyr::from_str::<Scenario>("name: x\nstepz: []\n").unwrap_err();
+        let e = from_yaml("name: x\nstepz: []\n").unwrap_err();
         let loc = e.location().unwrap();
         assert_eq!((loc.line(), loc.column()), (2, 1), "{e}");
-        let e = serde_saphyr::from_str::<Scenario>("steps:\n  - advance: 5 minutes\n").unwrap_err();
+        let e = from_yaml("steps:\n  - advance: 5 minutes\n").unwrap_err();
         assert!(e.to_string().contains("bad duration"), "{e}");
         assert_eq!(e.location().unwrap().line(), 2);
-        let e =
-            serde_saphyr::from_str::<Scenario>("steps:\n  - sspr_rest: {user: a}\n").unwrap_err();
+        let e = from_yaml("steps:\n  - sspr_rest: {user: a}\n").unwrap_err();
         assert!(e.to_string().contains("sspr_rest"), "{e}");
     }
 
     #[test]
     fn steps_carry_their_expectation() {
-        let s: Scenario = serde_saphyr::from_str(
+        let s: Scenario = from_yaml(
             "steps:\n  - sspr_reset: { user: alice@gntech.me, new_password: \"Summer2026\" }\n    expect: { outcome: rejected, error: complexity }\n  - clear_faults: {}\n  - sync: delta\n",
         )
         .unwrap();
@@ -654,5 +672,9 @@ mod tests {
             Some(ExpectedOutcome::Rejected)
         );
         assert!(matches!(s.steps[2].action, Action::Later("sync")));
+        let s =
+            from_yaml("steps:\n  - grant: { right: reset_password, on: \"DC=gntech,DC=me\" }\n")
+                .unwrap();
+        assert!(matches!(&s.steps[0].action, Action::Grant(g) if g.on == "DC=gntech,DC=me"));
     }
 }

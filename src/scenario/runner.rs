@@ -1,0 +1,765 @@
+//! Run one scenario file: parse it, build its world, set up the directory and the tenant,
+//! start the engine, run each step, check every `expect`, and report.
+
+use super::model::{self, Action, AttrValue, ExpectedOutcome, Scenario, Step};
+use super::report::{show_entry, show_value, AdEntry, Report, StepReport};
+use crate::cloud::tenant::{License, SsprEnabled, TenantSettings};
+use crate::cloud::{StepOutcome, UserAnswer};
+use crate::directory::add::AddRequest;
+use crate::directory::modify::{Change, ModOp, ModifyRequest};
+use crate::directory::password_policy::encode_unicode_pwd;
+use crate::directory::store::Entry;
+use crate::directory::{DirectoryConfig, OpContext, Principal};
+use crate::relay::RelayFaults;
+use crate::world::{World, WorldError, WorldOptions};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: {message}")]
+    Parse {
+        file: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    #[error("{file}: {message}")]
+    Setup { file: String, message: String },
+    #[error("{file}: {source}")]
+    World { file: String, source: WorldError },
+}
+
+/// A scenario's result: the report, and what did not hold.
+#[derive(Debug)]
+pub struct Outcome {
+    pub report: Report,
+    /// One line per failed expectation or step that could not run.
+    pub failures: Vec<String>,
+}
+
+/// The scenario's name: its path under `root` without `.yaml` (`password/sspr-reset-ok`).
+pub fn scenario_name(file: &Path, root: &Path) -> String {
+    let rel = file.strip_prefix(root).unwrap_or(file);
+    rel.with_extension("").to_string_lossy().replace('\\', "/")
+}
+
+pub fn parse(file: &Path) -> Result<Scenario, ScenarioError> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|source| ScenarioError::Read {
+        file: name.clone(),
+        source,
+    })?;
+    model::from_yaml(&text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        let message = e.to_string();
+        let message = message.lines().next().unwrap_or_default().to_string();
+        ScenarioError::Parse {
+            file: name,
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+fn setup_err(file: &Path, message: impl std::fmt::Display) -> ScenarioError {
+    ScenarioError::Setup {
+        file: file.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+pub async fn run(file: &Path, root: &Path) -> Result<Outcome, ScenarioError> {
+    let scenario = parse(file)?;
+    let name = scenario
+        .name
+        .clone()
+        .unwrap_or_else(|| scenario_name(file, root));
+    let w = &scenario.world;
+    if !w.tenant.devices.is_empty() || !w.tenant.groups.is_empty() || w.tenant.generate.is_some() {
+        return Err(setup_err(
+            file,
+            "tenant devices, groups and generated data are not supported yet (issues 5 and 6)",
+        ));
+    }
+    let domain = w
+        .tenant
+        .domain
+        .clone()
+        .unwrap_or_else(|| "gntech.me".into());
+    let forest = w.directory.forest.clone().unwrap_or_else(|| domain.clone());
+    let opts = WorldOptions {
+        seed: scenario.seed,
+        directory: DirectoryConfig {
+            forest,
+            connector_dn: w.directory.connector.dn.clone(),
+            ..DirectoryConfig::default()
+        },
+        tenant: TenantSettings {
+            domain,
+            license: match w.tenant.license {
+                model::LicenseSpec::None => License::None,
+                model::LicenseSpec::P1 => License::P1,
+                model::LicenseSpec::P2 => License::P2,
+            },
+            exchange_hybrid: w.tenant.exchange_hybrid,
+            sspr_enabled: sspr_enabled(w.tenant.sspr.enabled),
+            sspr_writeback: w.tenant.sspr.writeback,
+            sspr_selected_group: w.tenant.sspr.selected_group.clone(),
+            unlock_option: w.tenant.sspr.unlock_option,
+            group_writeback_default: w.tenant.group_writeback_default,
+            writeback_onboarded: true,
+        },
+        password_writeback: w.engine.password_writeback,
+    };
+    let mut world = World::start(opts)
+        .await
+        .map_err(|source| ScenarioError::World {
+            file: file.display().to_string(),
+            source,
+        })?;
+    let result = run_in(&scenario, &name, file, &mut world).await;
+    world.shutdown().await;
+    result
+}
+
+fn sspr_enabled(s: model::SsprEnabledSpec) -> SsprEnabled {
+    match s {
+        model::SsprEnabledSpec::None => SsprEnabled::None,
+        model::SsprEnabledSpec::Selected => SsprEnabled::Selected,
+        model::SsprEnabledSpec::All => SsprEnabled::All,
+    }
+}
+
+/// An entry of `world.directory.entries` or an `ad: add` as an add request; `password`
+/// becomes unicodePwd.
+fn add_request(map: &BTreeMap<String, AttrValue>) -> Result<AddRequest, String> {
+    let dn = match map.get("dn") {
+        Some(AttrValue::Text(dn)) => dn.clone(),
+        _ => return Err("an entry needs `dn`".into()),
+    };
+    let mut attrs = Vec::new();
+    for (k, v) in map {
+        match k.as_str() {
+            "dn" => {}
+            "password" => {
+                let pw = v.texts().into_iter().next().unwrap_or_default();
+                attrs.push(("unicodePwd".to_string(), vec![encode_unicode_pwd(&pw)]));
+            }
+            _ => attrs.push((
+                k.clone(),
+                v.texts().into_iter().map(String::into_bytes).collect(),
+            )),
+        }
+    }
+    Ok(AddRequest { dn, attrs })
+}
+
+fn ad_time_interval(d: &model::Duration) -> String {
+    format!("-{}", d.0.as_micros() * 10)
+}
+
+async fn run_in(
+    scenario: &Scenario,
+    name: &str,
+    file: &Path,
+    world: &mut World,
+) -> Result<Outcome, ScenarioError> {
+    let w = &scenario.world;
+    let base_dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let system = OpContext {
+        tls: true,
+        ..OpContext::default()
+    };
+    let now = world.clock.now_utc();
+    for l in &w.directory.ldif {
+        let path: PathBuf = base_dir.join(l);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| setup_err(file, format!("ldif {}: {e}", path.display())))?;
+        world
+            .directory
+            .import_ldif(&text, &path.display().to_string())
+            .map_err(|e| setup_err(file, e))?;
+    }
+    for entry in &w.directory.entries {
+        let req = add_request(entry).map_err(|e| setup_err(file, e))?;
+        let dn = req.dn.clone();
+        world
+            .directory
+            .write()
+            .add(&Principal::System, &system, now, req)
+            .map_err(|e| setup_err(file, format!("entry {dn}: {}", e.answer().1)))?;
+    }
+    if let Some(p) = &w.directory.password_policy {
+        let mut changes = Vec::new();
+        let mut set = |attr: &str, v: String| {
+            changes.push(Change {
+                op: ModOp::Replace,
+                attr: attr.into(),
+                values: vec![v.into_bytes()],
+            })
+        };
+        if let Some(v) = p.min_length {
+            set("minPwdLength", v.to_string());
+        }
+        if let Some(v) = p.complexity {
+            set("pwdProperties", if v { "1" } else { "0" }.into());
+        }
+        if let Some(v) = p.history {
+            set("pwdHistoryLength", v.to_string());
+        }
+        if let Some(d) = &p.min_age {
+            set("minPwdAge", ad_time_interval(d));
+        }
+        if let Some(d) = &p.max_age {
+            set("maxPwdAge", ad_time_interval(d));
+        }
+        if let Some(v) = p.lockout_threshold {
+            set("lockoutThreshold", v.to_string());
+        }
+        if let Some(d) = &p.lockout_duration {
+            set("lockoutDuration", ad_time_interval(d));
+        }
+        let domain = world.directory.domain().dn.to_string();
+        world
+            .directory
+            .write()
+            .modify(
+                &Principal::System,
+                &system,
+                now,
+                ModifyRequest {
+                    dn: domain,
+                    changes,
+                },
+            )
+            .map_err(|e| setup_err(file, format!("password_policy: {}", e.answer().1)))?;
+    }
+    match &w.directory.connector.rights {
+        model::RightsSpec::Default => {}
+        model::RightsSpec::Word(w) if w == "default" => {}
+        model::RightsSpec::Word(other) => {
+            return Err(setup_err(
+                file,
+                format!("connector rights: `{other}` is not `default` or a list"),
+            ))
+        }
+        model::RightsSpec::List(list) => {
+            let connector = world.connector_dn();
+            let domain = world.directory.domain().dn.to_string();
+            for r in crate::directory::forest::CONNECTOR_RIGHTS {
+                let _ = world.directory.revoke(&connector, *r, &domain);
+            }
+            for g in list {
+                let right = g.right.parse().map_err(|e| setup_err(file, e))?;
+                world
+                    .directory
+                    .grant(&connector, right, &g.on)
+                    .map_err(|e| {
+                        setup_err(
+                            file,
+                            format!("grant {} on {}: {}", g.right, g.on, e.answer().1),
+                        )
+                    })?;
+            }
+        }
+    }
+    for u in &w.tenant.users {
+        world
+            .add_user(
+                &u.upn,
+                u.synced_from.as_deref(),
+                u.sspr_registered,
+                u.groups.clone(),
+            )
+            .map_err(|source| ScenarioError::World {
+                file: file.display().to_string(),
+                source,
+            })?;
+    }
+    world.begin();
+    world.start_engine().await;
+
+    // The state before the first step, for `unchanged` and the snapshot.
+    let baseline_usn = world.directory.read().store.usn;
+    let before: HashMap<String, Entry> = {
+        let st = world.directory.read();
+        st.store
+            .all()
+            .into_iter()
+            .filter_map(|id| st.store.get(id))
+            .map(|e| (e.dn.norm(), e.clone()))
+            .collect()
+    };
+
+    let mut steps = Vec::new();
+    let mut failures = Vec::new();
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let n = i + 1;
+        let report = run_step(world, step, n, &before).await;
+        // A person's action may end any way (its `expect` says which is right); a check, a
+        // change made in AD, a fault or a setting that fails means the scenario did not run.
+        let person = matches!(
+            step.action,
+            Action::SsprReset(_)
+                | Action::AdminReset(_)
+                | Action::ChangePassword(_)
+                | Action::SignIn(_)
+        );
+        if let Some(exp) = &step.expect {
+            check_expect(exp, &report, n, &mut failures);
+        } else if report.outcome == "failed" && !person {
+            failures.push(format!(
+                "step {n} ({}): {}",
+                report.action,
+                report.error.clone().unwrap_or_default()
+            ));
+        }
+        steps.push(report);
+    }
+
+    let ad = changed_entries(world, baseline_usn, &before);
+    let report = Report {
+        scenario: name.to_string(),
+        summary: scenario.summary.clone(),
+        case: scenario.case.clone(),
+        seed: scenario.seed,
+        steps,
+        ad,
+        runs: world.history.runs(),
+        events: world.history.events(),
+    };
+    Ok(Outcome { report, failures })
+}
+
+fn check_expect(exp: &model::Expect, r: &StepReport, n: usize, failures: &mut Vec<String>) {
+    if let Some(want) = exp.outcome {
+        let want = match want {
+            ExpectedOutcome::Ok => "ok",
+            ExpectedOutcome::Rejected => "rejected",
+            ExpectedOutcome::Failed => "failed",
+        };
+        if r.outcome != want {
+            failures.push(format!(
+                "step {n} ({}): expected outcome {want}, got {}{}",
+                r.action,
+                r.outcome,
+                r.error
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    if let Some(text) = &exp.error {
+        let found = r
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains(text.as_str()))
+            || r.detail.iter().any(|d| d.contains(text.as_str()));
+        if !found {
+            failures.push(format!(
+                "step {n} ({}): expected error containing {text:?}, got {:?} / {:?}",
+                r.action, r.error, r.detail
+            ));
+        }
+    }
+}
+
+fn answer(n: usize, action: String, a: UserAnswer) -> StepReport {
+    StepReport {
+        step: n,
+        action,
+        outcome: match a.outcome {
+            StepOutcome::Ok => "ok",
+            StepOutcome::Rejected => "rejected",
+            StepOutcome::Failed => "failed",
+        }
+        .into(),
+        error: a.error,
+        detail: a.detail,
+    }
+}
+
+fn done(n: usize, action: String, result: Result<Vec<String>, String>) -> StepReport {
+    match result {
+        Ok(detail) => StepReport {
+            step: n,
+            action,
+            outcome: "ok".into(),
+            error: None,
+            detail,
+        },
+        Err(e) => StepReport {
+            step: n,
+            action,
+            outcome: "failed".into(),
+            error: Some(e),
+            detail: vec![],
+        },
+    }
+}
+
+fn check(n: usize, action: String, problems: Vec<String>) -> StepReport {
+    StepReport {
+        step: n,
+        action,
+        outcome: if problems.is_empty() {
+            "passed"
+        } else {
+            "failed"
+        }
+        .into(),
+        error: (!problems.is_empty()).then(|| problems.join("; ")),
+        detail: vec![],
+    }
+}
+
+async fn run_step(
+    world: &mut World,
+    step: &Step,
+    n: usize,
+    before: &HashMap<String, Entry>,
+) -> StepReport {
+    let system = OpContext {
+        tls: true,
+        ..OpContext::default()
+    };
+    match &step.action {
+        Action::SsprReset(s) => {
+            world.await_listener().await;
+            let a = world.passwords.sspr_reset(&s.user, &s.new_password).await;
+            answer(n, format!("sspr_reset {}", s.user), a)
+        }
+        Action::AdminReset(s) => {
+            world.await_listener().await;
+            let a = world.passwords.admin_reset(&s.user, &s.new_password, s.force_change_at_next_logon).await;
+            let extra = if s.force_change_at_next_logon { " (force change at next logon)" } else { "" };
+            answer(n, format!("admin_reset {}{extra}", s.user), a)
+        }
+        Action::ChangePassword(s) => {
+            world.await_listener().await;
+            let a = world.passwords.change(&s.user, &s.old_password, &s.new_password).await;
+            answer(n, format!("change_password {}", s.user), a)
+        }
+        Action::SignIn(s) => {
+            let label = format!("sign_in {}", s.user);
+            let settings = ldap3::LdapConnSettings::new().set_no_tls_verify(true);
+            let result = match ldap3::LdapConnAsync::with_settings(settings, &world.ldaps_url()).await {
+                Ok((conn, mut ldap)) => {
+                    ldap3::drive!(conn);
+                    let r = ldap.simple_bind(&s.user, &s.password).await;
+                    let _ = ldap.unbind().await;
+                    match r {
+                        Ok(r) if r.rc == 0 => Ok(vec![]),
+                        Ok(r) => Err(format!("LDAP {}: {}", r.rc, r.text)),
+                        Err(e) => Err(format!("sign-in failed: {e}")),
+                    }
+                }
+                Err(e) => Err(format!("cannot reach the directory: {e}")),
+            };
+            done(n, label, result)
+        }
+        Action::Tenant(t) => {
+            let mut changed = Vec::new();
+            world.tenant.update(|s| {
+                if let Some(l) = t.license {
+                    s.license = match l {
+                        model::LicenseSpec::None => License::None,
+                        model::LicenseSpec::P1 => License::P1,
+                        model::LicenseSpec::P2 => License::P2,
+                    };
+                    changed.push(format!("license: {:?}", s.license));
+                }
+                if let Some(sspr) = &t.sspr {
+                    s.sspr_enabled = sspr_enabled(sspr.enabled);
+                    s.sspr_writeback = sspr.writeback;
+                    s.sspr_selected_group = sspr.selected_group.clone();
+                    s.unlock_option = sspr.unlock_option;
+                    changed.push(format!("sspr: enabled {:?}, writeback {}", s.sspr_enabled, s.sspr_writeback));
+                }
+                if let Some(x) = t.exchange_hybrid {
+                    s.exchange_hybrid = x;
+                    changed.push(format!("exchange_hybrid: {x}"));
+                }
+                if let Some(x) = t.group_writeback_default {
+                    s.group_writeback_default = x;
+                    changed.push(format!("group_writeback_default: {x}"));
+                }
+            });
+            done(n, "tenant".into(), Ok(changed))
+        }
+        Action::Ad(c) => {
+            let now = world.clock.now_utc();
+            let (label, result) = if let Some(add) = &c.add {
+                match add_request(add) {
+                    Ok(req) => {
+                        let dn = req.dn.clone();
+                        (format!("ad add {dn}"), world.directory.write().add(&Principal::System, &system, now, req).map(|_| ()))
+                    }
+                    Err(e) => return done(n, "ad add".into(), Err(e)),
+                }
+            } else if let Some(m) = &c.modify {
+                let mut changes = Vec::new();
+                for (op, map) in [(ModOp::Replace, &m.replace), (ModOp::Add, &m.add), (ModOp::Delete, &m.delete)] {
+                    for (k, v) in map {
+                        changes.push(Change {
+                            op,
+                            attr: k.clone(),
+                            values: v.texts().into_iter().map(String::into_bytes).collect(),
+                        });
+                    }
+                }
+                let req = ModifyRequest {
+                    dn: m.dn.clone(),
+                    changes,
+                };
+                (format!("ad modify {}", m.dn), world.directory.write().modify(&Principal::System, &system, now, req))
+            } else if let Some(dn) = &c.delete {
+                (format!("ad delete {dn}"), world.directory.write().delete(&Principal::System, &system, now, dn))
+            } else {
+                return done(n, "ad".into(), Err("`ad` needs add, modify or delete".into()));
+            };
+            done(n, label, result.map(|()| vec![]).map_err(|e| {
+                let (code, msg, _) = e.answer();
+                format!("LDAP {}: {}", code as i64, msg.trim_end())
+            }))
+        }
+        Action::Grant(g) | Action::Revoke(g) => {
+            let granting = matches!(step.action, Action::Grant(_));
+            let to = g.to.clone().unwrap_or_else(|| world.connector_dn());
+            let verb = if granting { "grant" } else { "revoke" };
+            let label = format!("{verb} {} on {} to {to}", g.right, g.on);
+            let result = match g.right.parse() {
+                Err(e) => Err(format!("{e}")),
+                Ok(right) => {
+                    if granting {
+                        world.directory.grant(&to, right, &g.on).map(|()| vec![])
+                    } else {
+                        world.directory.revoke(&to, right, &g.on).map(|had| if had { vec![] } else { vec!["there was no such grant".into()] })
+                    }
+                    .map_err(|e| e.answer().1)
+                }
+            };
+            done(n, label, result)
+        }
+        Action::Fault(f) => {
+            let mut detail = Vec::new();
+            if let Some(r) = &f.relay {
+                let mut faults = world.relay.faults();
+                if let Some(l) = &r.latency {
+                    faults.latency = Some(l.0);
+                    detail.push(format!("relay latency {:?}", l.0));
+                }
+                if r.down {
+                    faults.down = true;
+                    detail.push("relay down".into());
+                }
+                world.set_relay_faults(faults);
+                if r.drop_listener {
+                    world.relay.drop_listeners();
+                    detail.push("relay listeners dropped".into());
+                }
+            }
+            if f.ldap.is_some() || f.graph.is_some() {
+                return done(n, "fault".into(), Err("ldap and graph faults are not supported yet".into()));
+            }
+            done(n, "fault".into(), Ok(detail))
+        }
+        Action::ClearFaults => {
+            world.set_relay_faults(RelayFaults::default());
+            done(n, "clear_faults".into(), Ok(vec![]))
+        }
+        Action::Advance(d) => {
+            world.advance(d.0).await;
+            done(n, format!("advance {:?}", d.0), Ok(vec![format!("now {}", world.clock.now_utc().format("%Y-%m-%dT%H:%M:%SZ"))]))
+        }
+        Action::RestartEngine => {
+            world.start_engine().await;
+            done(n, "restart_engine".into(), Ok(vec![]))
+        }
+        Action::ExpectAd(x) => expect_ad(world, x, n, before),
+        Action::ExpectRun(x) => {
+            let runs = world.history.runs();
+            let matching = |r: &&crate::engine::history::RunRecord| match x.profile.to_ascii_lowercase().as_str() {
+                "password" => r.profile == "PasswordSet" || r.profile == "PasswordChange",
+                p => r.profile.eq_ignore_ascii_case(p),
+            };
+            let label = format!("expect_run {}", x.profile);
+            let Some(run) = runs.iter().rev().find(matching) else {
+                return check(n, label, vec![format!("no run of profile {}", x.profile)]);
+            };
+            let mut problems = Vec::new();
+            if let Some(s) = &x.status {
+                if !run.status.eq_ignore_ascii_case(s) {
+                    problems.push(format!("status: expected {s}, got {}", run.status));
+                }
+            }
+            let updates = u32::from(run.status == "success");
+            for (what, want, got) in [("adds", x.adds, 0), ("updates", x.updates, updates), ("deletes", x.deletes, 0)] {
+                if let Some(w) = want {
+                    if w != got {
+                        problems.push(format!("{what}: expected {w}, got {got}"));
+                    }
+                }
+            }
+            if let Some(errors) = &x.errors {
+                let got = usize::from(run.status != "success");
+                if errors.len() != got {
+                    problems.push(format!("errors: expected {}, got {got}", errors.len()));
+                }
+            }
+            check(n, label, problems)
+        }
+        Action::Later(name) => done(
+            n,
+            name.to_string(),
+            Err(format!("`{name}` is not supported yet: device, group, sync and feature steps land with issues 5 and 6")),
+        ),
+    }
+}
+
+fn expect_ad(
+    world: &World,
+    x: &model::ExpectAd,
+    n: usize,
+    before: &HashMap<String, Entry>,
+) -> StepReport {
+    if let (Some(base), Some(filter)) = (&x.base, &x.filter) {
+        let label = format!("expect_ad {filter} under {base}");
+        let parsed = match ldap3_proto::parse_ldap_filter_str(filter) {
+            Ok(f) => f,
+            Err(e) => return check(n, label, vec![format!("bad filter: {e:?}")]),
+        };
+        let st = world.directory.read();
+        let found = st.select(
+            &Principal::System,
+            base,
+            &ldap3_proto::proto::LdapSearchScope::Subtree,
+            &parsed,
+            world.clock.now_utc(),
+        );
+        let problems = match (found, x.count) {
+            (Err(e), _) => vec![format!("search failed: {}", e.answer().1.trim_end())],
+            (Ok(sel), Some(c)) if sel.ids.len() != c => {
+                vec![format!("count: expected {c}, got {}", sel.ids.len())]
+            }
+            _ => vec![],
+        };
+        return check(n, label, problems);
+    }
+    let Some(dn) = &x.dn else {
+        return check(
+            n,
+            "expect_ad".into(),
+            vec!["expect_ad needs `dn`, or `base` and `filter`".into()],
+        );
+    };
+    let label = format!("expect_ad {dn}");
+    let now_entry = world.directory.entry(dn);
+    let exists = x.exists.unwrap_or(true);
+    let mut problems = Vec::new();
+    match (&now_entry, exists) {
+        (None, true) => return check(n, label, vec!["the entry does not exist".into()]),
+        (Some(_), false) => return check(n, label, vec!["the entry exists".into()]),
+        (None, false) => return check(n, label, vec![]),
+        (Some(_), true) => {}
+    }
+    let Some(e) = now_entry else {
+        return check(n, label, problems);
+    };
+    let old = crate::directory::dn::norm(dn).and_then(|k| before.get(&k));
+    for (attr, want) in &x.attributes {
+        let got: Vec<String> = e.values(attr).iter().map(|v| show_value(attr, v)).collect();
+        let raw: Vec<String> = e
+            .values(attr)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).to_string())
+            .collect();
+        let was: Option<Vec<Vec<u8>>> = old.map(|o| o.values(attr).to_vec());
+        match want {
+            AttrValue::Text(w) if w == "changed" => {
+                if was.as_deref() == Some(e.values(attr)) {
+                    problems.push(format!("{attr}: expected changed, still {got:?}"));
+                }
+            }
+            AttrValue::Text(w) if w == "unchanged" => {
+                if was.as_deref() != Some(e.values(attr)) {
+                    problems.push(format!("{attr}: expected unchanged, now {got:?}"));
+                }
+            }
+            AttrValue::Text(w) if w == "absent" => {
+                if !got.is_empty() {
+                    problems.push(format!("{attr}: expected absent, got {got:?}"));
+                }
+            }
+            AttrValue::Text(w) if w == "present" => {
+                if got.is_empty() {
+                    problems.push(format!("{attr}: expected present, absent"));
+                }
+            }
+            other => {
+                let want = other.texts();
+                let same = want.len() == raw.len()
+                    && want
+                        .iter()
+                        .all(|w| raw.iter().any(|r| r.eq_ignore_ascii_case(w)));
+                if !same {
+                    problems.push(format!("{attr}: expected {want:?}, got {got:?}"));
+                }
+            }
+        }
+    }
+    check(n, label, problems)
+}
+
+fn changed_entries(
+    world: &World,
+    baseline_usn: i64,
+    before: &HashMap<String, Entry>,
+) -> Vec<AdEntry> {
+    let st = world.directory.read();
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for id in st.store.all() {
+        let Some(e) = st.store.get(id) else { continue };
+        seen.insert(e.dn.norm());
+        let usn = e.int("uSNChanged").unwrap_or(0);
+        if usn <= baseline_usn {
+            continue;
+        }
+        let change = if before.contains_key(&e.dn.norm()) {
+            "changed"
+        } else {
+            "added"
+        };
+        out.push(AdEntry {
+            dn: e.dn.to_string(),
+            change: change.into(),
+            attributes: show_entry(e),
+        });
+    }
+    let mut gone: Vec<&Entry> = before
+        .iter()
+        .filter(|(k, _)| !seen.contains(*k))
+        .map(|(_, e)| e)
+        .collect();
+    gone.sort_by_key(|e| e.id);
+    for e in gone {
+        out.push(AdEntry {
+            dn: e.dn.to_string(),
+            change: "deleted".into(),
+            attributes: BTreeMap::new(),
+        });
+    }
+    out
+}

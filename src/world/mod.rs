@@ -1,0 +1,299 @@
+//! One simulated world: the embedded AD (LDAPS on 127.0.0.1:0), the fake relay (axum on
+//! 127.0.0.1:0), the fake tenant with its password services, and the real engine wired to
+//! them through their protocols — all on one virtual clock and one seed. `scenario` (and
+//! later `lab`) drive it; it is the only place that knows every part.
+
+use crate::clock::{Clock, ManualClock};
+use crate::cloud::sspr::RelaySender;
+use crate::cloud::tenant::{CloudUser, OnPremises, TenantSettings};
+use crate::cloud::{PasswordService, Tenant};
+use crate::directory::server::Running;
+use crate::directory::tls::TlsMaterial;
+use crate::directory::{Directory, DirectoryConfig};
+use crate::engine::{Engine, EngineConfig, History};
+use crate::relay::{server as relay_server, Relay, RelayConfig, RelayFaults, Rights, SasPolicy};
+use crate::writeback_protocol::HYBRID_CONNECTION;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    #[error("directory: {0}")]
+    Directory(#[from] crate::directory::forest::ProvisionError),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::directory::tls::TlsError),
+    #[error("cannot listen on loopback: {0}")]
+    Listen(#[from] std::io::Error),
+    #[error("user {upn}: synced_from `{dn}` is not an entry in the directory")]
+    NoAnchor { upn: String, dn: String },
+}
+
+/// What a world is made of.
+#[derive(Debug, Clone)]
+pub struct WorldOptions {
+    pub seed: u64,
+    pub directory: DirectoryConfig,
+    pub tenant: TenantSettings,
+    /// Entra Connect's "Password writeback" optional feature.
+    pub password_writeback: bool,
+}
+
+pub struct World {
+    pub clock: ManualClock,
+    pub directory: Directory,
+    pub tenant: Tenant,
+    pub relay: Relay,
+    pub passwords: PasswordService,
+    pub history: History,
+    dc: Option<Running>,
+    relay_stop: CancellationToken,
+    relay_task: tokio::task::JoinHandle<std::io::Result<()>>,
+    engine: Option<Engine>,
+    engine_config: EngineConfig,
+    rng: StdRng,
+}
+
+impl World {
+    pub async fn start(opts: WorldOptions) -> Result<World, WorldError> {
+        // The forest is provisioned a month before the first step, so the accounts'
+        // passwords are as old as they are in a real domain (past minPwdAge, within
+        // maxPwdAge); `begin` moves the clock to the scenario's start.
+        let clock = ManualClock::scenario_start();
+        clock.advance(-chrono::Duration::days(30));
+        let shared_clock: Arc<dyn Clock> = Arc::new(clock.clone());
+        let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x005e_ed0f_3077);
+        let mut dir_cfg = opts.directory.clone();
+        dir_cfg.seed = opts.seed;
+        // No tokio timers racing socket I/O in a scenario (tokio-rs/tokio#4522).
+        dir_cfg.idle_timeout = None;
+        dir_cfg.handshake_timeout = None;
+        let directory = Directory::new(dir_cfg, shared_clock.clone())?;
+        let tls = TlsMaterial::generate(&[
+            directory.domain().dc_host,
+            "localhost".into(),
+            "127.0.0.1".into(),
+        ])?;
+        let dc = Running::start(directory.clone(), None, "127.0.0.1:0".parse().ok(), tls).await?;
+        let ldaps = dc.ldaps_url().unwrap_or_default();
+
+        let namespace = format!(
+            "{}-sspr.servicebus.windows.net",
+            opts.tenant.domain.split('.').next().unwrap_or("tenant")
+        );
+        let key = |rng: &mut StdRng| {
+            let mut b = [0u8; 32];
+            rng.fill_bytes(&mut b);
+            B64.encode(b)
+        };
+        let (listen_key, send_key) = (key(&mut rng), key(&mut rng));
+        let relay = Relay::new(
+            RelayConfig {
+                namespace: namespace.clone(),
+                paths: vec![HYBRID_CONNECTION.into()],
+                policies: vec![
+                    SasPolicy {
+                        name: "OnPremListen".into(),
+                        key: listen_key.clone(),
+                        rights: Rights::Listen,
+                    },
+                    SasPolicy {
+                        name: "CloudSend".into(),
+                        key: send_key.clone(),
+                        rights: Rights::Send,
+                    },
+                ],
+                response_deadline: Duration::from_secs(60),
+            },
+            shared_clock.clone(),
+        );
+        let relay_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let relay_addr = relay_listener.local_addr()?;
+        let relay_stop = CancellationToken::new();
+        let relay_task = tokio::spawn(relay_server::serve(
+            relay.clone(),
+            relay_listener,
+            relay_stop.clone(),
+        ));
+
+        let mut settings = opts.tenant.clone();
+        settings.writeback_onboarded = opts.password_writeback;
+        let tenant = Tenant::new(settings);
+        let passwords = PasswordService::new(
+            tenant.clone(),
+            RelaySender {
+                base_url: format!("http://{relay_addr}"),
+                namespace: namespace.clone(),
+                path: HYBRID_CONNECTION.into(),
+                key_name: "CloudSend".into(),
+                key: send_key,
+            },
+            shared_clock.clone(),
+        );
+        let engine_config = EngineConfig {
+            relay_url: format!("ws://{relay_addr}"),
+            relay_namespace: namespace,
+            relay_path: HYBRID_CONNECTION.into(),
+            relay_key_name: "OnPremListen".into(),
+            relay_key: listen_key,
+            relay_token_lifetime: Duration::from_secs(3600),
+            ad_url: ldaps,
+            ad_starttls: false,
+            ad_tls_no_verify: true,
+            connector_dn: directory.connector_dn().unwrap_or_default(),
+            connector_password: directory.connector_password().unwrap_or_default(),
+            password_writeback: opts.password_writeback,
+            reconnect_backoff: (Duration::from_millis(5), Duration::from_millis(200)),
+        };
+        Ok(World {
+            clock,
+            directory,
+            tenant,
+            relay,
+            passwords,
+            history: History::default(),
+            dc: Some(dc),
+            relay_stop,
+            relay_task,
+            engine: None,
+            engine_config,
+            rng,
+        })
+    }
+
+    /// A new Entra objectId from the world's seed.
+    fn object_id(&mut self) -> String {
+        let mut b = [0u8; 16];
+        self.rng.fill_bytes(&mut b);
+        uuid::Builder::from_random_bytes(b)
+            .into_uuid()
+            .hyphenated()
+            .to_string()
+    }
+
+    /// Add a cloud user; `synced_from` names its AD account (the anchor is its objectGUID).
+    pub fn add_user(
+        &mut self,
+        upn: &str,
+        synced_from: Option<&str>,
+        sspr_registered: bool,
+        groups: Vec<String>,
+    ) -> Result<(), WorldError> {
+        let on_premises = match synced_from {
+            Some(dn) => {
+                let e = self
+                    .directory
+                    .entry(dn)
+                    .ok_or_else(|| WorldError::NoAnchor {
+                        upn: upn.into(),
+                        dn: dn.into(),
+                    })?;
+                Some(OnPremises {
+                    immutable_id: B64.encode(e.guid().unwrap_or_default()),
+                    distinguished_name: e.dn.to_string(),
+                })
+            }
+            None => None,
+        };
+        let display_name = on_premises
+            .as_ref()
+            .and_then(|o| self.directory.entry(&o.distinguished_name))
+            .and_then(|e| e.str("displayName").map(str::to_string))
+            .unwrap_or_else(|| upn.split('@').next().unwrap_or(upn).to_string());
+        let id = self.object_id();
+        self.tenant.add_user(CloudUser {
+            id,
+            user_principal_name: upn.into(),
+            display_name,
+            on_premises,
+            sspr_registered,
+            groups,
+        });
+        Ok(())
+    }
+
+    /// Setup is over: move the clock to the scenario's start (2026-01-05 09:00 UTC).
+    pub fn begin(&self) {
+        self.clock.set(ManualClock::scenario_start().now_utc());
+    }
+
+    /// Start (or restart) the engine and wait until it listens on the relay.
+    pub async fn start_engine(&mut self) {
+        if let Some(e) = self.engine.take() {
+            e.stop().await;
+        }
+        let engine = Engine::start(
+            self.engine_config.clone(),
+            Arc::new(self.clock.clone()),
+            self.history.clone(),
+        );
+        self.engine = Some(engine);
+        self.await_listener().await;
+    }
+
+    /// Before a password operation: give a dropped listener its moment to reconnect
+    /// (real time, bounded), unless the relay is down or writeback is off.
+    pub async fn await_listener(&self) {
+        let Some(engine) = &self.engine else { return };
+        if !self.engine_config.password_writeback || self.relay.faults().down {
+            return;
+        }
+        engine.wait_connected(Duration::from_secs(5)).await;
+        for _ in 0..500 {
+            if self.relay.listener_count(HYBRID_CONNECTION) > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    pub fn set_relay_faults(&self, f: RelayFaults) {
+        self.relay.set_faults(f);
+    }
+
+    /// Move business time. The engine renews its relay token as the service would have
+    /// while the time passed; the world waits (real time, bounded) until the relay has it,
+    /// so the next step never races the renewal.
+    pub async fn advance(&self, by: Duration) {
+        self.clock
+            .advance(chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX));
+        let Some(e) = &self.engine else { return };
+        if !e.connected() {
+            return;
+        }
+        e.renew_token();
+        let now = self.clock.now_utc();
+        for _ in 0..2500 {
+            let expiries = self.relay.listener_expiries(HYBRID_CONNECTION);
+            if !expiries.is_empty() && expiries.iter().all(|t| *t > now) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// The directory's LDAPS URL (for on-premises sign-ins).
+    pub fn ldaps_url(&self) -> String {
+        self.engine_config.ad_url.clone()
+    }
+
+    pub fn connector_dn(&self) -> String {
+        self.engine_config.connector_dn.clone()
+    }
+
+    /// Stop everything and wait for it.
+    pub async fn shutdown(mut self) {
+        if let Some(e) = self.engine.take() {
+            e.stop().await;
+        }
+        self.relay_stop.cancel();
+        let _ = self.relay_task.await;
+        if let Some(dc) = self.dc.take() {
+            dc.shutdown().await;
+        }
+    }
+}
