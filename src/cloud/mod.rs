@@ -7,10 +7,12 @@
 //!
 //! - [`tenant`]: the state and its settings.
 //! - [`sspr`]: the password services and their gates.
+//! - [`graph`]: Microsoft Graph v1.0 on axum (users, subscribedSkus, resetPassword with its
+//!   long-running operation, changePassword), bearer tokens, OData errors.
 //!
-//! Still to come: the Graph API on axum (users, subscribedSkus, resetPassword, changePassword),
-//! devices and groups.
+//! Still to come: devices and groups, delta queries.
 
+pub mod graph;
 pub mod sspr;
 pub mod tenant;
 

@@ -4,6 +4,7 @@
 //! later `lab`) drive it; it is the only place that knows every part.
 
 use crate::clock::{Clock, ManualClock};
+use crate::cloud::graph::Graph;
 use crate::cloud::sspr::RelaySender;
 use crate::cloud::tenant::{CloudUser, OnPremises, TenantSettings};
 use crate::cloud::{PasswordService, Tenant};
@@ -49,10 +50,14 @@ pub struct World {
     pub tenant: Tenant,
     pub relay: Relay,
     pub passwords: PasswordService,
+    pub graph: Graph,
+    /// `http://127.0.0.1:PORT`: Microsoft Graph of the fake tenant (`/v1.0/...`).
+    pub graph_url: String,
     pub history: History,
     dc: Option<Running>,
     relay_stop: CancellationToken,
     relay_task: tokio::task::JoinHandle<std::io::Result<()>>,
+    graph_task: tokio::task::JoinHandle<std::io::Result<()>>,
     engine: Option<Engine>,
     engine_config: EngineConfig,
     rng: StdRng,
@@ -134,6 +139,17 @@ impl World {
             },
             shared_clock.clone(),
         );
+        let graph = Graph::new(tenant.clone(), passwords.clone(), shared_clock.clone());
+        let graph_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let graph_url = format!("http://{}", graph_listener.local_addr()?);
+        graph.set_base_url(&graph_url);
+        let app = graph.clone().router();
+        let stop = relay_stop.clone();
+        let graph_task = tokio::spawn(async move {
+            axum::serve(graph_listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        });
         let engine_config = EngineConfig {
             relay_url: format!("ws://{relay_addr}"),
             relay_namespace: namespace,
@@ -155,10 +171,13 @@ impl World {
             tenant,
             relay,
             passwords,
+            graph,
+            graph_url,
             history: History::default(),
             dc: Some(dc),
             relay_stop,
             relay_task,
+            graph_task,
             engine: None,
             engine_config,
             rng,
@@ -292,6 +311,7 @@ impl World {
         }
         self.relay_stop.cancel();
         let _ = self.relay_task.await;
+        let _ = self.graph_task.await;
         if let Some(dc) = self.dc.take() {
             dc.shutdown().await;
         }

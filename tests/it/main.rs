@@ -4,6 +4,8 @@
 
 mod access;
 mod binds;
+mod engine;
+mod graph;
 mod groups_devices;
 mod ldif;
 mod passwords;

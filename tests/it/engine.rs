@@ -1,0 +1,266 @@
+//! The engine's password operations against the embedded AD over LDAPS, and its relay
+//! listener's reconnect — the production code, with nothing of the fakes inside it.
+
+use crate::support::*;
+use base64::Engine as _;
+use std::sync::Arc;
+use std::time::Duration;
+use writeback_sim::clock::ManualClock;
+use writeback_sim::engine::{password, EngineConfig, History};
+use writeback_sim::writeback_protocol::{Operation, Outcome, PasswordRequest};
+
+fn config(dc: &Dc) -> EngineConfig {
+    EngineConfig {
+        relay_url: "ws://127.0.0.1:9".into(),
+        relay_namespace: "ns".into(),
+        relay_path: "passwordwriteback".into(),
+        relay_key_name: "k".into(),
+        relay_key: "k".into(),
+        relay_token_lifetime: Duration::from_secs(3600),
+        ad_url: dc.ldaps_url(),
+        ad_starttls: false,
+        ad_tls_no_verify: true,
+        connector_dn: dc.dir.connector_dn().unwrap(),
+        connector_password: dc.dir.connector_password().unwrap(),
+        password_writeback: true,
+        reconnect_backoff: (Duration::from_millis(5), Duration::from_millis(50)),
+    }
+}
+
+fn request(dc: &Dc, dn: &str, op: Operation, new: &str, current: Option<&str>) -> PasswordRequest {
+    let anchor = dc
+        .dir
+        .entry(dn)
+        .map(|e| base64::engine::general_purpose::STANDARD.encode(e.guid().unwrap()))
+        .unwrap_or_else(|| "AAAAAAAAAAAAAAAAAAAAAA==".into());
+    PasswordRequest {
+        operation: op,
+        tracking_id: "t-1".into(),
+        cloud_anchor: "User_x".into(),
+        source_anchor: anchor,
+        user_principal_name: "alice.p@gntech.me".into(),
+        new_password: new.into(),
+        current_password: current.map(str::to_string),
+        force_change_at_next_logon: false,
+        unlock: true,
+    }
+}
+
+async fn handle(
+    cfg: &EngineConfig,
+    req: PasswordRequest,
+) -> writeback_sim::writeback_protocol::PasswordResponse {
+    let clock = ManualClock::scenario_start();
+    password::handle(cfg, &clock, &History::default(), req).await
+}
+
+#[tokio::test]
+async fn each_ad_answer_becomes_its_event() {
+    let dc = Dc::start().await;
+    let cfg = config(&dc);
+    let r = handle(
+        &cfg,
+        request(
+            &dc,
+            ALICE,
+            Operation::SelfServiceReset,
+            "Summer#2026x",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!((r.outcome, r.event_id), (Outcome::Success, 31002));
+    assert_eq!(dc.try_bind(ALICE, "Summer#2026x").await.rc, 0);
+
+    let r = handle(
+        &cfg,
+        request(&dc, ALICE, Operation::SelfServiceReset, "short", None),
+    )
+    .await;
+    assert_eq!(
+        (r.outcome, r.event_id, r.ldap_code),
+        (Outcome::PolicyViolation, 33008, Some(19))
+    );
+    assert!(r.ad_message.unwrap().starts_with("0000052D"));
+    // History is enforced on a reset: the engine sends the policy-hints control.
+    let r = handle(
+        &cfg,
+        request(&dc, ALICE, Operation::AdminReset, "Summer#2026x", None),
+    )
+    .await;
+    assert_eq!(r.event_id, 33008);
+
+    let r = handle(
+        &cfg,
+        request(
+            &dc,
+            ALICE,
+            Operation::Change,
+            "Autumn#2026x",
+            Some("Wrong#1"),
+        ),
+    )
+    .await;
+    assert_eq!((r.outcome, r.event_id), (Outcome::IncorrectPassword, 33007));
+
+    let r = handle(
+        &cfg,
+        request(
+            &dc,
+            "CN=Nobody,OU=Probe,DC=gntech,DC=me",
+            Operation::SelfServiceReset,
+            "Summer#2026x",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!((r.outcome, r.event_id), (Outcome::UserNotFound, 33002));
+
+    let connector = dc.dir.connector_dn().unwrap();
+    dc.dir
+        .revoke(
+            &connector,
+            writeback_sim::directory::access::Right::ResetPassword,
+            DOMAIN,
+        )
+        .unwrap();
+    let r = handle(
+        &cfg,
+        request(
+            &dc,
+            ALICE,
+            Operation::SelfServiceReset,
+            "Winter#2026x",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.outcome, r.event_id, r.ldap_code),
+        (Outcome::AccessDenied, 33004, Some(50))
+    );
+
+    let mut admin = dc.admin().await;
+    admin
+        .modify(ALICE, replace("userAccountControl", "514"))
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let r = handle(
+        &cfg,
+        request(
+            &dc,
+            ALICE,
+            Operation::SelfServiceReset,
+            "Winter#2026x",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!((r.outcome, r.event_id), (Outcome::AccountDisabled, 33005));
+}
+
+#[tokio::test]
+async fn unreachable_ad_and_a_wrong_connector_password_are_reported() {
+    let dc = Dc::start().await;
+    let mut cfg = config(&dc);
+    cfg.connector_password = "wrong".into();
+    let r = handle(
+        &cfg,
+        request(
+            &dc,
+            ALICE,
+            Operation::SelfServiceReset,
+            "Summer#2026x",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.outcome, r.event_id, r.ldap_code),
+        (Outcome::Error, 33009, Some(49))
+    );
+    cfg.ad_url = "ldaps://127.0.0.1:9".into();
+    let r = handle(
+        &cfg,
+        request(
+            &dc,
+            ALICE,
+            Operation::SelfServiceReset,
+            "Summer#2026x",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.outcome, r.event_id, r.ldap_code),
+        (Outcome::Error, 33001, None)
+    );
+}
+
+#[tokio::test]
+async fn force_change_sets_pwd_last_set_to_zero_unless_the_password_never_expires() {
+    let dc = Dc::start().await;
+    let cfg = config(&dc);
+    let mut req = request(&dc, ALICE, Operation::AdminReset, "Summer#2026x", None);
+    req.force_change_at_next_logon = true;
+    assert_eq!(handle(&cfg, req.clone()).await.outcome, Outcome::Success);
+    assert_eq!(dc.int(ALICE, "pwdLastSet"), 0);
+    let mut admin = dc.admin().await;
+    admin
+        .modify(ALICE, replace("userAccountControl", "66048"))
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    req.new_password = "Autumn#2026x".into();
+    assert_eq!(handle(&cfg, req).await.outcome, Outcome::Success);
+    assert_ne!(dc.int(ALICE, "pwdLastSet"), 0, "DONT_EXPIRE_PASSWORD wins");
+}
+
+#[tokio::test]
+async fn the_listener_reconnects_after_the_relay_drops_it() {
+    use writeback_sim::relay::{server, Relay, RelayConfig, Rights, SasPolicy};
+    let dc = Dc::start().await;
+    let clock = Arc::new(ManualClock::scenario_start());
+    let relay = Relay::new(
+        RelayConfig {
+            namespace: "ns.servicebus.windows.net".into(),
+            paths: vec!["passwordwriteback".into()],
+            policies: vec![SasPolicy {
+                name: "listen".into(),
+                key: "key".into(),
+                rights: Rights::Listen,
+            }],
+            response_deadline: Duration::from_secs(60),
+        },
+        clock.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(server::serve(relay.clone(), listener, stop.clone()));
+    let mut cfg = config(&dc);
+    cfg.relay_url = format!("ws://{addr}");
+    cfg.relay_namespace = "ns.servicebus.windows.net".into();
+    cfg.relay_key_name = "listen".into();
+    cfg.relay_key = "key".into();
+    let engine = writeback_sim::engine::Engine::start(cfg, clock, History::default());
+    assert!(engine.wait_connected(Duration::from_secs(5)).await);
+    relay.drop_listeners();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        engine.wait_connected(Duration::from_secs(5)).await,
+        "reconnected"
+    );
+    for _ in 0..500 {
+        if relay.listener_count("passwordwriteback") == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(relay.listener_count("passwordwriteback"), 1);
+    engine.stop().await;
+    stop.cancel();
+}
