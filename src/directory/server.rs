@@ -41,6 +41,11 @@ pub async fn serve(
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    if dir.faults().down {
+                        // The DC is unreachable: the connection ends before a byte is read.
+                        drop(stream);
+                        continue;
+                    }
                     let _ = stream.set_nodelay(true);
                     tracing::debug!(%peer, "LDAP connection");
                     tracker.spawn(connection(dir.clone(), stream, listen.clone(), shutdown.clone()));
@@ -152,8 +157,10 @@ async fn run<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let mut resets = dir.resets();
     loop {
         let next = tokio::select! {
+            _ = resets.changed() => return Exit::Closed,
             _ = shutdown.cancelled() => {
                 let notice = notice_of_disconnection(
                     LdapResultCode::Unavailable,
@@ -183,6 +190,9 @@ where
                 return Exit::Closed;
             }
         };
+        if let Some(latency) = dir.faults().latency {
+            dir.clock().elapse(latency).await;
+        }
         match session.handle(dir, msg) {
             Action::Reply(msgs) => {
                 for m in msgs {

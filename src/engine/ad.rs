@@ -62,12 +62,17 @@ impl AdSession {
             .set_conn_timeout(std::time::Duration::from_secs(10));
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &cfg.ad_url)
             .await
-            .map_err(|e| AdFailure::unreachable(format!("cannot reach {}: {e}", cfg.ad_url)))?;
+            .map_err(|e| {
+                // The OS's words for it vary (refused, reset, EOF); the event says what
+                // Windows would: LDAP_SERVER_DOWN. The raw error goes to the trace.
+                tracing::debug!(url = %cfg.ad_url, error = %e, "cannot reach the domain controller");
+                AdFailure::unreachable(format!("cannot reach {}: the server is not operational (LDAP_SERVER_DOWN)", cfg.ad_url))
+            })?;
         ldap3::drive!(conn);
-        let r = ldap
-            .simple_bind(&cfg.connector_dn, &cfg.connector_password)
-            .await
-            .map_err(AdFailure::unreachable)?;
+        let r = ldap.simple_bind(&cfg.connector_dn, &cfg.connector_password).await.map_err(|e| {
+            tracing::debug!(url = %cfg.ad_url, error = %e, "the connection to the domain controller failed");
+            AdFailure::unreachable(format!("{}: the connection failed during bind (LDAP_SERVER_DOWN)", cfg.ad_url))
+        })?;
         if r.rc != 0 {
             return Err(AdFailure::from_result(&r));
         }

@@ -570,13 +570,30 @@ async fn run_step(
                     detail.push("relay listeners dropped".into());
                 }
             }
-            if f.ldap.is_some() || f.graph.is_some() {
-                return done(n, "fault".into(), Err("ldap and graph faults are not supported yet".into()));
+            if let Some(l) = &f.ldap {
+                let mut faults = world.directory.faults();
+                if let Some(d) = &l.latency {
+                    faults.latency = Some(d.0);
+                    detail.push(format!("ldap latency {:?}", d.0));
+                }
+                if l.down {
+                    faults.down = true;
+                    detail.push("ldap down".into());
+                }
+                world.directory.set_faults(faults);
+                if l.reset_connections {
+                    world.directory.reset_connections();
+                    detail.push("ldap connections reset".into());
+                }
+            }
+            if f.graph.is_some() {
+                return done(n, "fault".into(), Err("graph faults are not supported yet (issue 5)".into()));
             }
             done(n, "fault".into(), Ok(detail))
         }
         Action::ClearFaults => {
             world.set_relay_faults(RelayFaults::default());
+            world.directory.set_faults(Default::default());
             done(n, "clear_faults".into(), Ok(vec![]))
         }
         Action::Advance(d) => {

@@ -37,10 +37,29 @@ pub fn root_of(file: &Path) -> PathBuf {
         .unwrap_or_else(|| file.parent().unwrap_or(Path::new(".")).to_path_buf())
 }
 
-/// The report as the snapshot's YAML.
+/// The report as the snapshot's YAML. Loopback ports are picked by the OS at every run,
+/// so `127.0.0.1:<port>` is shown as `127.0.0.1:PORT`.
 pub fn render(report: &Report) -> String {
-    serde_saphyr::to_string(report)
-        .unwrap_or_else(|e| format!("# report could not be rendered: {e}\n"))
+    let yaml = serde_saphyr::to_string(report)
+        .unwrap_or_else(|e| format!("# report could not be rendered: {e}\n"));
+    mask_ports(&yaml)
+}
+
+fn mask_ports(text: &str) -> String {
+    const HOST: &str = "127.0.0.1:";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(HOST) {
+        out.push_str(&rest[..i + HOST.len()]);
+        rest = &rest[i + HOST.len()..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 {
+            out.push_str("PORT");
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Compare the report with `snapshots/<file stem>.snap` beside the scenario.
@@ -87,5 +106,16 @@ pub async fn run_and_check(file: &Path) -> Result<Report, Vec<String>> {
         Ok(outcome.report)
     } else {
         Err(failures)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_ports_are_masked() {
+        assert_eq!(
+            super::mask_ports("ldaps://127.0.0.1:46607: eof, 127.0.0.1:"),
+            "ldaps://127.0.0.1:PORT: eof, 127.0.0.1:"
+        );
     }
 }
