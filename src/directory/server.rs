@@ -9,7 +9,7 @@ use super::codec::AdCodec;
 use super::session::{notice_of_disconnection, Action, Session};
 use super::Directory;
 use futures::{SinkExt, StreamExt};
-use ldap3_proto::proto::LdapResultCode;
+use ldap3_proto::proto::{LdapOp, LdapResultCode};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -190,7 +190,10 @@ where
                 return Exit::Closed;
             }
         };
-        if let Some(latency) = dir.faults().latency {
+        // A slow DC delays every answer; unbind and abandon get none, so they cost nothing
+        // (and cannot move the clock behind the client's back).
+        let answered = !matches!(msg.op, LdapOp::UnbindRequest | LdapOp::AbandonRequest(_));
+        if let (true, Some(latency)) = (answered, dir.faults().latency) {
             dir.clock().elapse(latency).await;
         }
         match session.handle(dir, msg) {
