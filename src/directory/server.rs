@@ -11,7 +11,7 @@ use super::Directory;
 use futures::{SinkExt, StreamExt};
 use ldap3_proto::proto::{LdapOp, LdapResultCode};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::Framed;
@@ -218,6 +218,8 @@ where
                     let _ = framed.feed(m).await;
                 }
                 let _ = framed.flush().await;
+                // A clean end: on TLS this sends close_notify, as a DC does after unbind.
+                let _ = framed.get_mut().shutdown().await;
                 return Exit::Closed;
             }
         }

@@ -60,6 +60,9 @@ pub async fn run(
                 tracing::info!(path = %shared.cfg.relay_path, "relay listener connected");
                 serve(&shared, ws, &mut renew, &shutdown).await;
                 shared.connected.store(false, Ordering::SeqCst);
+                if shutdown.is_cancelled() {
+                    break;
+                }
                 tracing::warn!("relay listener disconnected; reconnecting");
             }
             Err(e) => tracing::debug!(error = %e, "relay listener could not connect"),
