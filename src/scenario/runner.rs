@@ -61,7 +61,16 @@ pub fn parse(file: &Path) -> Result<Scenario, ScenarioError> {
             .map(|l| (l.line(), l.column()))
             .unwrap_or((0, 0));
         let message = e.to_string();
-        let message = message.lines().next().unwrap_or_default().to_string();
+        let first = message.lines().next().unwrap_or_default();
+        // serde-saphyr repeats the place ("error: line 2 column 1: …"); it is already in front.
+        let message = first
+            .strip_prefix("error: ")
+            .map(|m| match m.split_once(": ") {
+                Some((place, rest)) if place.starts_with("line ") => rest,
+                _ => m,
+            })
+            .unwrap_or(first)
+            .to_string();
         ScenarioError::Parse {
             file: name,
             line,

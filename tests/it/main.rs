@@ -10,6 +10,7 @@ mod groups_devices;
 mod ldif;
 mod passwords;
 mod relay;
+mod scenario_files;
 mod searches;
 mod support;
 mod transport;

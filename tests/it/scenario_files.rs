@@ -1,0 +1,56 @@
+//! Scenario files as a user writes them: errors name file:line:col; the CLI's exit codes.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use writeback_sim::scenario::runner;
+
+/// A scenario written to the system's temp directory, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn file(text: &str) -> TempFile {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let p = std::env::temp_dir().join(format!(
+        "wbsim-{}-{}.yaml",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::write(&p, text).unwrap();
+    TempFile(p)
+}
+
+#[test]
+fn parse_errors_carry_file_line_and_column() {
+    let cases = [
+        ("summary: x\nwrld: {}\n", 2, "wrld"),
+        ("steps:\n  - advance: soon\n", 2, "bad duration"),
+        (
+            "steps:\n  - sspr_reset: { user: a@b.c, new_pasword: x }\n",
+            2,
+            "new_pasword",
+        ),
+        ("world:\n  tenant:\n    license: P3\n", 3, "P3"),
+        ("seed: many\n", 1, "u64"),
+    ];
+    for (text, line, needle) in cases {
+        let f = file(text);
+        let e = runner::parse(&f.0).unwrap_err().to_string();
+        let prefix = format!("{}:{line}:", f.0.display());
+        assert!(e.starts_with(&prefix), "{e:?} should start with {prefix:?}");
+        assert!(e.contains(needle), "{e:?} should mention {needle:?}");
+    }
+}
+
+#[test]
+fn the_shipped_scenarios_all_parse() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let files = writeback_sim::scenario::suite::discover(&root).unwrap();
+    assert!(files.len() >= 20);
+    for f in files {
+        runner::parse(&f).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
