@@ -21,6 +21,9 @@ pub enum Operation {
     AdminReset,
     /// The user changes their password, knowing the current one (31006-31008).
     Change,
+    /// Self-service unlock without a password reset (the tenant option "Allow users to
+    /// unlock accounts without resetting their password"); `new_password` is empty.
+    Unlock,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

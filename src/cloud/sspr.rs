@@ -150,6 +150,40 @@ impl PasswordService {
         .await
     }
 
+    /// Self-service unlock without a reset, when the tenant allows it.
+    pub async fn sspr_unlock(&self, upn: &str) -> UserAnswer {
+        let Some(user) = self.tenant.user(upn) else {
+            return UserAnswer::failed(
+                &format!("The account {upn} does not exist in the tenant"),
+                vec![],
+            );
+        };
+        let s = self.tenant.settings();
+        if s.sspr_enabled == SsprEnabled::None {
+            return UserAnswer::code(
+                "SSPR_0009",
+                "Your organization has not enabled password reset",
+            );
+        }
+        if s.license == License::None {
+            return UserAnswer::code(
+                "SSPR_0012",
+                "Your organization does not have the required licenses for password reset",
+            );
+        }
+        if !s.unlock_option {
+            return UserAnswer::failed(
+                "Your organization does not allow unlocking an account without resetting its password",
+                vec!["the tenant option \"Allow users to unlock accounts without resetting their password\" is No".into()],
+            );
+        }
+        if user.on_premises.is_none() {
+            return UserAnswer::ok(vec!["cloud-only user: nothing to unlock on-premises".into()]);
+        }
+        self.writeback(&user, Operation::Unlock, "", None, false, true)
+            .await
+    }
+
     /// Reset by an administrator, optionally forcing a change at next sign-in.
     pub async fn admin_reset(
         &self,

@@ -19,6 +19,8 @@ const DONT_EXPIRE_PASSWORD: i64 = 0x10000;
 fn family(op: Operation) -> (u32, u32, u32, &'static str) {
     match op {
         Operation::SelfServiceReset => (31001, 31002, 31003, "PasswordReset"),
+        // The event log documents no family of its own for unlock-only; it is an SSPR flow.
+        Operation::Unlock => (31001, 31002, 31003, "AccountUnlock"),
         Operation::Change => (31006, 31007, 31008, "ChangePassword"),
         Operation::AdminReset => (31009, 31010, 31011, "ResetUserPasswordByAdmin"),
     }
@@ -55,10 +57,10 @@ pub async fn handle(
         "Information",
         format!("{name}Start: {who}"),
     );
-    let profile = if req.operation == Operation::Change {
-        "PasswordChange"
-    } else {
-        "PasswordSet"
+    let profile = match req.operation {
+        Operation::Change => "PasswordChange",
+        Operation::Unlock => "AccountUnlock",
+        _ => "PasswordSet",
     };
 
     let result = apply(cfg, &req).await;
@@ -200,11 +202,13 @@ async fn apply_in(
             ad: None,
         });
     }
-    let written = match (&req.current_password, change) {
-        (Some(old), true) => ad.change(&dn, old, &req.new_password).await,
-        _ => ad.reset(&dn, &req.new_password).await,
-    };
-    written.map_err(|f| Failed::ad(f, change, Some(dn.clone())))?;
+    if req.operation != Operation::Unlock {
+        let written = match (&req.current_password, change) {
+            (Some(old), true) => ad.change(&dn, old, &req.new_password).await,
+            _ => ad.reset(&dn, &req.new_password).await,
+        };
+        written.map_err(|f| Failed::ad(f, change, Some(dn.clone())))?;
+    }
     if req.unlock && account.lockout_time != 0 {
         ad.write_int(&dn, "lockoutTime", 0)
             .await

@@ -374,6 +374,13 @@ pub struct AdminReset {
     pub force_change_at_next_logon: bool,
 }
 
+/// A step about one user (`sspr_unlock: {user}`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRef {
+    pub user: String,
+}
+
 /// An on-premises sign-in (a simple bind over LDAPS), to show what AD now accepts.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -477,6 +484,7 @@ pub enum Action {
     SsprReset(SsprReset),
     ChangePassword(ChangePassword),
     AdminReset(AdminReset),
+    SsprUnlock(UserRef),
     SignIn(SignIn),
     Tenant(TenantChange),
     Ad(AdChange),
@@ -500,6 +508,7 @@ impl Action {
             Action::ChangePassword(_) => "change_password",
             Action::AdminReset(_) => "admin_reset",
             Action::SignIn(_) => "sign_in",
+            Action::SsprUnlock(_) => "sspr_unlock",
             Action::Tenant(_) => "tenant",
             Action::Ad(_) => "ad",
             Action::Grant(_) => "grant",
@@ -527,6 +536,7 @@ pub const ACTIONS: &[&str] = &[
     "change_password",
     "admin_reset",
     "sign_in",
+    "sspr_unlock",
     "register_device",
     "update_device",
     "delete_device",
@@ -588,6 +598,7 @@ impl<'de> Deserialize<'de> for Step {
                         "change_password" => Action::ChangePassword(map.next_value()?),
                         "admin_reset" => Action::AdminReset(map.next_value()?),
                         "sign_in" => Action::SignIn(map.next_value()?),
+                        "sspr_unlock" => Action::SsprUnlock(map.next_value()?),
                         "tenant" => Action::Tenant(map.next_value()?),
                         "ad" => Action::Ad(map.next_value()?),
                         "grant" => Action::Grant(map.next_value()?),

@@ -323,6 +323,7 @@ async fn run_in(
                 | Action::AdminReset(_)
                 | Action::ChangePassword(_)
                 | Action::SignIn(_)
+                | Action::SsprUnlock(_)
         );
         if let Some(exp) = &step.expect {
             check_expect(exp, &report, n, &mut failures);
@@ -455,6 +456,11 @@ async fn run_step(
             let extra = if s.force_change_at_next_logon { " (force change at next logon)" } else { "" };
             answer(n, format!("admin_reset {}{extra}", s.user), a)
         }
+        Action::SsprUnlock(u) => {
+            world.await_listener().await;
+            let a = world.passwords.sspr_unlock(&u.user).await;
+            answer(n, format!("sspr_unlock {}", u.user), a)
+        }
         Action::ChangePassword(s) => {
             world.await_listener().await;
             let a = world.passwords.change(&s.user, &s.old_password, &s.new_password).await;
@@ -494,7 +500,7 @@ async fn run_step(
                     s.sspr_writeback = sspr.writeback;
                     s.sspr_selected_group = sspr.selected_group.clone();
                     s.unlock_option = sspr.unlock_option;
-                    changed.push(format!("sspr: enabled {:?}, writeback {}", s.sspr_enabled, s.sspr_writeback));
+                    changed.push(format!("sspr: enabled {:?}, writeback {}, unlock without reset {}", s.sspr_enabled, s.sspr_writeback, s.unlock_option));
                 }
                 if let Some(x) = t.exchange_hybrid {
                     s.exchange_hybrid = x;
