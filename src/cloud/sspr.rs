@@ -103,42 +103,55 @@ impl PasswordService {
         }
     }
 
-    /// Self-service reset at the SSPR portal, identity already verified.
-    pub async fn sspr_reset(&self, upn: &str, new_password: &str) -> UserAnswer {
-        let Some(user) = self.tenant.user(upn) else {
-            return UserAnswer::failed(
+    fn user(&self, upn: &str) -> Result<CloudUser, UserAnswer> {
+        self.tenant.user(upn).ok_or_else(|| {
+            UserAnswer::failed(
                 &format!("The account {upn} does not exist in the tenant"),
                 vec![],
-            );
-        };
+            )
+        })
+    }
+
+    /// The SSPR portal's gates, in the order the service checks them.
+    fn portal(&self, upn: &str) -> Result<(CloudUser, super::tenant::TenantSettings), UserAnswer> {
+        let user = self.user(upn)?;
         let s = self.tenant.settings();
         if s.sspr_enabled == SsprEnabled::None {
-            return UserAnswer::code(
+            return Err(UserAnswer::code(
                 "SSPR_0009",
                 "Your organization has not enabled password reset",
-            );
+            ));
         }
         if s.license == License::None {
-            return UserAnswer::code(
+            return Err(UserAnswer::code(
                 "SSPR_0012",
                 "Your organization does not have the required licenses for password reset",
-            );
+            ));
         }
         if s.sspr_enabled == SsprEnabled::Selected {
             let group = s.sspr_selected_group.clone().unwrap_or_default();
             if !user.groups.iter().any(|g| g.eq_ignore_ascii_case(&group)) {
-                return UserAnswer::code(
+                return Err(UserAnswer::code(
                     "SSPR_0013",
                     "You are not a member of a group enabled for password reset",
-                );
+                ));
             }
         }
         if !user.sspr_registered {
-            return UserAnswer::code(
+            return Err(UserAnswer::code(
                 "SSPR_0014",
                 "Additional security information is needed to reset your password",
-            );
+            ));
         }
+        Ok((user, s))
+    }
+
+    /// Self-service reset at the SSPR portal, identity already verified.
+    pub async fn sspr_reset(&self, upn: &str, new_password: &str) -> UserAnswer {
+        let (user, _) = match self.portal(upn) {
+            Ok(x) => x,
+            Err(answer) => return answer,
+        };
         self.writeback(
             &user,
             Operation::SelfServiceReset,
@@ -152,25 +165,10 @@ impl PasswordService {
 
     /// Self-service unlock without a reset, when the tenant allows it.
     pub async fn sspr_unlock(&self, upn: &str) -> UserAnswer {
-        let Some(user) = self.tenant.user(upn) else {
-            return UserAnswer::failed(
-                &format!("The account {upn} does not exist in the tenant"),
-                vec![],
-            );
+        let (user, s) = match self.portal(upn) {
+            Ok(x) => x,
+            Err(answer) => return answer,
         };
-        let s = self.tenant.settings();
-        if s.sspr_enabled == SsprEnabled::None {
-            return UserAnswer::code(
-                "SSPR_0009",
-                "Your organization has not enabled password reset",
-            );
-        }
-        if s.license == License::None {
-            return UserAnswer::code(
-                "SSPR_0012",
-                "Your organization does not have the required licenses for password reset",
-            );
-        }
         if !s.unlock_option {
             return UserAnswer::failed(
                 "Your organization does not allow unlocking an account without resetting its password",
@@ -191,11 +189,9 @@ impl PasswordService {
         new_password: &str,
         force_change: bool,
     ) -> UserAnswer {
-        let Some(user) = self.tenant.user(upn) else {
-            return UserAnswer::failed(
-                &format!("The account {upn} does not exist in the tenant"),
-                vec![],
-            );
+        let user = match self.user(upn) {
+            Ok(u) => u,
+            Err(answer) => return answer,
         };
         if user.on_premises.is_some() && self.tenant.settings().license == License::None {
             return UserAnswer::code(
@@ -216,11 +212,9 @@ impl PasswordService {
 
     /// The user changes their password, giving the current one.
     pub async fn change(&self, upn: &str, current: &str, new_password: &str) -> UserAnswer {
-        let Some(user) = self.tenant.user(upn) else {
-            return UserAnswer::failed(
-                &format!("The account {upn} does not exist in the tenant"),
-                vec![],
-            );
+        let user = match self.user(upn) {
+            Ok(u) => u,
+            Err(answer) => return answer,
         };
         if user.on_premises.is_some() && self.tenant.settings().license == License::None {
             return UserAnswer::code(

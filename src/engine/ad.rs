@@ -130,13 +130,7 @@ impl AdSession {
             b"unicodePwd".to_vec(),
             HashSet::from([unicode_pwd(password)]),
         )];
-        let r = self
-            .ldap
-            .with_controls(vec![policy_hints()])
-            .modify(dn, m)
-            .await
-            .map_err(AdFailure::unreachable)?;
-        ok(r)
+        self.write_password(dn, m).await
     }
 
     /// Change: delete the old value, add the new one, with the policy-hints control.
@@ -145,6 +139,10 @@ impl AdSession {
             Mod::Delete(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(old)])),
             Mod::Add(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(new)])),
         ];
+        self.write_password(dn, m).await
+    }
+
+    async fn write_password(&mut self, dn: &str, m: Vec<Mod<Vec<u8>>>) -> Result<(), AdFailure> {
         let r = self
             .ldap
             .with_controls(vec![policy_hints()])
