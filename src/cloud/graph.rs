@@ -3,9 +3,15 @@
 //! userPrincipalName}`, `GET /v1.0/subscribedSkus`, `POST /v1.0/users/{id}/authentication/
 //! methods/{id}/resetPassword` (202 + Location of a long-running operation that `GET`
 //! reports as running / succeeded / failed), `POST /v1.0/me/changePassword` (204 or an
-//! error). Bearer tokens the tenant issued (401 / 403 otherwise); every error, unknown
+//! error), and devices: `GET /v1.0/devices`, `/devices/{id}`, `/devices/{id}/registeredOwners`
+//! and `/devices/delta` (nextLink / deltaLink, `$deltatoken=latest`, `@removed`, expired
+//! tokens). Faults make it answer 429 + Retry-After, 503, slowly, or with empty pages. Bearer tokens the tenant issued (401 / 403 otherwise); every error, unknown
 //! routes and unreadable JSON included, is an OData error body
 //! `{"error":{"code","message","innerError":{"request-id","date"}}}`.
+
+mod devices;
+
+pub use devices::device_json;
 
 use super::sspr::{PasswordService, StepOutcome, UserAnswer};
 use super::tenant::{CloudUser, License, Tenant};
@@ -42,6 +48,22 @@ pub struct Graph {
     tokens: Arc<Mutex<HashMap<String, Caller>>>,
     operations: Arc<Mutex<HashMap<String, Value>>>,
     next_id: Arc<AtomicU64>,
+    faults: Arc<Mutex<GraphFaults>>,
+}
+
+/// Fault switches for scenarios.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GraphFaults {
+    /// This many of the next requests are throttled (429 + Retry-After).
+    pub throttle: u32,
+    /// The Retry-After of a throttled or unavailable answer.
+    pub retry_after: std::time::Duration,
+    /// Every request answers this status (503: serviceNotAvailable).
+    pub status: Option<u16>,
+    /// Every request costs this much business time.
+    pub latency: Option<std::time::Duration>,
+    /// Every delta page with data is preceded by an empty page that carries a nextLink.
+    pub empty_pages: bool,
 }
 
 impl std::fmt::Debug for Graph {
@@ -56,6 +78,8 @@ pub struct GraphError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds, for 429 and 503.
+    retry_after: Option<u64>,
 }
 
 impl GraphError {
@@ -64,6 +88,7 @@ impl GraphError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -77,7 +102,13 @@ impl IntoResponse for GraphError {
                 "innerError": { "date": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string() }
             }
         });
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = axum::http::HeaderValue::try_from(secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
     }
 }
 
@@ -107,7 +138,55 @@ impl Graph {
             tokens: Arc::default(),
             operations: Arc::default(),
             next_id: Arc::new(AtomicU64::new(1)),
+            faults: Arc::default(),
         }
+    }
+
+    /// The tenant this API serves.
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    /// The business clock (delta tokens age on it).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn set_faults(&self, f: GraphFaults) {
+        *self.faults.lock().unwrap_or_else(|e| e.into_inner()) = f;
+    }
+
+    pub fn faults(&self) -> GraphFaults {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Apply the fault switches to one request: latency, then 503, then throttling.
+    async fn gate(&self) -> Result<(), GraphError> {
+        let f = self.faults();
+        if let Some(l) = f.latency {
+            self.clock.elapse(l).await;
+        }
+        if let Some(status) = f.status {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let mut e = GraphError::new(
+                code,
+                "serviceNotAvailable",
+                "The service is temporarily unavailable. Retry after the delay in Retry-After.",
+            );
+            e.retry_after = Some(f.retry_after.as_secs().max(1));
+            return Err(e);
+        }
+        let mut guard = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.throttle > 0 {
+            guard.throttle -= 1;
+            let mut e = GraphError::new(StatusCode::TOO_MANY_REQUESTS, "activityLimitReached", "The request has been throttled (throttledRequest). Retry after the delay in Retry-After.");
+            e.retry_after = Some(guard.retry_after.as_secs().max(1));
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Where the API is served, for nextLink and Location.
@@ -185,8 +264,27 @@ impl Graph {
                 get(get_operation),
             )
             .route("/v1.0/me/changePassword", post(change_password))
+            .route("/v1.0/devices", get(devices::list))
+            .route("/v1.0/devices/delta", get(devices::delta))
+            .route("/v1.0/devices/{id}", get(devices::one))
+            .route("/v1.0/devices/{id}/registeredOwners", get(devices::owners))
             .fallback(unknown_route)
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                faults_layer,
+            ))
             .with_state(self)
+    }
+}
+
+async fn faults_layer(
+    State(g): State<Graph>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match g.gate().await {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
     }
 }
 

@@ -57,10 +57,61 @@ pub struct CloudUser {
     pub groups: Vec<String>,
 }
 
+/// One entry of `alternativeSecurityIds` (the device's certificate thumbprint and key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlternativeSecurityId {
+    pub kind: i32,
+    /// Base64 of the key material.
+    pub key: String,
+}
+
+/// A device registered in Entra ID, with the properties Graph shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudDevice {
+    /// The directory objectId.
+    pub id: String,
+    /// The device's own identifier (deviceId).
+    pub device_id: String,
+    pub display_name: String,
+    pub operating_system: String,
+    pub operating_system_version: String,
+    /// `AzureAd` (joined), `ServerAd` (hybrid joined) or `Workplace` (registered).
+    pub trust_type: String,
+    pub account_enabled: bool,
+    pub alternative_security_ids: Vec<AlternativeSecurityId>,
+    /// objectIds of the owning users.
+    pub registered_owners: Vec<String>,
+    pub is_compliant: bool,
+    pub is_managed: bool,
+    pub physical_ids: Vec<String>,
+    pub registration_date_time: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a delta query returns for one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceDelta {
+    Present(Box<CloudDevice>),
+    /// Hard-deleted: `@removed: {reason: deleted}`.
+    Removed(String),
+}
+
+#[derive(Debug, Default)]
+struct DeviceLog {
+    /// Devices by objectId, in registration order.
+    devices: Vec<CloudDevice>,
+    /// objectId → the change sequence number of its last change (present or deleted).
+    last_change: std::collections::HashMap<String, u64>,
+    /// objectIds deleted, with the sequence number of the deletion.
+    deleted: std::collections::HashMap<String, u64>,
+    /// The newest change sequence number (delta tokens are positions in this log).
+    seq: u64,
+}
+
 #[derive(Debug)]
 struct State {
     settings: TenantSettings,
     users: Vec<CloudUser>,
+    devices: DeviceLog,
 }
 
 /// A handle on the tenant; cheap to clone.
@@ -75,6 +126,7 @@ impl Tenant {
             inner: Arc::new(Mutex::new(State {
                 settings,
                 users: Vec::new(),
+                devices: DeviceLog::default(),
             })),
         }
     }
@@ -109,5 +161,159 @@ impl Tenant {
 
     pub fn users(&self) -> Vec<CloudUser> {
         self.lock().users.clone()
+    }
+
+    /// Register a device (or replace one with the same objectId); returns the change number.
+    pub fn put_device(&self, d: CloudDevice) -> u64 {
+        let mut st = self.lock();
+        let log = &mut st.devices;
+        log.seq += 1;
+        let seq = log.seq;
+        log.deleted.remove(&d.id);
+        log.last_change.insert(d.id.clone(), seq);
+        match log.devices.iter_mut().find(|x| x.id == d.id) {
+            Some(x) => *x = d,
+            None => log.devices.push(d),
+        }
+        seq
+    }
+
+    /// Change a device in place; `false` when there is no such device.
+    pub fn update_device(&self, id_or_name: &str, f: impl FnOnce(&mut CloudDevice)) -> bool {
+        let Some(mut d) = self.device(id_or_name) else {
+            return false;
+        };
+        f(&mut d);
+        self.put_device(d);
+        true
+    }
+
+    /// Hard-delete a device; `false` when there is no such device.
+    pub fn delete_device(&self, id_or_name: &str) -> bool {
+        let mut st = self.lock();
+        let log = &mut st.devices;
+        let Some(pos) = log
+            .devices
+            .iter()
+            .position(|d| matches_device(d, id_or_name))
+        else {
+            return false;
+        };
+        let d = log.devices.remove(pos);
+        log.seq += 1;
+        let seq = log.seq;
+        log.last_change.insert(d.id.clone(), seq);
+        log.deleted.insert(d.id, seq);
+        true
+    }
+
+    /// A device by objectId, deviceId or display name.
+    pub fn device(&self, id_or_name: &str) -> Option<CloudDevice> {
+        self.lock()
+            .devices
+            .devices
+            .iter()
+            .find(|d| matches_device(d, id_or_name))
+            .cloned()
+    }
+
+    pub fn devices(&self) -> Vec<CloudDevice> {
+        self.lock().devices.devices.clone()
+    }
+
+    /// The newest device change number: what a `$deltatoken=latest` round starts from.
+    pub fn device_seq(&self) -> u64 {
+        self.lock().devices.seq
+    }
+
+    /// Every device changed after change `since` up to `until`, once each, in the order of
+    /// its last change, with its state now.
+    pub fn device_changes(&self, since: u64, until: u64) -> Vec<DeviceDelta> {
+        let st = self.lock();
+        let log = &st.devices;
+        let mut changed: Vec<(&String, &u64)> = log
+            .last_change
+            .iter()
+            .filter(|(_, s)| **s > since && **s <= until)
+            .collect();
+        changed.sort_by_key(|(id, s)| (**s, (*id).clone()));
+        changed
+            .into_iter()
+            .filter_map(|(id, _)| {
+                if log.deleted.contains_key(id) {
+                    Some(DeviceDelta::Removed(id.clone()))
+                } else {
+                    log.devices
+                        .iter()
+                        .find(|d| &d.id == id)
+                        .cloned()
+                        .map(|d| DeviceDelta::Present(Box::new(d)))
+                }
+            })
+            .collect()
+    }
+}
+
+fn matches_device(d: &CloudDevice, key: &str) -> bool {
+    d.id.eq_ignore_ascii_case(key)
+        || d.device_id.eq_ignore_ascii_case(key)
+        || d.display_name.eq_ignore_ascii_case(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> TenantSettings {
+        TenantSettings {
+            domain: "gntech.me".into(),
+            license: License::P1,
+            exchange_hybrid: false,
+            sspr_enabled: SsprEnabled::All,
+            sspr_writeback: true,
+            sspr_selected_group: None,
+            unlock_option: false,
+            group_writeback_default: false,
+            writeback_onboarded: true,
+        }
+    }
+
+    fn device(id: &str) -> CloudDevice {
+        CloudDevice {
+            id: id.into(),
+            device_id: format!("dev-{id}"),
+            display_name: format!("PC-{id}"),
+            operating_system: "Windows".into(),
+            operating_system_version: "10.0.22631".into(),
+            trust_type: "ServerAd".into(),
+            account_enabled: true,
+            alternative_security_ids: vec![],
+            registered_owners: vec![],
+            is_compliant: true,
+            is_managed: true,
+            physical_ids: vec![],
+            registration_date_time: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn device_changes_come_once_each_with_their_latest_state() {
+        let t = Tenant::new(settings());
+        t.put_device(device("a"));
+        t.put_device(device("b"));
+        let mark = t.device_seq();
+        assert!(t.update_device("PC-a", |d| d.account_enabled = false));
+        t.put_device(device("c"));
+        assert!(t.delete_device("dev-b"));
+        assert!(t.update_device("a", |d| d.display_name = "PC-a2".into()));
+        let changes = t.device_changes(mark, t.device_seq());
+        assert_eq!(changes.len(), 3);
+        assert!(matches!(&changes[0], DeviceDelta::Present(d) if d.id == "c"));
+        assert_eq!(changes[1], DeviceDelta::Removed("b".into()));
+        assert!(
+            matches!(&changes[2], DeviceDelta::Present(d) if d.display_name == "PC-a2" && !d.account_enabled)
+        );
+        assert!(t.device_changes(t.device_seq(), t.device_seq()).is_empty());
+        assert!(!t.delete_device("nope"));
     }
 }

@@ -316,3 +316,216 @@ async fn me_change_password_answers_204_or_the_reason() {
     assert_eq!(ok.status(), 204);
     w.shutdown().await;
 }
+
+mod devices {
+    use super::*;
+    use writeback_sim::cloud::graph::GraphFaults;
+    use writeback_sim::cloud::tenant::{AlternativeSecurityId, CloudDevice};
+
+    fn device(i: usize) -> CloudDevice {
+        CloudDevice {
+            id: format!("10000000-0000-4000-8000-{i:012}"),
+            device_id: format!("20000000-0000-4000-8000-{i:012}"),
+            display_name: format!("LAPTOP-{i:03}"),
+            operating_system: "Windows".into(),
+            operating_system_version: "10.0.22631.4317".into(),
+            trust_type: "ServerAd".into(),
+            account_enabled: true,
+            alternative_security_ids: vec![AlternativeSecurityId {
+                kind: 2,
+                key: "WAA1ADAAOQA6ADwAUwBIAEEAMQAtAFQAUAAtAFAAVQBCAEsARQBZAD4A".into(),
+            }],
+            registered_owners: vec!["00000000-0000-4000-8000-000000000000".into()],
+            is_compliant: true,
+            is_managed: true,
+            physical_ids: vec![],
+            registration_date_time: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// Follow nextLinks to the end of a round; (items, pages, deltaLink).
+    async fn round(g: &Graph, token: &str, first: &str) -> (Vec<serde_json::Value>, usize, String) {
+        let mut items = Vec::new();
+        let mut pages = 0;
+        let mut uri = first.to_string();
+        loop {
+            let (s, body) = call(g, "GET", &uri, Some(token), "").await;
+            assert_eq!(s, StatusCode::OK, "{body}");
+            pages += 1;
+            items.extend(body["value"].as_array().unwrap().iter().cloned());
+            if let Some(next) = body["@odata.nextLink"].as_str() {
+                uri = next
+                    .split_once("/v1.0")
+                    .map(|(_, p)| format!("/v1.0{p}"))
+                    .unwrap();
+            } else {
+                let delta = body["@odata.deltaLink"]
+                    .as_str()
+                    .expect("a round ends with a deltaLink");
+                let path = delta
+                    .split_once("/v1.0")
+                    .map(|(_, p)| format!("/v1.0{p}"))
+                    .unwrap();
+                return (items, pages, path);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn delta_pages_then_returns_only_changes_with_removed_entries() {
+        let (g, token) = offline_graph(1);
+        let t = g.tenant();
+        for i in 0..250 {
+            t.put_device(device(i));
+        }
+        let (items, pages, delta) = round(&g, &token, "/v1.0/devices/delta").await;
+        assert_eq!((items.len(), pages), (250, 3));
+        assert_eq!(items[0]["alternativeSecurityIds"][0]["type"], 2);
+        let alt = items[0]["alternativeSecurityIds"][0].as_object().unwrap();
+        assert!(alt.contains_key("identityProvider") && alt["identityProvider"].is_null());
+
+        // Nothing changed: an empty round that still ends with a deltaLink.
+        let (items, _, delta) = round(&g, &token, &delta).await;
+        assert!(items.is_empty());
+
+        t.update_device("LAPTOP-007", |d| d.account_enabled = false);
+        t.delete_device("LAPTOP-008");
+        t.put_device(device(900));
+        let (items, _, _) = round(&g, &token, &delta).await;
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0]["accountEnabled"], false);
+        assert_eq!(items[1]["@removed"]["reason"], "deleted");
+        assert_eq!(items[1]["id"], device(8).id);
+        assert_eq!(items[2]["displayName"], "LAPTOP-900");
+    }
+
+    #[tokio::test]
+    async fn latest_token_starts_from_now_and_old_or_bad_tokens_are_refused() {
+        let (g, token) = offline_graph(1);
+        let t = g.tenant();
+        t.put_device(device(1));
+        let (s, body) = call(
+            &g,
+            "GET",
+            "/v1.0/devices/delta?$deltatoken=latest",
+            Some(&token),
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(body["value"].as_array().unwrap().is_empty());
+        let delta = body["@odata.deltaLink"]
+            .as_str()
+            .unwrap()
+            .split_once("/v1.0")
+            .map(|(_, p)| format!("/v1.0{p}"))
+            .unwrap();
+        t.put_device(device(2));
+        let (items, _, _) = round(&g, &token, &delta).await;
+        assert_eq!(items.len(), 1);
+
+        let (s, body) = call(
+            &g,
+            "GET",
+            "/v1.0/devices/delta?$deltatoken=garbage",
+            Some(&token),
+            "",
+        )
+        .await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("syncStateNotFound"))
+        );
+        g.clock().elapse(Duration::from_secs(8 * 24 * 3600)).await;
+        let (s, body) = call(&g, "GET", &delta, Some(&token), "").await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (StatusCode::GONE, Some("resyncRequired"))
+        );
+    }
+
+    #[tokio::test]
+    async fn faults_throttle_fail_and_pad_pages() {
+        let (g, token) = offline_graph(1);
+        g.tenant().put_device(device(1));
+        g.set_faults(GraphFaults {
+            throttle: 2,
+            retry_after: Duration::from_secs(10),
+            ..GraphFaults::default()
+        });
+        for _ in 0..2 {
+            let resp = g
+                .clone()
+                .router()
+                .oneshot(
+                    Request::get("/v1.0/devices")
+                        .header("Authorization", format!("Bearer {token}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(resp.headers()["retry-after"], "10");
+        }
+        assert_eq!(
+            call(&g, "GET", "/v1.0/devices", Some(&token), "").await.0,
+            StatusCode::OK
+        );
+        g.set_faults(GraphFaults {
+            status: Some(503),
+            retry_after: Duration::from_secs(5),
+            ..GraphFaults::default()
+        });
+        let (s, body) = call(&g, "GET", "/v1.0/devices/delta", Some(&token), "").await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("serviceNotAvailable"))
+        );
+        g.set_faults(GraphFaults {
+            empty_pages: true,
+            ..GraphFaults::default()
+        });
+        let (_, first) = call(&g, "GET", "/v1.0/devices/delta", Some(&token), "").await;
+        assert!(first["value"].as_array().unwrap().is_empty());
+        assert!(
+            first["@odata.nextLink"].is_string(),
+            "an empty page still carries a nextLink"
+        );
+        let (items, pages, _) = round(&g, &token, "/v1.0/devices/delta").await;
+        assert_eq!((items.len(), pages), (1, 2));
+    }
+
+    #[tokio::test]
+    async fn devices_list_get_owners_and_select() {
+        let (g, token) = offline_graph(1);
+        g.tenant().put_device(device(3));
+        let id = device(3).id;
+        let (_, body) = call(
+            &g,
+            "GET",
+            &format!("/v1.0/devices/{id}?$select=displayName,trustType"),
+            Some(&token),
+            "",
+        )
+        .await;
+        let keys: Vec<&String> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !k.starts_with('@'))
+            .collect();
+        assert_eq!(keys, vec!["displayName", "id", "trustType"]);
+        let (_, body) = call(
+            &g,
+            "GET",
+            &format!("/v1.0/devices/{id}/registeredOwners"),
+            Some(&token),
+            "",
+        )
+        .await;
+        assert_eq!(body["value"][0]["userPrincipalName"], "user0@gntech.me");
+        let (s, _) = call(&g, "GET", "/v1.0/devices/nope", Some(&token), "").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
