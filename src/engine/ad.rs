@@ -152,6 +152,71 @@ impl AdSession {
         ok(r)
     }
 
+    /// Add an entry.
+    pub async fn add(
+        &mut self,
+        dn: &str,
+        attrs: std::collections::BTreeMap<&'static str, Vec<Vec<u8>>>,
+    ) -> Result<(), AdFailure> {
+        let attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = attrs
+            .into_iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.into_iter().collect()))
+            .collect();
+        let r = self
+            .ldap
+            .add(dn, attrs)
+            .await
+            .map_err(AdFailure::unreachable)?;
+        ok_with_matched(r)
+    }
+
+    /// Replace the values of several attributes.
+    pub async fn replace(
+        &mut self,
+        dn: &str,
+        attrs: Vec<(&str, Vec<Vec<u8>>)>,
+    ) -> Result<(), AdFailure> {
+        let m = attrs
+            .into_iter()
+            .map(|(k, v)| Mod::Replace(k.as_bytes().to_vec(), v.into_iter().collect()))
+            .collect();
+        let r = self
+            .ldap
+            .modify(dn, m)
+            .await
+            .map_err(AdFailure::unreachable)?;
+        ok(r)
+    }
+
+    /// Rename in place (new RDN, same parent).
+    pub async fn rename(&mut self, dn: &str, new_rdn: &str) -> Result<(), AdFailure> {
+        let r = self
+            .ldap
+            .modifydn(dn, new_rdn, true, None)
+            .await
+            .map_err(AdFailure::unreachable)?;
+        ok(r)
+    }
+
+    pub async fn delete(&mut self, dn: &str) -> Result<(), AdFailure> {
+        let r = self.ldap.delete(dn).await.map_err(AdFailure::unreachable)?;
+        ok(r)
+    }
+
+    /// Does the entry exist?
+    pub async fn exists(&mut self, dn: &str) -> Result<bool, AdFailure> {
+        let ldap3::SearchResult(_, res) = self
+            .ldap
+            .search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"])
+            .await
+            .map_err(AdFailure::unreachable)?;
+        match res.rc {
+            0 => Ok(true),
+            32 => Ok(false),
+            _ => Err(AdFailure::from_result(&res)),
+        }
+    }
+
     /// Replace one integer attribute (lockoutTime, pwdLastSet).
     pub async fn write_int(&mut self, dn: &str, attr: &str, value: i64) -> Result<(), AdFailure> {
         let m = vec![Mod::Replace(
@@ -169,6 +234,21 @@ impl AdSession {
     pub async fn close(mut self) {
         let _ = self.ldap.unbind().await;
     }
+}
+
+/// Like [`ok`], keeping AD's best match for a missing parent in the message.
+fn ok_with_matched(r: LdapResult) -> Result<(), AdFailure> {
+    if r.rc == 32 && !r.matched.is_empty() {
+        return Err(AdFailure {
+            code: Some(32),
+            message: format!(
+                "{} (best match {})",
+                r.text.lines().next().unwrap_or_default(),
+                r.matched
+            ),
+        });
+    }
+    ok(r)
 }
 
 fn ok(r: LdapResult) -> Result<(), AdFailure> {

@@ -30,6 +30,24 @@ pub struct EngineConfig {
     pub password_writeback: bool,
     /// First and largest wait between relay reconnection attempts.
     pub reconnect_backoff: (Duration, Duration),
+    /// Microsoft Graph (`https://graph.microsoft.com`, or the fake's loopback URL) and the
+    /// token of the Microsoft Entra connector; sync cycles read devices from it.
+    pub graph_url: Option<String>,
+    pub graph_token: Option<String>,
+    /// The tenant's name for the AAD connector (`gntech.onmicrosoft.com - AAD`).
+    pub tenant_name: String,
+    /// Device writeback, when configured.
+    pub device_writeback: Option<DeviceWriteback>,
+    /// How often the scheduler runs a delta cycle (30 minutes by default).
+    pub sync_interval: Duration,
+}
+
+/// Device writeback as the wizard configured it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceWriteback {
+    /// The container device objects go into.
+    pub container: String,
+    pub class: super::devices::DeviceClass,
 }
 
 impl std::fmt::Debug for EngineConfig {

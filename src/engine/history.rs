@@ -1,25 +1,50 @@
 //! What an admin reads afterwards: the run history (Synchronization Service Manager's
-//! Operations tab: PasswordSet / PasswordChange rows) and the Application event log
-//! (source PasswordResetService). Both live outside the engine's tasks so they survive a
+//! Operations tab: PasswordSet / PasswordChange rows, and the import / synchronization /
+//! export runs of sync cycles with their counts and export errors) and the Application
+//! event log (PasswordResetService, Directory Synchronization). Both live outside the engine's tasks so they survive a
 //! restart of the service.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RunRecord {
-    /// `PasswordSet` (reset) or `PasswordChange`.
+    /// `PasswordSet`, `PasswordChange`, `Full Import`, `Delta Import`, `Delta
+    /// Synchronization`, `Export`, …
     pub profile: String,
-    /// `success` or `failure`.
+    /// The connector the run belongs to (sync runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector: Option<String>,
+    /// `success`, `failure`, or `completed-export-errors`.
     pub status: String,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+    /// The user of a password operation.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adds: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updates: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletes: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub export_errors: Vec<ExportError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// One object an export could not write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportError {
+    /// e.g. `no-writeback-container`, `permission-issue`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub dn: String,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,11 +79,22 @@ impl History {
     }
 
     pub fn event(&self, time: DateTime<Utc>, id: u32, level: &str, message: String) {
+        self.event_from("PasswordResetService", time, id, level, message);
+    }
+
+    pub fn event_from(
+        &self,
+        source: &str,
+        time: DateTime<Utc>,
+        id: u32,
+        level: &str,
+        message: String,
+    ) {
         self.lock().events.push(Event {
             id,
             time,
             level: level.into(),
-            source: "PasswordResetService".into(),
+            source: source.into(),
             message,
         });
     }

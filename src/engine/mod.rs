@@ -13,9 +13,12 @@
 
 pub mod ad;
 pub mod config;
+pub mod devices;
+pub mod graph_client;
 pub mod history;
 pub mod password;
 pub mod relay_listener;
+pub mod sync_cycle;
 
 use crate::clock::Clock;
 pub use config::EngineConfig;
@@ -24,20 +27,28 @@ use relay_listener::Shared;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
+pub use sync_cycle::{ConnectorSpace, CycleKind, CycleSummary};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// A running engine (the ADSync service with password writeback on).
 pub struct Engine {
     shared: Arc<Shared>,
+    cs: ConnectorSpace,
     renew: mpsc::UnboundedSender<()>,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Engine {
-    /// Start the service. `history` outlives restarts: pass the previous one back in.
-    pub fn start(cfg: EngineConfig, clock: Arc<dyn Clock>, history: History) -> Self {
+    /// Start the service. `history` and the connector space outlive restarts: pass the
+    /// previous ones back in.
+    pub fn start(
+        cfg: EngineConfig,
+        clock: Arc<dyn Clock>,
+        history: History,
+        cs: ConnectorSpace,
+    ) -> Self {
         let listen = cfg.password_writeback;
         let shared = Arc::new(Shared {
             cfg,
@@ -56,6 +67,7 @@ impl Engine {
         });
         Self {
             shared,
+            cs,
             renew,
             shutdown,
             task,
@@ -81,6 +93,61 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         true
+    }
+
+    /// Run a sync cycle now (`Start-ADSyncSyncCycle -PolicyType Initial | Delta`).
+    pub async fn sync(&self, kind: CycleKind) -> CycleSummary {
+        let s = &self.shared;
+        let summary = sync_cycle::run(&s.cfg, &s.clock, &s.history, &self.cs, kind).await;
+        self.cs.set_next_due(Some(
+            s.clock.now()
+                + chrono::Duration::from_std(s.cfg.sync_interval)
+                    .unwrap_or(chrono::Duration::minutes(30)),
+        ));
+        summary
+    }
+
+    /// The scheduler: run a delta cycle if one has fallen due (one, however many intervals
+    /// passed, as ADSync's scheduler does after a pause). Returns whether one ran.
+    pub async fn run_due_cycle(&self) -> Option<CycleSummary> {
+        let now = self.shared.clock.now();
+        match self.cs.next_due() {
+            Some(due) if now >= due => Some(self.sync(CycleKind::Delta).await),
+            None => {
+                let first = now
+                    + chrono::Duration::from_std(self.shared.cfg.sync_interval)
+                        .unwrap_or(chrono::Duration::minutes(30));
+                self.cs.set_next_due(Some(first));
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Does the tenant hold Entra ID P1 or P2 (`GET /v1.0/subscribedSkus`)? The wizard
+    /// offers writeback only then. `Err` when Graph cannot say.
+    pub async fn tenant_has_premium(&self) -> Result<bool, graph_client::GraphFailure> {
+        let cfg = &self.shared.cfg;
+        let (Some(url), Some(token)) = (&cfg.graph_url, &cfg.graph_token) else {
+            return Ok(false);
+        };
+        let g = graph_client::GraphClient::new(url, token, self.shared.clock.clone());
+        let skus = g.get("/v1.0/subscribedSkus").await?.body;
+        Ok(skus["value"].as_array().is_some_and(|v| {
+            v.iter().any(|s| {
+                s["skuPartNumber"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("AAD_PREMIUM"))
+            })
+        }))
+    }
+
+    pub fn connector_space(&self) -> &ConnectorSpace {
+        &self.cs
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.cfg
     }
 
     /// Send a fresh relay token now (the service does this before the old one expires).

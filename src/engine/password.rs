@@ -132,6 +132,7 @@ pub async fn handle(
         dn: response.dn.clone(),
         error: (response.outcome != Outcome::Success)
             .then(|| format!("{} ({})", response.message, response.event_id)),
+        ..RunRecord::default()
     });
     response
 }

@@ -4,14 +4,14 @@
 //! later `lab`) drive it; it is the only place that knows every part.
 
 use crate::clock::{Clock, ManualClock};
-use crate::cloud::graph::Graph;
+use crate::cloud::graph::{Caller, Graph};
 use crate::cloud::sspr::RelaySender;
 use crate::cloud::tenant::{CloudUser, OnPremises, TenantSettings};
 use crate::cloud::{PasswordService, Tenant};
 use crate::directory::server::Running;
 use crate::directory::tls::TlsMaterial;
 use crate::directory::{Directory, DirectoryConfig};
-use crate::engine::{Engine, EngineConfig, History};
+use crate::engine::{ConnectorSpace, Engine, EngineConfig, History};
 use crate::relay::{server as relay_server, Relay, RelayConfig, RelayFaults, Rights, SasPolicy};
 use crate::writeback_protocol::HYBRID_CONNECTION;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -54,6 +54,7 @@ pub struct World {
     /// `http://127.0.0.1:PORT`: Microsoft Graph of the fake tenant (`/v1.0/...`).
     pub graph_url: String,
     pub history: History,
+    pub connector_space: ConnectorSpace,
     dc: Option<Running>,
     relay_stop: CancellationToken,
     relay_task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -164,6 +165,17 @@ impl World {
             connector_password: directory.connector_password().unwrap_or_default(),
             password_writeback: opts.password_writeback,
             reconnect_backoff: (Duration::from_millis(5), Duration::from_millis(200)),
+            graph_url: Some(graph_url.clone()),
+            graph_token: Some(graph.issue_token(Caller::Admin(format!(
+                "Sync_AADCONNECT_{}@{}",
+                "0a1b2c3d4e5f", opts.tenant.domain
+            )))),
+            tenant_name: format!(
+                "{}.onmicrosoft.com",
+                opts.tenant.domain.split('.').next().unwrap_or("tenant")
+            ),
+            device_writeback: None,
+            sync_interval: Duration::from_secs(30 * 60),
         };
         Ok(World {
             clock,
@@ -174,6 +186,7 @@ impl World {
             graph,
             graph_url,
             history: History::default(),
+            connector_space: ConnectorSpace::default(),
             dc: Some(dc),
             relay_stop,
             relay_task,
@@ -249,9 +262,98 @@ impl World {
             self.engine_config.clone(),
             Arc::new(self.clock.clone()),
             self.history.clone(),
+            self.connector_space.clone(),
         );
         self.engine = Some(engine);
         self.await_listener().await;
+    }
+
+    /// The running engine.
+    pub fn engine(&self) -> Option<&Engine> {
+        self.engine.as_ref()
+    }
+
+    /// Run the Entra Connect wizard's "Configure device writeback": the licence gate (P1 or
+    /// P2, read from Graph by the engine), single forest only, then option A (`prepare`:
+    /// create the container and grant the connector its rights, with Enterprise Admin
+    /// credentials) or option B (the admin does both). Restarts the engine with it.
+    pub async fn configure_device_writeback(
+        &mut self,
+        forest: Option<&str>,
+        container: Option<&str>,
+        class: crate::engine::devices::DeviceClass,
+        prepare: bool,
+    ) -> Result<Vec<String>, String> {
+        use crate::directory::access::{ObjectKind, Right};
+        use crate::engine::devices::DeviceClass;
+        let domain = self.directory.domain();
+        if let Some(f) = forest {
+            if !f.eq_ignore_ascii_case(&domain.dns_name) {
+                return Err(format!(
+                    "device writeback forest {f} is not the forest the users are in ({}): device writeback supports a single forest only",
+                    domain.dns_name
+                ));
+            }
+        }
+        let premium = match self.engine.as_ref() {
+            Some(e) => e
+                .tenant_has_premium()
+                .await
+                .map_err(|e| format!("cannot read the tenant's licences: {e}"))?,
+            None => false,
+        };
+        if !premium {
+            return Err("device writeback needs Microsoft Entra ID P1 or P2; the tenant has neither (the wizard does not offer the option)".into());
+        }
+        let container = container
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("CN=RegisteredDevices,{}", domain.dn));
+        let mut detail = vec![format!("device writeback to {container} as {class:?}")];
+        if prepare {
+            let now = self.clock.now_utc();
+            let ctx = crate::directory::OpContext {
+                tls: true,
+                ..Default::default()
+            };
+            if self.directory.entry(&container).is_none() {
+                let object_class = match class {
+                    DeviceClass::Computer => "container",
+                    DeviceClass::MsDsDevice => "msDS-DeviceContainer",
+                };
+                let req = crate::directory::add::AddRequest {
+                    dn: container.clone(),
+                    attrs: vec![("objectClass".into(), vec![object_class.as_bytes().to_vec()])],
+                };
+                self.directory
+                    .write()
+                    .add(&crate::directory::Principal::System, &ctx, now, req)
+                    .map_err(|e| format!("creating {container}: {}", e.answer().1))?;
+                detail.push(format!("created {container}"));
+            }
+            let kind = match class {
+                DeviceClass::Computer => ObjectKind::Computer,
+                DeviceClass::MsDsDevice => ObjectKind::Device,
+            };
+            let connector = self.connector_dn();
+            for right in [Right::Create(kind), Right::Write(kind), Right::Delete(kind)] {
+                self.directory
+                    .grant(&connector, right, &container)
+                    .map_err(|e| e.answer().1)?;
+            }
+            detail.push(format!(
+                "granted the connector create/write/delete of {kind:?} objects on {container}"
+            ));
+        }
+        self.engine_config.device_writeback =
+            Some(crate::engine::config::DeviceWriteback { container, class });
+        self.start_engine().await;
+        Ok(detail)
+    }
+
+    /// Turn device writeback off (the wizard's checkbox cleared).
+    pub async fn disable_device_writeback(&mut self) {
+        self.engine_config.device_writeback = None;
+        self.start_engine().await;
     }
 
     /// Before a password operation: give a dropped listener its moment to reconnect

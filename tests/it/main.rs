@@ -4,6 +4,7 @@
 
 mod access;
 mod binds;
+mod devices;
 mod engine;
 mod graph;
 mod groups_devices;

@@ -1,0 +1,231 @@
+//! Device writeback: how a device registered in Entra ID becomes an object in the
+//! configured container, and the LDAP writes that add, update, rename and delete it.
+//!
+//! Two shapes: what the article shows (objectClass computer, CN = the display name,
+//! altSecurityIdentities from alternativeSecurityIds) and what Entra Connect really writes
+//! (objectClass msDS-Device under an msDS-DeviceContainer, CN = the deviceId, with
+//! msDS-DeviceID, msDS-IsEnabled, msDS-CloudAnchor, msDS-DeviceOSType, … —
+//! `reference/entra-writeback.md` §2; the exact sync-rule transforms are a GAP there).
+
+use super::ad::{AdFailure, AdSession};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The object class device writeback writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeviceClass {
+    /// `computer` (the article's view).
+    Computer,
+    /// `msDS-Device` (Entra Connect's).
+    MsDsDevice,
+}
+
+/// The device as the connector space keeps it: the attributes that flow to AD.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceImage {
+    pub object_id: String,
+    pub device_id: String,
+    pub display_name: String,
+    pub enabled: bool,
+    pub os: String,
+    pub os_version: String,
+    pub alt_security_ids: Vec<String>,
+    pub physical_ids: Vec<String>,
+    pub is_managed: bool,
+    pub is_compliant: bool,
+}
+
+impl DeviceImage {
+    /// From a Graph device (`/devices/delta` item).
+    pub fn from_graph(v: &Value) -> Option<Self> {
+        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let object_id = v["id"].as_str()?.to_string();
+        Some(Self {
+            object_id,
+            device_id: s("deviceId"),
+            display_name: s("displayName"),
+            enabled: v["accountEnabled"].as_bool().unwrap_or(true),
+            os: s("operatingSystem"),
+            os_version: s("operatingSystemVersion"),
+            alt_security_ids: v["alternativeSecurityIds"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x["key"].as_str())
+                        .map(alt_security_identity)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            physical_ids: v["physicalIds"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            is_managed: v["isManaged"].as_bool().unwrap_or(false),
+            is_compliant: v["isCompliant"].as_bool().unwrap_or(false),
+        })
+    }
+
+    /// The RDN value of the object in AD.
+    pub fn cn(&self, class: DeviceClass) -> String {
+        match class {
+            DeviceClass::Computer => self.display_name.clone(),
+            DeviceClass::MsDsDevice => self.device_id.clone(),
+        }
+    }
+
+    /// Attributes to write (the RDN and objectClass included).
+    pub fn attributes(&self, class: DeviceClass) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
+        let text = |s: &str| vec![s.as_bytes().to_vec()];
+        let mut a: BTreeMap<&'static str, Vec<Vec<u8>>> = BTreeMap::new();
+        let alt: Vec<Vec<u8>> = self
+            .alt_security_ids
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        match class {
+            DeviceClass::Computer => {
+                a.insert("objectClass", text("computer"));
+                let sam: String = self
+                    .display_name
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .take(15)
+                    .collect();
+                a.insert(
+                    "sAMAccountName",
+                    text(&format!("{}$", sam.to_ascii_uppercase())),
+                );
+                // WORKSTATION_TRUST_ACCOUNT, plus ACCOUNTDISABLE when disabled in Entra ID.
+                a.insert(
+                    "userAccountControl",
+                    text(if self.enabled { "4096" } else { "4098" }),
+                );
+                a.insert("operatingSystem", text(&self.os));
+                a.insert("operatingSystemVersion", text(&self.os_version));
+                a.insert(
+                    "description",
+                    text(&format!(
+                        "Device written back from Entra ID (deviceId {})",
+                        self.device_id
+                    )),
+                );
+                if !alt.is_empty() {
+                    a.insert("altSecurityIdentities", alt);
+                }
+            }
+            DeviceClass::MsDsDevice => {
+                a.insert("objectClass", text("msDS-Device"));
+                a.insert("displayName", text(&self.display_name));
+                let id = uuid::Uuid::parse_str(&self.device_id)
+                    .map(|u| u.to_bytes_le().to_vec())
+                    .unwrap_or_default();
+                a.insert("msDS-DeviceID", vec![id]);
+                a.insert(
+                    "msDS-IsEnabled",
+                    text(if self.enabled { "TRUE" } else { "FALSE" }),
+                );
+                a.insert(
+                    "msDS-CloudAnchor",
+                    text(&format!("Device_{}", self.object_id)),
+                );
+                a.insert("msDS-DeviceOSType", text(&self.os));
+                a.insert("msDS-DeviceOSVersion", text(&self.os_version));
+                a.insert(
+                    "msDS-IsManaged",
+                    text(if self.is_managed { "TRUE" } else { "FALSE" }),
+                );
+                a.insert(
+                    "msDS-IsCompliant",
+                    text(if self.is_compliant { "TRUE" } else { "FALSE" }),
+                );
+                a.insert("msDS-DeviceObjectVersion", text("1"));
+                // mandatory in the schema: written even when Graph has none
+                a.insert(
+                    "altSecurityIdentities",
+                    if alt.is_empty() {
+                        text(&format!("X509:<DeviceId>{}", self.device_id))
+                    } else {
+                        alt
+                    },
+                );
+                if !self.physical_ids.is_empty() {
+                    a.insert(
+                        "msDS-DevicePhysicalIDs",
+                        self.physical_ids
+                            .iter()
+                            .map(|p| p.as_bytes().to_vec())
+                            .collect(),
+                    );
+                }
+            }
+        }
+        a
+    }
+}
+
+/// alternativeSecurityIds keys are base64 of UTF-16LE text such as
+/// `X509:<SHA1-TP-PUBKEY>thumbprint…`; AD's altSecurityIdentities holds that text.
+fn alt_security_identity(key: &str) -> String {
+    let Ok(bytes) = B64.decode(key) else {
+        return format!("X509:<SHA1-TP-PUBKEY>{key}");
+    };
+    let text: Option<String> = (bytes.len() % 2 == 0)
+        .then(|| {
+            String::from_utf16(
+                &bytes
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect::<Vec<_>>(),
+            )
+            .ok()
+        })
+        .flatten()
+        .filter(|t| t.starts_with("X509:"));
+    text.unwrap_or_else(|| format!("X509:<SHA1-TP-PUBKEY>{key}"))
+}
+
+/// Add the device under `container`; returns its DN.
+pub async fn add(
+    ad: &mut AdSession,
+    container: &str,
+    class: DeviceClass,
+    d: &DeviceImage,
+) -> Result<String, AdFailure> {
+    let dn = format!("CN={},{container}", ldap3::dn_escape(d.cn(class)));
+    ad.add(&dn, d.attributes(class)).await?;
+    Ok(dn)
+}
+
+/// Bring the AD object in line with the device; returns its (possibly new) DN.
+pub async fn update(
+    ad: &mut AdSession,
+    dn: &str,
+    container: &str,
+    class: DeviceClass,
+    old: &DeviceImage,
+    new: &DeviceImage,
+) -> Result<String, AdFailure> {
+    let mut dn = dn.to_string();
+    if old.cn(class) != new.cn(class) {
+        let rdn = format!("CN={}", ldap3::dn_escape(new.cn(class)));
+        ad.rename(&dn, &rdn).await?;
+        dn = format!("{rdn},{container}");
+    }
+    let (before, after) = (old.attributes(class), new.attributes(class));
+    let changed: Vec<(&str, Vec<Vec<u8>>)> = after
+        .into_iter()
+        .filter(|(k, v)| *k != "objectClass" && *k != "sAMAccountName" && before.get(k) != Some(v))
+        .collect();
+    if !changed.is_empty() {
+        ad.replace(&dn, changed).await?;
+    }
+    Ok(dn)
+}

@@ -1,0 +1,432 @@
+//! Sync cycles (`Start-ADSyncSyncCycle -PolicyType Initial | Delta`) for device writeback:
+//! import the devices from Graph's `/devices/delta` into the connector space, then export
+//! the pending changes to AD. The connector space links each cloud device to its AD object
+//! and survives a restart of the service. The delta position advances only after a page has
+//! been applied (a failed round resumes from the last applied page: nothing lost, nothing
+//! applied twice); throttling is waited out on the business clock.
+
+use super::ad::AdSession;
+use super::config::EngineConfig;
+use super::devices::{self, DeviceImage};
+use super::graph_client::GraphClient;
+use super::history::{ExportError, History, RunRecord};
+use crate::clock::Clock;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CycleKind {
+    Initial,
+    Delta,
+}
+
+/// One cloud device in the connector space.
+#[derive(Debug, Clone, Default)]
+struct CsDevice {
+    /// The device as the last import saw it; `None` once deleted in the cloud.
+    image: Option<DeviceImage>,
+    /// What AD holds (the last successful export).
+    exported: Option<DeviceImage>,
+    /// The AD object it is joined to.
+    dn: Option<String>,
+    /// Seen in the current full import.
+    seen: bool,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    delta_link: Option<String>,
+    resume_link: Option<String>,
+    devices: BTreeMap<String, CsDevice>,
+    /// When the scheduler runs the next delta cycle.
+    next_due: Option<DateTime<Utc>>,
+}
+
+/// The connector space and the scheduler's position; outlives engine restarts.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectorSpace {
+    inner: Arc<Mutex<SyncState>>,
+}
+
+impl ConnectorSpace {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The AD object joined to a cloud device, if any.
+    pub fn joined_dn(&self, object_id: &str) -> Option<String> {
+        self.lock()
+            .devices
+            .get(object_id)
+            .and_then(|d| d.dn.clone())
+    }
+
+    /// How many cloud devices the connector space holds (deleted ones not yet exported included).
+    pub fn len(&self) -> usize {
+        self.lock().devices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Changes imported but not yet in AD.
+    pub fn pending(&self) -> usize {
+        self.lock()
+            .devices
+            .values()
+            .filter(|d| d.image != d.exported)
+            .count()
+    }
+
+    pub fn delta_link(&self) -> Option<String> {
+        self.lock().delta_link.clone()
+    }
+
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.lock().next_due
+    }
+
+    pub fn set_next_due(&self, t: Option<DateTime<Utc>>) {
+        self.lock().next_due = t;
+    }
+}
+
+/// What a cycle did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CycleSummary {
+    pub imported: (u32, u32, u32),
+    pub exported: (u32, u32, u32),
+    pub export_errors: usize,
+    /// The import stopped early (Graph failed); the next cycle resumes.
+    pub import_failed: Option<String>,
+}
+
+fn aad_connector(cfg: &EngineConfig) -> String {
+    format!("{} - AAD", cfg.tenant_name)
+}
+
+/// The AD connector is named after the forest: the DC= parts of the container's DN.
+fn ad_connector(container: &str) -> String {
+    container
+        .split(',')
+        .filter_map(|p| {
+            p.trim()
+                .strip_prefix("DC=")
+                .or_else(|| p.trim().strip_prefix("dc="))
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+pub async fn run(
+    cfg: &EngineConfig,
+    clock: &Arc<dyn Clock>,
+    history: &History,
+    cs: &ConnectorSpace,
+    kind: CycleKind,
+) -> CycleSummary {
+    let mut summary = CycleSummary::default();
+    let (Some(url), Some(token)) = (&cfg.graph_url, &cfg.graph_token) else {
+        return summary;
+    };
+    let graph = GraphClient::new(url, token, clock.clone());
+    let full = kind == CycleKind::Initial || cs.delta_link().is_none();
+    let start = clock.now();
+    let import = import(&graph, cs, full).await;
+    let end = clock.now();
+    let profile = if full { "Full Import" } else { "Delta Import" };
+    let (adds, updates, deletes) = import.counts;
+    summary.imported = import.counts;
+    history.run(RunRecord {
+        profile: profile.into(),
+        connector: Some(aad_connector(cfg)),
+        status: if import.error.is_some() {
+            "stopped-server-down".into()
+        } else {
+            "success".into()
+        },
+        start,
+        end,
+        adds: Some(adds),
+        updates: Some(updates),
+        deletes: Some(deletes),
+        error: import.error.clone(),
+        ..RunRecord::default()
+    });
+    if let Some(e) = import.error {
+        history.event_from("Directory Synchronization", end, 6803, "Error", format!("The import from Microsoft Entra ID stopped: {e}. The next cycle resumes where it stopped."));
+        summary.import_failed = Some(e);
+        return summary;
+    }
+    let pending = pending_counts(cs);
+    history.run(RunRecord {
+        profile: if full {
+            "Full Synchronization"
+        } else {
+            "Delta Synchronization"
+        }
+        .into(),
+        connector: Some(aad_connector(cfg)),
+        status: "success".into(),
+        start: end,
+        end,
+        adds: Some(pending.0),
+        updates: Some(pending.1),
+        deletes: Some(pending.2),
+        ..RunRecord::default()
+    });
+    let Some(dw) = &cfg.device_writeback else {
+        return summary;
+    };
+    let start = clock.now();
+    let (counts, errors) = export(cfg, dw, cs).await;
+    let end = clock.now();
+    summary.exported = counts;
+    summary.export_errors = errors.len();
+    history.run(RunRecord {
+        profile: "Export".into(),
+        connector: Some(ad_connector(&dw.container)),
+        status: if errors.is_empty() {
+            "success"
+        } else {
+            "completed-export-errors"
+        }
+        .into(),
+        start,
+        end,
+        adds: Some(counts.0),
+        updates: Some(counts.1),
+        deletes: Some(counts.2),
+        export_errors: errors,
+        ..RunRecord::default()
+    });
+    summary
+}
+
+struct Imported {
+    counts: (u32, u32, u32),
+    error: Option<String>,
+}
+
+async fn import(graph: &GraphClient, cs: &ConnectorSpace, full: bool) -> Imported {
+    let mut counts = (0, 0, 0);
+    let mut restarted = false;
+    if full {
+        let mut st = cs.lock();
+        st.delta_link = None;
+        st.resume_link = None;
+        st.devices.values_mut().for_each(|d| d.seen = false);
+    }
+    let mut full = full;
+    loop {
+        let link = {
+            let st = cs.lock();
+            st.resume_link
+                .clone()
+                .or_else(|| st.delta_link.clone())
+                .unwrap_or_else(|| "/v1.0/devices/delta".into())
+        };
+        let fetched = match graph.get(&link).await {
+            Ok(f) => f,
+            Err(e)
+                if (e.code == "resyncRequired" || e.code == "syncStateNotFound") && !restarted =>
+            {
+                // The token is gone: start over with a full round (Graph's own advice).
+                restarted = true;
+                full = true;
+                let mut st = cs.lock();
+                st.delta_link = None;
+                st.resume_link = None;
+                st.devices.values_mut().for_each(|d| d.seen = false);
+                continue;
+            }
+            Err(e) => {
+                return Imported {
+                    counts,
+                    error: Some(e.to_string()),
+                }
+            }
+        };
+        let body = fetched.body;
+        // Apply the page, then move the position past it — in that order.
+        let mut st = cs.lock();
+        for item in body["value"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            apply_item(&mut st, item, &mut counts);
+        }
+        if let Some(next) = body["@odata.nextLink"].as_str() {
+            st.resume_link = Some(next.to_string());
+            continue;
+        }
+        st.resume_link = None;
+        st.delta_link = body["@odata.deltaLink"].as_str().map(str::to_string);
+        if full {
+            for d in st.devices.values_mut() {
+                if !d.seen && d.image.is_some() {
+                    d.image = None;
+                    counts.2 += 1;
+                }
+            }
+        }
+        return Imported {
+            counts,
+            error: None,
+        };
+    }
+}
+
+fn apply_item(st: &mut SyncState, item: &Value, counts: &mut (u32, u32, u32)) {
+    let Some(id) = item["id"].as_str() else {
+        return;
+    };
+    if item.get("@removed").is_some() {
+        if let Some(d) = st.devices.get_mut(id) {
+            if d.image.take().is_some() {
+                counts.2 += 1;
+            }
+        }
+        return;
+    }
+    let Some(image) = DeviceImage::from_graph(item) else {
+        return;
+    };
+    let d = st.devices.entry(id.to_string()).or_default();
+    d.seen = true;
+    match &d.image {
+        None => counts.0 += 1,
+        Some(old) if *old != image => counts.1 += 1,
+        Some(_) => {}
+    }
+    d.image = Some(image);
+}
+
+fn pending_counts(cs: &ConnectorSpace) -> (u32, u32, u32) {
+    let st = cs.lock();
+    let mut c = (0, 0, 0);
+    for d in st.devices.values() {
+        match (&d.image, &d.exported) {
+            (Some(_), None) => c.0 += 1,
+            (Some(a), Some(b)) if a != b => c.1 += 1,
+            (None, Some(_)) => c.2 += 1,
+            _ => {}
+        }
+    }
+    c
+}
+
+async fn export(
+    cfg: &EngineConfig,
+    dw: &super::config::DeviceWriteback,
+    cs: &ConnectorSpace,
+) -> ((u32, u32, u32), Vec<ExportError>) {
+    let mut counts = (0, 0, 0);
+    let mut errors = Vec::new();
+    let work: Vec<(String, CsDevice)> = cs
+        .lock()
+        .devices
+        .iter()
+        .filter(|(_, d)| d.image != d.exported)
+        .map(|(k, d)| (k.clone(), d.clone()))
+        .collect();
+    if work.is_empty() {
+        return (counts, errors);
+    }
+    let mut ad = match AdSession::open(cfg).await {
+        Ok(s) => s,
+        Err(f) => {
+            errors.push(ExportError {
+                kind: "connection-failure".into(),
+                dn: dw.container.clone(),
+                detail: f.message,
+            });
+            return (counts, errors);
+        }
+    };
+    let container_exists = ad.exists(&dw.container).await.unwrap_or(false);
+    for (id, d) in work {
+        let target_dn = d
+            .image
+            .as_ref()
+            .map(|i| format!("CN={},{}", ldap3::dn_escape(i.cn(dw.class)), dw.container));
+        let result = match (&d.image, &d.exported, &d.dn) {
+            (Some(img), None, _) => {
+                if !container_exists {
+                    errors.push(ExportError {
+                        kind: "no-writeback-container".into(),
+                        dn: target_dn.unwrap_or_default(),
+                        detail: format!(
+                            "the device writeback container {} does not exist",
+                            dw.container
+                        ),
+                    });
+                    continue;
+                }
+                devices::add(&mut ad, &dw.container, dw.class, img)
+                    .await
+                    .map(|dn| {
+                        counts.0 += 1;
+                        Some(dn)
+                    })
+            }
+            (Some(img), Some(old), Some(dn)) => {
+                devices::update(&mut ad, dn, &dw.container, dw.class, old, img)
+                    .await
+                    .map(|dn| {
+                        counts.1 += 1;
+                        Some(dn)
+                    })
+            }
+            (None, Some(_), Some(dn)) => match ad.delete(dn).await {
+                Ok(()) => {
+                    counts.2 += 1;
+                    Ok(None)
+                }
+                Err(f) if f.code == Some(32) => Ok(None),
+                Err(f) => Err(f),
+            },
+            _ => Ok(d.dn.clone()),
+        };
+        match result {
+            Ok(dn) => {
+                let mut st = cs.lock();
+                if let Some(entry) = st.devices.get_mut(&id) {
+                    entry.exported = entry.image.clone().filter(|_| d.image.is_some());
+                    if d.image.is_none() {
+                        entry.exported = None;
+                    }
+                    entry.dn = dn;
+                }
+                if st
+                    .devices
+                    .get(&id)
+                    .is_some_and(|e| e.image.is_none() && e.exported.is_none())
+                {
+                    st.devices.remove(&id);
+                }
+            }
+            Err(f) => errors.push(ExportError {
+                kind: match f.code {
+                    Some(50) => "permission-issue",
+                    Some(32) => "no-writeback-container",
+                    _ => "cd-error",
+                }
+                .into(),
+                dn: d.dn.clone().or(target_dn).unwrap_or_default(),
+                detail: match f.code {
+                    Some(c) => {
+                        format!("LDAP {c}: {}", f.message.lines().next().unwrap_or_default())
+                    }
+                    None => f.message,
+                },
+            }),
+        }
+    }
+    ad.close().await;
+    (counts, errors)
+}
