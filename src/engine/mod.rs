@@ -65,6 +65,11 @@ impl Engine {
                 shutdown.clone(),
             ))
         });
+        if cs.next_due().is_none() {
+            let interval = chrono::Duration::from_std(shared.cfg.sync_interval)
+                .unwrap_or(chrono::Duration::minutes(30));
+            cs.set_next_due(Some(shared.clock.now() + interval));
+        }
         Self {
             shared,
             cs,

@@ -126,7 +126,37 @@ pub struct DeviceSpec {
     pub name: String,
     pub owner: Option<String>,
     pub os: Option<String>,
+    pub os_version: Option<String>,
     pub trust_type: Option<String>,
+    /// Default true.
+    pub enabled: Option<bool>,
+    /// Windows Hello for Business key material on the device (a certificate thumbprint).
+    pub whfb: Option<bool>,
+}
+
+/// `update_device: {name, enabled, display_name}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDevice {
+    pub name: String,
+    pub enabled: Option<bool>,
+    pub display_name: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// `delete_device: {name}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteDevice {
+    pub name: String,
+}
+
+/// `sync: delta | initial`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncKind {
+    Delta,
+    Initial,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -242,28 +272,17 @@ pub struct RightGrant {
     pub on: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineSpec {
-    #[serde(default = "yes")]
-    pub password_writeback: bool,
+    /// `None` in a `configure` step: leave as it is.
+    pub password_writeback: Option<bool>,
     pub device_writeback: Option<Toggle<DeviceWritebackSpec>>,
     pub group_writeback_v1: Option<Toggle<GroupWritebackSpec>>,
     pub group_writeback_v2: Option<Toggle<GroupWritebackSpec>>,
     pub cloud_sync: Option<Toggle<CloudSyncSpec>>,
 }
 
-impl Default for EngineSpec {
-    fn default() -> Self {
-        Self {
-            password_writeback: true,
-            device_writeback: None,
-            group_writeback_v1: None,
-            group_writeback_v2: None,
-            cloud_sync: None,
-        }
-    }
-}
 
 /// `false`, or a configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -496,6 +515,12 @@ pub enum Action {
     RestartEngine,
     ExpectAd(ExpectAd),
     ExpectRun(ExpectRun),
+    RegisterDevice(DeviceSpec),
+    UpdateDevice(UpdateDevice),
+    DeleteDevice(DeleteDevice),
+    Configure(Box<EngineSpec>),
+    Sync(SyncKind),
+    ExpectFeatures(BTreeMap<String, String>),
     /// A step whose area has not landed yet (devices, groups, sync, configure, features):
     /// parsed, and answered "not supported yet" when run.
     Later(&'static str),
@@ -519,6 +544,12 @@ impl Action {
             Action::RestartEngine => "restart_engine",
             Action::ExpectAd(_) => "expect_ad",
             Action::ExpectRun(_) => "expect_run",
+            Action::RegisterDevice(_) => "register_device",
+            Action::UpdateDevice(_) => "update_device",
+            Action::DeleteDevice(_) => "delete_device",
+            Action::Configure(_) => "configure",
+            Action::Sync(_) => "sync",
+            Action::ExpectFeatures(_) => "expect_features",
             Action::Later(n) => n,
         }
     }
@@ -615,6 +646,12 @@ impl<'de> Deserialize<'de> for Step {
                         }
                         "expect_ad" => Action::ExpectAd(map.next_value()?),
                         "expect_run" => Action::ExpectRun(map.next_value()?),
+                        "register_device" => Action::RegisterDevice(map.next_value()?),
+                        "update_device" => Action::UpdateDevice(map.next_value()?),
+                        "delete_device" => Action::DeleteDevice(map.next_value()?),
+                        "configure" => Action::Configure(Box::new(map.next_value()?)),
+                        "sync" => Action::Sync(map.next_value()?),
+                        "expect_features" => Action::ExpectFeatures(map.next_value()?),
                         other => match ACTIONS.iter().find(|a| **a == other) {
                             Some(known) => {
                                 map.next_value::<Ignored>()?;
@@ -682,7 +719,7 @@ mod tests {
             s.steps[0].expect.as_ref().unwrap().outcome,
             Some(ExpectedOutcome::Rejected)
         );
-        assert!(matches!(s.steps[2].action, Action::Later("sync")));
+        assert!(matches!(s.steps[2].action, Action::Sync(SyncKind::Delta)));
         let s =
             from_yaml("steps:\n  - grant: { right: reset_password, on: \"DC=gntech,DC=me\" }\n")
                 .unwrap();

@@ -51,6 +51,8 @@ pub struct Report {
     pub ad: Vec<AdEntry>,
     pub runs: Vec<RunRecord>,
     pub events: Vec<Event>,
+    /// `Get-ADSyncAADCompanyFeature` at the end.
+    pub features: BTreeMap<String, String>,
 }
 
 /// Attributes that move on every write and would only repeat what `change` says.

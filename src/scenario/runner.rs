@@ -128,7 +128,7 @@ pub async fn run(file: &Path, root: &Path) -> Result<Outcome, ScenarioError> {
             group_writeback_default: w.tenant.group_writeback_default,
             writeback_onboarded: true,
         },
-        password_writeback: w.engine.password_writeback,
+        password_writeback: w.engine.password_writeback.unwrap_or(true),
     };
     let mut world = World::start(opts)
         .await
@@ -297,6 +297,24 @@ async fn run_in(
     }
     world.begin();
     world.start_engine().await;
+    // Device writeback as the wizard left it (default: on, container prepared, when the
+    // tenant's licence allows it), then the initial cycle Entra Connect ran at install.
+    for d in &w.tenant.devices {
+        world
+            .register_device(d)
+            .map_err(|e| setup_err(file, format!("device {}: {e}", d.name)))?;
+    }
+    let explicit = w.engine.device_writeback.is_some();
+    if let Err(e) = configure_devices(world, w.engine.device_writeback.as_ref()).await {
+        if explicit {
+            return Err(setup_err(file, format!("device_writeback: {e}")));
+        }
+    }
+    if let Some(e) = world.engine() {
+        e.sync(crate::engine::CycleKind::Initial).await;
+    }
+    let runs_before = world.history.runs().len();
+    let events_before = world.history.events().len();
 
     // The state before the first step, for `unchanged` and the snapshot.
     let baseline_usn = world.directory.read().store.usn;
@@ -345,8 +363,14 @@ async fn run_in(
         seed: scenario.seed,
         steps,
         ad,
-        runs: world.history.runs(),
-        events: world.history.events(),
+        runs: world.history.runs().into_iter().skip(runs_before).collect(),
+        events: world
+            .history
+            .events()
+            .into_iter()
+            .skip(events_before)
+            .collect(),
+        features: world.features(),
     };
     Ok(Outcome { report, failures })
 }
@@ -612,8 +636,13 @@ async fn run_step(
             done(n, "clear_faults".into(), Ok(vec![]))
         }
         Action::Advance(d) => {
-            world.advance(d.0).await;
-            done(n, format!("advance {:?}", d.0), Ok(vec![format!("now {}", world.clock.now_utc().format("%Y-%m-%dT%H:%M:%SZ"))]))
+            let ran = world.advance(d.0).await;
+            let mut detail = vec![format!("now {}", world.clock.now_utc().format("%Y-%m-%dT%H:%M:%SZ"))];
+            if let Some(s) = ran {
+                detail.push("the scheduled delta sync cycle ran".into());
+                detail.extend(cycle_detail(&s).unwrap_or_else(|e| vec![e]));
+            }
+            done(n, format!("advance {:?}", d.0), Ok(detail))
         }
         Action::RestartEngine => {
             world.start_engine().await;
@@ -624,6 +653,10 @@ async fn run_step(
             let runs = world.history.runs();
             let matching = |r: &&crate::engine::history::RunRecord| match x.profile.to_ascii_lowercase().as_str() {
                 "password" => r.profile == "PasswordSet" || r.profile == "PasswordChange",
+                "export" => r.profile == "Export",
+                "delta_import" | "import" => r.profile.ends_with("Import"),
+                "full_import" => r.profile == "Full Import",
+                "synchronization" => r.profile.ends_with("Synchronization"),
                 p => r.profile.eq_ignore_ascii_case(p),
             };
             let label = format!("expect_run {}", x.profile);
@@ -636,8 +669,9 @@ async fn run_step(
                     problems.push(format!("status: expected {s}, got {}", run.status));
                 }
             }
-            let updates = u32::from(run.status == "success");
-            for (what, want, got) in [("adds", x.adds, 0), ("updates", x.updates, updates), ("deletes", x.deletes, 0)] {
+            let password_run = run.profile.starts_with("Password");
+            let updates = if password_run { u32::from(run.status == "success") } else { run.updates.unwrap_or(0) };
+            for (what, want, got) in [("adds", x.adds, run.adds.unwrap_or(0)), ("updates", x.updates, updates), ("deletes", x.deletes, run.deletes.unwrap_or(0))] {
                 if let Some(w) = want {
                     if w != got {
                         problems.push(format!("{what}: expected {w}, got {got}"));
@@ -645,12 +679,108 @@ async fn run_step(
                 }
             }
             if let Some(errors) = &x.errors {
-                let got = usize::from(run.status != "success");
-                if errors.len() != got {
-                    problems.push(format!("errors: expected {}, got {got}", errors.len()));
+                if password_run {
+                    let got = usize::from(run.status != "success");
+                    if errors.len() != got {
+                        problems.push(format!("errors: expected {}, got {got}", errors.len()));
+                    }
+                } else if errors.len() != run.export_errors.len() {
+                    problems.push(format!("errors: expected {}, got {}", errors.len(), run.export_errors.len()));
+                } else {
+                    for (want, got) in errors.iter().zip(&run.export_errors) {
+                        if want.get("type").is_some_and(|t| *t != got.kind) {
+                            problems.push(format!("error type: expected {:?}, got {}", want.get("type"), got.kind));
+                        }
+                        if want.get("dn").is_some_and(|d| crate::directory::dn::norm(d) != crate::directory::dn::norm(&got.dn)) {
+                            problems.push(format!("error dn: expected {:?}, got {}", want.get("dn"), got.dn));
+                        }
+                    }
                 }
             }
             check(n, label, problems)
+        }
+        Action::RegisterDevice(d) => {
+            let r = world.register_device(d).map(|id| vec![format!("registered in Entra ID (deviceId {id})")]);
+            done(n, format!("register_device {}", d.name), r)
+        }
+        Action::UpdateDevice(u) => {
+            let mut detail = Vec::new();
+            let found = world.tenant.update_device(&u.name, |dev| {
+                if let Some(e) = u.enabled {
+                    dev.account_enabled = e;
+                    detail.push(format!("accountEnabled: {e}"));
+                }
+                if let Some(name) = &u.display_name {
+                    dev.display_name = name.clone();
+                    detail.push(format!("displayName: {name}"));
+                }
+            });
+            let mut result = if found { Ok(detail) } else { Err(format!("no device {} in the tenant", u.name)) };
+            if let (true, Some(upn)) = (found, &u.owner) {
+                result = match world.tenant.user(upn) {
+                    Some(user) => {
+                        world.tenant.update_device(&u.name, |dev| dev.registered_owners = vec![user.id.clone()]);
+                        result.map(|mut d| {
+                            d.push(format!("registeredOwners: {upn}"));
+                            d
+                        })
+                    }
+                    None => Err(format!("owner {upn} is not a user of the tenant")),
+                };
+            }
+            done(n, format!("update_device {}", u.name), result)
+        }
+        Action::DeleteDevice(d) => {
+            let r = if world.tenant.delete_device(&d.name) { Ok(vec![]) } else { Err(format!("no device {} in the tenant", d.name)) };
+            done(n, format!("delete_device {}", d.name), r)
+        }
+        Action::Configure(c) => {
+            let mut detail = Vec::new();
+            if let Some(model::Toggle::On(_) | model::Toggle::Off(true)) = &c.group_writeback_v2 {
+                return done(
+                    n,
+                    "configure".into(),
+                    Err("Group writeback v2 is deprecated in Entra Connect Sync: use Microsoft Entra Cloud Sync to provision cloud security groups".into()),
+                );
+            }
+            if c.group_writeback_v1.is_some() || c.cloud_sync.is_some() {
+                return done(n, "configure".into(), Err("group writeback v1 and Cloud Sync are not supported yet (issue 6)".into()));
+            }
+            if let Some(on) = c.password_writeback {
+                world.set_password_writeback(on).await;
+                detail.push(format!("password writeback {}", if on { "enabled" } else { "disabled" }));
+            }
+            if let Some(dw) = &c.device_writeback {
+                match configure_devices(world, Some(dw)).await {
+                    Ok(d) => detail.extend(d),
+                    Err(e) => return done(n, "configure".into(), Err(e)),
+                }
+            }
+            done(n, "configure".into(), Ok(detail))
+        }
+        Action::Sync(kind) => {
+            let Some(engine) = world.engine() else {
+                return done(n, "sync".into(), Err("the engine is not running".into()));
+            };
+            let k = match kind {
+                model::SyncKind::Delta => crate::engine::CycleKind::Delta,
+                model::SyncKind::Initial => crate::engine::CycleKind::Initial,
+            };
+            let s = engine.sync(k).await;
+            let label = format!("sync {}", if k == crate::engine::CycleKind::Delta { "delta" } else { "initial" });
+            done(n, label, cycle_detail(&s))
+        }
+        Action::ExpectFeatures(want) => {
+            let have = world.features();
+            let problems = want
+                .iter()
+                .filter_map(|(k, v)| match have.get(k) {
+                    Some(h) if h.eq_ignore_ascii_case(v) => None,
+                    Some(h) => Some(format!("{k}: expected {v}, got {h}")),
+                    None => Some(format!("{k}: not a feature Get-ADSyncAADCompanyFeature prints")),
+                })
+                .collect();
+            check(n, "expect_features".into(), problems)
         }
         Action::Later(name) => done(
             n,
@@ -658,6 +788,60 @@ async fn run_step(
             Err(format!("`{name}` is not supported yet: device, group, sync and feature steps land with issues 5 and 6")),
         ),
     }
+}
+
+fn cycle_detail(s: &crate::engine::CycleSummary) -> Result<Vec<String>, String> {
+    if let Some(e) = &s.import_failed {
+        return Err(format!("the import stopped: {e}"));
+    }
+    let (a, u, d) = s.imported;
+    let (ea, eu, ed) = s.exported;
+    let mut detail = vec![
+        format!("import: {a} adds, {u} updates, {d} deletes"),
+        format!("export: {ea} adds, {eu} updates, {ed} deletes"),
+    ];
+    if s.export_errors > 0 {
+        detail.push(format!("{} export errors", s.export_errors));
+    }
+    Ok(detail)
+}
+
+/// Configure device writeback from a scenario's `device_writeback` (None: the default).
+async fn configure_devices(
+    world: &mut World,
+    spec: Option<&model::Toggle<model::DeviceWritebackSpec>>,
+) -> Result<Vec<String>, String> {
+    use crate::engine::devices::DeviceClass;
+    let cfg = match spec {
+        Some(model::Toggle::Off(false)) => {
+            world.disable_device_writeback().await;
+            return Ok(vec!["device writeback disabled".into()]);
+        }
+        Some(model::Toggle::On(c)) => c.clone(),
+        None | Some(model::Toggle::Off(true)) => model::DeviceWritebackSpec {
+            forest: None,
+            container: None,
+            object_class: None,
+            prepare: None,
+        },
+    };
+    let class = match cfg.object_class.as_deref() {
+        None | Some("computer") => DeviceClass::Computer,
+        Some(c) if c.eq_ignore_ascii_case("msDS-Device") => DeviceClass::MsDsDevice,
+        Some(other) => {
+            return Err(format!(
+                "object_class `{other}`: use computer or msDS-Device"
+            ))
+        }
+    };
+    world
+        .configure_device_writeback(
+            cfg.forest.as_deref(),
+            cfg.container.as_deref(),
+            class,
+            cfg.prepare.unwrap_or(true),
+        )
+        .await
 }
 
 fn expect_ad(

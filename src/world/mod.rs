@@ -379,12 +379,15 @@ impl World {
     /// Move business time. The engine renews its relay token as the service would have
     /// while the time passed; the world waits (real time, bounded) until the relay has it,
     /// so the next step never races the renewal.
-    pub async fn advance(&self, by: Duration) {
+    /// A scheduled delta cycle that fell due runs (one, as ADSync's scheduler does after
+    /// a pause); its summary is returned.
+    pub async fn advance(&self, by: Duration) -> Option<crate::engine::CycleSummary> {
         self.clock
             .advance(chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX));
-        let Some(e) = &self.engine else { return };
+        let e = self.engine.as_ref()?;
+        let ran = e.run_due_cycle().await;
         if !e.connected() {
-            return;
+            return ran;
         }
         e.renew_token();
         let now = self.clock.now_utc();
@@ -395,6 +398,91 @@ impl World {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        ran
+    }
+
+    /// Turn Entra Connect's password writeback feature on or off (the tenant learns it).
+    pub async fn set_password_writeback(&mut self, on: bool) {
+        self.engine_config.password_writeback = on;
+        self.tenant.update(|s| s.writeback_onboarded = on);
+        self.start_engine().await;
+    }
+
+    /// What `Get-ADSyncAADCompanyFeature` prints.
+    pub fn features(&self) -> std::collections::BTreeMap<String, String> {
+        let on = |b: bool| if b { "Enabled" } else { "Disabled" }.to_string();
+        let dw = self.engine_config.device_writeback.as_ref();
+        let forest = dw
+            .map(|d| {
+                d.container
+                    .split(',')
+                    .filter_map(|p| p.trim().strip_prefix("DC="))
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })
+            .unwrap_or_default();
+        [
+            (
+                "PasswordWriteback",
+                on(self.engine_config.password_writeback),
+            ),
+            ("DeviceWriteback", on(dw.is_some())),
+            ("DeviceWritebackForest", forest),
+            ("UnifiedGroupWriteback", on(false)),
+            ("GroupWritebackV2", on(false)),
+            ("ForcePasswordChangeOnLogOn", on(false)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// Register a device in the tenant, its ids from the world's seed.
+    pub fn register_device(
+        &mut self,
+        spec: &crate::scenario::model::DeviceSpec,
+    ) -> Result<String, String> {
+        use crate::cloud::tenant::{AlternativeSecurityId, CloudDevice};
+        let owners = match &spec.owner {
+            Some(upn) => vec![
+                self.tenant
+                    .user(upn)
+                    .ok_or_else(|| format!("owner {upn} is not a user of the tenant"))?
+                    .id,
+            ],
+            None => vec![],
+        };
+        let id = self.object_id();
+        let device_id = self.object_id();
+        let thumbprint: String = device_id.replace('-', "").to_ascii_uppercase();
+        let key_text = if spec.whfb.unwrap_or(false) {
+            format!("X509:<SHA1-TP-PUBKEY>{thumbprint}<WHfB>")
+        } else {
+            format!("X509:<SHA1-TP-PUBKEY>{thumbprint}")
+        };
+        let key: Vec<u8> = key_text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        self.tenant.put_device(CloudDevice {
+            id: id.clone(),
+            device_id: device_id.clone(),
+            display_name: spec.name.clone(),
+            operating_system: spec.os.clone().unwrap_or_else(|| "Windows".into()),
+            operating_system_version: spec
+                .os_version
+                .clone()
+                .unwrap_or_else(|| "10.0.22631.4317".into()),
+            trust_type: spec.trust_type.clone().unwrap_or_else(|| "ServerAd".into()),
+            account_enabled: spec.enabled.unwrap_or(true),
+            alternative_security_ids: vec![AlternativeSecurityId {
+                kind: 2,
+                key: B64.encode(key),
+            }],
+            registered_owners: owners,
+            is_compliant: true,
+            is_managed: true,
+            physical_ids: vec![format!("[GID]:g:{}", &thumbprint[..16])],
+            registration_date_time: self.clock.now_utc(),
+        });
+        Ok(device_id)
     }
 
     /// The directory's LDAPS URL (for on-premises sign-ins).
