@@ -283,7 +283,6 @@ pub struct EngineSpec {
     pub cloud_sync: Option<Toggle<CloudSyncSpec>>,
 }
 
-
 /// `false`, or a configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
@@ -451,7 +450,24 @@ pub struct GrantSpec {
 pub struct FaultSpec {
     pub relay: Option<RelayFaultSpec>,
     pub ldap: Option<LdapFaultSpec>,
-    pub graph: Option<serde_json::Value>,
+    pub graph: Option<GraphFaultSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphFaultSpec {
+    pub throttle: Option<ThrottleSpec>,
+    pub status: Option<u16>,
+    pub latency: Option<Duration>,
+    #[serde(default)]
+    pub empty_pages: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSpec {
+    pub requests: u32,
+    pub retry_after: Duration,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

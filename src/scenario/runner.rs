@@ -94,10 +94,10 @@ pub async fn run(file: &Path, root: &Path) -> Result<Outcome, ScenarioError> {
         .clone()
         .unwrap_or_else(|| scenario_name(file, root));
     let w = &scenario.world;
-    if !w.tenant.devices.is_empty() || !w.tenant.groups.is_empty() || w.tenant.generate.is_some() {
+    if !w.tenant.groups.is_empty() || w.tenant.generate.is_some() {
         return Err(setup_err(
             file,
-            "tenant devices, groups and generated data are not supported yet (issues 5 and 6)",
+            "tenant groups and generated data are not supported yet (issue 6)",
         ));
     }
     let domain = w
@@ -625,14 +625,33 @@ async fn run_step(
                     detail.push("ldap connections reset".into());
                 }
             }
-            if f.graph.is_some() {
-                return done(n, "fault".into(), Err("graph faults are not supported yet (issue 5)".into()));
+            if let Some(g) = &f.graph {
+                let mut faults = world.graph.faults();
+                if let Some(t) = &g.throttle {
+                    faults.throttle = t.requests;
+                    faults.retry_after = t.retry_after.0;
+                    detail.push(format!("graph throttles the next {} requests (Retry-After {:?})", t.requests, t.retry_after.0));
+                }
+                if let Some(st) = g.status {
+                    faults.status = Some(st);
+                    detail.push(format!("graph answers {st}"));
+                }
+                if let Some(l) = &g.latency {
+                    faults.latency = Some(l.0);
+                    detail.push(format!("graph latency {:?}", l.0));
+                }
+                if g.empty_pages {
+                    faults.empty_pages = true;
+                    detail.push("graph pads delta rounds with empty pages".into());
+                }
+                world.graph.set_faults(faults);
             }
             done(n, "fault".into(), Ok(detail))
         }
         Action::ClearFaults => {
             world.set_relay_faults(RelayFaults::default());
             world.directory.set_faults(Default::default());
+            world.graph.set_faults(Default::default());
             done(n, "clear_faults".into(), Ok(vec![]))
         }
         Action::Advance(d) => {
@@ -768,7 +787,11 @@ async fn run_step(
             };
             let s = engine.sync(k).await;
             let label = format!("sync {}", if k == crate::engine::CycleKind::Delta { "delta" } else { "initial" });
-            done(n, label, cycle_detail(&s))
+            let mut result = cycle_detail(&s);
+            if let (Ok(d), None) = (&mut result, &engine.config().device_writeback) {
+                d.push("device writeback is not configured: devices are imported, nothing is exported (Entra Connect wizard → Configure device options)".into());
+            }
+            done(n, label, result)
         }
         Action::ExpectFeatures(want) => {
             let have = world.features();
