@@ -332,13 +332,10 @@ pub async fn delta(
             select: q.select.clone(),
         },
     };
-    let items: Vec<Value> = if cursor.initial {
-        g.tenant
-            .devices()
-            .iter()
-            .map(|d| Value::Object(select(device_json(d), cursor.select.as_deref())))
-            .collect()
-    } else {
+    if cursor.initial {
+        return Ok(Json(initial_page(&g, cursor, size, &base, &context)));
+    }
+    let items: Vec<Value> = {
         g.tenant
             .device_changes(cursor.from, cursor.until)
             .into_iter()
@@ -384,6 +381,43 @@ pub async fn delta(
         ));
     }
     Ok(Json(body))
+}
+
+/// A page of the first round: the devices present now, from the cursor's offset.
+fn initial_page(g: &Graph, cursor: Cursor, size: usize, base: &str, context: &str) -> Value {
+    let (page, total) = g.tenant.devices_page(cursor.offset, size);
+    let remaining = total.saturating_sub(cursor.offset);
+    if remaining > 0 && g.faults().empty_pages && !cursor.padded {
+        let next = Cursor {
+            padded: true,
+            ..cursor
+        };
+        return json!({ "@odata.context": context, "value": [], "@odata.nextLink": format!("{base}?$skiptoken={}", next.encode()) });
+    }
+    let consumed = cursor.offset + page.len();
+    let value: Vec<Value> = page
+        .iter()
+        .map(|d| Value::Object(select(device_json(d), cursor.select.as_deref())))
+        .collect();
+    let mut body = json!({ "@odata.context": context, "value": value });
+    if consumed < total {
+        let next = Cursor {
+            offset: consumed,
+            padded: false,
+            ..cursor
+        };
+        body["@odata.nextLink"] = json!(format!("{base}?$skiptoken={}", next.encode()));
+    } else {
+        body["@odata.deltaLink"] = json!(format!(
+            "{base}?$deltatoken={}",
+            delta_token(
+                cursor.until,
+                g.clock.now().timestamp(),
+                cursor.select.as_deref()
+            )
+        ));
+    }
+    body
 }
 
 #[cfg(test)]
