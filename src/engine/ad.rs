@@ -203,6 +203,36 @@ impl AdSession {
         ok(r)
     }
 
+    /// The DN and objectSid of the account with this userPrincipalName, if any.
+    pub async fn user_by_upn(
+        &mut self,
+        base: &str,
+        upn: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, AdFailure> {
+        let filter = format!(
+            "(&(objectClass=user)(userPrincipalName={}))",
+            ldap3::ldap_escape(upn)
+        );
+        let ldap3::SearchResult(entries, res) = self
+            .ldap
+            .search(base, Scope::Subtree, &filter, vec!["objectSid"])
+            .await
+            .map_err(AdFailure::unreachable)?;
+        if res.rc != 0 {
+            return Err(AdFailure::from_result(&res));
+        }
+        Ok(entries.into_iter().next().map(|e| {
+            let e = SearchEntry::construct(e);
+            let sid = e
+                .bin_attrs
+                .get("objectSid")
+                .and_then(|v| v.first())
+                .cloned()
+                .unwrap_or_default();
+            (e.dn, sid)
+        }))
+    }
+
     /// Does the entry exist?
     pub async fn exists(&mut self, dn: &str) -> Result<bool, AdFailure> {
         let ldap3::SearchResult(_, res) = self

@@ -36,6 +36,16 @@ pub struct DeviceImage {
     pub physical_ids: Vec<String>,
     pub is_managed: bool,
     pub is_compliant: bool,
+    /// The registered owner's userPrincipalName (from `registeredOwners`).
+    pub owner: Option<String>,
+}
+
+/// The AD account of a device's owner: managedBy (computer) or msDS-RegisteredOwner
+/// (msDS-Device, a SID) point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub dn: String,
+    pub sid: Vec<u8>,
 }
 
 impl DeviceImage {
@@ -70,6 +80,11 @@ impl DeviceImage {
                 .unwrap_or_default(),
             is_managed: v["isManaged"].as_bool().unwrap_or(false),
             is_compliant: v["isCompliant"].as_bool().unwrap_or(false),
+            owner: v["registeredOwners"]
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(|o| o["userPrincipalName"].as_str())
+                .map(str::to_string),
         })
     }
 
@@ -82,7 +97,11 @@ impl DeviceImage {
     }
 
     /// Attributes to write (the RDN and objectClass included).
-    pub fn attributes(&self, class: DeviceClass) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
+    pub fn attributes(
+        &self,
+        class: DeviceClass,
+        owner: Option<&Owner>,
+    ) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
         let text = |s: &str| vec![s.as_bytes().to_vec()];
         let mut a: BTreeMap<&'static str, Vec<Vec<u8>>> = BTreeMap::new();
         let alt: Vec<Vec<u8>> = self
@@ -167,6 +186,16 @@ impl DeviceImage {
                 }
             }
         }
+        if let Some(o) = owner {
+            match class {
+                DeviceClass::Computer => {
+                    a.insert("managedBy", vec![o.dn.as_bytes().to_vec()]);
+                }
+                DeviceClass::MsDsDevice => {
+                    a.insert("msDS-RegisteredOwner", vec![o.sid.clone()]);
+                }
+            }
+        }
         a
     }
 }
@@ -198,9 +227,10 @@ pub async fn add(
     container: &str,
     class: DeviceClass,
     d: &DeviceImage,
+    owner: Option<&Owner>,
 ) -> Result<String, AdFailure> {
     let dn = format!("CN={},{container}", ldap3::dn_escape(d.cn(class)));
-    ad.add(&dn, d.attributes(class)).await?;
+    ad.add(&dn, d.attributes(class, owner)).await?;
     Ok(dn)
 }
 
@@ -210,19 +240,32 @@ pub async fn update(
     dn: &str,
     container: &str,
     class: DeviceClass,
-    old: &DeviceImage,
-    new: &DeviceImage,
+    old: (&DeviceImage, Option<&Owner>),
+    new: (&DeviceImage, Option<&Owner>),
 ) -> Result<String, AdFailure> {
+    let ((old, old_owner), (new, new_owner)) = (old, new);
     let mut dn = dn.to_string();
     if old.cn(class) != new.cn(class) {
         let rdn = format!("CN={}", ldap3::dn_escape(new.cn(class)));
         ad.rename(&dn, &rdn).await?;
         dn = format!("{rdn},{container}");
     }
-    let (before, after) = (old.attributes(class), new.attributes(class));
+    let (before, after) = (
+        old.attributes(class, old_owner),
+        new.attributes(class, new_owner),
+    );
+    // Attributes that went away (an owner removed) are replaced with no values.
+    let gone = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .map(|k| (*k, Vec::new()));
     let changed: Vec<(&str, Vec<Vec<u8>>)> = after
-        .into_iter()
-        .filter(|(k, v)| *k != "objectClass" && *k != "sAMAccountName" && before.get(k) != Some(v))
+        .iter()
+        .filter(|(k, v)| {
+            **k != "objectClass" && **k != "sAMAccountName" && before.get(*k) != Some(*v)
+        })
+        .map(|(k, v)| (*k, v.clone()))
+        .chain(gone)
         .collect();
     if !changed.is_empty() {
         ad.replace(&dn, changed).await?;

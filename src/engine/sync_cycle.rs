@@ -13,7 +13,7 @@ use super::history::{ExportError, History, RunRecord};
 use crate::clock::Clock;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +227,7 @@ async fn import(graph: &GraphClient, cs: &ConnectorSpace, full: bool) -> Importe
             st.resume_link
                 .clone()
                 .or_else(|| st.delta_link.clone())
-                .unwrap_or_else(|| "/v1.0/devices/delta".into())
+                .unwrap_or_else(|| "/v1.0/devices/delta?$expand=registeredOwners".into())
         };
         let fetched = match graph.get(&link).await {
             Ok(f) => f,
@@ -306,6 +306,27 @@ fn apply_item(st: &mut SyncState, item: &Value, counts: &mut (u32, u32, u32)) {
     d.image = Some(image);
 }
 
+/// The owner's AD account (cloud-only owners have none), looked up once per export.
+async fn owner_of(
+    ad: &mut AdSession,
+    base: &str,
+    cache: &mut HashMap<String, Option<devices::Owner>>,
+    img: &DeviceImage,
+) -> Option<devices::Owner> {
+    let upn = img.owner.as_ref()?;
+    if let Some(hit) = cache.get(upn) {
+        return hit.clone();
+    }
+    let found = ad
+        .user_by_upn(base, upn)
+        .await
+        .ok()
+        .flatten()
+        .map(|(dn, sid)| devices::Owner { dn, sid });
+    cache.insert(upn.clone(), found.clone());
+    found
+}
+
 fn pending_counts(cs: &ConnectorSpace) -> (u32, u32, u32) {
     let st = cs.lock();
     let mut c = (0, 0, 0);
@@ -349,6 +370,15 @@ async fn export(
         }
     };
     let container_exists = ad.exists(&dw.container).await.unwrap_or(false);
+    // Owners are looked up in the domain the container is in.
+    let domain: String = dw
+        .container
+        .split(',')
+        .filter(|p| p.trim().to_ascii_uppercase().starts_with("DC="))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut owners: HashMap<String, Option<devices::Owner>> = HashMap::new();
     for (id, d) in work {
         let target_dn = d
             .image
@@ -367,7 +397,8 @@ async fn export(
                     });
                     continue;
                 }
-                devices::add(&mut ad, &dw.container, dw.class, img)
+                let owner = owner_of(&mut ad, &domain, &mut owners, img).await;
+                devices::add(&mut ad, &dw.container, dw.class, img, owner.as_ref())
                     .await
                     .map(|dn| {
                         counts.0 += 1;
@@ -375,12 +406,21 @@ async fn export(
                     })
             }
             (Some(img), Some(old), Some(dn)) => {
-                devices::update(&mut ad, dn, &dw.container, dw.class, old, img)
-                    .await
-                    .map(|dn| {
-                        counts.1 += 1;
-                        Some(dn)
-                    })
+                let old_owner = owner_of(&mut ad, &domain, &mut owners, old).await;
+                let new_owner = owner_of(&mut ad, &domain, &mut owners, img).await;
+                devices::update(
+                    &mut ad,
+                    dn,
+                    &dw.container,
+                    dw.class,
+                    (old, old_owner.as_ref()),
+                    (img, new_owner.as_ref()),
+                )
+                .await
+                .map(|dn| {
+                    counts.1 += 1;
+                    Some(dn)
+                })
             }
             (None, Some(_), Some(dn)) => match ad.delete(dn).await {
                 Ok(()) => {

@@ -214,18 +214,21 @@ struct Cursor {
     offset: usize,
     /// The empty page of the `empty_pages` fault was already served for this offset.
     padded: bool,
+    /// `$expand=registeredOwners` (kept by nextLink and deltaLink, like `$select`).
+    expand_owners: bool,
     select: Option<String>,
 }
 
 impl Cursor {
     fn encode(&self) -> String {
         let text = format!(
-            "s1|{}|{}|{}|{}|{}|{}",
+            "s1|{}|{}|{}|{}|{}|{}|{}",
             u8::from(self.initial),
             self.from,
             self.until,
             self.offset,
             u8::from(self.padded),
+            u8::from(self.expand_owners),
             self.select.clone().unwrap_or_default()
         );
         B64.encode(text)
@@ -233,7 +236,7 @@ impl Cursor {
 
     fn decode(token: &str) -> Option<Self> {
         let text = String::from_utf8(B64.decode(token).ok()?).ok()?;
-        let mut p = text.splitn(7, '|');
+        let mut p = text.splitn(8, '|');
         if p.next()? != "s1" {
             return None;
         }
@@ -242,6 +245,7 @@ impl Cursor {
         let until = p.next()?.parse().ok()?;
         let offset = p.next()?.parse().ok()?;
         let padded = p.next()? == "1";
+        let expand_owners = p.next()? == "1";
         let select = Some(p.next()?.to_string()).filter(|s| !s.is_empty());
         Some(Self {
             initial,
@@ -249,26 +253,51 @@ impl Cursor {
             until,
             offset,
             padded,
+            expand_owners,
             select,
         })
     }
 }
 
 /// A delta token: the change number it stands at, when it was issued, and the query.
-fn delta_token(seq: u64, issued: i64, select: Option<&str>) -> String {
-    B64.encode(format!("d1|{seq}|{issued}|{}", select.unwrap_or_default()))
+fn delta_token(seq: u64, issued: i64, expand_owners: bool, select: Option<&str>) -> String {
+    B64.encode(format!(
+        "d1|{seq}|{issued}|{}|{}",
+        u8::from(expand_owners),
+        select.unwrap_or_default()
+    ))
 }
 
-fn read_delta_token(token: &str) -> Option<(u64, i64, Option<String>)> {
+/// (change number, issued at, expand owners, select)
+type TokenParts = (u64, i64, bool, Option<String>);
+
+fn read_delta_token(token: &str) -> Option<TokenParts> {
     let text = String::from_utf8(B64.decode(token).ok()?).ok()?;
-    let mut p = text.splitn(4, '|');
+    let mut p = text.splitn(5, '|');
     if p.next()? != "d1" {
         return None;
     }
     let seq = p.next()?.parse().ok()?;
     let issued = p.next()?.parse().ok()?;
+    let expand = p.next()? == "1";
     let select = Some(p.next()?.to_string()).filter(|s| !s.is_empty());
-    Some((seq, issued, select))
+    Some((seq, issued, expand, select))
+}
+
+fn wants_owners(expand: Option<&str>) -> bool {
+    expand.is_some_and(|e| {
+        e.split(',')
+            .any(|x| x.trim().eq_ignore_ascii_case("registeredOwners"))
+    })
+}
+
+/// A delta item: the device (with its owners when asked for).
+fn delta_item(g: &Graph, d: &CloudDevice, cursor: &Cursor) -> Value {
+    let mut m = select(device_json(d), cursor.select.as_deref());
+    if cursor.expand_owners {
+        m.insert("registeredOwners".into(), owners_json(g, d));
+    }
+    Value::Object(m)
 }
 
 pub async fn delta(
@@ -293,14 +322,19 @@ pub async fn delta(
         (None, Some(t)) if t == "latest" => {
             let link = format!(
                 "{base}?$deltatoken={}",
-                delta_token(latest, now, q.select.as_deref())
+                delta_token(
+                    latest,
+                    now,
+                    wants_owners(q.expand.as_deref()),
+                    q.select.as_deref()
+                )
             );
             return Ok(Json(
                 json!({ "@odata.context": context, "value": [], "@odata.deltaLink": link }),
             ));
         }
         (None, Some(t)) => {
-            let (seq, issued, select) = read_delta_token(t).ok_or_else(|| {
+            let (seq, issued, expand_owners, select) = read_delta_token(t).ok_or_else(|| {
                 GraphError::new(
                     StatusCode::BAD_REQUEST,
                     "syncStateNotFound",
@@ -320,6 +354,7 @@ pub async fn delta(
                 until: latest,
                 offset: 0,
                 padded: false,
+                expand_owners: expand_owners || wants_owners(q.expand.as_deref()),
                 select: select.or(q.select.clone()),
             }
         }
@@ -329,6 +364,7 @@ pub async fn delta(
             until: latest,
             offset: 0,
             padded: false,
+            expand_owners: wants_owners(q.expand.as_deref()),
             select: q.select.clone(),
         },
     };
@@ -340,9 +376,7 @@ pub async fn delta(
             .device_changes(cursor.from, cursor.until)
             .into_iter()
             .map(|c| match c {
-                DeviceDelta::Present(d) => {
-                    Value::Object(select(device_json(&d), cursor.select.as_deref()))
-                }
+                DeviceDelta::Present(d) => delta_item(&g, &d, &cursor),
                 DeviceDelta::Removed(id) => {
                     json!({ "id": id, "@removed": { "reason": "deleted" } })
                 }
@@ -377,7 +411,12 @@ pub async fn delta(
     } else {
         body["@odata.deltaLink"] = json!(format!(
             "{base}?$deltatoken={}",
-            delta_token(cursor.until, now, cursor.select.as_deref())
+            delta_token(
+                cursor.until,
+                now,
+                cursor.expand_owners,
+                cursor.select.as_deref()
+            )
         ));
     }
     Ok(Json(body))
@@ -395,10 +434,7 @@ fn initial_page(g: &Graph, cursor: Cursor, size: usize, base: &str, context: &st
         return json!({ "@odata.context": context, "value": [], "@odata.nextLink": format!("{base}?$skiptoken={}", next.encode()) });
     }
     let consumed = cursor.offset + page.len();
-    let value: Vec<Value> = page
-        .iter()
-        .map(|d| Value::Object(select(device_json(d), cursor.select.as_deref())))
-        .collect();
+    let value: Vec<Value> = page.iter().map(|d| delta_item(g, d, &cursor)).collect();
     let mut body = json!({ "@odata.context": context, "value": value });
     if consumed < total {
         let next = Cursor {
@@ -413,6 +449,7 @@ fn initial_page(g: &Graph, cursor: Cursor, size: usize, base: &str, context: &st
             delta_token(
                 cursor.until,
                 g.clock.now().timestamp(),
+                cursor.expand_owners,
                 cursor.select.as_deref()
             )
         ));
@@ -432,13 +469,14 @@ mod tests {
             until: 9,
             offset: 100,
             padded: true,
+            expand_owners: true,
             select: Some("displayName,deviceId".into()),
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("nonsense"), None);
         assert_eq!(
-            read_delta_token(&delta_token(7, 1000, None)),
-            Some((7, 1000, None))
+            read_delta_token(&delta_token(7, 1000, true, None)),
+            Some((7, 1000, true, None))
         );
         assert_eq!(read_delta_token("x"), None);
     }
