@@ -64,6 +64,9 @@ pub struct GraphFaults {
     pub latency: Option<std::time::Duration>,
     /// Every delta page with data is preceded by an empty page that carries a nextLink.
     pub empty_pages: bool,
+    /// This many requests are answered normally before `status` / `throttle` apply (a
+    /// failure in the middle of a round).
+    pub after: u32,
 }
 
 impl std::fmt::Debug for Graph {
@@ -168,6 +171,13 @@ impl Graph {
         let f = self.faults();
         if let Some(l) = f.latency {
             self.clock.elapse(l).await;
+        }
+        {
+            let mut guard = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+            if guard.after > 0 {
+                guard.after -= 1;
+                return Ok(());
+            }
         }
         if let Some(status) = f.status {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);

@@ -219,3 +219,50 @@ async fn the_wizard_refuses_without_premium_and_for_another_forest() {
         .is_ok());
     w.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_round_that_fails_midway_resumes_after_the_last_applied_page() {
+    let mut w = world(License::P1).await;
+    w.configure_device_writeback(None, None, DeviceClass::Computer, true)
+        .await
+        .unwrap();
+    for i in 0..250 {
+        w.tenant.put_device(device(i));
+    }
+    // The first page (100 devices) is served, then Graph is down for the rest of the cycle.
+    w.graph.set_faults(GraphFaults {
+        status: Some(503),
+        retry_after: Duration::from_secs(1),
+        after: 1,
+        ..GraphFaults::default()
+    });
+    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    assert!(s.import_failed.is_some());
+    assert_eq!(s.imported, (100, 0, 0), "the applied page is kept");
+    assert_eq!(w.connector_space.len(), 100);
+    assert!(
+        w.connector_space.delta_link().is_none(),
+        "the round did not finish: no deltaLink is kept"
+    );
+    w.graph.set_faults(GraphFaults::default());
+    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    assert_eq!(
+        s.imported,
+        (150, 0, 0),
+        "resumed from the next page, nothing imported twice"
+    );
+    assert_eq!(s.exported, (250, 0, 0));
+    let st = w.directory.read();
+    let found = st
+        .select(
+            &writeback_sim::directory::Principal::System,
+            CONTAINER,
+            &ldap3_proto::proto::LdapSearchScope::OneLevel,
+            &ldap3_proto::parse_ldap_filter_str("(objectClass=computer)").unwrap(),
+            w.clock.now_utc(),
+        )
+        .unwrap();
+    assert_eq!(found.ids.len(), 250);
+    drop(st);
+    w.shutdown().await;
+}
