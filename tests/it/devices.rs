@@ -252,17 +252,17 @@ async fn a_round_that_fails_midway_resumes_after_the_last_applied_page() {
         "resumed from the next page, nothing imported twice"
     );
     assert_eq!(s.exported, (250, 0, 0));
-    let st = w.directory.read();
-    let found = st
-        .select(
+    let found = {
+        let st = w.directory.read();
+        st.select(
             &writeback_sim::directory::Principal::System,
             CONTAINER,
             &ldap3_proto::proto::LdapSearchScope::OneLevel,
             &ldap3_proto::parse_ldap_filter_str("(objectClass=computer)").unwrap(),
             w.clock.now_utc(),
         )
-        .unwrap();
+        .unwrap()
+    };
     assert_eq!(found.ids.len(), 250);
-    drop(st);
     w.shutdown().await;
 }
