@@ -298,6 +298,20 @@ async fn faults_layer(
     }
 }
 
+/// The offset a list's `$skiptoken` stands for.
+fn skip_of(token: Option<&str>) -> Result<usize, GraphError> {
+    match token {
+        None => Ok(0),
+        Some(t) => t.parse::<usize>().map_err(|_| {
+            GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                "Invalid $skiptoken.",
+            )
+        }),
+    }
+}
+
 fn denied() -> GraphError {
     GraphError::new(
         StatusCode::FORBIDDEN,
@@ -367,16 +381,7 @@ async fn list_users(
             _ => return Err(GraphError::new(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Invalid page size specified: '{t}'. Must be between 1 and {MAX_PAGE} inclusive."))),
         },
     };
-    let skip = match &q.skiptoken {
-        None => 0,
-        Some(t) => t.parse::<usize>().map_err(|_| {
-            GraphError::new(
-                StatusCode::BAD_REQUEST,
-                "Request_BadRequest",
-                "Invalid $skiptoken.",
-            )
-        })?,
-    };
+    let skip = skip_of(q.skiptoken.as_deref())?;
     let users = g.tenant.users();
     let page: Vec<Value> = users
         .iter()

@@ -125,16 +125,7 @@ pub async fn list(
 ) -> Result<Json<Value>, GraphError> {
     g.caller(&headers)?;
     let top = page_size(&headers, q.top.as_deref())?;
-    let skip = match &q.skiptoken {
-        None => 0,
-        Some(t) => t.parse::<usize>().map_err(|_| {
-            GraphError::new(
-                StatusCode::BAD_REQUEST,
-                "Request_BadRequest",
-                "Invalid $skiptoken.",
-            )
-        })?,
-    };
+    let skip = super::skip_of(q.skiptoken.as_deref())?;
     let devices = g.tenant.devices();
     let page: Vec<Value> = devices
         .iter()
@@ -383,50 +374,30 @@ pub async fn delta(
             })
             .collect()
     };
-    let remaining = items.len().saturating_sub(cursor.offset);
-    if remaining > 0 && g.faults().empty_pages && !cursor.padded {
-        let next = Cursor {
-            padded: true,
-            ..cursor.clone()
-        };
-        return Ok(Json(
-            json!({ "@odata.context": context, "value": [], "@odata.nextLink": format!("{base}?$skiptoken={}", next.encode()) }),
-        ));
-    }
-    let page: Vec<Value> = items
-        .iter()
-        .skip(cursor.offset)
-        .take(size)
-        .cloned()
-        .collect();
-    let consumed = cursor.offset + page.len();
-    let mut body = json!({ "@odata.context": context, "value": page });
-    if consumed < items.len() {
-        let next = Cursor {
-            offset: consumed,
-            padded: false,
-            ..cursor
-        };
-        body["@odata.nextLink"] = json!(format!("{base}?$skiptoken={}", next.encode()));
-    } else {
-        body["@odata.deltaLink"] = json!(format!(
-            "{base}?$deltatoken={}",
-            delta_token(
-                cursor.until,
-                now,
-                cursor.expand_owners,
-                cursor.select.as_deref()
-            )
-        ));
-    }
-    Ok(Json(body))
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(cursor.offset).take(size).collect();
+    Ok(Json(page_body(&g, cursor, page, total, &base, &context)))
 }
 
 /// A page of the first round: the devices present now, from the cursor's offset.
 fn initial_page(g: &Graph, cursor: Cursor, size: usize, base: &str, context: &str) -> Value {
-    let (page, total) = g.tenant.devices_page(cursor.offset, size);
-    let remaining = total.saturating_sub(cursor.offset);
-    if remaining > 0 && g.faults().empty_pages && !cursor.padded {
+    let (devices, total) = g.tenant.devices_page(cursor.offset, size);
+    let page = devices.iter().map(|d| delta_item(g, d, &cursor)).collect();
+    page_body(g, cursor, page, total, base, context)
+}
+
+/// One page of a round: `page` holds the items from the cursor's offset on, of `total`.
+/// More to come → nextLink; the end → deltaLink. With the `empty_pages` fault, an empty
+/// page with a nextLink comes first.
+fn page_body(
+    g: &Graph,
+    cursor: Cursor,
+    page: Vec<Value>,
+    total: usize,
+    base: &str,
+    context: &str,
+) -> Value {
+    if total > cursor.offset && g.faults().empty_pages && !cursor.padded {
         let next = Cursor {
             padded: true,
             ..cursor
@@ -434,8 +405,7 @@ fn initial_page(g: &Graph, cursor: Cursor, size: usize, base: &str, context: &st
         return json!({ "@odata.context": context, "value": [], "@odata.nextLink": format!("{base}?$skiptoken={}", next.encode()) });
     }
     let consumed = cursor.offset + page.len();
-    let value: Vec<Value> = page.iter().map(|d| delta_item(g, d, &cursor)).collect();
-    let mut body = json!({ "@odata.context": context, "value": value });
+    let mut body = json!({ "@odata.context": context, "value": page });
     if consumed < total {
         let next = Cursor {
             offset: consumed,
@@ -444,15 +414,13 @@ fn initial_page(g: &Graph, cursor: Cursor, size: usize, base: &str, context: &st
         };
         body["@odata.nextLink"] = json!(format!("{base}?$skiptoken={}", next.encode()));
     } else {
-        body["@odata.deltaLink"] = json!(format!(
-            "{base}?$deltatoken={}",
-            delta_token(
-                cursor.until,
-                g.clock.now().timestamp(),
-                cursor.expand_owners,
-                cursor.select.as_deref()
-            )
-        ));
+        let token = delta_token(
+            cursor.until,
+            g.clock.now().timestamp(),
+            cursor.expand_owners,
+            cursor.select.as_deref(),
+        );
+        body["@odata.deltaLink"] = json!(format!("{base}?$deltatoken={token}"));
     }
     body
 }
