@@ -112,6 +112,18 @@ impl PasswordService {
         })
     }
 
+    /// A user whose password may be written back: synced users need P1 or P2.
+    fn licensed_user(&self, upn: &str) -> Result<CloudUser, UserAnswer> {
+        let user = self.user(upn)?;
+        if user.on_premises.is_some() && self.tenant.settings().license == License::None {
+            return Err(UserAnswer::code(
+                "SSPR_0012",
+                "Your organization does not have the required licenses for password writeback",
+            ));
+        }
+        Ok(user)
+    }
+
     /// The SSPR portal's gates, in the order the service checks them.
     fn portal(&self, upn: &str) -> Result<(CloudUser, super::tenant::TenantSettings), UserAnswer> {
         let user = self.user(upn)?;
@@ -189,16 +201,10 @@ impl PasswordService {
         new_password: &str,
         force_change: bool,
     ) -> UserAnswer {
-        let user = match self.user(upn) {
+        let user = match self.licensed_user(upn) {
             Ok(u) => u,
             Err(answer) => return answer,
         };
-        if user.on_premises.is_some() && self.tenant.settings().license == License::None {
-            return UserAnswer::code(
-                "SSPR_0012",
-                "Your organization does not have the required licenses for password writeback",
-            );
-        }
         self.writeback(
             &user,
             Operation::AdminReset,
@@ -212,16 +218,10 @@ impl PasswordService {
 
     /// The user changes their password, giving the current one.
     pub async fn change(&self, upn: &str, current: &str, new_password: &str) -> UserAnswer {
-        let user = match self.user(upn) {
+        let user = match self.licensed_user(upn) {
             Ok(u) => u,
             Err(answer) => return answer,
         };
-        if user.on_premises.is_some() && self.tenant.settings().license == License::None {
-            return UserAnswer::code(
-                "SSPR_0012",
-                "Your organization does not have the required licenses for password writeback",
-            );
-        }
         self.writeback(
             &user,
             Operation::Change,
