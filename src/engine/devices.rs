@@ -33,6 +33,8 @@ pub struct DeviceImage {
     pub os: String,
     pub os_version: String,
     pub alt_security_ids: Vec<String>,
+    /// Certificates among alternativeSecurityIds (Windows Hello for Business): userCertificate.
+    pub certificates: Vec<Vec<u8>>,
     pub physical_ids: Vec<String>,
     pub is_managed: bool,
     pub is_compliant: bool,
@@ -60,15 +62,20 @@ impl DeviceImage {
             enabled: v["accountEnabled"].as_bool().unwrap_or(true),
             os: s("operatingSystem"),
             os_version: s("operatingSystemVersion"),
-            alt_security_ids: v["alternativeSecurityIds"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x["key"].as_str())
-                        .map(alt_security_identity)
-                        .collect()
+            alt_security_ids: keys(v)
+                .into_iter()
+                .filter_map(|k| match k {
+                    Key::Identity(t) => Some(t),
+                    Key::Certificate(_) => None,
                 })
-                .unwrap_or_default(),
+                .collect(),
+            certificates: keys(v)
+                .into_iter()
+                .filter_map(|k| match k {
+                    Key::Certificate(c) => Some(c),
+                    Key::Identity(_) => None,
+                })
+                .collect(),
             physical_ids: v["physicalIds"]
                 .as_array()
                 .map(|a| {
@@ -139,6 +146,10 @@ impl DeviceImage {
                 if !alt.is_empty() {
                     a.insert("altSecurityIdentities", alt);
                 }
+                // The article: userCertificate is populated when WHfB is configured.
+                if !self.certificates.is_empty() {
+                    a.insert("userCertificate", self.certificates.clone());
+                }
             }
             DeviceClass::MsDsDevice => {
                 a.insert("objectClass", text("msDS-Device"));
@@ -197,6 +208,34 @@ impl DeviceImage {
             }
         }
         a
+    }
+}
+
+/// What an alternativeSecurityIds key holds.
+enum Key {
+    /// Text for altSecurityIdentities.
+    Identity(String),
+    /// A DER certificate (a WHfB device) for userCertificate.
+    Certificate(Vec<u8>),
+}
+
+fn keys(v: &Value) -> Vec<Key> {
+    v["alternativeSecurityIds"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["key"].as_str())
+                .map(classify_key)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn classify_key(key: &str) -> Key {
+    match B64.decode(key) {
+        // A DER SEQUENCE with a long-form length: an X.509 certificate.
+        Ok(b) if b.len() > 4 && b[0] == 0x30 && b[1] & 0x80 != 0 => Key::Certificate(b),
+        _ => Key::Identity(alt_security_identity(key)),
     }
 }
 

@@ -455,12 +455,20 @@ impl World {
         let id = self.object_id();
         let device_id = self.object_id();
         let thumbprint: String = device_id.replace('-', "").to_ascii_uppercase();
-        let key_text = if spec.whfb.unwrap_or(false) {
-            format!("X509:<SHA1-TP-PUBKEY>{thumbprint}<WHfB>")
-        } else {
-            format!("X509:<SHA1-TP-PUBKEY>{thumbprint}")
-        };
+        let key_text = format!("X509:<SHA1-TP-PUBKEY>{thumbprint}");
         let key: Vec<u8> = key_text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let mut alternative_security_ids = vec![AlternativeSecurityId {
+            kind: 2,
+            key: B64.encode(key),
+        }];
+        if spec.whfb.unwrap_or(false) {
+            let cert =
+                device_certificate(&device_id).map_err(|e| format!("device certificate: {e}"))?;
+            alternative_security_ids.push(AlternativeSecurityId {
+                kind: 2,
+                key: B64.encode(cert),
+            });
+        }
         self.tenant.put_device(CloudDevice {
             id: id.clone(),
             device_id: device_id.clone(),
@@ -472,10 +480,7 @@ impl World {
                 .unwrap_or_else(|| "10.0.22631.4317".into()),
             trust_type: spec.trust_type.clone().unwrap_or_else(|| "ServerAd".into()),
             account_enabled: spec.enabled.unwrap_or(true),
-            alternative_security_ids: vec![AlternativeSecurityId {
-                kind: 2,
-                key: B64.encode(key),
-            }],
+            alternative_security_ids,
             registered_owners: owners,
             is_compliant: true,
             is_managed: true,
@@ -505,5 +510,38 @@ impl World {
         if let Some(dc) = self.dc.take() {
             dc.shutdown().await;
         }
+    }
+}
+
+/// The certificate of a device enrolled for Windows Hello for Business (hybrid certificate
+/// trust): X.509, CN = the deviceId, signed with the fixture's Ed25519 key, so the same
+/// device gets the same bytes on every run. The tenant carries it as a second
+/// alternativeSecurityIds entry (Graph shows no certificate of its own: a GAP).
+fn device_certificate(device_id: &str) -> Result<Vec<u8>, rcgen::Error> {
+    let key = rcgen::KeyPair::from_pem(include_str!("../../fixtures/whfb/device-ca-key.pem"))?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, device_id);
+    let serial: Vec<u8> = device_id
+        .bytes()
+        .filter(u8::is_ascii_hexdigit)
+        .take(16)
+        .collect();
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    Ok(params.self_signed(&key)?.der().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_device_certificate_is_the_same_on_every_run() {
+        let a = super::device_certificate("b0c2bb32-d942-4893-87f2-e765f5c603d6").unwrap();
+        let b = super::device_certificate("b0c2bb32-d942-4893-87f2-e765f5c603d6").unwrap();
+        let c = super::device_certificate("df53d751-464e-4013-8a94-087830c9eca0").unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a[0], 0x30, "DER");
     }
 }
