@@ -12,6 +12,7 @@
 //!
 //! Still to come: devices and groups, delta queries.
 
+pub mod change_log;
 pub mod graph;
 pub mod sspr;
 pub mod tenant;

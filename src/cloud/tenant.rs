@@ -1,5 +1,6 @@
 //! Tenant state: settings and users. Behind one mutex, never held across an await.
 
+use super::change_log::{ChangeLog, Delta, Logged};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
@@ -87,31 +88,27 @@ pub struct CloudDevice {
     pub registration_date_time: chrono::DateTime<chrono::Utc>,
 }
 
-/// What a delta query returns for one object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceDelta {
-    Present(Box<CloudDevice>),
-    /// Hard-deleted: `@removed: {reason: deleted}`.
-    Removed(String),
-}
+/// What a device delta query returns for one device.
+pub type DeviceDelta = Delta<CloudDevice>;
 
-#[derive(Debug, Default)]
-struct DeviceLog {
-    /// Devices by objectId, in registration order.
-    devices: Vec<CloudDevice>,
-    /// objectId → the change sequence number of its last change (present or deleted).
-    last_change: std::collections::HashMap<String, u64>,
-    /// objectIds deleted, with the sequence number of the deletion.
-    deleted: std::collections::HashMap<String, u64>,
-    /// The newest change sequence number (delta tokens are positions in this log).
-    seq: u64,
+impl Logged for CloudDevice {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Devices are also known by their deviceId and display name.
+    fn matches(&self, key: &str) -> bool {
+        self.id.eq_ignore_ascii_case(key)
+            || self.device_id.eq_ignore_ascii_case(key)
+            || self.display_name.eq_ignore_ascii_case(key)
+    }
 }
 
 #[derive(Debug)]
 struct State {
     settings: TenantSettings,
     users: Vec<CloudUser>,
-    devices: DeviceLog,
+    devices: ChangeLog<CloudDevice>,
 }
 
 /// A handle on the tenant; cheap to clone.
@@ -126,7 +123,7 @@ impl Tenant {
             inner: Arc::new(Mutex::new(State {
                 settings,
                 users: Vec::new(),
-                devices: DeviceLog::default(),
+                devices: ChangeLog::default(),
             })),
         }
     }
@@ -165,17 +162,7 @@ impl Tenant {
 
     /// Register a device (or replace one with the same objectId); returns the change number.
     pub fn put_device(&self, d: CloudDevice) -> u64 {
-        let mut st = self.lock();
-        let log = &mut st.devices;
-        log.seq += 1;
-        let seq = log.seq;
-        log.deleted.remove(&d.id);
-        log.last_change.insert(d.id.clone(), seq);
-        match log.devices.iter_mut().find(|x| x.id == d.id) {
-            Some(x) => *x = d,
-            None => log.devices.push(d),
-        }
-        seq
+        self.lock().devices.put(d)
     }
 
     /// Change a device in place; `false` when there is no such device.
@@ -190,85 +177,34 @@ impl Tenant {
 
     /// Hard-delete a device; `false` when there is no such device.
     pub fn delete_device(&self, id_or_name: &str) -> bool {
-        let mut st = self.lock();
-        let log = &mut st.devices;
-        let Some(pos) = log
-            .devices
-            .iter()
-            .position(|d| matches_device(d, id_or_name))
-        else {
-            return false;
-        };
-        let d = log.devices.remove(pos);
-        log.seq += 1;
-        let seq = log.seq;
-        log.last_change.insert(d.id.clone(), seq);
-        log.deleted.insert(d.id, seq);
-        true
+        self.lock().devices.delete(id_or_name).is_some()
     }
 
     /// A device by objectId, deviceId or display name.
     pub fn device(&self, id_or_name: &str) -> Option<CloudDevice> {
-        self.lock()
-            .devices
-            .devices
-            .iter()
-            .find(|d| matches_device(d, id_or_name))
-            .cloned()
+        self.lock().devices.get(id_or_name).cloned()
     }
 
     pub fn devices(&self) -> Vec<CloudDevice> {
-        self.lock().devices.devices.clone()
+        self.lock().devices.all().to_vec()
     }
 
     /// One page of devices (in registration order) and how many there are in all, without
     /// copying the rest: a first delta round over 100,000 devices asks for 1,000 pages.
     pub fn devices_page(&self, offset: usize, limit: usize) -> (Vec<CloudDevice>, usize) {
-        let st = self.lock();
-        let all = &st.devices.devices;
-        (
-            all.iter().skip(offset).take(limit).cloned().collect(),
-            all.len(),
-        )
+        self.lock().devices.page(offset, limit)
     }
 
     /// The newest device change number: what a `$deltatoken=latest` round starts from.
     pub fn device_seq(&self) -> u64 {
-        self.lock().devices.seq
+        self.lock().devices.seq()
     }
 
     /// Every device changed after change `since` up to `until`, once each, in the order of
     /// its last change, with its state now.
     pub fn device_changes(&self, since: u64, until: u64) -> Vec<DeviceDelta> {
-        let st = self.lock();
-        let log = &st.devices;
-        let mut changed: Vec<(&String, &u64)> = log
-            .last_change
-            .iter()
-            .filter(|(_, s)| **s > since && **s <= until)
-            .collect();
-        changed.sort_by_key(|(id, s)| (**s, (*id).clone()));
-        changed
-            .into_iter()
-            .filter_map(|(id, _)| {
-                if log.deleted.contains_key(id) {
-                    Some(DeviceDelta::Removed(id.clone()))
-                } else {
-                    log.devices
-                        .iter()
-                        .find(|d| &d.id == id)
-                        .cloned()
-                        .map(|d| DeviceDelta::Present(Box::new(d)))
-                }
-            })
-            .collect()
+        self.lock().devices.changes(since, until)
     }
-}
-
-fn matches_device(d: &CloudDevice, key: &str) -> bool {
-    d.id.eq_ignore_ascii_case(key)
-        || d.device_id.eq_ignore_ascii_case(key)
-        || d.display_name.eq_ignore_ascii_case(key)
 }
 
 #[cfg(test)]
