@@ -88,6 +88,78 @@ pub struct CloudDevice {
     pub registration_date_time: chrono::DateTime<chrono::Utc>,
 }
 
+/// `writebackConfiguration` of a group (beta): whether and as what it is written back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WritebackConfiguration {
+    /// `None`: the default (true for Microsoft 365 groups, false for security groups).
+    pub is_enabled: Option<bool>,
+    /// `universalDistributionGroup` | `universalSecurityGroup` |
+    /// `universalMailEnabledSecurityGroup`; `None`: the default for the group's kind.
+    pub on_premises_group_type: Option<String>,
+}
+
+/// A cloud group, with the properties Graph shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudGroup {
+    pub id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub mail_nickname: String,
+    pub mail: Option<String>,
+    pub mail_enabled: bool,
+    pub security_enabled: bool,
+    /// `["Unified"]` for a Microsoft 365 group.
+    pub group_types: Vec<String>,
+    pub proxy_addresses: Vec<String>,
+    /// objectIds of the member users, in the order they were added.
+    pub members: Vec<String>,
+    pub writeback: WritebackConfiguration,
+    /// Synced from on-premises AD (`onPremisesSyncEnabled`).
+    pub on_premises_sync_enabled: bool,
+}
+
+impl CloudGroup {
+    pub fn is_unified(&self) -> bool {
+        self.group_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("Unified"))
+    }
+
+    /// Is writeback on for this group (its own setting, or the default for its kind)?
+    pub fn writeback_enabled(&self) -> bool {
+        self.writeback.is_enabled.unwrap_or(self.is_unified())
+    }
+
+    /// The on-premises group type it is written back as.
+    pub fn on_premises_group_type(&self) -> String {
+        self.writeback
+            .on_premises_group_type
+            .clone()
+            .unwrap_or_else(|| {
+                if self.is_unified() {
+                    "universalDistributionGroup"
+                } else {
+                    "universalSecurityGroup"
+                }
+                .to_string()
+            })
+    }
+}
+
+impl Logged for CloudGroup {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Groups are also known by their display name.
+    fn matches(&self, key: &str) -> bool {
+        self.id.eq_ignore_ascii_case(key) || self.display_name.eq_ignore_ascii_case(key)
+    }
+}
+
+/// What a group delta query returns for one group.
+pub type GroupDelta = Delta<CloudGroup>;
+
 /// What a device delta query returns for one device.
 pub type DeviceDelta = Delta<CloudDevice>;
 
@@ -109,6 +181,9 @@ struct State {
     settings: TenantSettings,
     users: Vec<CloudUser>,
     devices: ChangeLog<CloudDevice>,
+    groups: ChangeLog<CloudGroup>,
+    /// (change number, group objectId, member objectId, added) — for `members@delta`.
+    membership_log: Vec<(u64, String, String, bool)>,
 }
 
 /// A handle on the tenant; cheap to clone.
@@ -124,6 +199,8 @@ impl Tenant {
                 settings,
                 users: Vec::new(),
                 devices: ChangeLog::default(),
+                groups: ChangeLog::default(),
+                membership_log: Vec::new(),
             })),
         }
     }
@@ -158,6 +235,84 @@ impl Tenant {
 
     pub fn users(&self) -> Vec<CloudUser> {
         self.lock().users.clone()
+    }
+
+    /// Create or replace a group; membership changes are logged for `members@delta`.
+    pub fn put_group(&self, g: CloudGroup) -> u64 {
+        let mut st = self.lock();
+        let before: Vec<String> = st
+            .groups
+            .get(&g.id)
+            .map(|o| o.members.clone())
+            .unwrap_or_default();
+        let added: Vec<String> = g
+            .members
+            .iter()
+            .filter(|m| !before.contains(m))
+            .cloned()
+            .collect();
+        let removed: Vec<String> = before
+            .iter()
+            .filter(|m| !g.members.contains(m))
+            .cloned()
+            .collect();
+        let id = g.id.clone();
+        let seq = st.groups.put(g);
+        for m in added {
+            st.membership_log.push((seq, id.clone(), m, true));
+        }
+        for m in removed {
+            st.membership_log.push((seq, id.clone(), m, false));
+        }
+        seq
+    }
+
+    /// Change a group in place; `false` when there is no such group.
+    pub fn update_group(&self, id_or_name: &str, f: impl FnOnce(&mut CloudGroup)) -> bool {
+        let Some(mut g) = self.group(id_or_name) else {
+            return false;
+        };
+        f(&mut g);
+        self.put_group(g);
+        true
+    }
+
+    pub fn delete_group(&self, id_or_name: &str) -> bool {
+        self.lock().groups.delete(id_or_name).is_some()
+    }
+
+    pub fn group(&self, id_or_name: &str) -> Option<CloudGroup> {
+        self.lock().groups.get(id_or_name).cloned()
+    }
+
+    pub fn groups(&self) -> Vec<CloudGroup> {
+        self.lock().groups.all().to_vec()
+    }
+
+    pub fn groups_page(&self, offset: usize, limit: usize) -> (Vec<CloudGroup>, usize) {
+        self.lock().groups.page(offset, limit)
+    }
+
+    pub fn group_seq(&self) -> u64 {
+        self.lock().groups.seq()
+    }
+
+    pub fn group_changes(&self, since: u64, until: u64) -> Vec<GroupDelta> {
+        self.lock().groups.changes(since, until)
+    }
+
+    /// Membership changes of `group` after change `since` up to `until`: (member, added),
+    /// the last word for each member.
+    pub fn membership_changes(&self, group: &str, since: u64, until: u64) -> Vec<(String, bool)> {
+        let st = self.lock();
+        let mut out: Vec<(String, bool)> = Vec::new();
+        for (seq, g, m, added) in &st.membership_log {
+            if g == group && *seq > since && *seq <= until {
+                out.retain(|(x, _)| x != m);
+                out.push((m.clone(), *added));
+            }
+        }
+        out
     }
 
     /// Register a device (or replace one with the same objectId); returns the change number.

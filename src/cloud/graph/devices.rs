@@ -94,7 +94,7 @@ pub struct DeviceQuery {
     deltatoken: Option<String>,
 }
 
-fn page_size(headers: &HeaderMap, top: Option<&str>) -> Result<usize, GraphError> {
+pub(super) fn page_size(headers: &HeaderMap, top: Option<&str>) -> Result<usize, GraphError> {
     if let Some(t) = top {
         return match t.parse::<usize>() {
             Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
@@ -198,22 +198,25 @@ pub async fn owners(
 /// Where a delta round stands: changes after `from` up to `until`, from `offset` on.
 /// `initial` rounds list every device present instead of changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Cursor {
-    initial: bool,
-    from: u64,
-    until: u64,
-    offset: usize,
+pub(super) struct Cursor {
+    /// `d` devices, `g` groups: a token of one list is no token of another.
+    pub(super) kind: char,
+    pub(super) initial: bool,
+    pub(super) from: u64,
+    pub(super) until: u64,
+    pub(super) offset: usize,
     /// The empty page of the `empty_pages` fault was already served for this offset.
-    padded: bool,
+    pub(super) padded: bool,
     /// `$expand=registeredOwners` (kept by nextLink and deltaLink, like `$select`).
-    expand_owners: bool,
-    select: Option<String>,
+    pub(super) expand_owners: bool,
+    pub(super) select: Option<String>,
 }
 
 impl Cursor {
-    fn encode(&self) -> String {
+    pub(super) fn encode(&self) -> String {
         let text = format!(
-            "s1|{}|{}|{}|{}|{}|{}|{}",
+            "s1|{}|{}|{}|{}|{}|{}|{}|{}",
+            self.kind,
             u8::from(self.initial),
             self.from,
             self.until,
@@ -225,10 +228,10 @@ impl Cursor {
         B64.encode(text)
     }
 
-    fn decode(token: &str) -> Option<Self> {
+    pub(super) fn decode(token: &str, kind: char) -> Option<Self> {
         let text = String::from_utf8(B64.decode(token).ok()?).ok()?;
-        let mut p = text.splitn(8, '|');
-        if p.next()? != "s1" {
+        let mut p = text.splitn(9, '|');
+        if p.next()? != "s1" || p.next()? != kind.to_string() {
             return None;
         }
         let initial = p.next()? == "1";
@@ -239,6 +242,7 @@ impl Cursor {
         let expand_owners = p.next()? == "1";
         let select = Some(p.next()?.to_string()).filter(|s| !s.is_empty());
         Some(Self {
+            kind,
             initial,
             from,
             until,
@@ -251,21 +255,27 @@ impl Cursor {
 }
 
 /// A delta token: the change number it stands at, when it was issued, and the query.
-fn delta_token(seq: u64, issued: i64, expand_owners: bool, select: Option<&str>) -> String {
+pub(super) fn delta_token(
+    kind: char,
+    seq: u64,
+    issued: i64,
+    expand_owners: bool,
+    select: Option<&str>,
+) -> String {
     B64.encode(format!(
-        "d1|{seq}|{issued}|{}|{}",
+        "d1|{kind}|{seq}|{issued}|{}|{}",
         u8::from(expand_owners),
         select.unwrap_or_default()
     ))
 }
 
 /// (change number, issued at, expand owners, select)
-type TokenParts = (u64, i64, bool, Option<String>);
+pub(super) type TokenParts = (u64, i64, bool, Option<String>);
 
-fn read_delta_token(token: &str) -> Option<TokenParts> {
+pub(super) fn read_delta_token(token: &str, kind: char) -> Option<TokenParts> {
     let text = String::from_utf8(B64.decode(token).ok()?).ok()?;
-    let mut p = text.splitn(5, '|');
-    if p.next()? != "d1" {
+    let mut p = text.splitn(6, '|');
+    if p.next()? != "d1" || p.next()? != kind.to_string() {
         return None;
     }
     let seq = p.next()?.parse().ok()?;
@@ -291,6 +301,77 @@ fn delta_item(g: &Graph, d: &CloudDevice, cursor: &Cursor) -> Value {
     Value::Object(m)
 }
 
+/// The delta parameters of one request.
+pub(super) struct RoundQuery<'a> {
+    pub(super) kind: char,
+    pub(super) skiptoken: Option<&'a str>,
+    pub(super) deltatoken: Option<&'a str>,
+    pub(super) select: Option<&'a str>,
+    pub(super) expand_owners: bool,
+}
+
+/// Where a request stands in its round.
+pub(super) enum Round {
+    Page(Cursor),
+    /// `$deltatoken=latest`: no data, only this delta token.
+    Latest(String),
+}
+
+/// Read the request's skiptoken / deltatoken (or their absence) into a cursor: 400
+/// `syncStateNotFound` for tokens that are not ours, 410 `resyncRequired` for old ones.
+pub(super) fn start_round(q: &RoundQuery<'_>, latest: u64, now: i64) -> Result<Round, GraphError> {
+    let invalid = |what: &str| {
+        GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "syncStateNotFound",
+            format!("The {what} is not valid. Start a new round without a token."),
+        )
+    };
+    Ok(Round::Page(match (q.skiptoken, q.deltatoken) {
+        (Some(skip), _) => Cursor::decode(skip, q.kind).ok_or_else(|| invalid("$skiptoken"))?,
+        (None, Some("latest")) => {
+            return Ok(Round::Latest(delta_token(
+                q.kind,
+                latest,
+                now,
+                q.expand_owners,
+                q.select,
+            )))
+        }
+        (None, Some(t)) => {
+            let (seq, issued, expand_owners, select) =
+                read_delta_token(t, q.kind).ok_or_else(|| invalid("delta token"))?;
+            if now - issued > TOKEN_LIFETIME_SECS || seq > latest {
+                return Err(GraphError::new(
+                    StatusCode::GONE,
+                    "resyncRequired",
+                    "The delta token is no longer valid; the application must resync with a new round.",
+                ));
+            }
+            Cursor {
+                kind: q.kind,
+                initial: false,
+                from: seq,
+                until: latest,
+                offset: 0,
+                padded: false,
+                expand_owners: expand_owners || q.expand_owners,
+                select: select.or(q.select.map(str::to_string)),
+            }
+        }
+        (None, None) => Cursor {
+            kind: q.kind,
+            initial: true,
+            from: 0,
+            until: latest,
+            offset: 0,
+            padded: false,
+            expand_owners: q.expand_owners,
+            select: q.select.map(str::to_string),
+        },
+    }))
+}
+
 pub async fn delta(
     State(g): State<Graph>,
     headers: HeaderMap,
@@ -302,62 +383,21 @@ pub async fn delta(
     let latest = g.tenant.device_seq();
     let base = format!("{}/v1.0/devices/delta", g.base());
     let context = format!("{}/v1.0/$metadata#devices", g.base());
-    let cursor = match (&q.skiptoken, &q.deltatoken) {
-        (Some(skip), _) => Cursor::decode(skip).ok_or_else(|| {
-            GraphError::new(
-                StatusCode::BAD_REQUEST,
-                "syncStateNotFound",
-                "The $skiptoken is not valid; restart the round from its deltaLink.",
-            )
-        })?,
-        (None, Some(t)) if t == "latest" => {
-            let link = format!(
-                "{base}?$deltatoken={}",
-                delta_token(
-                    latest,
-                    now,
-                    wants_owners(q.expand.as_deref()),
-                    q.select.as_deref()
-                )
-            );
+    let query = RoundQuery {
+        kind: 'd',
+        skiptoken: q.skiptoken.as_deref(),
+        deltatoken: q.deltatoken.as_deref(),
+        select: q.select.as_deref(),
+        expand_owners: wants_owners(q.expand.as_deref()),
+    };
+    let cursor = match start_round(&query, latest, now)? {
+        Round::Page(c) => c,
+        Round::Latest(token) => {
+            let link = format!("{base}?$deltatoken={token}");
             return Ok(Json(
                 json!({ "@odata.context": context, "value": [], "@odata.deltaLink": link }),
             ));
         }
-        (None, Some(t)) => {
-            let (seq, issued, expand_owners, select) = read_delta_token(t).ok_or_else(|| {
-                GraphError::new(
-                    StatusCode::BAD_REQUEST,
-                    "syncStateNotFound",
-                    "The delta token is not valid. Start a new round without a token.",
-                )
-            })?;
-            if now - issued > TOKEN_LIFETIME_SECS || seq > latest {
-                return Err(GraphError::new(
-                    StatusCode::GONE,
-                    "resyncRequired",
-                    "The delta token is no longer valid; the application must resync with a new round.",
-                ));
-            }
-            Cursor {
-                initial: false,
-                from: seq,
-                until: latest,
-                offset: 0,
-                padded: false,
-                expand_owners: expand_owners || wants_owners(q.expand.as_deref()),
-                select: select.or(q.select.clone()),
-            }
-        }
-        (None, None) => Cursor {
-            initial: true,
-            from: 0,
-            until: latest,
-            offset: 0,
-            padded: false,
-            expand_owners: wants_owners(q.expand.as_deref()),
-            select: q.select.clone(),
-        },
     };
     if cursor.initial {
         return Ok(Json(initial_page(&g, cursor, size, &base, &context)));
@@ -389,7 +429,7 @@ fn initial_page(g: &Graph, cursor: Cursor, size: usize, base: &str, context: &st
 /// One page of a round: `page` holds the items from the cursor's offset on, of `total`.
 /// More to come → nextLink; the end → deltaLink. With the `empty_pages` fault, an empty
 /// page with a nextLink comes first.
-fn page_body(
+pub(super) fn page_body(
     g: &Graph,
     cursor: Cursor,
     page: Vec<Value>,
@@ -415,6 +455,7 @@ fn page_body(
         body["@odata.nextLink"] = json!(format!("{base}?$skiptoken={}", next.encode()));
     } else {
         let token = delta_token(
+            cursor.kind,
             cursor.until,
             g.clock.now().timestamp(),
             cursor.expand_owners,
@@ -432,6 +473,7 @@ mod tests {
     #[test]
     fn cursors_and_tokens_round_trip_and_reject_garbage() {
         let c = Cursor {
+            kind: 'd',
             initial: false,
             from: 3,
             until: 9,
@@ -440,12 +482,17 @@ mod tests {
             expand_owners: true,
             select: Some("displayName,deviceId".into()),
         };
-        assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        assert_eq!(Cursor::decode("nonsense"), None);
+        assert_eq!(Cursor::decode(&c.encode(), 'd'), Some(c.clone()));
         assert_eq!(
-            read_delta_token(&delta_token(7, 1000, true, None)),
+            Cursor::decode(&c.encode(), 'g'),
+            None,
+            "a device cursor is no group cursor"
+        );
+        assert_eq!(Cursor::decode("nonsense", 'd'), None);
+        assert_eq!(
+            read_delta_token(&delta_token('d', 7, 1000, true, None), 'd'),
             Some((7, 1000, true, None))
         );
-        assert_eq!(read_delta_token("x"), None);
+        assert_eq!(read_delta_token("x", 'd'), None);
     }
 }
