@@ -10,8 +10,10 @@
 //! `{"error":{"code","message","innerError":{"request-id","date"}}}`.
 
 mod devices;
+mod groups;
 
 pub use devices::device_json;
+pub use groups::group_json;
 
 use super::sspr::{PasswordService, StepOutcome, UserAnswer};
 use super::tenant::{CloudUser, License, Tenant};
@@ -274,6 +276,15 @@ impl Graph {
                 get(get_operation),
             )
             .route("/v1.0/me/changePassword", post(change_password))
+            .route("/v1.0/groups", get(groups::list_v1))
+            .route("/v1.0/groups/delta", get(groups::delta))
+            .route("/v1.0/groups/{id}", get(groups::one_v1))
+            .route("/v1.0/groups/{id}/members", get(groups::members))
+            .route("/beta/groups", get(groups::list_beta))
+            .route(
+                "/beta/groups/{id}",
+                get(groups::one_beta).patch(groups::patch_beta),
+            )
             .route("/v1.0/devices", get(devices::list))
             .route("/v1.0/devices/delta", get(devices::delta))
             .route("/v1.0/devices/{id}", get(devices::one))

@@ -317,6 +317,34 @@ async fn me_change_password_answers_204_or_the_reason() {
     w.shutdown().await;
 }
 
+/// Follow nextLinks to the end of a round; (items, pages, deltaLink).
+async fn round(g: &Graph, token: &str, first: &str) -> (Vec<serde_json::Value>, usize, String) {
+    let mut items = Vec::new();
+    let mut pages = 0;
+    let mut uri = first.to_string();
+    loop {
+        let (s, body) = call(g, "GET", &uri, Some(token), "").await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        pages += 1;
+        items.extend(body["value"].as_array().unwrap().iter().cloned());
+        if let Some(next) = body["@odata.nextLink"].as_str() {
+            uri = next
+                .split_once("/v1.0")
+                .map(|(_, p)| format!("/v1.0{p}"))
+                .unwrap();
+        } else {
+            let delta = body["@odata.deltaLink"]
+                .as_str()
+                .expect("a round ends with a deltaLink");
+            let path = delta
+                .split_once("/v1.0")
+                .map(|(_, p)| format!("/v1.0{p}"))
+                .unwrap();
+            return (items, pages, path);
+        }
+    }
+}
+
 mod devices {
     use super::*;
     use writeback_sim::cloud::graph::GraphFaults;
@@ -340,34 +368,6 @@ mod devices {
             is_managed: true,
             physical_ids: vec![],
             registration_date_time: chrono::DateTime::UNIX_EPOCH,
-        }
-    }
-
-    /// Follow nextLinks to the end of a round; (items, pages, deltaLink).
-    async fn round(g: &Graph, token: &str, first: &str) -> (Vec<serde_json::Value>, usize, String) {
-        let mut items = Vec::new();
-        let mut pages = 0;
-        let mut uri = first.to_string();
-        loop {
-            let (s, body) = call(g, "GET", &uri, Some(token), "").await;
-            assert_eq!(s, StatusCode::OK, "{body}");
-            pages += 1;
-            items.extend(body["value"].as_array().unwrap().iter().cloned());
-            if let Some(next) = body["@odata.nextLink"].as_str() {
-                uri = next
-                    .split_once("/v1.0")
-                    .map(|(_, p)| format!("/v1.0{p}"))
-                    .unwrap();
-            } else {
-                let delta = body["@odata.deltaLink"]
-                    .as_str()
-                    .expect("a round ends with a deltaLink");
-                let path = delta
-                    .split_once("/v1.0")
-                    .map(|(_, p)| format!("/v1.0{p}"))
-                    .unwrap();
-                return (items, pages, path);
-            }
         }
     }
 
@@ -527,5 +527,181 @@ mod devices {
         assert_eq!(body["value"][0]["userPrincipalName"], "user0@gntech.me");
         let (s, _) = call(&g, "GET", "/v1.0/devices/nope", Some(&token), "").await;
         assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
+
+mod groups {
+    use super::*;
+    use writeback_sim::cloud::tenant::{CloudGroup, WritebackConfiguration};
+
+    fn group(i: usize, unified: bool, members: &[usize]) -> CloudGroup {
+        CloudGroup {
+            id: format!("30000000-0000-4000-8000-{i:012}"),
+            display_name: format!("Group {i}"),
+            description: None,
+            mail_nickname: format!("group{i}"),
+            mail: unified.then(|| format!("group{i}@gntech.me")),
+            mail_enabled: unified,
+            security_enabled: !unified,
+            group_types: if unified {
+                vec!["Unified".into()]
+            } else {
+                vec![]
+            },
+            proxy_addresses: vec![],
+            members: members
+                .iter()
+                .map(|m| format!("00000000-0000-4000-8000-{m:012}"))
+                .collect(),
+            writeback: WritebackConfiguration::default(),
+            on_premises_sync_enabled: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn list_filters_unified_groups_and_beta_shows_writeback_configuration() {
+        let (g, token) = offline_graph(3);
+        let t = g.tenant();
+        for i in 0..5 {
+            t.put_group(group(i, i % 2 == 0, &[0]));
+        }
+        let (s, body) = call(
+            &g,
+            "GET",
+            "/v1.0/groups?$top=2&$filter=groupTypes/any(c:c%20eq%20'Unified')",
+            Some(&token),
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let names: Vec<&str> = body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["displayName"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["Group 0", "Group 2"]);
+        assert!(body["value"][0].get("writebackConfiguration").is_none());
+        let next = body["@odata.nextLink"].as_str().unwrap();
+        let next = next
+            .split_once("/v1.0")
+            .map(|(_, p)| format!("/v1.0{p}"))
+            .unwrap();
+        let (_, body) = call(&g, "GET", &next, Some(&token), "").await;
+        assert_eq!(body["value"][0]["displayName"], "Group 4");
+        assert!(body.get("@odata.nextLink").is_none());
+
+        let (s, body) = call(
+            &g,
+            "GET",
+            "/v1.0/groups?$filter=displayName%20eq%20'x'",
+            Some(&token),
+            "",
+        )
+        .await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("Request_UnsupportedQuery"))
+        );
+
+        let id1 = group(1, false, &[]).id;
+        let (_, body) = call(&g, "GET", &format!("/beta/groups/{id1}"), Some(&token), "").await;
+        assert_eq!(body["writebackConfiguration"]["isEnabled"], false);
+        assert_eq!(
+            body["writebackConfiguration"]["onPremisesGroupType"],
+            "universalSecurityGroup"
+        );
+        let id0 = group(0, true, &[]).id;
+        let (_, body) = call(&g, "GET", &format!("/beta/groups/{id0}"), Some(&token), "").await;
+        assert_eq!(body["writebackConfiguration"]["isEnabled"], true);
+        assert_eq!(
+            body["writebackConfiguration"]["onPremisesGroupType"],
+            "universalDistributionGroup"
+        );
+    }
+
+    #[tokio::test]
+    async fn beta_patch_sets_writeback_and_rejects_unknown_types() {
+        let (g, token) = offline_graph(1);
+        let t = g.tenant();
+        t.put_group(group(1, false, &[]));
+        let id = group(1, false, &[]).id;
+        let (s, _) = call(
+            &g,
+            "PATCH",
+            &format!("/beta/groups/{id}"),
+            Some(&token),
+            r#"{"writebackConfiguration":{"isEnabled":true,"onPremisesGroupType":"universalMailEnabledSecurityGroup"}}"#,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let after = t.group(&id).unwrap();
+        assert!(after.writeback_enabled());
+        assert_eq!(
+            after.on_premises_group_type(),
+            "universalMailEnabledSecurityGroup"
+        );
+        let (s, body) = call(
+            &g,
+            "PATCH",
+            &format!("/beta/groups/{id}"),
+            Some(&token),
+            r#"{"writebackConfiguration":{"onPremisesGroupType":"globalGroup"}}"#,
+        )
+        .await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("Request_BadRequest"))
+        );
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("globalGroup"));
+        let (s, _) = call(
+            &g,
+            "PATCH",
+            "/beta/groups/30000000-0000-4000-8000-999999999999",
+            Some(&token),
+            r#"{"writebackConfiguration":{"isEnabled":true}}"#,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn delta_carries_members_then_only_membership_changes() {
+        let (g, token) = offline_graph(4);
+        let t = g.tenant();
+        t.put_group(group(1, true, &[0, 1]));
+        t.put_group(group(2, false, &[2]));
+        let (items, _, delta) = round(&g, &token, "/v1.0/groups/delta").await;
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0]["members@delta"].as_array().unwrap().len(), 2);
+
+        let id1 = group(1, true, &[]).id;
+        t.update_group(&id1, |x| {
+            x.members.retain(|m| !m.ends_with("000000000000"));
+            x.members
+                .push("00000000-0000-4000-8000-000000000003".into());
+        });
+        t.delete_group(&group(2, false, &[]).id);
+        let (items, _, _) = round(&g, &token, &delta).await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        let members = items[0]["members@delta"].as_array().unwrap();
+        assert_eq!(members.len(), 2, "{members:?}");
+        let by_id = |id: &str| {
+            members
+                .iter()
+                .find(|m| m["id"] == id)
+                .unwrap_or_else(|| panic!("{id} in {members:?}"))
+        };
+        assert_eq!(
+            by_id("00000000-0000-4000-8000-000000000000")["@removed"]["reason"],
+            "deleted"
+        );
+        assert!(by_id("00000000-0000-4000-8000-000000000003")
+            .get("@removed")
+            .is_none());
+        assert_eq!(items[1]["@removed"]["reason"], "deleted");
     }
 }
