@@ -32,7 +32,8 @@ pub struct TenantSettings {
     /// "Allow users to unlock accounts without resetting their password": a reset unlocks
     /// either way (the default); this only adds unlock-only.
     pub unlock_option: bool,
-    /// "Write back Microsoft 365 groups to on-premises".
+    /// "Write back Microsoft 365 groups to on-premises": whether new Microsoft 365 groups
+    /// are written back unless they say otherwise.
     pub group_writeback_default: bool,
     /// Entra Connect has onboarded password writeback (its optional feature is on).
     pub writeback_onboarded: bool,
@@ -238,13 +239,21 @@ impl Tenant {
     }
 
     /// Create or replace a group; membership changes are logged for `members@delta`.
-    pub fn put_group(&self, g: CloudGroup) -> u64 {
+    /// Create or replace a group; returns the change number. A new Microsoft 365 group
+    /// without its own writeback setting takes the tenant's "Write back Microsoft 365
+    /// groups to on-premises" default (`NewUnifiedGroupWritebackDefault`); a replaced
+    /// group without one keeps the setting it had.
+    pub fn put_group(&self, mut g: CloudGroup) -> u64 {
         let mut st = self.lock();
-        let before: Vec<String> = st
-            .groups
-            .get(&g.id)
-            .map(|o| o.members.clone())
-            .unwrap_or_default();
+        let existing = st.groups.get(&g.id).cloned();
+        if g.writeback.is_enabled.is_none() {
+            g.writeback.is_enabled = match &existing {
+                Some(o) => o.writeback.is_enabled,
+                None if g.is_unified() => Some(st.settings.group_writeback_default),
+                None => None,
+            };
+        }
+        let before: Vec<String> = existing.map(|o| o.members).unwrap_or_default();
         let added: Vec<String> = g
             .members
             .iter()

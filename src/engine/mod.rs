@@ -15,6 +15,7 @@ pub mod ad;
 pub mod config;
 pub mod devices;
 pub mod graph_client;
+pub mod groups;
 pub mod history;
 pub mod password;
 pub mod relay_listener;

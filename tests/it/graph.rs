@@ -611,12 +611,24 @@ mod groups {
             body["writebackConfiguration"]["onPremisesGroupType"],
             "universalSecurityGroup"
         );
+        // The tenant's default for new Microsoft 365 groups is off here ...
         let id0 = group(0, true, &[]).id;
         let (_, body) = call(&g, "GET", &format!("/beta/groups/{id0}"), Some(&token), "").await;
+        assert_eq!(body["writebackConfiguration"]["isEnabled"], false);
+        // ... and new groups created after it is turned on are written back.
+        t.update(|s| s.group_writeback_default = true);
+        t.put_group(group(6, true, &[]));
+        t.put_group(group(0, true, &[]));
+        let id6 = group(6, true, &[]).id;
+        let (_, body) = call(&g, "GET", &format!("/beta/groups/{id6}"), Some(&token), "").await;
         assert_eq!(body["writebackConfiguration"]["isEnabled"], true);
         assert_eq!(
             body["writebackConfiguration"]["onPremisesGroupType"],
             "universalDistributionGroup"
+        );
+        assert!(
+            !t.group(&id0).unwrap().writeback_enabled(),
+            "an existing group keeps its setting"
         );
     }
 

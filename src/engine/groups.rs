@@ -1,0 +1,319 @@
+//! Groups flowing to AD: which cloud groups Entra Connect group writeback v1 and Cloud
+//! Sync group provisioning take, what they are called in AD and the attributes written
+//! (`reference/entra-writeback.md` §3). The LDAP writes and the sync-cycle wiring build
+//! on this.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// `GROUP_TYPE_UNIVERSAL_GROUP` (MS-ADTS 2.2.12): a universal distribution group.
+pub const UNIVERSAL_DISTRIBUTION: i32 = 0x8;
+/// `GROUP_TYPE_SECURITY_UNIVERSAL` (0x80000008) as AD stores it, a signed 32-bit integer.
+pub const UNIVERSAL_SECURITY: i32 = 0x8000_0008_u32 as i32;
+
+/// The default sync rule "Out to AD – Group Writeback Member Limit".
+pub const MEMBER_LIMIT: usize = 50_000;
+
+/// A cloud group as the engine reads it from Graph (`/groups/delta`, `/beta/groups`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupImage {
+    pub object_id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub mail_nickname: String,
+    pub mail: Option<String>,
+    pub mail_enabled: bool,
+    pub security_enabled: bool,
+    pub unified: bool,
+    pub proxy_addresses: Vec<String>,
+    /// Synced from on-premises AD (`onPremisesSyncEnabled`, Cloud Sync's dirSyncEnabled).
+    pub dir_synced: bool,
+    /// `writebackConfiguration.isEnabled`; `None` when the group does not say.
+    pub writeback_enabled: Option<bool>,
+    /// `writebackConfiguration.onPremisesGroupType`, when the group says.
+    pub on_premises_group_type: Option<String>,
+    /// objectIds of the members.
+    pub members: Vec<String>,
+}
+
+/// Why group writeback v1 leaves a group alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum V1Skip {
+    /// Security and distribution groups are never written by v1.
+    NotMicrosoft365,
+    /// `writebackConfiguration.isEnabled` is false.
+    WritebackDisabled,
+    /// More members than the "Group Writeback Member Limit" rule allows.
+    MemberLimit(usize),
+}
+
+impl std::fmt::Display for V1Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotMicrosoft365 => write!(
+                f,
+                "not a Microsoft 365 group; group writeback v1 writes only Microsoft 365 groups (use Cloud Sync for security groups)"
+            ),
+            Self::WritebackDisabled => write!(f, "writeback is disabled for this group"),
+            Self::MemberLimit(n) => write!(
+                f,
+                "{n} members is over the {MEMBER_LIMIT} allowed by the sync rule 'Out to AD - Group Writeback Member Limit'"
+            ),
+        }
+    }
+}
+
+/// How group writeback v1 names groups in AD.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum V1Naming {
+    /// `CN=Group_<objectId>` (the default).
+    #[default]
+    ObjectId,
+    /// `CN=<displayName>_<last 12 hex of objectId>`.
+    DisplayName,
+}
+
+/// The last 12 characters of an objectId: `Mid([objectId],25,12)`, the GUID's last group.
+fn object_id_tail(object_id: &str) -> &str {
+    let start = object_id.char_indices().rev().nth(11).map_or(0, |(i, _)| i);
+    &object_id[start..]
+}
+
+impl GroupImage {
+    /// From a Graph group (v1.0 or beta; `members@delta` or a `members` list of refs).
+    pub fn from_graph(v: &Value) -> Option<Self> {
+        let s = |k: &str| v[k].as_str().map(str::to_string);
+        let strings = |k: &str| -> Vec<String> {
+            v[k].as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let members = v["members@delta"]
+            .as_array()
+            .or_else(|| v["members"].as_array())
+            .map(|a| {
+                a.iter()
+                    .filter(|m| m.get("@removed").is_none())
+                    .filter_map(|m| m["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let wb = &v["writebackConfiguration"];
+        Some(Self {
+            object_id: s("id")?,
+            display_name: s("displayName").unwrap_or_default(),
+            description: s("description"),
+            mail_nickname: s("mailNickname").unwrap_or_default(),
+            mail: s("mail"),
+            mail_enabled: v["mailEnabled"].as_bool().unwrap_or(false),
+            security_enabled: v["securityEnabled"].as_bool().unwrap_or(false),
+            unified: strings("groupTypes")
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case("Unified")),
+            proxy_addresses: strings("proxyAddresses"),
+            dir_synced: v["onPremisesSyncEnabled"].as_bool().unwrap_or(false),
+            writeback_enabled: wb["isEnabled"].as_bool(),
+            on_premises_group_type: wb["onPremisesGroupType"].as_str().map(str::to_string),
+            members,
+        })
+    }
+
+    /// Does group writeback v1 write this group? `member_limit`: whether the member-limit
+    /// rule is in force (it is unless disabled).
+    pub fn v1_decision(&self, member_limit: bool) -> Result<(), V1Skip> {
+        if !self.unified {
+            return Err(V1Skip::NotMicrosoft365);
+        }
+        // null or true: written back
+        if self.writeback_enabled == Some(false) {
+            return Err(V1Skip::WritebackDisabled);
+        }
+        if member_limit && self.members.len() > MEMBER_LIMIT {
+            return Err(V1Skip::MemberLimit(self.members.len()));
+        }
+        Ok(())
+    }
+
+    /// The group's CN under group writeback v1.
+    pub fn v1_cn(&self, naming: V1Naming) -> String {
+        match naming {
+            V1Naming::ObjectId => format!("Group_{}", self.object_id),
+            V1Naming::DisplayName => {
+                format!("{}_{}", self.display_name, object_id_tail(&self.object_id))
+            }
+        }
+    }
+
+    /// groupType for v1: universal distribution (8) unless the group asks for a
+    /// (mail-enabled) universal security group.
+    pub fn v1_group_type(&self) -> i32 {
+        match self.on_premises_group_type.as_deref() {
+            Some("universalSecurityGroup" | "universalMailEnabledSecurityGroup") => {
+                UNIVERSAL_SECURITY
+            }
+            _ => UNIVERSAL_DISTRIBUTION,
+        }
+    }
+
+    /// Attributes group writeback v1 writes (objectClass and the member DNs included;
+    /// `members`: the AD DNs of the members that exist there).
+    pub fn v1_attributes(&self, members: &[String]) -> BTreeMap<&'static str, Vec<String>> {
+        let mut a = BTreeMap::new();
+        a.insert("objectClass", vec!["group".to_string()]);
+        a.insert("groupType", vec![self.v1_group_type().to_string()]);
+        a.insert("displayName", vec![self.display_name.clone()]);
+        a.insert("mailNickname", vec![self.mail_nickname.clone()]);
+        if let Some(m) = &self.mail {
+            a.insert("mail", vec![m.clone()]);
+        }
+        if !self.proxy_addresses.is_empty() {
+            a.insert("proxyAddresses", self.proxy_addresses.clone());
+        }
+        if !members.is_empty() {
+            a.insert("member", members.to_vec());
+        }
+        a
+    }
+
+    /// Cloud Sync's default scope, ANDed in before any configured filter:
+    /// `securityEnabled IS TRUE AND dirSyncEnabled IS FALSE AND mailEnabled IS FALSE`.
+    pub fn in_cloud_sync_default_scope(&self) -> bool {
+        self.security_enabled && !self.dir_synced && !self.mail_enabled
+    }
+
+    /// Cloud Sync's `cn`:
+    /// `Append(Append(Left(Trim([displayName]),51),"_"),Mid([objectId],25,12))`.
+    pub fn cloud_sync_cn(&self) -> String {
+        let name: String = self.display_name.trim().chars().take(51).collect();
+        format!("{name}_{}", object_id_tail(&self.object_id))
+    }
+
+    /// Cloud Sync's anchor: `msDS-ExternalDirectoryObjectId` (and adminDescription).
+    pub fn cloud_sync_anchor(&self) -> String {
+        format!("Group_{}", self.object_id)
+    }
+
+    /// Attributes Cloud Sync writes (objectClass and the member DNs included).
+    pub fn cloud_sync_attributes(&self, members: &[String]) -> BTreeMap<&'static str, Vec<String>> {
+        let mut a = BTreeMap::new();
+        a.insert("objectClass", vec!["group".to_string()]);
+        a.insert("groupType", vec![UNIVERSAL_SECURITY.to_string()]);
+        a.insert("displayName", vec![self.display_name.clone()]);
+        a.insert("adminDescription", vec![self.cloud_sync_anchor()]);
+        a.insert(
+            "msDS-ExternalDirectoryObjectId",
+            vec![self.cloud_sync_anchor()],
+        );
+        if let Some(d) = self.description.as_deref().map(str::trim) {
+            if !d.is_empty() {
+                a.insert("description", vec![d.chars().take(448).collect()]);
+            }
+        }
+        if !members.is_empty() {
+            a.insert("member", members.to_vec());
+        }
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn graph_group() -> Value {
+        json!({
+            "id": "0a6f3e2c-1b2d-4c5e-9f00-e9305786a271",
+            "displayName": "Administrators",
+            "description": "  Admins of the lab  ",
+            "mailNickname": "admins",
+            "mail": "admins@gntech.me",
+            "mailEnabled": true,
+            "securityEnabled": false,
+            "groupTypes": ["Unified"],
+            "proxyAddresses": ["SMTP:admins@gntech.me"],
+            "onPremisesSyncEnabled": null,
+            "members@delta": [
+                {"@odata.type": "#microsoft.graph.user", "id": "u1"},
+                {"@odata.type": "#microsoft.graph.user", "id": "u2", "@removed": {"reason": "deleted"}}
+            ]
+        })
+    }
+
+    #[test]
+    fn v1_names_groups_by_object_id_or_display_name() {
+        let g = GroupImage::from_graph(&graph_group()).unwrap();
+        assert_eq!(
+            g.v1_cn(V1Naming::ObjectId),
+            "Group_0a6f3e2c-1b2d-4c5e-9f00-e9305786a271"
+        );
+        // the article's example: CN=Administrators_e9305786a271
+        assert_eq!(
+            g.v1_cn(V1Naming::DisplayName),
+            "Administrators_e9305786a271"
+        );
+        assert_eq!(g.members, vec!["u1"], "removed members are not members");
+    }
+
+    #[test]
+    fn v1_takes_only_enabled_microsoft_365_groups_under_the_member_limit() {
+        let mut g = GroupImage::from_graph(&graph_group()).unwrap();
+        assert_eq!(g.v1_decision(true), Ok(()));
+        g.writeback_enabled = Some(false);
+        assert_eq!(g.v1_decision(true), Err(V1Skip::WritebackDisabled));
+        g.writeback_enabled = None;
+        g.members = (0..=MEMBER_LIMIT).map(|i| i.to_string()).collect();
+        assert_eq!(g.v1_decision(true), Err(V1Skip::MemberLimit(50_001)));
+        assert_eq!(g.v1_decision(false), Ok(()), "the rule can be disabled");
+        g.unified = false;
+        let skip = g.v1_decision(true).unwrap_err();
+        assert_eq!(skip, V1Skip::NotMicrosoft365);
+        assert!(skip.to_string().contains("Cloud Sync"));
+    }
+
+    #[test]
+    fn v1_group_type_follows_on_premises_group_type() {
+        let mut g = GroupImage::from_graph(&graph_group()).unwrap();
+        assert_eq!(g.v1_attributes(&[])["groupType"], vec!["8"]);
+        g.on_premises_group_type = Some("universalMailEnabledSecurityGroup".into());
+        let a = g.v1_attributes(&["CN=u1,OU=Users,DC=gntech,DC=me".into()]);
+        assert_eq!(a["groupType"], vec!["-2147483640"]);
+        assert_eq!(a["mail"], vec!["admins@gntech.me"]);
+        assert_eq!(a["member"].len(), 1);
+    }
+
+    #[test]
+    fn cloud_sync_scope_cn_and_anchor() {
+        let mut g = GroupImage::from_graph(&graph_group()).unwrap();
+        assert!(!g.in_cloud_sync_default_scope(), "mail-enabled");
+        g.mail_enabled = false;
+        g.security_enabled = true;
+        assert!(g.in_cloud_sync_default_scope());
+        g.dir_synced = true;
+        assert!(!g.in_cloud_sync_default_scope(), "synced from AD");
+        g.display_name = format!("  {}  ", "x".repeat(60));
+        assert_eq!(
+            g.cloud_sync_cn(),
+            format!("{}_e9305786a271", "x".repeat(51))
+        );
+        let a = g.cloud_sync_attributes(&[]);
+        assert_eq!(
+            a["msDS-ExternalDirectoryObjectId"],
+            vec!["Group_0a6f3e2c-1b2d-4c5e-9f00-e9305786a271"]
+        );
+        assert_eq!(a["adminDescription"], a["msDS-ExternalDirectoryObjectId"]);
+        assert_eq!(a["description"], vec!["Admins of the lab"]);
+        assert_eq!(a["groupType"], vec!["-2147483640"]);
+        assert!(
+            !a.contains_key("member"),
+            "no eligible members: created empty"
+        );
+    }
+}
