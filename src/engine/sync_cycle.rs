@@ -22,24 +22,92 @@ pub enum CycleKind {
     Delta,
 }
 
-/// One cloud device in the connector space.
-#[derive(Debug, Clone, Default)]
-struct CsDevice {
-    /// The device as the last import saw it; `None` once deleted in the cloud.
-    image: Option<DeviceImage>,
+/// One cloud object in the connector space.
+#[derive(Debug, Clone)]
+struct CsObject<I> {
+    /// The object as the last import saw it; `None` once deleted in the cloud.
+    image: Option<I>,
     /// What AD holds (the last successful export).
-    exported: Option<DeviceImage>,
+    exported: Option<I>,
     /// The AD object it is joined to.
     dn: Option<String>,
     /// Seen in the current full import.
     seen: bool,
 }
 
-#[derive(Debug, Default)]
-struct SyncState {
+impl<I> Default for CsObject<I> {
+    fn default() -> Self {
+        Self {
+            image: None,
+            exported: None,
+            dn: None,
+            seen: false,
+        }
+    }
+}
+
+/// The objects of one kind and the position in their delta query.
+#[derive(Debug)]
+struct Partition<I> {
     delta_link: Option<String>,
     resume_link: Option<String>,
-    devices: BTreeMap<String, CsDevice>,
+    objects: BTreeMap<String, CsObject<I>>,
+}
+
+impl<I> Default for Partition<I> {
+    fn default() -> Self {
+        Self {
+            delta_link: None,
+            resume_link: None,
+            objects: BTreeMap::new(),
+        }
+    }
+}
+
+impl<I: PartialEq> Partition<I> {
+    /// Forget the delta position: the next round is a full one.
+    fn restart(&mut self) {
+        self.delta_link = None;
+        self.resume_link = None;
+        self.objects.values_mut().for_each(|d| d.seen = false);
+    }
+
+    /// (adds, updates, deletes) imported but not yet in AD.
+    fn pending(&self) -> (u32, u32, u32) {
+        let mut c = (0, 0, 0);
+        for d in self.objects.values() {
+            match (&d.image, &d.exported) {
+                (Some(_), None) => c.0 += 1,
+                (Some(a), Some(b)) if a != b => c.1 += 1,
+                (None, Some(_)) => c.2 += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+/// A kind of cloud object a sync cycle imports through a Graph delta query.
+trait CloudObject: Clone + PartialEq + Sized {
+    /// The first link of a full round.
+    const FIRST_LINK: &'static str;
+    fn from_graph(v: &Value) -> Option<Self>;
+    fn partition(st: &mut SyncState) -> &mut Partition<Self>;
+}
+
+impl CloudObject for DeviceImage {
+    const FIRST_LINK: &'static str = "/v1.0/devices/delta?$expand=registeredOwners";
+    fn from_graph(v: &Value) -> Option<Self> {
+        DeviceImage::from_graph(v)
+    }
+    fn partition(st: &mut SyncState) -> &mut Partition<Self> {
+        &mut st.devices
+    }
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    devices: Partition<DeviceImage>,
     /// When the scheduler runs the next delta cycle.
     next_due: Option<DateTime<Utc>>,
 }
@@ -59,13 +127,14 @@ impl ConnectorSpace {
     pub fn joined_dn(&self, object_id: &str) -> Option<String> {
         self.lock()
             .devices
+            .objects
             .get(object_id)
             .and_then(|d| d.dn.clone())
     }
 
     /// How many cloud devices the connector space holds (deleted ones not yet exported included).
     pub fn len(&self) -> usize {
-        self.lock().devices.len()
+        self.lock().devices.objects.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -76,13 +145,14 @@ impl ConnectorSpace {
     pub fn pending(&self) -> usize {
         self.lock()
             .devices
+            .objects
             .values()
             .filter(|d| d.image != d.exported)
             .count()
     }
 
     pub fn delta_link(&self) -> Option<String> {
-        self.lock().delta_link.clone()
+        self.lock().devices.delta_link.clone()
     }
 
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
@@ -135,7 +205,7 @@ pub async fn run(
     let graph = GraphClient::new(url, token, clock.clone());
     let full = kind == CycleKind::Initial || cs.delta_link().is_none();
     let start = clock.now();
-    let import = import(&graph, cs, full).await;
+    let import = import::<DeviceImage>(&graph, cs, full).await;
     let end = clock.now();
     let profile = if full { "Full Import" } else { "Delta Import" };
     let (adds, updates, deletes) = import.counts;
@@ -161,7 +231,7 @@ pub async fn run(
         summary.import_failed = Some(e);
         return summary;
     }
-    let pending = pending_counts(cs);
+    let pending = cs.lock().devices.pending();
     history.run(RunRecord {
         profile: if full {
             "Full Synchronization"
@@ -211,23 +281,21 @@ struct Imported {
     error: Option<String>,
 }
 
-async fn import(graph: &GraphClient, cs: &ConnectorSpace, full: bool) -> Imported {
+async fn import<I: CloudObject>(graph: &GraphClient, cs: &ConnectorSpace, full: bool) -> Imported {
     let mut counts = (0, 0, 0);
     let mut restarted = false;
     if full {
-        let mut st = cs.lock();
-        st.delta_link = None;
-        st.resume_link = None;
-        st.devices.values_mut().for_each(|d| d.seen = false);
+        I::partition(&mut cs.lock()).restart();
     }
     let mut full = full;
     loop {
         let link = {
-            let st = cs.lock();
-            st.resume_link
+            let mut st = cs.lock();
+            let p = I::partition(&mut st);
+            p.resume_link
                 .clone()
-                .or_else(|| st.delta_link.clone())
-                .unwrap_or_else(|| "/v1.0/devices/delta?$expand=registeredOwners".into())
+                .or_else(|| p.delta_link.clone())
+                .unwrap_or_else(|| I::FIRST_LINK.into())
         };
         let fetched = match graph.get(&link).await {
             Ok(f) => f,
@@ -237,10 +305,7 @@ async fn import(graph: &GraphClient, cs: &ConnectorSpace, full: bool) -> Importe
                 // The token is gone: start over with a full round (Graph's own advice).
                 restarted = true;
                 full = true;
-                let mut st = cs.lock();
-                st.delta_link = None;
-                st.resume_link = None;
-                st.devices.values_mut().for_each(|d| d.seen = false);
+                I::partition(&mut cs.lock()).restart();
                 continue;
             }
             Err(e) => {
@@ -253,21 +318,22 @@ async fn import(graph: &GraphClient, cs: &ConnectorSpace, full: bool) -> Importe
         let body = fetched.body;
         // Apply the page, then move the position past it — in that order.
         let mut st = cs.lock();
+        let p = I::partition(&mut st);
         for item in body["value"]
             .as_array()
             .map(Vec::as_slice)
             .unwrap_or_default()
         {
-            apply_item(&mut st, item, &mut counts);
+            apply_item(p, item, &mut counts);
         }
         if let Some(next) = body["@odata.nextLink"].as_str() {
-            st.resume_link = Some(next.to_string());
+            p.resume_link = Some(next.to_string());
             continue;
         }
-        st.resume_link = None;
-        st.delta_link = body["@odata.deltaLink"].as_str().map(str::to_string);
+        p.resume_link = None;
+        p.delta_link = body["@odata.deltaLink"].as_str().map(str::to_string);
         if full {
-            for d in st.devices.values_mut() {
+            for d in p.objects.values_mut() {
                 if !d.seen && d.image.is_some() {
                     d.image = None;
                     counts.2 += 1;
@@ -281,22 +347,22 @@ async fn import(graph: &GraphClient, cs: &ConnectorSpace, full: bool) -> Importe
     }
 }
 
-fn apply_item(st: &mut SyncState, item: &Value, counts: &mut (u32, u32, u32)) {
+fn apply_item<I: CloudObject>(p: &mut Partition<I>, item: &Value, counts: &mut (u32, u32, u32)) {
     let Some(id) = item["id"].as_str() else {
         return;
     };
     if item.get("@removed").is_some() {
-        if let Some(d) = st.devices.get_mut(id) {
+        if let Some(d) = p.objects.get_mut(id) {
             if d.image.take().is_some() {
                 counts.2 += 1;
             }
         }
         return;
     }
-    let Some(image) = DeviceImage::from_graph(item) else {
+    let Some(image) = I::from_graph(item) else {
         return;
     };
-    let d = st.devices.entry(id.to_string()).or_default();
+    let d = p.objects.entry(id.to_string()).or_default();
     d.seen = true;
     match &d.image {
         None => counts.0 += 1,
@@ -327,20 +393,6 @@ async fn owner_of(
     found
 }
 
-fn pending_counts(cs: &ConnectorSpace) -> (u32, u32, u32) {
-    let st = cs.lock();
-    let mut c = (0, 0, 0);
-    for d in st.devices.values() {
-        match (&d.image, &d.exported) {
-            (Some(_), None) => c.0 += 1,
-            (Some(a), Some(b)) if a != b => c.1 += 1,
-            (None, Some(_)) => c.2 += 1,
-            _ => {}
-        }
-    }
-    c
-}
-
 async fn export(
     cfg: &EngineConfig,
     dw: &super::config::DeviceWriteback,
@@ -348,9 +400,10 @@ async fn export(
 ) -> ((u32, u32, u32), Vec<ExportError>) {
     let mut counts = (0, 0, 0);
     let mut errors = Vec::new();
-    let work: Vec<(String, CsDevice)> = cs
+    let work: Vec<(String, CsObject<DeviceImage>)> = cs
         .lock()
         .devices
+        .objects
         .iter()
         .filter(|(_, d)| d.image != d.exported)
         .map(|(k, d)| (k.clone(), d.clone()))
@@ -435,7 +488,7 @@ async fn export(
         match result {
             Ok(dn) => {
                 let mut st = cs.lock();
-                if let Some(entry) = st.devices.get_mut(&id) {
+                if let Some(entry) = st.devices.objects.get_mut(&id) {
                     entry.exported = entry.image.clone().filter(|_| d.image.is_some());
                     if d.image.is_none() {
                         entry.exported = None;
@@ -444,10 +497,11 @@ async fn export(
                 }
                 if st
                     .devices
+                    .objects
                     .get(&id)
                     .is_some_and(|e| e.image.is_none() && e.exported.is_none())
                 {
-                    st.devices.remove(&id);
+                    st.devices.objects.remove(&id);
                 }
             }
             Err(f) => errors.push(ExportError {
