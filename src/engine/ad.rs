@@ -13,6 +13,9 @@ use ldap3::controls::RawControl;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapResult, Mod, Scope, SearchEntry};
 use std::collections::HashSet;
 
+/// An entry's attributes as the engine writes them.
+pub type Attrs = std::collections::BTreeMap<&'static str, Vec<Vec<u8>>>;
+
 /// LDAP_SERVER_POLICY_HINTS_OID (MS-ADTS 3.1.1.3.4.1.27).
 pub const POLICY_HINTS_OID: &str = "1.2.840.113556.1.4.2239";
 
@@ -186,6 +189,42 @@ impl AdSession {
             .await
             .map_err(AdFailure::unreachable)?;
         ok(r)
+    }
+
+    /// Bring an entry in line with what it should be: rename it when its CN changed
+    /// (`new_cn`), then replace the attributes whose values differ between `before` and
+    /// `after`; attributes that went away are replaced with no values. objectClass and
+    /// sAMAccountName are never rewritten. Returns the (possibly new) DN.
+    pub async fn converge(
+        &mut self,
+        dn: &str,
+        parent: &str,
+        new_cn: Option<&str>,
+        before: &Attrs,
+        after: &Attrs,
+    ) -> Result<String, AdFailure> {
+        let mut dn = dn.to_string();
+        if let Some(cn) = new_cn {
+            let rdn = format!("CN={}", ldap3::dn_escape(cn));
+            self.rename(&dn, &rdn).await?;
+            dn = format!("{rdn},{parent}");
+        }
+        let gone = before
+            .keys()
+            .filter(|k| !after.contains_key(*k))
+            .map(|k| (*k, Vec::new()));
+        let changed: Vec<(&str, Vec<Vec<u8>>)> = after
+            .iter()
+            .filter(|(k, v)| {
+                **k != "objectClass" && **k != "sAMAccountName" && before.get(*k) != Some(*v)
+            })
+            .map(|(k, v)| (*k, v.clone()))
+            .chain(gone)
+            .collect();
+        if !changed.is_empty() {
+            self.replace(&dn, changed).await?;
+        }
+        Ok(dn)
     }
 
     /// Rename in place (new RDN, same parent).

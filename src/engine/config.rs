@@ -38,8 +38,22 @@ pub struct EngineConfig {
     pub tenant_name: String,
     /// Device writeback, when configured.
     pub device_writeback: Option<DeviceWriteback>,
+    /// Group writeback v1 (Microsoft 365 groups), when configured.
+    pub group_writeback_v1: Option<GroupWritebackV1>,
     /// How often the scheduler runs a delta cycle (30 minutes by default).
     pub sync_interval: Duration,
+}
+
+/// Group writeback v1 as the wizard configured it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupWritebackV1 {
+    /// The OU groups are written to.
+    pub ou: String,
+    pub naming: super::groups::V1Naming,
+    /// The sync rule "Out to AD – Group Writeback Member Limit" is in force (the default).
+    pub member_limit: bool,
+    /// The wizard's optional feature "Exchange hybrid deployment"; v1 needs it.
+    pub exchange_hybrid: bool,
 }
 
 /// Device writeback as the wizard configured it.

@@ -283,31 +283,13 @@ pub async fn update(
     new: (&DeviceImage, Option<&Owner>),
 ) -> Result<String, AdFailure> {
     let ((old, old_owner), (new, new_owner)) = (old, new);
-    let mut dn = dn.to_string();
-    if old.cn(class) != new.cn(class) {
-        let rdn = format!("CN={}", ldap3::dn_escape(new.cn(class)));
-        ad.rename(&dn, &rdn).await?;
-        dn = format!("{rdn},{container}");
-    }
-    let (before, after) = (
-        old.attributes(class, old_owner),
-        new.attributes(class, new_owner),
-    );
-    // Attributes that went away (an owner removed) are replaced with no values.
-    let gone = before
-        .keys()
-        .filter(|k| !after.contains_key(*k))
-        .map(|k| (*k, Vec::new()));
-    let changed: Vec<(&str, Vec<Vec<u8>>)> = after
-        .iter()
-        .filter(|(k, v)| {
-            **k != "objectClass" && **k != "sAMAccountName" && before.get(*k) != Some(*v)
-        })
-        .map(|(k, v)| (*k, v.clone()))
-        .chain(gone)
-        .collect();
-    if !changed.is_empty() {
-        ad.replace(&dn, changed).await?;
-    }
-    Ok(dn)
+    let new_cn = new.cn(class);
+    ad.converge(
+        dn,
+        container,
+        (old.cn(class) != new_cn).then_some(new_cn.as_str()),
+        &old.attributes(class, old_owner),
+        &new.attributes(class, new_owner),
+    )
+    .await
 }

@@ -3,9 +3,11 @@
 //! (`reference/entra-writeback.md` §3). The LDAP writes and the sync-cycle wiring build
 //! on this.
 
+use super::ad::{AdFailure, AdSession, Attrs};
+use super::graph_client::GraphClient;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// `GROUP_TYPE_UNIVERSAL_GROUP` (MS-ADTS 2.2.12): a universal distribution group.
 pub const UNIVERSAL_DISTRIBUTION: i32 = 0x8;
@@ -46,6 +48,8 @@ pub enum V1Skip {
     WritebackDisabled,
     /// More members than the "Group Writeback Member Limit" rule allows.
     MemberLimit(usize),
+    /// The wizard's "Exchange hybrid deployment" is off.
+    ExchangeHybridMissing,
 }
 
 impl std::fmt::Display for V1Skip {
@@ -56,6 +60,10 @@ impl std::fmt::Display for V1Skip {
                 "not a Microsoft 365 group; group writeback v1 writes only Microsoft 365 groups (use Cloud Sync for security groups)"
             ),
             Self::WritebackDisabled => write!(f, "writeback is disabled for this group"),
+            Self::ExchangeHybridMissing => write!(
+                f,
+                "Exchange hybrid is not configured: group writeback v1 needs an Exchange hybrid deployment"
+            ),
             Self::MemberLimit(n) => write!(
                 f,
                 "{n} members is over the {MEMBER_LIMIT} allowed by the sync rule 'Out to AD - Group Writeback Member Limit'"
@@ -79,6 +87,14 @@ pub enum V1Naming {
 fn object_id_tail(object_id: &str) -> &str {
     let start = object_id.char_indices().rev().nth(11).map_or(0, |(i, _)| i);
     &object_id[start..]
+}
+
+fn text(s: &str) -> Vec<Vec<u8>> {
+    vec![s.as_bytes().to_vec()]
+}
+
+fn bytes(v: &[String]) -> Vec<Vec<u8>> {
+    v.iter().map(|s| s.as_bytes().to_vec()).collect()
 }
 
 impl GroupImage {
@@ -125,6 +141,36 @@ impl GroupImage {
         })
     }
 
+    /// The group after a delta item: a full round lists every member; a later round
+    /// lists only the changes (`@removed` on a member that left), applied to `previous`.
+    pub fn from_delta(v: &Value, previous: Option<&Self>, full: bool) -> Option<Self> {
+        let mut g = Self::from_graph(v)?;
+        if let (false, Some(prev)) = (full, previous) {
+            let removed: Vec<&str> = v["members@delta"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|m| m.get("@removed").is_some())
+                        .filter_map(|m| m["id"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut members: Vec<String> = prev
+                .members
+                .iter()
+                .filter(|m| !removed.contains(&m.as_str()))
+                .cloned()
+                .collect();
+            for m in g.members {
+                if !members.contains(&m) {
+                    members.push(m);
+                }
+            }
+            g.members = members;
+        }
+        Some(g)
+    }
+
     /// Does group writeback v1 write this group? `member_limit`: whether the member-limit
     /// rule is in force (it is unless disabled).
     pub fn v1_decision(&self, member_limit: bool) -> Result<(), V1Skip> {
@@ -164,20 +210,20 @@ impl GroupImage {
 
     /// Attributes group writeback v1 writes (objectClass and the member DNs included;
     /// `members`: the AD DNs of the members that exist there).
-    pub fn v1_attributes(&self, members: &[String]) -> BTreeMap<&'static str, Vec<String>> {
-        let mut a = BTreeMap::new();
-        a.insert("objectClass", vec!["group".to_string()]);
-        a.insert("groupType", vec![self.v1_group_type().to_string()]);
-        a.insert("displayName", vec![self.display_name.clone()]);
-        a.insert("mailNickname", vec![self.mail_nickname.clone()]);
+    pub fn v1_attributes(&self, members: &[String]) -> Attrs {
+        let mut a = Attrs::new();
+        a.insert("objectClass", text("group"));
+        a.insert("groupType", text(&self.v1_group_type().to_string()));
+        a.insert("displayName", text(&self.display_name));
+        a.insert("mailNickname", text(&self.mail_nickname));
         if let Some(m) = &self.mail {
-            a.insert("mail", vec![m.clone()]);
+            a.insert("mail", text(m));
         }
         if !self.proxy_addresses.is_empty() {
-            a.insert("proxyAddresses", self.proxy_addresses.clone());
+            a.insert("proxyAddresses", bytes(&self.proxy_addresses));
         }
         if !members.is_empty() {
-            a.insert("member", members.to_vec());
+            a.insert("member", bytes(members));
         }
         a
     }
@@ -201,32 +247,132 @@ impl GroupImage {
     }
 
     /// Attributes Cloud Sync writes (objectClass and the member DNs included).
-    pub fn cloud_sync_attributes(&self, members: &[String]) -> BTreeMap<&'static str, Vec<String>> {
-        let mut a = BTreeMap::new();
-        a.insert("objectClass", vec!["group".to_string()]);
-        a.insert("groupType", vec![UNIVERSAL_SECURITY.to_string()]);
-        a.insert("displayName", vec![self.display_name.clone()]);
-        a.insert("adminDescription", vec![self.cloud_sync_anchor()]);
+    pub fn cloud_sync_attributes(&self, members: &[String]) -> Attrs {
+        let mut a = Attrs::new();
+        a.insert("objectClass", text("group"));
+        a.insert("groupType", text(&UNIVERSAL_SECURITY.to_string()));
+        a.insert("displayName", text(&self.display_name));
+        a.insert("adminDescription", text(&self.cloud_sync_anchor()));
         a.insert(
             "msDS-ExternalDirectoryObjectId",
-            vec![self.cloud_sync_anchor()],
+            text(&self.cloud_sync_anchor()),
         );
         if let Some(d) = self.description.as_deref().map(str::trim) {
             if !d.is_empty() {
-                a.insert("description", vec![d.chars().take(448).collect()]);
+                a.insert(
+                    "description",
+                    text(&d.chars().take(448).collect::<String>()),
+                );
             }
         }
         if !members.is_empty() {
-            a.insert("member", members.to_vec());
+            a.insert("member", bytes(members));
         }
         a
     }
+}
+
+/// A member's AD account, by way of Graph (`onPremisesImmutableId`) and the objectGUID it
+/// names; `None` for a cloud-only user (or one Graph no longer knows).
+async fn member_dn(
+    graph: &GraphClient,
+    ad: &mut AdSession,
+    id: &str,
+) -> Result<Option<String>, String> {
+    let user = match graph
+        .get(&format!(
+            "/v1.0/users/{id}?$select=id,onPremisesImmutableId"
+        ))
+        .await
+    {
+        Ok(f) => f.body,
+        Err(e) if e.status == 404 => return Ok(None),
+        Err(e) => return Err(format!("reading member {id}: {e}")),
+    };
+    let Some(anchor) = user["onPremisesImmutableId"].as_str() else {
+        return Ok(None);
+    };
+    ad.find_by_anchor(anchor)
+        .await
+        .map(|a| a.map(|a| a.dn))
+        .map_err(|f| format!("finding member {id} in AD: {}", f.message))
+}
+
+/// The AD DNs of the members that have an AD account, in member order, and how many
+/// members have none (cloud-only users, skipped). `cache` lives for one export.
+pub async fn member_dns(
+    graph: &GraphClient,
+    ad: &mut AdSession,
+    cache: &mut HashMap<String, Option<String>>,
+    ids: &[String],
+) -> Result<(Vec<String>, usize), String> {
+    let (mut dns, mut cloud_only) = (Vec::new(), 0);
+    for id in ids {
+        let dn = match cache.get(id) {
+            Some(hit) => hit.clone(),
+            None => {
+                let found = member_dn(graph, ad, id).await?;
+                cache.insert(id.clone(), found.clone());
+                found
+            }
+        };
+        match dn {
+            Some(dn) => dns.push(dn),
+            None => cloud_only += 1,
+        }
+    }
+    Ok((dns, cloud_only))
+}
+
+/// Add a group under group writeback v1; returns its DN.
+pub async fn v1_add(
+    ad: &mut AdSession,
+    ou: &str,
+    naming: V1Naming,
+    g: &GroupImage,
+    members: &[String],
+) -> Result<String, AdFailure> {
+    let dn = format!("CN={},{ou}", ldap3::dn_escape(g.v1_cn(naming)));
+    ad.add(&dn, g.v1_attributes(members)).await?;
+    Ok(dn)
+}
+
+/// Bring a written-back group in line, renamed when its name changed; returns its DN.
+/// `old`: what was written last (`None` when unknown: every attribute is written).
+pub async fn v1_update(
+    ad: &mut AdSession,
+    dn: &str,
+    ou: &str,
+    naming: V1Naming,
+    old: Option<(&GroupImage, &[String])>,
+    new: (&GroupImage, &[String]),
+) -> Result<String, AdFailure> {
+    let new_cn = new.0.v1_cn(naming);
+    let rdn = format!("CN={},", ldap3::dn_escape(&new_cn));
+    let renamed = !dn
+        .to_ascii_lowercase()
+        .starts_with(&rdn.to_ascii_lowercase());
+    let before = old.map(|(g, m)| g.v1_attributes(m)).unwrap_or_default();
+    ad.converge(
+        dn,
+        ou,
+        renamed.then_some(new_cn.as_str()),
+        &before,
+        &new.0.v1_attributes(new.1),
+    )
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn values(a: &Attrs, k: &str) -> Vec<String> {
+        a[k].iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect()
+    }
 
     fn graph_group() -> Value {
         json!({
@@ -245,6 +391,25 @@ mod tests {
                 {"@odata.type": "#microsoft.graph.user", "id": "u2", "@removed": {"reason": "deleted"}}
             ]
         })
+    }
+
+    #[test]
+    fn later_delta_rounds_change_the_members_known() {
+        let first = GroupImage::from_delta(&graph_group(), None, true).unwrap();
+        assert_eq!(first.members, vec!["u1"]);
+        let mut later = graph_group();
+        later["members@delta"] = json!([
+            {"id": "u3"},
+            {"id": "u1", "@removed": {"reason": "deleted"}}
+        ]);
+        let prev = GroupImage {
+            members: vec!["u1".into(), "u2".into()],
+            ..first
+        };
+        let g = GroupImage::from_delta(&later, Some(&prev), false).unwrap();
+        assert_eq!(g.members, vec!["u2", "u3"]);
+        let g = GroupImage::from_delta(&later, Some(&prev), true).unwrap();
+        assert_eq!(g.members, vec!["u3"], "a full round lists every member");
     }
 
     #[test]
@@ -281,11 +446,11 @@ mod tests {
     #[test]
     fn v1_group_type_follows_on_premises_group_type() {
         let mut g = GroupImage::from_graph(&graph_group()).unwrap();
-        assert_eq!(g.v1_attributes(&[])["groupType"], vec!["8"]);
+        assert_eq!(values(&g.v1_attributes(&[]), "groupType"), vec!["8"]);
         g.on_premises_group_type = Some("universalMailEnabledSecurityGroup".into());
         let a = g.v1_attributes(&["CN=u1,OU=Users,DC=gntech,DC=me".into()]);
-        assert_eq!(a["groupType"], vec!["-2147483640"]);
-        assert_eq!(a["mail"], vec!["admins@gntech.me"]);
+        assert_eq!(values(&a, "groupType"), vec!["-2147483640"]);
+        assert_eq!(values(&a, "mail"), vec!["admins@gntech.me"]);
         assert_eq!(a["member"].len(), 1);
     }
 
@@ -305,12 +470,15 @@ mod tests {
         );
         let a = g.cloud_sync_attributes(&[]);
         assert_eq!(
-            a["msDS-ExternalDirectoryObjectId"],
+            values(&a, "msDS-ExternalDirectoryObjectId"),
             vec!["Group_0a6f3e2c-1b2d-4c5e-9f00-e9305786a271"]
         );
-        assert_eq!(a["adminDescription"], a["msDS-ExternalDirectoryObjectId"]);
-        assert_eq!(a["description"], vec!["Admins of the lab"]);
-        assert_eq!(a["groupType"], vec!["-2147483640"]);
+        assert_eq!(
+            values(&a, "adminDescription"),
+            values(&a, "msDS-ExternalDirectoryObjectId")
+        );
+        assert_eq!(values(&a, "description"), vec!["Admins of the lab"]);
+        assert_eq!(values(&a, "groupType"), vec!["-2147483640"]);
         assert!(
             !a.contains_key("member"),
             "no eligible members: created empty"

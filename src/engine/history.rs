@@ -31,6 +31,9 @@ pub struct RunRecord {
     pub deletes: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub export_errors: Vec<ExportError>,
+    /// Objects an export left alone on purpose (out of scope, limits), with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,6 +48,14 @@ pub struct ExportError {
     pub kind: String,
     pub dn: String,
     pub detail: String,
+}
+
+/// One object an export did not write on purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The cloud object (a group's display name).
+    pub object: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,10 +6,11 @@
 //! applied twice); throttling is waited out on the business clock.
 
 use super::ad::AdSession;
-use super::config::EngineConfig;
+use super::config::{EngineConfig, GroupWritebackV1};
 use super::devices::{self, DeviceImage};
 use super::graph_client::GraphClient;
-use super::history::{ExportError, History, RunRecord};
+use super::groups::{self, GroupImage, V1Skip};
+use super::history::{ExportError, History, RunRecord, Skipped};
 use crate::clock::Clock;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -72,6 +73,29 @@ impl<I: PartialEq> Partition<I> {
         self.objects.values_mut().for_each(|d| d.seen = false);
     }
 
+    /// An export wrote `written` (`None`: deleted it) and the object is now `dn`.
+    fn settle(&mut self, id: &str, written: Option<I>, dn: Option<String>) {
+        if let Some(entry) = self.objects.get_mut(id) {
+            entry.exported = written;
+            entry.dn = dn;
+            if entry.image.is_none() && entry.exported.is_none() {
+                self.objects.remove(id);
+            }
+        }
+    }
+
+    /// Work for an export: the objects whose image differs from what AD holds.
+    fn pending_work(&self) -> Vec<(String, CsObject<I>)>
+    where
+        I: Clone,
+    {
+        self.objects
+            .iter()
+            .filter(|(_, d)| d.image != d.exported)
+            .map(|(k, d)| (k.clone(), d.clone()))
+            .collect()
+    }
+
     /// (adds, updates, deletes) imported but not yet in AD.
     fn pending(&self) -> (u32, u32, u32) {
         let mut c = (0, 0, 0);
@@ -91,13 +115,15 @@ impl<I: PartialEq> Partition<I> {
 trait CloudObject: Clone + PartialEq + Sized {
     /// The first link of a full round.
     const FIRST_LINK: &'static str;
-    fn from_graph(v: &Value) -> Option<Self>;
+    /// The object after a delta item; `previous` is what the connector space held, `full`
+    /// whether the round lists everything.
+    fn from_delta(v: &Value, previous: Option<&Self>, full: bool) -> Option<Self>;
     fn partition(st: &mut SyncState) -> &mut Partition<Self>;
 }
 
 impl CloudObject for DeviceImage {
     const FIRST_LINK: &'static str = "/v1.0/devices/delta?$expand=registeredOwners";
-    fn from_graph(v: &Value) -> Option<Self> {
+    fn from_delta(v: &Value, _: Option<&Self>, _: bool) -> Option<Self> {
         DeviceImage::from_graph(v)
     }
     fn partition(st: &mut SyncState) -> &mut Partition<Self> {
@@ -105,9 +131,21 @@ impl CloudObject for DeviceImage {
     }
 }
 
+/// Groups come from beta, the only place Graph shows `writebackConfiguration`.
+impl CloudObject for GroupImage {
+    const FIRST_LINK: &'static str = "/beta/groups/delta";
+    fn from_delta(v: &Value, previous: Option<&Self>, full: bool) -> Option<Self> {
+        GroupImage::from_delta(v, previous, full)
+    }
+    fn partition(st: &mut SyncState) -> &mut Partition<Self> {
+        &mut st.groups
+    }
+}
+
 #[derive(Debug, Default)]
 struct SyncState {
     devices: Partition<DeviceImage>,
+    groups: Partition<GroupImage>,
     /// When the scheduler runs the next delta cycle.
     next_due: Option<DateTime<Utc>>,
 }
@@ -172,6 +210,8 @@ pub struct CycleSummary {
     pub export_errors: usize,
     /// The import stopped early (Graph failed); the next cycle resumes.
     pub import_failed: Option<String>,
+    /// Objects the export left alone on purpose, and why.
+    pub skipped: Vec<Skipped>,
 }
 
 fn aad_connector(cfg: &EngineConfig) -> String {
@@ -205,15 +245,21 @@ pub async fn run(
     let graph = GraphClient::new(url, token, clock.clone());
     let full = kind == CycleKind::Initial || cs.delta_link().is_none();
     let start = clock.now();
-    let import = import::<DeviceImage>(&graph, cs, full).await;
+    let mut imported = import::<DeviceImage>(&graph, cs, full).await;
+    if imported.error.is_none() && cfg.group_writeback_v1.is_some() {
+        let full = full || cs.lock().groups.delta_link.is_none();
+        let g = import::<GroupImage>(&graph, cs, full).await;
+        imported.counts = sum(imported.counts, g.counts);
+        imported.error = g.error;
+    }
     let end = clock.now();
     let profile = if full { "Full Import" } else { "Delta Import" };
-    let (adds, updates, deletes) = import.counts;
-    summary.imported = import.counts;
+    let (adds, updates, deletes) = imported.counts;
+    summary.imported = imported.counts;
     history.run(RunRecord {
         profile: profile.into(),
         connector: Some(aad_connector(cfg)),
-        status: if import.error.is_some() {
+        status: if imported.error.is_some() {
             "stopped-server-down".into()
         } else {
             "success".into()
@@ -223,15 +269,18 @@ pub async fn run(
         adds: Some(adds),
         updates: Some(updates),
         deletes: Some(deletes),
-        error: import.error.clone(),
+        error: imported.error.clone(),
         ..RunRecord::default()
     });
-    if let Some(e) = import.error {
+    if let Some(e) = imported.error {
         history.event_from("Directory Synchronization", end, 6803, "Error", format!("The import from Microsoft Entra ID stopped: {e}. The next cycle resumes where it stopped."));
         summary.import_failed = Some(e);
         return summary;
     }
-    let pending = cs.lock().devices.pending();
+    let pending = {
+        let st = cs.lock();
+        sum(st.devices.pending(), st.groups.pending())
+    };
     history.run(RunRecord {
         profile: if full {
             "Full Synchronization"
@@ -248,17 +297,35 @@ pub async fn run(
         deletes: Some(pending.2),
         ..RunRecord::default()
     });
-    let Some(dw) = &cfg.device_writeback else {
+    // Both write to the users' forest: its connector is named after the domain.
+    let Some(target) = cfg
+        .device_writeback
+        .as_ref()
+        .map(|d| d.container.clone())
+        .or_else(|| cfg.group_writeback_v1.as_ref().map(|g| g.ou.clone()))
+    else {
         return summary;
     };
     let start = clock.now();
-    let (counts, errors) = export(cfg, dw, cs).await;
+    let (mut counts, mut errors, mut skipped) = ((0, 0, 0), Vec::new(), Vec::new());
+    if let Some(dw) = &cfg.device_writeback {
+        let (c, e) = export(cfg, dw, cs).await;
+        counts = sum(counts, c);
+        errors.extend(e);
+    }
+    if let Some(gw) = &cfg.group_writeback_v1 {
+        let (c, e, s) = export_groups(cfg, gw, cs, &graph).await;
+        counts = sum(counts, c);
+        errors.extend(e);
+        skipped.extend(s);
+    }
     let end = clock.now();
     summary.exported = counts;
     summary.export_errors = errors.len();
+    summary.skipped = skipped.clone();
     history.run(RunRecord {
         profile: "Export".into(),
-        connector: Some(ad_connector(&dw.container)),
+        connector: Some(ad_connector(&target)),
         status: if errors.is_empty() {
             "success"
         } else {
@@ -271,9 +338,14 @@ pub async fn run(
         updates: Some(counts.1),
         deletes: Some(counts.2),
         export_errors: errors,
+        skipped,
         ..RunRecord::default()
     });
     summary
+}
+
+fn sum(a: (u32, u32, u32), b: (u32, u32, u32)) -> (u32, u32, u32) {
+    (a.0 + b.0, a.1 + b.1, a.2 + b.2)
 }
 
 struct Imported {
@@ -324,7 +396,7 @@ async fn import<I: CloudObject>(graph: &GraphClient, cs: &ConnectorSpace, full: 
             .map(Vec::as_slice)
             .unwrap_or_default()
         {
-            apply_item(p, item, &mut counts);
+            apply_item(p, item, full, &mut counts);
         }
         if let Some(next) = body["@odata.nextLink"].as_str() {
             p.resume_link = Some(next.to_string());
@@ -347,7 +419,12 @@ async fn import<I: CloudObject>(graph: &GraphClient, cs: &ConnectorSpace, full: 
     }
 }
 
-fn apply_item<I: CloudObject>(p: &mut Partition<I>, item: &Value, counts: &mut (u32, u32, u32)) {
+fn apply_item<I: CloudObject>(
+    p: &mut Partition<I>,
+    item: &Value,
+    full: bool,
+    counts: &mut (u32, u32, u32),
+) {
     let Some(id) = item["id"].as_str() else {
         return;
     };
@@ -359,7 +436,8 @@ fn apply_item<I: CloudObject>(p: &mut Partition<I>, item: &Value, counts: &mut (
         }
         return;
     }
-    let Some(image) = I::from_graph(item) else {
+    let previous = p.objects.get(id).and_then(|d| d.image.as_ref());
+    let Some(image) = I::from_delta(item, previous, full) else {
         return;
     };
     let d = p.objects.entry(id.to_string()).or_default();
@@ -393,6 +471,23 @@ async fn owner_of(
     found
 }
 
+/// How an AD failure shows in the export's error list.
+fn export_error(f: super::ad::AdFailure, dn: Option<String>) -> ExportError {
+    ExportError {
+        kind: match f.code {
+            Some(50) => "permission-issue",
+            Some(32) => "no-writeback-container",
+            _ => "cd-error",
+        }
+        .into(),
+        dn: dn.unwrap_or_default(),
+        detail: match f.code {
+            Some(c) => format!("LDAP {c}: {}", f.message.lines().next().unwrap_or_default()),
+            None => f.message,
+        },
+    }
+}
+
 async fn export(
     cfg: &EngineConfig,
     dw: &super::config::DeviceWriteback,
@@ -400,14 +495,7 @@ async fn export(
 ) -> ((u32, u32, u32), Vec<ExportError>) {
     let mut counts = (0, 0, 0);
     let mut errors = Vec::new();
-    let work: Vec<(String, CsObject<DeviceImage>)> = cs
-        .lock()
-        .devices
-        .objects
-        .iter()
-        .filter(|(_, d)| d.image != d.exported)
-        .map(|(k, d)| (k.clone(), d.clone()))
-        .collect();
+    let work = cs.lock().devices.pending_work();
     if work.is_empty() {
         return (counts, errors);
     }
@@ -486,41 +574,138 @@ async fn export(
             _ => Ok(d.dn.clone()),
         };
         match result {
-            Ok(dn) => {
-                let mut st = cs.lock();
-                if let Some(entry) = st.devices.objects.get_mut(&id) {
-                    entry.exported = entry.image.clone().filter(|_| d.image.is_some());
-                    if d.image.is_none() {
-                        entry.exported = None;
-                    }
-                    entry.dn = dn;
-                }
-                if st
-                    .devices
-                    .objects
-                    .get(&id)
-                    .is_some_and(|e| e.image.is_none() && e.exported.is_none())
-                {
-                    st.devices.objects.remove(&id);
-                }
-            }
-            Err(f) => errors.push(ExportError {
-                kind: match f.code {
-                    Some(50) => "permission-issue",
-                    Some(32) => "no-writeback-container",
-                    _ => "cd-error",
-                }
-                .into(),
-                dn: d.dn.clone().or(target_dn).unwrap_or_default(),
-                detail: match f.code {
-                    Some(c) => {
-                        format!("LDAP {c}: {}", f.message.lines().next().unwrap_or_default())
-                    }
-                    None => f.message,
-                },
-            }),
+            Ok(dn) => cs.lock().devices.settle(&id, d.image, dn),
+            Err(f) => errors.push(export_error(f, d.dn.clone().or(target_dn))),
         }
     }
     ad.close().await;
     (counts, errors)
+}
+
+/// Group writeback v1: add, update or delete each pending Microsoft 365 group in the OU.
+/// Groups out of scope are left alone and listed with the reason; a group whose writeback
+/// is turned off stays in AD (deleted there only on a hard delete, the default rules).
+async fn export_groups(
+    cfg: &EngineConfig,
+    gw: &GroupWritebackV1,
+    cs: &ConnectorSpace,
+    graph: &GraphClient,
+) -> ((u32, u32, u32), Vec<ExportError>, Vec<Skipped>) {
+    let mut counts = (0, 0, 0);
+    let (mut errors, mut skipped) = (Vec::new(), Vec::new());
+    let work = cs.lock().groups.pending_work();
+    if work.is_empty() {
+        return (counts, errors, skipped);
+    }
+    let mut ad = match AdSession::open(cfg).await {
+        Ok(s) => s,
+        Err(f) => {
+            errors.push(export_error(f, Some(gw.ou.clone())));
+            return (counts, errors, skipped);
+        }
+    };
+    let decide = |img: &GroupImage| {
+        if gw.exchange_hybrid {
+            img.v1_decision(gw.member_limit)
+        } else {
+            Err(V1Skip::ExchangeHybridMissing)
+        }
+    };
+    let mut cache = HashMap::new();
+    for (id, g) in work {
+        let Some(img) = &g.image else {
+            // Deleted in the cloud (a hard delete): deleted in AD.
+            let result = match &g.dn {
+                Some(dn) => match ad.delete(dn).await {
+                    Ok(()) => {
+                        counts.2 += 1;
+                        Ok(())
+                    }
+                    Err(f) if f.code == Some(32) => Ok(()),
+                    Err(f) => Err(f),
+                },
+                None => Ok(()),
+            };
+            match result {
+                Ok(()) => cs.lock().groups.settle(&id, None, None),
+                Err(f) => errors.push(export_error(f, g.dn.clone())),
+            }
+            continue;
+        };
+        if let Err(why) = decide(img) {
+            let reason = match &g.dn {
+                Some(dn) => format!("{why}; {dn} stays in AD and is no longer updated"),
+                None => why.to_string(),
+            };
+            skipped.push(Skipped {
+                object: img.display_name.clone(),
+                reason,
+            });
+            cs.lock()
+                .groups
+                .settle(&id, Some(img.clone()), g.dn.clone());
+            continue;
+        }
+        let members = match groups::member_dns(graph, &mut ad, &mut cache, &img.members).await {
+            Ok(m) => m,
+            Err(detail) => {
+                errors.push(ExportError {
+                    kind: "cd-error".into(),
+                    dn: g.dn.clone().unwrap_or_default(),
+                    detail,
+                });
+                continue;
+            }
+        };
+        let (member_dns, cloud_only) = members;
+        if cloud_only > 0 {
+            skipped.push(Skipped {
+                object: img.display_name.clone(),
+                reason: format!(
+                    "{cloud_only} cloud-only member(s) not written: they have no AD account"
+                ),
+            });
+        }
+        let result = match &g.dn {
+            None => groups::v1_add(&mut ad, &gw.ou, gw.naming, img, &member_dns)
+                .await
+                .inspect(|_| counts.0 += 1),
+            Some(dn) => {
+                // What AD holds: the last image written (none when it was out of scope since).
+                let old = match g.exported.as_ref().filter(|o| decide(o).is_ok()) {
+                    Some(o) => {
+                        let old_members =
+                            groups::member_dns(graph, &mut ad, &mut cache, &o.members).await;
+                        Some((o, old_members.map(|m| m.0).unwrap_or_default()))
+                    }
+                    None => None,
+                };
+                groups::v1_update(
+                    &mut ad,
+                    dn,
+                    &gw.ou,
+                    gw.naming,
+                    old.as_ref().map(|(o, m)| (*o, m.as_slice())),
+                    (img, &member_dns),
+                )
+                .await
+                .inspect(|_| counts.1 += 1)
+            }
+        };
+        match result {
+            Ok(dn) => cs.lock().groups.settle(&id, Some(img.clone()), Some(dn)),
+            Err(f) => errors.push(export_error(
+                f,
+                g.dn.clone().or_else(|| {
+                    Some(format!(
+                        "CN={},{}",
+                        ldap3::dn_escape(img.v1_cn(gw.naming)),
+                        gw.ou
+                    ))
+                }),
+            )),
+        }
+    }
+    ad.close().await;
+    (counts, errors, skipped)
 }

@@ -175,6 +175,7 @@ impl World {
                 opts.tenant.domain.split('.').next().unwrap_or("tenant")
             ),
             device_writeback: None,
+            group_writeback_v1: None,
             sync_interval: Duration::from_secs(30 * 60),
         };
         Ok(World {
@@ -284,7 +285,7 @@ impl World {
         class: crate::engine::devices::DeviceClass,
         prepare: bool,
     ) -> Result<Vec<String>, String> {
-        use crate::directory::access::{ObjectKind, Right};
+        use crate::directory::access::ObjectKind;
         use crate::engine::devices::DeviceClass;
         let domain = self.directory.domain();
         if let Some(f) = forest {
@@ -295,6 +296,26 @@ impl World {
                 ));
             }
         }
+        self.require_premium("device writeback").await?;
+        let container = container
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("CN=RegisteredDevices,{}", domain.dn));
+        let mut detail = vec![format!("device writeback to {container} as {class:?}")];
+        if prepare {
+            let (object_class, kind) = match class {
+                DeviceClass::Computer => ("container", ObjectKind::Computer),
+                DeviceClass::MsDsDevice => ("msDS-DeviceContainer", ObjectKind::Device),
+            };
+            detail.extend(self.prepare_container(&container, object_class, kind)?);
+        }
+        self.engine_config.device_writeback =
+            Some(crate::engine::config::DeviceWriteback { container, class });
+        self.start_engine().await;
+        Ok(detail)
+    }
+
+    /// The wizard offers a writeback feature only to a tenant with Entra ID P1 or P2.
+    async fn require_premium(&self, feature: &str) -> Result<(), String> {
         let premium = match self.engine.as_ref() {
             Some(e) => e
                 .tenant_has_premium()
@@ -302,52 +323,93 @@ impl World {
                 .map_err(|e| format!("cannot read the tenant's licences: {e}"))?,
             None => false,
         };
-        if !premium {
-            return Err("device writeback needs Microsoft Entra ID P1 or P2; the tenant has neither (the wizard does not offer the option)".into());
+        if premium {
+            Ok(())
+        } else {
+            Err(format!("{feature} needs Microsoft Entra ID P1 or P2; the tenant has neither (the wizard does not offer the option)"))
         }
-        let container = container
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("CN=RegisteredDevices,{}", domain.dn));
-        let mut detail = vec![format!("device writeback to {container} as {class:?}")];
-        if prepare {
-            let now = self.clock.now_utc();
+    }
+
+    /// What the wizard (or its permission cmdlet) does for a writeback target: create the
+    /// container when it is missing and grant the connector create / write / delete of
+    /// `kind` objects there. Returns what it did.
+    fn prepare_container(
+        &mut self,
+        dn: &str,
+        object_class: &str,
+        kind: crate::directory::access::ObjectKind,
+    ) -> Result<Vec<String>, String> {
+        use crate::directory::access::Right;
+        let mut detail = Vec::new();
+        if self.directory.entry(dn).is_none() {
             let ctx = crate::directory::OpContext {
                 tls: true,
                 ..Default::default()
             };
-            if self.directory.entry(&container).is_none() {
-                let object_class = match class {
-                    DeviceClass::Computer => "container",
-                    DeviceClass::MsDsDevice => "msDS-DeviceContainer",
-                };
-                let req = crate::directory::add::AddRequest {
-                    dn: container.clone(),
-                    attrs: vec![("objectClass".into(), vec![object_class.as_bytes().to_vec()])],
-                };
-                self.directory
-                    .write()
-                    .add(&crate::directory::Principal::System, &ctx, now, req)
-                    .map_err(|e| format!("creating {container}: {}", e.answer().1))?;
-                detail.push(format!("created {container}"));
-            }
-            let kind = match class {
-                DeviceClass::Computer => ObjectKind::Computer,
-                DeviceClass::MsDsDevice => ObjectKind::Device,
+            let req = crate::directory::add::AddRequest {
+                dn: dn.to_string(),
+                attrs: vec![("objectClass".into(), vec![object_class.as_bytes().to_vec()])],
             };
-            let connector = self.connector_dn();
-            for right in [Right::Create(kind), Right::Write(kind), Right::Delete(kind)] {
-                self.directory
-                    .grant(&connector, right, &container)
-                    .map_err(|e| e.answer().1)?;
-            }
-            detail.push(format!(
-                "granted the connector create/write/delete of {kind:?} objects on {container}"
-            ));
+            self.directory
+                .write()
+                .add(
+                    &crate::directory::Principal::System,
+                    &ctx,
+                    self.clock.now_utc(),
+                    req,
+                )
+                .map_err(|e| format!("creating {dn}: {}", e.answer().1))?;
+            detail.push(format!("created {dn}"));
         }
-        self.engine_config.device_writeback =
-            Some(crate::engine::config::DeviceWriteback { container, class });
+        let connector = self.connector_dn();
+        for right in [Right::Create(kind), Right::Write(kind), Right::Delete(kind)] {
+            self.directory
+                .grant(&connector, right, dn)
+                .map_err(|e| e.answer().1)?;
+        }
+        detail.push(format!(
+            "granted the connector create/write/delete of {kind:?} objects on {dn}"
+        ));
+        Ok(detail)
+    }
+
+    /// Group writeback v1 as the wizard sets it up: Microsoft 365 groups into `ou`
+    /// (`OU=M365 Groups,<domain>` by default, created when missing) with the rights
+    /// `Set-ADSyncUnifiedGroupWritebackPermissions` grants. Needs P1/P2; without Exchange
+    /// hybrid it is accepted, and each group is left out with that reason.
+    pub async fn configure_group_writeback_v1(
+        &mut self,
+        ou: Option<&str>,
+        naming: crate::engine::groups::V1Naming,
+    ) -> Result<Vec<String>, String> {
+        use crate::directory::access::ObjectKind;
+        self.require_premium("group writeback").await?;
+        let ou = ou
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("OU=M365 Groups,{}", self.directory.domain().dn));
+        let exchange_hybrid = self.tenant.settings().exchange_hybrid;
+        let mut detail = vec![format!("group writeback v1 to {ou} ({naming:?} names)")];
+        if !exchange_hybrid {
+            detail.push(
+                "Exchange hybrid is not configured: Microsoft 365 groups will not be written back"
+                    .into(),
+            );
+        }
+        detail.extend(self.prepare_container(&ou, "organizationalUnit", ObjectKind::Group)?);
+        self.engine_config.group_writeback_v1 = Some(crate::engine::config::GroupWritebackV1 {
+            ou,
+            naming,
+            member_limit: true,
+            exchange_hybrid,
+        });
         self.start_engine().await;
         Ok(detail)
+    }
+
+    /// Turn group writeback v1 off.
+    pub async fn disable_group_writeback_v1(&mut self) {
+        self.engine_config.group_writeback_v1 = None;
+        self.start_engine().await;
     }
 
     /// Turn device writeback off (the wizard's checkbox cleared).
@@ -428,7 +490,10 @@ impl World {
             ),
             ("DeviceWriteback", on(dw.is_some())),
             ("DeviceWritebackForest", forest),
-            ("UnifiedGroupWriteback", on(false)),
+            (
+                "UnifiedGroupWriteback",
+                on(self.engine_config.group_writeback_v1.is_some()),
+            ),
             ("GroupWritebackV2", on(false)),
             ("ForcePasswordChangeOnLogOn", on(false)),
         ]

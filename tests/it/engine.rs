@@ -28,6 +28,7 @@ fn config(dc: &Dc) -> EngineConfig {
         graph_token: None,
         tenant_name: "gntech.onmicrosoft.com".into(),
         device_writeback: None,
+        group_writeback_v1: None,
         sync_interval: Duration::from_secs(1800),
     }
 }

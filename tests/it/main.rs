@@ -7,6 +7,7 @@ mod binds;
 mod devices;
 mod engine;
 mod graph;
+mod group_writeback;
 mod groups_devices;
 mod ldif;
 mod passwords;

@@ -1,6 +1,6 @@
 //! Groups: `GET /v1.0/groups` (with `$filter=groupTypes/any(c:c eq 'Unified')`),
 //! `/groups/{id}`, `/groups/{id}/members`, `/groups/delta` with `members@delta` and
-//! `@removed`, and under `/beta` the `writebackConfiguration` (isEnabled,
+//! `@removed` (also under `/beta`), and under `/beta` the `writebackConfiguration` (isEnabled,
 //! onPremisesGroupType), readable and PATCHable (groupwritebackconfiguration.md).
 
 use super::devices::{page_body, page_size, start_round, Round, RoundQuery};
@@ -246,17 +246,36 @@ pub async fn patch_beta(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn delta(
+pub async fn delta_v1(
     State(g): State<Graph>,
     headers: HeaderMap,
     Query(q): Query<GroupQuery>,
+) -> Result<Json<Value>, GraphError> {
+    delta(g, headers, q, false).await
+}
+
+/// Beta's delta also carries `writebackConfiguration`.
+pub async fn delta_beta(
+    State(g): State<Graph>,
+    headers: HeaderMap,
+    Query(q): Query<GroupQuery>,
+) -> Result<Json<Value>, GraphError> {
+    delta(g, headers, q, true).await
+}
+
+async fn delta(
+    g: Graph,
+    headers: HeaderMap,
+    q: GroupQuery,
+    beta: bool,
 ) -> Result<Json<Value>, GraphError> {
     g.caller(&headers)?;
     let size = page_size(&headers, None)?;
     let now = g.clock.now().timestamp();
     let latest = g.tenant.group_seq();
-    let base = format!("{}/v1.0/groups/delta", g.base());
-    let context = format!("{}/v1.0/$metadata#groups", g.base());
+    let version = if beta { "beta" } else { "v1.0" };
+    let base = format!("{}/{version}/groups/delta", g.base());
+    let context = format!("{}/{version}/$metadata#groups", g.base());
     let query = RoundQuery {
         kind: 'g',
         skiptoken: q.skiptoken.as_deref(),
@@ -273,7 +292,7 @@ pub async fn delta(
         }
     };
     let item = |x: &CloudGroup, members: Vec<Value>| {
-        let mut m = select(group_json(x, false), cursor.select.as_deref());
+        let mut m = select(group_json(x, beta), cursor.select.as_deref());
         m.insert("members@delta".into(), Value::Array(members));
         Value::Object(m)
     };
