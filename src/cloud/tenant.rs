@@ -99,6 +99,13 @@ pub struct WritebackConfiguration {
     pub on_premises_group_type: Option<String>,
 }
 
+/// The values `writebackConfiguration.onPremisesGroupType` takes.
+pub const ON_PREMISES_GROUP_TYPES: [&str; 3] = [
+    "universalDistributionGroup",
+    "universalSecurityGroup",
+    "universalMailEnabledSecurityGroup",
+];
+
 /// A cloud group, with the properties Graph shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloudGroup {

@@ -189,6 +189,16 @@ impl ConnectorSpace {
             .count()
     }
 
+    /// The group writeback configuration changed: groups left out so far are judged
+    /// again by the next export (what the wizard's Full Synchronization does).
+    pub fn rescope_groups(&self) {
+        for g in self.lock().groups.objects.values_mut() {
+            if g.dn.is_none() {
+                g.exported = None;
+            }
+        }
+    }
+
     pub fn delta_link(&self) -> Option<String> {
         self.lock().devices.delta_link.clone()
     }

@@ -151,6 +151,28 @@ pub struct DeleteDevice {
     pub name: String,
 }
 
+/// `update_group: {name, add_members, remove_members, writeback, display_name,
+/// on_prem_group_type}` (the last two are additions to the format).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGroup {
+    pub name: String,
+    #[serde(default)]
+    pub add_members: Vec<String>,
+    #[serde(default)]
+    pub remove_members: Vec<String>,
+    pub writeback: Option<bool>,
+    pub display_name: Option<String>,
+    pub on_prem_group_type: Option<String>,
+}
+
+/// `delete_group: {name}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteGroup {
+    pub name: String,
+}
+
 /// `sync: delta | initial`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -304,6 +326,9 @@ pub struct DeviceWritebackSpec {
 #[serde(deny_unknown_fields)]
 pub struct GroupWritebackSpec {
     pub ou: Option<String>,
+    /// `object_id` (`CN=Group_<objectId>`, the default) or `display_name`
+    /// (`CN=<displayName>_<last 12 of objectId>`); an addition to the format.
+    pub naming: Option<crate::engine::groups::V1Naming>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -534,6 +559,9 @@ pub enum Action {
     RegisterDevice(DeviceSpec),
     UpdateDevice(UpdateDevice),
     DeleteDevice(DeleteDevice),
+    CreateGroup(GroupSpec),
+    UpdateGroup(UpdateGroup),
+    DeleteGroup(DeleteGroup),
     Configure(Box<EngineSpec>),
     Sync(SyncKind),
     ExpectFeatures(BTreeMap<String, String>),
@@ -563,6 +591,9 @@ impl Action {
             Action::RegisterDevice(_) => "register_device",
             Action::UpdateDevice(_) => "update_device",
             Action::DeleteDevice(_) => "delete_device",
+            Action::CreateGroup(_) => "create_group",
+            Action::UpdateGroup(_) => "update_group",
+            Action::DeleteGroup(_) => "delete_group",
             Action::Configure(_) => "configure",
             Action::Sync(_) => "sync",
             Action::ExpectFeatures(_) => "expect_features",
@@ -665,6 +696,9 @@ impl<'de> Deserialize<'de> for Step {
                         "register_device" => Action::RegisterDevice(map.next_value()?),
                         "update_device" => Action::UpdateDevice(map.next_value()?),
                         "delete_device" => Action::DeleteDevice(map.next_value()?),
+                        "create_group" => Action::CreateGroup(map.next_value()?),
+                        "update_group" => Action::UpdateGroup(map.next_value()?),
+                        "delete_group" => Action::DeleteGroup(map.next_value()?),
                         "configure" => Action::Configure(Box::new(map.next_value()?)),
                         "sync" => Action::Sync(map.next_value()?),
                         "expect_features" => Action::ExpectFeatures(map.next_value()?),

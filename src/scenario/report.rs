@@ -96,13 +96,18 @@ pub fn show_value(attr: &str, v: &[u8]) -> String {
     }
 }
 
-/// The readable attributes of an entry.
+/// The readable attributes of an entry. The values of an attribute are a set (LDAP
+/// clients such as ldap3 send them unordered), so they are shown sorted; objectClass
+/// keeps the directory's order (top first).
 pub fn show_entry(e: &Entry) -> BTreeMap<String, AttrShown> {
     e.attrs
         .values()
         .filter(|a| !NOISE.contains(&a.name))
         .map(|a| {
-            let vals: Vec<String> = a.values.iter().map(|v| show_value(a.name, v)).collect();
+            let mut vals: Vec<String> = a.values.iter().map(|v| show_value(a.name, v)).collect();
+            if !a.name.eq_ignore_ascii_case("objectClass") {
+                vals.sort();
+            }
             let shown = if vals.len() == 1 {
                 AttrShown::One(vals.into_iter().next().unwrap_or_default())
             } else {

@@ -94,10 +94,10 @@ pub async fn run(file: &Path, root: &Path) -> Result<Outcome, ScenarioError> {
         .clone()
         .unwrap_or_else(|| scenario_name(file, root));
     let w = &scenario.world;
-    if !w.tenant.groups.is_empty() || w.tenant.generate.is_some() {
+    if w.tenant.generate.is_some() {
         return Err(setup_err(
             file,
-            "tenant groups and generated data are not supported yet (issue 6)",
+            "generated data is not supported yet (the scenario catalogue issue)",
         ));
     }
     let domain = w
@@ -309,6 +309,16 @@ async fn run_in(
         if explicit {
             return Err(setup_err(file, format!("device_writeback: {e}")));
         }
+    }
+    for g in &w.tenant.groups {
+        world
+            .create_group(g)
+            .map_err(|e| setup_err(file, format!("group {}: {e}", g.name)))?;
+    }
+    if let Some(gw) = &w.engine.group_writeback_v1 {
+        configure_groups(world, gw)
+            .await
+            .map_err(|e| setup_err(file, format!("group_writeback_v1: {e}")))?;
     }
     if let Some(e) = world.engine() {
         e.sync(crate::engine::CycleKind::Initial).await;
@@ -753,6 +763,18 @@ async fn run_step(
             let r = if world.tenant.delete_device(&d.name) { Ok(vec![]) } else { Err(format!("no device {} in the tenant", d.name)) };
             done(n, format!("delete_device {}", d.name), r)
         }
+        Action::CreateGroup(g) => {
+            let r = world.create_group(g).map(|id| vec![format!("created in Entra ID (objectId {id})")]);
+            done(n, format!("create_group {}", g.name), r)
+        }
+        Action::UpdateGroup(u) => {
+            let r = world.update_group(u);
+            done(n, format!("update_group {}", u.name), r)
+        }
+        Action::DeleteGroup(d) => {
+            let r = if world.tenant.delete_group(&d.name) { Ok(vec![]) } else { Err(format!("no group {} in the tenant", d.name)) };
+            done(n, format!("delete_group {}", d.name), r)
+        }
         Action::Configure(c) => {
             let mut detail = Vec::new();
             if let Some(model::Toggle::On(_) | model::Toggle::Off(true)) = &c.group_writeback_v2 {
@@ -762,8 +784,8 @@ async fn run_step(
                     Err("Group writeback v2 is deprecated in Entra Connect Sync: use Microsoft Entra Cloud Sync to provision cloud security groups".into()),
                 );
             }
-            if c.group_writeback_v1.is_some() || c.cloud_sync.is_some() {
-                return done(n, "configure".into(), Err("group writeback v1 and Cloud Sync are not supported yet (issue 6)".into()));
+            if c.cloud_sync.is_some() {
+                return done(n, "configure".into(), Err("Cloud Sync group provisioning is not supported yet (issue 6)".into()));
             }
             if let Some(on) = c.password_writeback {
                 world.set_password_writeback(on).await;
@@ -771,6 +793,12 @@ async fn run_step(
             }
             if let Some(dw) = &c.device_writeback {
                 match configure_devices(world, Some(dw)).await {
+                    Ok(d) => detail.extend(d),
+                    Err(e) => return done(n, "configure".into(), Err(e)),
+                }
+            }
+            if let Some(gw) = &c.group_writeback_v1 {
+                match configure_groups(world, gw).await {
                     Ok(d) => detail.extend(d),
                     Err(e) => return done(n, "configure".into(), Err(e)),
                 }
@@ -813,6 +841,30 @@ async fn run_step(
     }
 }
 
+/// The wizard's group writeback v1 page: `false` turns it off, `true` or `{ou}` on.
+async fn configure_groups(
+    world: &mut World,
+    gw: &model::Toggle<model::GroupWritebackSpec>,
+) -> Result<Vec<String>, String> {
+    use crate::engine::groups::V1Naming;
+    match gw {
+        model::Toggle::Off(false) => {
+            world.disable_group_writeback_v1().await;
+            Ok(vec!["group writeback v1 disabled".into()])
+        }
+        model::Toggle::Off(true) => {
+            world
+                .configure_group_writeback_v1(None, V1Naming::ObjectId)
+                .await
+        }
+        model::Toggle::On(spec) => {
+            world
+                .configure_group_writeback_v1(spec.ou.as_deref(), spec.naming.unwrap_or_default())
+                .await
+        }
+    }
+}
+
 fn cycle_detail(s: &crate::engine::CycleSummary) -> Result<Vec<String>, String> {
     if let Some(e) = &s.import_failed {
         return Err(format!("the import stopped: {e}"));
@@ -826,6 +878,11 @@ fn cycle_detail(s: &crate::engine::CycleSummary) -> Result<Vec<String>, String> 
     if s.export_errors > 0 {
         detail.push(format!("{} export errors", s.export_errors));
     }
+    detail.extend(
+        s.skipped
+            .iter()
+            .map(|x| format!("skipped {}: {}", x.object, x.reason)),
+    );
     Ok(detail)
 }
 
@@ -877,7 +934,16 @@ fn expect_ad(
         let label = format!("expect_ad {filter} under {base}");
         let parsed = match ldap3_proto::parse_ldap_filter_str(filter) {
             Ok(f) => f,
-            Err(e) => return check(n, label, vec![format!("bad filter: {e:?}")]),
+            Err(e) => {
+                return check(
+                    n,
+                    label,
+                    vec![format!(
+                        "bad filter at column {}: a value with spaces, '=' or parentheses goes in double quotes, e.g. (displayName=\"Project X\")",
+                        e.location.column
+                    )],
+                )
+            }
         };
         let st = world.directory.read();
         let found = st.select(

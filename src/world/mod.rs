@@ -402,6 +402,7 @@ impl World {
             member_limit: true,
             exchange_hybrid,
         });
+        self.connector_space.rescope_groups();
         self.start_engine().await;
         Ok(detail)
     }
@@ -553,6 +554,135 @@ impl World {
             registration_date_time: self.clock.now_utc(),
         });
         Ok(device_id)
+    }
+
+    /// The objectIds of tenant users by userPrincipalName.
+    fn user_ids(&self, upns: &[String]) -> Result<Vec<String>, String> {
+        upns.iter()
+            .map(|upn| {
+                self.tenant
+                    .user(upn)
+                    .map(|u| u.id)
+                    .ok_or_else(|| format!("member {upn} is not a user of the tenant"))
+            })
+            .collect()
+    }
+
+    /// Create a cloud group (`type`: m365, the default, security or distribution); its
+    /// objectId comes from the world's seed and is returned.
+    pub fn create_group(
+        &mut self,
+        spec: &crate::scenario::model::GroupSpec,
+    ) -> Result<String, String> {
+        use crate::cloud::tenant::{CloudGroup, WritebackConfiguration, ON_PREMISES_GROUP_TYPES};
+        if self
+            .tenant
+            .groups()
+            .iter()
+            .any(|g| g.display_name == spec.name)
+        {
+            return Err(format!("a group named {} already exists", spec.name));
+        }
+        let kind = spec.kind.as_deref().unwrap_or("m365");
+        let (unified, mail_enabled, security_enabled) = match kind {
+            "m365" => (true, true, false),
+            "security" => (false, false, true),
+            "distribution" => (false, true, false),
+            other => {
+                return Err(format!(
+                    "group type `{other}`: use m365, security or distribution"
+                ))
+            }
+        };
+        if let Some(t) = &spec.on_prem_group_type {
+            if !ON_PREMISES_GROUP_TYPES.contains(&t.as_str()) {
+                return Err(format!(
+                    "on_prem_group_type `{t}`: use one of {}",
+                    ON_PREMISES_GROUP_TYPES.join(", ")
+                ));
+            }
+        }
+        let members = self.user_ids(&spec.members)?;
+        let nickname: String = spec
+            .name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let mail = mail_enabled.then(|| format!("{nickname}@{}", self.tenant.settings().domain));
+        let id = self.object_id();
+        self.tenant.put_group(CloudGroup {
+            id: id.clone(),
+            display_name: spec.name.clone(),
+            description: None,
+            mail_nickname: nickname,
+            proxy_addresses: mail.iter().map(|m| format!("SMTP:{m}")).collect(),
+            mail,
+            mail_enabled,
+            security_enabled,
+            group_types: if unified {
+                vec!["Unified".into()]
+            } else {
+                vec![]
+            },
+            members,
+            writeback: WritebackConfiguration {
+                is_enabled: spec.writeback,
+                on_premises_group_type: spec.on_prem_group_type.clone(),
+            },
+            on_premises_sync_enabled: false,
+        });
+        Ok(id)
+    }
+
+    /// Change a cloud group's members, name or writeback settings; returns what changed.
+    pub fn update_group(
+        &mut self,
+        u: &crate::scenario::model::UpdateGroup,
+    ) -> Result<Vec<String>, String> {
+        use crate::cloud::tenant::ON_PREMISES_GROUP_TYPES;
+        if let Some(t) = &u.on_prem_group_type {
+            if !ON_PREMISES_GROUP_TYPES.contains(&t.as_str()) {
+                return Err(format!(
+                    "on_prem_group_type `{t}`: use one of {}",
+                    ON_PREMISES_GROUP_TYPES.join(", ")
+                ));
+            }
+        }
+        let add = self.user_ids(&u.add_members)?;
+        let remove = self.user_ids(&u.remove_members)?;
+        let mut detail = Vec::new();
+        let found = self.tenant.update_group(&u.name, |g| {
+            for (id, upn) in add.iter().zip(&u.add_members) {
+                if !g.members.contains(id) {
+                    g.members.push(id.clone());
+                    detail.push(format!("member added: {upn}"));
+                }
+            }
+            for (id, upn) in remove.iter().zip(&u.remove_members) {
+                if g.members.contains(id) {
+                    g.members.retain(|m| m != id);
+                    detail.push(format!("member removed: {upn}"));
+                }
+            }
+            if let Some(w) = u.writeback {
+                g.writeback.is_enabled = Some(w);
+                detail.push(format!("writebackConfiguration.isEnabled: {w}"));
+            }
+            if let Some(t) = &u.on_prem_group_type {
+                g.writeback.on_premises_group_type = Some(t.clone());
+                detail.push(format!("writebackConfiguration.onPremisesGroupType: {t}"));
+            }
+            if let Some(name) = &u.display_name {
+                g.display_name = name.clone();
+                detail.push(format!("displayName: {name}"));
+            }
+        });
+        if found {
+            Ok(detail)
+        } else {
+            Err(format!("no group {} in the tenant", u.name))
+        }
     }
 
     /// The directory's LDAPS URL (for on-premises sign-ins).

@@ -6,7 +6,7 @@
 use super::devices::{page_body, page_size, start_round, Round, RoundQuery};
 use super::{not_found, select, skip_of, Graph, GraphError};
 use crate::cloud::change_log::Delta;
-use crate::cloud::tenant::CloudGroup;
+use crate::cloud::tenant::{CloudGroup, ON_PREMISES_GROUP_TYPES};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -203,12 +203,6 @@ pub struct GroupPatch {
     writeback_configuration: Option<WritebackPatch>,
 }
 
-const GROUP_TYPES: [&str; 3] = [
-    "universalDistributionGroup",
-    "universalSecurityGroup",
-    "universalMailEnabledSecurityGroup",
-];
-
 pub async fn patch_beta(
     State(g): State<Graph>,
     headers: HeaderMap,
@@ -221,13 +215,13 @@ pub async fn patch_beta(
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     if let Some(t) = &w.on_premises_group_type {
-        if !GROUP_TYPES.contains(&t.as_str()) {
+        if !ON_PREMISES_GROUP_TYPES.contains(&t.as_str()) {
             return Err(GraphError::new(
                 StatusCode::BAD_REQUEST,
                 "Request_BadRequest",
                 format!(
                     "Invalid value '{t}' for onPremisesGroupType; use one of {}.",
-                    GROUP_TYPES.join(", ")
+                    ON_PREMISES_GROUP_TYPES.join(", ")
                 ),
             ));
         }
