@@ -216,7 +216,14 @@ impl AdSession {
         let changed: Vec<(&str, Vec<Vec<u8>>)> = after
             .iter()
             .filter(|(k, v)| {
-                **k != "objectClass" && **k != "sAMAccountName" && before.get(*k) != Some(*v)
+                // values are a set: compared without regard to order
+                let same = before.get(*k).is_some_and(|b| {
+                    let (mut b, mut v) = (b.clone(), (*v).clone());
+                    b.sort();
+                    v.sort();
+                    b == v
+                });
+                **k != "objectClass" && **k != "sAMAccountName" && !same
             })
             .map(|(k, v)| (*k, v.clone()))
             .chain(gone)
@@ -270,6 +277,60 @@ impl AdSession {
                 .unwrap_or_default();
             (e.dn, sid)
         }))
+    }
+
+    /// The DN of the first entry under `base` that matches `filter`.
+    pub async fn find_dn(&mut self, base: &str, filter: &str) -> Result<Option<String>, AdFailure> {
+        let ldap3::SearchResult(entries, res) = self
+            .ldap
+            .search(base, Scope::Subtree, filter, vec!["1.1"])
+            .await
+            .map_err(AdFailure::unreachable)?;
+        if res.rc != 0 {
+            return Err(AdFailure::from_result(&res));
+        }
+        Ok(entries
+            .into_iter()
+            .next()
+            .map(|e| SearchEntry::construct(e).dn))
+    }
+
+    /// The values of some attributes of one entry, as the engine writes them.
+    pub async fn read_attrs(
+        &mut self,
+        dn: &str,
+        attrs: impl Iterator<Item = &'static str>,
+    ) -> Result<Attrs, AdFailure> {
+        let names: Vec<&'static str> = attrs.collect();
+        let ldap3::SearchResult(entries, res) = self
+            .ldap
+            .search(dn, Scope::Base, "(objectClass=*)", names.clone())
+            .await
+            .map_err(AdFailure::unreachable)?;
+        if res.rc != 0 {
+            return Err(AdFailure::from_result(&res));
+        }
+        let mut out = Attrs::new();
+        if let Some(e) = entries.into_iter().next() {
+            let e = SearchEntry::construct(e);
+            for name in names {
+                let text = e
+                    .attrs
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.iter().map(|x| x.as_bytes().to_vec()).collect::<Vec<_>>());
+                let bin = e
+                    .bin_attrs
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone());
+                if let Some(mut v) = text.or(bin) {
+                    v.sort();
+                    out.insert(name, v);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Does the entry exist?

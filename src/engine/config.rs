@@ -40,6 +40,8 @@ pub struct EngineConfig {
     pub device_writeback: Option<DeviceWriteback>,
     /// Group writeback v1 (Microsoft 365 groups), when configured.
     pub group_writeback_v1: Option<GroupWritebackV1>,
+    /// Cloud Sync group provisioning (cloud security groups), when configured.
+    pub cloud_sync: Option<CloudSync>,
     /// How often the scheduler runs a delta cycle (30 minutes by default).
     pub sync_interval: Duration,
 }
@@ -75,4 +77,13 @@ impl std::fmt::Debug for EngineConfig {
             .field("password_writeback", &self.password_writeback)
             .finish_non_exhaustive()
     }
+}
+
+/// Cloud Sync "Group provision to Active Directory".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudSync {
+    /// The OU groups are created in (`parentDistinguishedName`).
+    pub ou: String,
+    /// Which groups; `None`: no scope configured, nothing is provisioned.
+    pub scope: Option<super::groups::CloudSyncScope>,
 }

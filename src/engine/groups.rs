@@ -72,6 +72,24 @@ impl std::fmt::Display for V1Skip {
     }
 }
 
+/// Which cloud groups Cloud Sync provisions (always within the default scope).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudSyncScope {
+    /// Every security group in the default scope.
+    AllSecurityGroups,
+    /// These groups, by display name.
+    Groups(Vec<String>),
+}
+
+impl std::fmt::Display for CloudSyncScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::AllSecurityGroups => write!(f, "all security groups"),
+            Self::Groups(names) => write!(f, "selected groups: {}", names.join(", ")),
+        }
+    }
+}
+
 /// How group writeback v1 names groups in AD.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -234,6 +252,23 @@ impl GroupImage {
         self.security_enabled && !self.dir_synced && !self.mail_enabled
     }
 
+    /// Does Cloud Sync provision this group? `Err` says why not.
+    pub fn cloud_sync_decision(&self, scope: Option<&CloudSyncScope>) -> Result<(), String> {
+        let Some(scope) = scope else {
+            return Err("Cloud Sync group provisioning has no scope configured: choose all security groups or selected groups in the provisioning settings".into());
+        };
+        if !self.in_cloud_sync_default_scope() {
+            return Err("outside Cloud Sync's default scope (securityEnabled true, dirSyncEnabled false, mailEnabled false)".into());
+        }
+        match scope {
+            CloudSyncScope::AllSecurityGroups => Ok(()),
+            CloudSyncScope::Groups(names) if names.contains(&self.display_name) => Ok(()),
+            CloudSyncScope::Groups(_) => {
+                Err("not among the groups selected for Cloud Sync provisioning".into())
+            }
+        }
+    }
+
     /// Cloud Sync's `cn`:
     /// `Append(Append(Left(Trim([displayName]),51),"_"),Mid([objectId],25,12))`.
     pub fn cloud_sync_cn(&self) -> String {
@@ -363,6 +398,57 @@ pub async fn v1_update(
     .await
 }
 
+/// Provision a group with Cloud Sync: matched by its anchor
+/// (`msDS-ExternalDirectoryObjectId`) when it exists anywhere under `domain`, created in
+/// `ou` otherwise; renamed when its display name changed. Returns (DN, created).
+pub async fn cloud_sync_provision(
+    ad: &mut AdSession,
+    domain: &str,
+    ou: &str,
+    current: Option<&str>,
+    g: &GroupImage,
+    members: &[String],
+) -> Result<(String, bool), AdFailure> {
+    let found = match current {
+        Some(dn) => Some(dn.to_string()),
+        None => {
+            let filter = format!(
+                "(msDS-ExternalDirectoryObjectId={})",
+                ldap3::ldap_escape(g.cloud_sync_anchor())
+            );
+            ad.find_dn(domain, &filter).await?
+        }
+    };
+    let after = g.cloud_sync_attributes(members);
+    let cn = g.cloud_sync_cn();
+    match found {
+        None => {
+            let dn = format!("CN={},{ou}", ldap3::dn_escape(&cn));
+            ad.add(&dn, after).await?;
+            Ok((dn, true))
+        }
+        Some(dn) => {
+            let rdn = format!("CN={},", ldap3::dn_escape(&cn));
+            let renamed = !dn
+                .to_ascii_lowercase()
+                .starts_with(&rdn.to_ascii_lowercase());
+            let parent = dn.split_once(',').map_or(ou, |(_, p)| p).to_string();
+            // What AD holds is read back, so the match writes only what differs.
+            let before = ad.read_attrs(&dn, after.keys().copied()).await?;
+            let dn = ad
+                .converge(
+                    &dn,
+                    &parent,
+                    renamed.then_some(cn.as_str()),
+                    &before,
+                    &after,
+                )
+                .await?;
+            Ok((dn, false))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,6 +538,27 @@ mod tests {
         assert_eq!(values(&a, "groupType"), vec!["-2147483640"]);
         assert_eq!(values(&a, "mail"), vec!["admins@gntech.me"]);
         assert_eq!(a["member"].len(), 1);
+    }
+
+    #[test]
+    fn cloud_sync_scope_needs_configuring_and_selects_by_name() {
+        let mut g = GroupImage::from_graph(&graph_group()).unwrap();
+        (g.mail_enabled, g.security_enabled, g.unified) = (false, true, false);
+        let none = g.cloud_sync_decision(None).unwrap_err();
+        assert!(none.contains("no scope configured"), "{none}");
+        assert_eq!(
+            g.cloud_sync_decision(Some(&CloudSyncScope::AllSecurityGroups)),
+            Ok(())
+        );
+        let hr = CloudSyncScope::Groups(vec!["HR".into()]);
+        assert!(g.cloud_sync_decision(Some(&hr)).is_err());
+        let admins = CloudSyncScope::Groups(vec!["Administrators".into()]);
+        assert_eq!(g.cloud_sync_decision(Some(&admins)), Ok(()));
+        g.mail_enabled = true;
+        assert!(g
+            .cloud_sync_decision(Some(&admins))
+            .unwrap_err()
+            .contains("default scope"));
     }
 
     #[test]

@@ -6,10 +6,10 @@
 //! applied twice); throttling is waited out on the business clock.
 
 use super::ad::AdSession;
-use super::config::{EngineConfig, GroupWritebackV1};
+use super::config::EngineConfig;
 use super::devices::{self, DeviceImage};
 use super::graph_client::GraphClient;
-use super::groups::{self, GroupImage, V1Skip};
+use super::groups::{self, GroupImage, V1Naming, V1Skip};
 use super::history::{ExportError, History, RunRecord, Skipped};
 use crate::clock::Clock;
 use chrono::{DateTime, Utc};
@@ -256,7 +256,7 @@ pub async fn run(
     let full = kind == CycleKind::Initial || cs.delta_link().is_none();
     let start = clock.now();
     let mut imported = import::<DeviceImage>(&graph, cs, full).await;
-    if imported.error.is_none() && cfg.group_writeback_v1.is_some() {
+    if imported.error.is_none() {
         let full = full || cs.lock().groups.delta_link.is_none();
         let g = import::<GroupImage>(&graph, cs, full).await;
         imported.counts = sum(imported.counts, g.counts);
@@ -307,15 +307,11 @@ pub async fn run(
         deletes: Some(pending.2),
         ..RunRecord::default()
     });
-    // Both write to the users' forest: its connector is named after the domain.
-    let Some(target) = cfg
-        .device_writeback
-        .as_ref()
-        .map(|d| d.container.clone())
-        .or_else(|| cfg.group_writeback_v1.as_ref().map(|g| g.ou.clone()))
-    else {
+    // Everything is written to the users' forest: its connector is named after the domain.
+    if cfg.device_writeback.is_none() && !groups_need_export(cfg, cs) {
         return summary;
-    };
+    }
+    let target = cfg.connector_dn.clone();
     let start = clock.now();
     let (mut counts, mut errors, mut skipped) = ((0, 0, 0), Vec::new(), Vec::new());
     if let Some(dw) = &cfg.device_writeback {
@@ -323,8 +319,8 @@ pub async fn run(
         counts = sum(counts, c);
         errors.extend(e);
     }
-    if let Some(gw) = &cfg.group_writeback_v1 {
-        let (c, e, s) = export_groups(cfg, gw, cs, &graph).await;
+    {
+        let (c, e, s) = export_groups(cfg, cs, &graph).await;
         counts = sum(counts, c);
         errors.extend(e);
         skipped.extend(s);
@@ -522,13 +518,7 @@ async fn export(
     };
     let container_exists = ad.exists(&dw.container).await.unwrap_or(false);
     // Owners are looked up in the domain the container is in.
-    let domain: String = dw
-        .container
-        .split(',')
-        .filter(|p| p.trim().to_ascii_uppercase().starts_with("DC="))
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join(",");
+    let domain = domain_of(&dw.container);
     let mut owners: HashMap<String, Option<devices::Owner>> = HashMap::new();
     for (id, d) in work {
         let target_dn = d
@@ -592,12 +582,62 @@ async fn export(
     (counts, errors)
 }
 
-/// Group writeback v1: add, update or delete each pending Microsoft 365 group in the OU.
-/// Groups out of scope are left alone and listed with the reason; a group whose writeback
-/// is turned off stays in AD (deleted there only on a hard delete, the default rules).
+/// What the export does with a cloud group.
+enum Plan {
+    /// Group writeback v1 writes it.
+    V1,
+    /// Cloud Sync provisions it.
+    CloudSync,
+    /// Left alone, for this reason.
+    Skip(String),
+    /// A Microsoft 365 group set to be written back while the v1 sync rule is off.
+    NotEnabled,
+    /// No feature is concerned with it.
+    Ignore,
+}
+
+fn plan(cfg: &EngineConfig, img: &GroupImage) -> Plan {
+    if img.unified {
+        return match &cfg.group_writeback_v1 {
+            Some(gw) if !gw.exchange_hybrid => {
+                Plan::Skip(V1Skip::ExchangeHybridMissing.to_string())
+            }
+            Some(gw) => match img.v1_decision(gw.member_limit) {
+                Ok(()) => Plan::V1,
+                Err(why) => Plan::Skip(why.to_string()),
+            },
+            None if img.writeback_enabled != Some(false) => Plan::NotEnabled,
+            None => Plan::Ignore,
+        };
+    }
+    match (&cfg.cloud_sync, &cfg.group_writeback_v1) {
+        (Some(cs), _) => match img.cloud_sync_decision(cs.scope.as_ref()) {
+            Ok(()) => Plan::CloudSync,
+            Err(why) => Plan::Skip(why),
+        },
+        (None, Some(_)) => Plan::Skip(V1Skip::NotMicrosoft365.to_string()),
+        (None, None) => Plan::Ignore,
+    }
+}
+
+/// Does any pending group need the export (a feature configured, or an error to report)?
+fn groups_need_export(cfg: &EngineConfig, cs: &ConnectorSpace) -> bool {
+    cfg.group_writeback_v1.is_some()
+        || cfg.cloud_sync.is_some()
+        || cs.lock().groups.objects.values().any(|g| {
+            g.dn.is_some()
+                || g.image
+                    .as_ref()
+                    .is_some_and(|i| matches!(plan(cfg, i), Plan::NotEnabled))
+        })
+}
+
+/// Groups to AD: group writeback v1 (Microsoft 365 groups) and Cloud Sync (security
+/// groups) add, update or delete each pending group. Groups out of scope are left alone
+/// and listed with the reason; a written group whose writeback is turned off stays in AD
+/// (deleted there only on a hard delete, the default rules).
 async fn export_groups(
     cfg: &EngineConfig,
-    gw: &GroupWritebackV1,
     cs: &ConnectorSpace,
     graph: &GraphClient,
 ) -> ((u32, u32, u32), Vec<ExportError>, Vec<Skipped>) {
@@ -607,18 +647,12 @@ async fn export_groups(
     if work.is_empty() {
         return (counts, errors, skipped);
     }
+    let domain = domain_of(&cfg.connector_dn);
     let mut ad = match AdSession::open(cfg).await {
         Ok(s) => s,
         Err(f) => {
-            errors.push(export_error(f, Some(gw.ou.clone())));
+            errors.push(export_error(f, Some(domain)));
             return (counts, errors, skipped);
-        }
-    };
-    let decide = |img: &GroupImage| {
-        if gw.exchange_hybrid {
-            img.v1_decision(gw.member_limit)
-        } else {
-            Err(V1Skip::ExchangeHybridMissing)
         }
     };
     let mut cache = HashMap::new();
@@ -642,32 +676,51 @@ async fn export_groups(
             }
             continue;
         };
-        if let Err(why) = decide(img) {
-            let reason = match &g.dn {
-                Some(dn) => format!("{why}; {dn} stays in AD and is no longer updated"),
-                None => why.to_string(),
-            };
-            skipped.push(Skipped {
-                object: img.display_name.clone(),
-                reason,
-            });
-            cs.lock()
-                .groups
-                .settle(&id, Some(img.clone()), g.dn.clone());
-            continue;
-        }
-        let members = match groups::member_dns(graph, &mut ad, &mut cache, &img.members).await {
-            Ok(m) => m,
-            Err(detail) => {
+        let chosen = plan(cfg, img);
+        match &chosen {
+            Plan::Ignore => {
+                cs.lock()
+                    .groups
+                    .settle(&id, Some(img.clone()), g.dn.clone());
+                continue;
+            }
+            Plan::NotEnabled => {
+                // Stays pending: the error comes back each cycle until the rule is on.
                 errors.push(ExportError {
                     kind: "cd-error".into(),
-                    dn: g.dn.clone().unwrap_or_default(),
-                    detail,
+                    dn: format!("CN={}", img.v1_cn(V1Naming::ObjectId)),
+                    detail: format!("Group writeback not enabled: {} is set to be written back, but the group writeback sync rule is not configured (Entra Connect → Optional Features → Group writeback)", img.display_name),
                 });
                 continue;
             }
-        };
-        let (member_dns, cloud_only) = members;
+            Plan::Skip(why) => {
+                let reason = match &g.dn {
+                    Some(dn) => format!("{why}; {dn} stays in AD and is no longer updated"),
+                    None => why.clone(),
+                };
+                skipped.push(Skipped {
+                    object: img.display_name.clone(),
+                    reason,
+                });
+                cs.lock()
+                    .groups
+                    .settle(&id, Some(img.clone()), g.dn.clone());
+                continue;
+            }
+            Plan::V1 | Plan::CloudSync => {}
+        }
+        let (member_dns, cloud_only) =
+            match groups::member_dns(graph, &mut ad, &mut cache, &img.members).await {
+                Ok(m) => m,
+                Err(detail) => {
+                    errors.push(ExportError {
+                        kind: "cd-error".into(),
+                        dn: g.dn.clone().unwrap_or_default(),
+                        detail,
+                    });
+                    continue;
+                }
+            };
         if cloud_only > 0 {
             skipped.push(Skipped {
                 object: img.display_name.clone(),
@@ -676,46 +729,84 @@ async fn export_groups(
                 ),
             });
         }
-        let result = match &g.dn {
-            None => groups::v1_add(&mut ad, &gw.ou, gw.naming, img, &member_dns)
-                .await
-                .inspect(|_| counts.0 += 1),
-            Some(dn) => {
-                // What AD holds: the last image written (none when it was out of scope since).
-                let old = match g.exported.as_ref().filter(|o| decide(o).is_ok()) {
-                    Some(o) => {
-                        let old_members =
-                            groups::member_dns(graph, &mut ad, &mut cache, &o.members).await;
-                        Some((o, old_members.map(|m| m.0).unwrap_or_default()))
+        let (result, target) = match (
+            &chosen,
+            cfg.group_writeback_v1.as_ref(),
+            cfg.cloud_sync.as_ref(),
+        ) {
+            (Plan::V1, Some(gw), _) => {
+                let target = format!("CN={},{}", ldap3::dn_escape(img.v1_cn(gw.naming)), gw.ou);
+                let r = match &g.dn {
+                    None => groups::v1_add(&mut ad, &gw.ou, gw.naming, img, &member_dns)
+                        .await
+                        .inspect(|_| counts.0 += 1),
+                    Some(dn) => {
+                        // What AD holds: the last image written (none when it was out of
+                        // scope since).
+                        let old = match g
+                            .exported
+                            .as_ref()
+                            .filter(|o| matches!(plan(cfg, o), Plan::V1))
+                        {
+                            Some(o) => {
+                                let old_members =
+                                    groups::member_dns(graph, &mut ad, &mut cache, &o.members)
+                                        .await;
+                                Some((o, old_members.map(|m| m.0).unwrap_or_default()))
+                            }
+                            None => None,
+                        };
+                        groups::v1_update(
+                            &mut ad,
+                            dn,
+                            &gw.ou,
+                            gw.naming,
+                            old.as_ref().map(|(o, m)| (*o, m.as_slice())),
+                            (img, &member_dns),
+                        )
+                        .await
+                        .inspect(|_| counts.1 += 1)
                     }
-                    None => None,
                 };
-                groups::v1_update(
+                (r, target)
+            }
+            (_, _, Some(c)) => {
+                let target = format!("CN={},{}", ldap3::dn_escape(img.cloud_sync_cn()), c.ou);
+                let r = groups::cloud_sync_provision(
                     &mut ad,
-                    dn,
-                    &gw.ou,
-                    gw.naming,
-                    old.as_ref().map(|(o, m)| (*o, m.as_slice())),
-                    (img, &member_dns),
+                    &domain,
+                    &c.ou,
+                    g.dn.as_deref(),
+                    img,
+                    &member_dns,
                 )
                 .await
-                .inspect(|_| counts.1 += 1)
+                .map(|(dn, created)| {
+                    if created {
+                        counts.0 += 1;
+                    } else {
+                        counts.1 += 1;
+                    }
+                    dn
+                });
+                (r, target)
             }
+            _ => continue,
         };
         match result {
             Ok(dn) => cs.lock().groups.settle(&id, Some(img.clone()), Some(dn)),
-            Err(f) => errors.push(export_error(
-                f,
-                g.dn.clone().or_else(|| {
-                    Some(format!(
-                        "CN={},{}",
-                        ldap3::dn_escape(img.v1_cn(gw.naming)),
-                        gw.ou
-                    ))
-                }),
-            )),
+            Err(f) => errors.push(export_error(f, g.dn.clone().or(Some(target)))),
         }
     }
     ad.close().await;
     (counts, errors, skipped)
+}
+
+/// The DC= part of a DN: the domain naming context it is in.
+fn domain_of(dn: &str) -> String {
+    dn.split(',')
+        .map(str::trim)
+        .filter(|p| p.to_ascii_uppercase().starts_with("DC="))
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -320,6 +320,11 @@ async fn run_in(
             .await
             .map_err(|e| setup_err(file, format!("group_writeback_v1: {e}")))?;
     }
+    if let Some(cs) = &w.engine.cloud_sync {
+        configure_cloud_sync(world, cs)
+            .await
+            .map_err(|e| setup_err(file, format!("cloud_sync: {e}")))?;
+    }
     if let Some(e) = world.engine() {
         e.sync(crate::engine::CycleKind::Initial).await;
     }
@@ -784,9 +789,6 @@ async fn run_step(
                     Err("Group writeback v2 is deprecated in Entra Connect Sync: use Microsoft Entra Cloud Sync to provision cloud security groups".into()),
                 );
             }
-            if c.cloud_sync.is_some() {
-                return done(n, "configure".into(), Err("Cloud Sync group provisioning is not supported yet (issue 6)".into()));
-            }
             if let Some(on) = c.password_writeback {
                 world.set_password_writeback(on).await;
                 detail.push(format!("password writeback {}", if on { "enabled" } else { "disabled" }));
@@ -799,6 +801,12 @@ async fn run_step(
             }
             if let Some(gw) = &c.group_writeback_v1 {
                 match configure_groups(world, gw).await {
+                    Ok(d) => detail.extend(d),
+                    Err(e) => return done(n, "configure".into(), Err(e)),
+                }
+            }
+            if let Some(cs) = &c.cloud_sync {
+                match configure_cloud_sync(world, cs).await {
                     Ok(d) => detail.extend(d),
                     Err(e) => return done(n, "configure".into(), Err(e)),
                 }
@@ -861,6 +869,39 @@ async fn configure_groups(
             world
                 .configure_group_writeback_v1(spec.ou.as_deref(), spec.naming.unwrap_or_default())
                 .await
+        }
+    }
+}
+
+/// Cloud Sync's group provisioning: `false` off, `true` or `{ou, scope}` on; `scope`:
+/// `all_security_groups` or a list of group names (none: not configured).
+async fn configure_cloud_sync(
+    world: &mut World,
+    cs: &model::Toggle<model::CloudSyncSpec>,
+) -> Result<Vec<String>, String> {
+    use crate::engine::groups::CloudSyncScope;
+    match cs {
+        model::Toggle::Off(false) => {
+            world.disable_cloud_sync().await;
+            Ok(vec!["Cloud Sync group provisioning disabled".into()])
+        }
+        model::Toggle::Off(true) => world.configure_cloud_sync(None, None).await,
+        model::Toggle::On(spec) => {
+            let scope = match &spec.scope {
+                None => None,
+                Some(AttrValue::Text(t)) if t == "all_security_groups" => {
+                    Some(CloudSyncScope::AllSecurityGroups)
+                }
+                Some(AttrValue::List(names)) => Some(CloudSyncScope::Groups(
+                    names.iter().map(model::Scalar::text).collect(),
+                )),
+                Some(other) => {
+                    return Err(format!(
+                    "cloud_sync scope {other:?}: use all_security_groups or a list of group names"
+                ))
+                }
+            };
+            world.configure_cloud_sync(spec.ou.as_deref(), scope).await
         }
     }
 }

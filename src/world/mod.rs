@@ -176,6 +176,7 @@ impl World {
             ),
             device_writeback: None,
             group_writeback_v1: None,
+            cloud_sync: None,
             sync_interval: Duration::from_secs(30 * 60),
         };
         Ok(World {
@@ -405,6 +406,38 @@ impl World {
         self.connector_space.rescope_groups();
         self.start_engine().await;
         Ok(detail)
+    }
+
+    /// Cloud Sync "Group provision to Active Directory": security groups in `scope` into
+    /// `ou` (`OU=Users,<domain>` by default, created when missing, the agent allowed to
+    /// create / write / delete groups there). Needs P1/P2. Without a scope it is accepted
+    /// and provisions nothing, each group saying why.
+    pub async fn configure_cloud_sync(
+        &mut self,
+        ou: Option<&str>,
+        scope: Option<crate::engine::groups::CloudSyncScope>,
+    ) -> Result<Vec<String>, String> {
+        use crate::directory::access::ObjectKind;
+        self.require_premium("Cloud Sync group provisioning")
+            .await?;
+        let ou = ou
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("OU=Users,{}", self.directory.domain().dn));
+        let mut detail = vec![match &scope {
+            Some(s) => format!("Cloud Sync group provisioning to {ou} ({s})"),
+            None => format!("Cloud Sync group provisioning to {ou}: no scope configured"),
+        }];
+        detail.extend(self.prepare_container(&ou, "organizationalUnit", ObjectKind::Group)?);
+        self.engine_config.cloud_sync = Some(crate::engine::config::CloudSync { ou, scope });
+        self.connector_space.rescope_groups();
+        self.start_engine().await;
+        Ok(detail)
+    }
+
+    /// Turn Cloud Sync group provisioning off.
+    pub async fn disable_cloud_sync(&mut self) {
+        self.engine_config.cloud_sync = None;
+        self.start_engine().await;
     }
 
     /// Turn group writeback v1 off.

@@ -29,6 +29,7 @@ fn config(dc: &Dc) -> EngineConfig {
         tenant_name: "gntech.onmicrosoft.com".into(),
         device_writeback: None,
         group_writeback_v1: None,
+        cloud_sync: None,
         sync_interval: Duration::from_secs(1800),
     }
 }

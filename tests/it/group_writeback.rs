@@ -217,3 +217,60 @@ async fn without_exchange_hybrid_or_a_licence_nothing_is_written() {
         .unwrap_err();
     assert!(err.contains("needs Microsoft Entra ID P1 or P2"), "{err}");
 }
+
+/// Cloud Sync matches by anchor: a group already in AD with
+/// `msDS-ExternalDirectoryObjectId = Group_<objectId>` is taken over and updated where it
+/// is (renamed by the cn rule), not created a second time; a group out of scope is listed
+/// with the reason.
+#[tokio::test]
+async fn cloud_sync_matches_an_existing_group_by_its_anchor() {
+    use writeback_sim::directory::add::AddRequest;
+    use writeback_sim::directory::{OpContext, Principal};
+    use writeback_sim::engine::groups::CloudSyncScope;
+    let mut w = world(License::P1, false).await;
+    let finance = group(7, "Finance", false, vec![user_id(&w, "alice@gntech.me")]);
+    w.configure_cloud_sync(
+        Some("OU=Cloud Groups,DC=gntech,DC=me"),
+        Some(CloudSyncScope::Groups(vec!["Finance".into()])),
+    )
+    .await
+    .unwrap();
+    let legacy = "CN=Finance (old),OU=Cloud Groups,DC=gntech,DC=me";
+    let text = |s: &str| vec![s.as_bytes().to_vec()];
+    w.directory
+        .write()
+        .add(
+            &Principal::System,
+            &OpContext {
+                tls: true,
+                ..OpContext::default()
+            },
+            w.clock.now_utc(),
+            AddRequest {
+                dn: legacy.into(),
+                attrs: vec![
+                    ("objectClass".into(), text("group")),
+                    (
+                        "msDS-ExternalDirectoryObjectId".into(),
+                        text(&format!("Group_{}", finance.id)),
+                    ),
+                ],
+            },
+        )
+        .unwrap();
+    w.tenant.put_group(finance);
+    w.tenant.put_group(group(8, "HR", false, vec![]));
+    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    assert_eq!((s.exported, s.export_errors), ((0, 1, 0), 0), "{s:?}");
+    let dn = "CN=Finance_000000000007,OU=Cloud Groups,DC=gntech,DC=me";
+    assert!(w.directory.entry(legacy).is_none(), "renamed by the rule");
+    assert_eq!(values(&w, dn, "groupType"), vec!["-2147483640"]);
+    assert_eq!(
+        values(&w, dn, "member"),
+        vec!["CN=Alice Smith,OU=Staff,DC=gntech,DC=me"]
+    );
+    assert!(s
+        .skipped
+        .iter()
+        .any(|x| x.object == "HR" && x.reason.contains("not among the groups selected")));
+}
