@@ -199,6 +199,16 @@ impl ConnectorSpace {
         }
     }
 
+    /// Group writeback v1 was turned off: the groups it wrote are deleted by the next
+    /// export (the wizard sets the Full Import / Full Sync flags).
+    pub fn retire_v1_groups(&self) {
+        for g in self.lock().groups.objects.values_mut() {
+            if g.dn.is_some() && g.image.as_ref().is_some_and(|i| i.unified) {
+                g.exported = None;
+            }
+        }
+    }
+
     pub fn delta_link(&self) -> Option<String> {
         self.lock().devices.delta_link.clone()
     }
@@ -676,6 +686,20 @@ async fn export_groups(
             }
             continue;
         };
+        if let (true, None, Some(dn)) = (img.unified, &cfg.group_writeback_v1, &g.dn) {
+            // Group writeback v1 was turned off: what it wrote goes.
+            match ad.delete(dn).await {
+                Ok(()) => {
+                    counts.2 += 1;
+                    cs.lock().groups.settle(&id, Some(img.clone()), None);
+                }
+                Err(f) if f.code == Some(32) => {
+                    cs.lock().groups.settle(&id, Some(img.clone()), None)
+                }
+                Err(f) => errors.push(export_error(f, Some(dn.clone()))),
+            }
+            continue;
+        }
         let chosen = plan(cfg, img);
         match &chosen {
             Plan::Ignore => {

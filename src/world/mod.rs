@@ -440,9 +440,10 @@ impl World {
         self.start_engine().await;
     }
 
-    /// Turn group writeback v1 off.
+    /// Turn group writeback v1 off: the next cycle deletes the groups it wrote.
     pub async fn disable_group_writeback_v1(&mut self) {
         self.engine_config.group_writeback_v1 = None;
+        self.connector_space.retire_v1_groups();
         self.start_engine().await;
     }
 

@@ -192,6 +192,16 @@ async fn display_name_naming_renames_with_the_group() {
         .directory
         .entry("CN=Admins_e9305786a271,OU=Groups,DC=gntech,DC=me")
         .is_some());
+
+    // Turning group writeback off deletes what it wrote on the next cycle.
+    w.disable_group_writeback_v1().await;
+    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    assert_eq!(s.exported, (0, 0, 1), "{s:?}");
+    assert!(w
+        .directory
+        .entry("CN=Admins_e9305786a271,OU=Groups,DC=gntech,DC=me")
+        .is_none());
+    assert_eq!(w.features()["UnifiedGroupWriteback"], "Disabled");
 }
 
 #[tokio::test]
