@@ -31,6 +31,10 @@ pub enum Command {
     Validate { paths: Vec<PathBuf> },
     /// List the scenarios with their summaries.
     List { paths: Vec<PathBuf> },
+    /// Run one scenario and print its report (what the snapshot holds): the steps as the
+    /// user and the admin saw them, the AD entries that changed, the run history, the
+    /// event log. Exits 1 when an expectation failed; the snapshot is not checked.
+    Show { file: PathBuf },
     /// Serve the embedded AD on its own, for ldapsearch / ldapmodify, until Ctrl-C.
     Directory(Box<DirectoryArgs>),
 }
@@ -162,8 +166,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             Ok(Outcome::Ok)
         }
+        Command::Show { file } => show(&file).await,
         Command::Directory(args) => directory(*args).await.map(|()| Outcome::Ok),
     }
+}
+
+async fn show(file: &std::path::Path) -> anyhow::Result<Outcome> {
+    if !file.is_file() {
+        anyhow::bail!("{}: no such scenario file", file.display());
+    }
+    let root = suite::root_of(file);
+    let outcome = match runner::run(file, &root).await {
+        Ok(o) => o,
+        Err(e) => {
+            println!("invalid {e}");
+            return Ok(Outcome::Invalid);
+        }
+    };
+    print!("{}", suite::render(&outcome.report));
+    if outcome.failures.is_empty() {
+        return Ok(Outcome::Ok);
+    }
+    eprintln!("{} expectation(s) failed:", outcome.failures.len());
+    for f in &outcome.failures {
+        eprintln!("  {f}");
+    }
+    Ok(Outcome::Failed)
 }
 
 async fn directory(args: DirectoryArgs) -> anyhow::Result<()> {

@@ -54,3 +54,44 @@ fn the_shipped_scenarios_all_parse() {
         runner::parse(&f).unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+/// `writeback-sim show FILE` prints the report the snapshot holds, byte for byte, and says
+/// which expectation failed (exit 1) or that the file is unusable (exit 2).
+#[test]
+fn show_prints_the_report_of_one_scenario() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin = env!("CARGO_BIN_EXE_writeback-sim");
+    let out = std::process::Command::new(bin)
+        .current_dir(root)
+        .args(["show", "scenarios/group/cloud-sync-ok.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let snap =
+        std::fs::read_to_string(root.join("scenarios/group/snapshots/cloud-sync-ok.snap")).unwrap();
+    // the insta header is `---` … `---`; the document follows
+    let body = snap.splitn(3, "---\n").nth(2).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        body.trim_end()
+    );
+
+    let wrong = file("steps:\n  - expect_features: { UnifiedGroupWriteback: Enabled }\n");
+    let out = std::process::Command::new(bin)
+        .arg("show")
+        .arg(&wrong.0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("UnifiedGroupWriteback: expected Enabled, got Disabled"),
+        "{err}"
+    );
+
+    let out = std::process::Command::new(bin)
+        .args(["show", "no-such.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
