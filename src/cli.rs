@@ -26,7 +26,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios (files or directories; default `scenarios/`) and check their snapshots.
-    Run { paths: Vec<PathBuf> },
+    Run {
+        paths: Vec<PathBuf>,
+        /// Only scenarios whose name (`group/cloud-sync-ok`) contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Only scenarios with this tag (repeat for any of several).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
     /// Parse scenarios and report every problem, without running them.
     Validate { paths: Vec<PathBuf> },
     /// List the scenarios with their summaries.
@@ -105,6 +113,22 @@ fn files(paths: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The files whose name contains `filter` and that carry one of `tags` (each when given).
+/// A file that does not parse is kept: running it reports why.
+fn select(files: Vec<PathBuf>, filter: Option<&str>, tags: &[String]) -> Vec<PathBuf> {
+    files
+        .into_iter()
+        .filter(|f| {
+            let name = runner::scenario_name(f, &suite::root_of(f));
+            filter.is_none_or(|x| name.contains(x))
+        })
+        .filter(|f| {
+            tags.is_empty()
+                || runner::parse(f).map_or(true, |s| s.tags.iter().any(|t| tags.contains(t)))
+        })
+        .collect()
+}
+
 async fn run_scenarios(files: &[PathBuf]) -> anyhow::Result<Outcome> {
     let (mut passed, mut failed) = (0, 0);
     for f in files {
@@ -135,7 +159,18 @@ async fn run_scenarios(files: &[PathBuf]) -> anyhow::Result<Outcome> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Run { paths } => run_scenarios(&files(paths)?).await,
+        Command::Run {
+            paths,
+            filter,
+            tags,
+        } => {
+            let chosen = select(files(paths)?, filter.as_deref(), &tags);
+            if chosen.is_empty() {
+                println!("no scenario matches");
+                return Ok(Outcome::Invalid);
+            }
+            run_scenarios(&chosen).await
+        }
         Command::Validate { paths } => {
             let files = files(paths)?;
             let mut bad = 0;

@@ -95,3 +95,29 @@ fn show_prints_the_report_of_one_scenario() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// `run --filter` and `--tag` choose the scenarios; nothing chosen is a usage error (2).
+#[test]
+fn run_chooses_scenarios_by_name_and_tag() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin = env!("CARGO_BIN_EXE_writeback-sim");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .current_dir(root)
+            .arg("run")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--tag", "cloud-sync"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ran: Vec<&str> = text.lines().filter(|l| l.starts_with("ok")).collect();
+    assert!(!ran.is_empty());
+    assert!(ran.iter().all(|l| l.contains("group/cloud-sync")), "{text}");
+    let out = run(&["--filter", "device/owner-changed"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("1 passed, 0 failed\n"), "{text}");
+    let out = run(&["--filter", "no-such-scenario"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
