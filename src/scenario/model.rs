@@ -565,9 +565,6 @@ pub enum Action {
     Configure(Box<EngineSpec>),
     Sync(SyncKind),
     ExpectFeatures(BTreeMap<String, String>),
-    /// A step whose area has not landed yet (devices, groups, sync, configure, features):
-    /// parsed, and answered "not supported yet" when run.
-    Later(&'static str),
 }
 
 impl Action {
@@ -597,7 +594,6 @@ impl Action {
             Action::Configure(_) => "configure",
             Action::Sync(_) => "sync",
             Action::ExpectFeatures(_) => "expect_features",
-            Action::Later(n) => n,
         }
     }
 }
@@ -702,13 +698,7 @@ impl<'de> Deserialize<'de> for Step {
                         "configure" => Action::Configure(Box::new(map.next_value()?)),
                         "sync" => Action::Sync(map.next_value()?),
                         "expect_features" => Action::ExpectFeatures(map.next_value()?),
-                        other => match ACTIONS.iter().find(|a| **a == other) {
-                            Some(known) => {
-                                map.next_value::<Ignored>()?;
-                                Action::Later(known)
-                            }
-                            None => return Err(de::Error::unknown_field(other, ACTIONS)),
-                        },
+                        other => return Err(de::Error::unknown_field(other, ACTIONS)),
                     });
                 }
                 match action {

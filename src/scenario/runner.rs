@@ -841,11 +841,6 @@ async fn run_step(
                 .collect();
             check(n, "expect_features".into(), problems)
         }
-        Action::Later(name) => done(
-            n,
-            name.to_string(),
-            Err(format!("`{name}` is not supported yet: device, group, sync and feature steps land with issues 5 and 6")),
-        ),
     }
 }
 
