@@ -95,23 +95,15 @@ impl AdSession {
         else {
             return Ok(None);
         };
-        let ldap3::SearchResult(entries, res) = self
-            .ldap
-            .search(
+        let found = self
+            .first_entry(
                 &format!("<GUID={guid}>"),
                 Scope::Base,
                 "(objectClass=user)",
                 vec!["distinguishedName", "userAccountControl", "lockoutTime"],
             )
-            .await
-            .map_err(AdFailure::unreachable)?;
-        match res.rc {
-            0 => {}
-            32 => return Ok(None),
-            _ => return Err(AdFailure::from_result(&res)),
-        }
-        Ok(entries.into_iter().next().map(|e| {
-            let e = SearchEntry::construct(e);
+            .await?;
+        Ok(found.map(|e| {
             let int = |a: &str| {
                 e.attrs
                     .get(a)
@@ -191,21 +183,21 @@ impl AdSession {
         ok(r)
     }
 
-    /// Bring an entry in line with what it should be: rename it when its CN changed
-    /// (`new_cn`), then replace the attributes whose values differ between `before` and
-    /// `after`; attributes that went away are replaced with no values. objectClass and
-    /// sAMAccountName are never rewritten. Returns the (possibly new) DN.
+    /// Bring the entry `dn` (under `parent`) in line with what it should be: rename it
+    /// when its CN is not `cn`, then replace the attributes whose values differ between
+    /// `before` and `after`; attributes that went away are replaced with no values.
+    /// objectClass and sAMAccountName are never rewritten. Returns the (possibly new) DN.
     pub async fn converge(
         &mut self,
         dn: &str,
         parent: &str,
-        new_cn: Option<&str>,
+        cn: &str,
         before: &Attrs,
         after: &Attrs,
     ) -> Result<String, AdFailure> {
+        let rdn = format!("CN={}", ldap3::dn_escape(cn));
         let mut dn = dn.to_string();
-        if let Some(cn) = new_cn {
-            let rdn = format!("CN={}", ldap3::dn_escape(cn));
+        if !dn.starts_with(&format!("{rdn},")) {
             self.rename(&dn, &rdn).await?;
             dn = format!("{rdn},{parent}");
         }
@@ -259,16 +251,10 @@ impl AdSession {
             "(&(objectClass=user)(userPrincipalName={}))",
             ldap3::ldap_escape(upn)
         );
-        let ldap3::SearchResult(entries, res) = self
-            .ldap
-            .search(base, Scope::Subtree, &filter, vec!["objectSid"])
-            .await
-            .map_err(AdFailure::unreachable)?;
-        if res.rc != 0 {
-            return Err(AdFailure::from_result(&res));
-        }
-        Ok(entries.into_iter().next().map(|e| {
-            let e = SearchEntry::construct(e);
+        let found = self
+            .first_entry(base, Scope::Subtree, &filter, vec!["objectSid"])
+            .await?;
+        Ok(found.map(|e| {
             let sid = e
                 .bin_attrs
                 .get("objectSid")
@@ -281,18 +267,10 @@ impl AdSession {
 
     /// The DN of the first entry under `base` that matches `filter`.
     pub async fn find_dn(&mut self, base: &str, filter: &str) -> Result<Option<String>, AdFailure> {
-        let ldap3::SearchResult(entries, res) = self
-            .ldap
-            .search(base, Scope::Subtree, filter, vec!["1.1"])
-            .await
-            .map_err(AdFailure::unreachable)?;
-        if res.rc != 0 {
-            return Err(AdFailure::from_result(&res));
-        }
-        Ok(entries
-            .into_iter()
-            .next()
-            .map(|e| SearchEntry::construct(e).dn))
+        let found = self
+            .first_entry(base, Scope::Subtree, filter, vec!["1.1"])
+            .await?;
+        Ok(found.map(|e| e.dn))
     }
 
     /// The values of some attributes of one entry, as the engine writes them.
@@ -302,17 +280,11 @@ impl AdSession {
         attrs: impl Iterator<Item = &'static str>,
     ) -> Result<Attrs, AdFailure> {
         let names: Vec<&'static str> = attrs.collect();
-        let ldap3::SearchResult(entries, res) = self
-            .ldap
-            .search(dn, Scope::Base, "(objectClass=*)", names.clone())
-            .await
-            .map_err(AdFailure::unreachable)?;
-        if res.rc != 0 {
-            return Err(AdFailure::from_result(&res));
-        }
+        let found = self
+            .first_entry(dn, Scope::Base, "(objectClass=*)", names.clone())
+            .await?;
         let mut out = Attrs::new();
-        if let Some(e) = entries.into_iter().next() {
-            let e = SearchEntry::construct(e);
+        if let Some(e) = found {
             for name in names {
                 let text = e
                     .attrs
@@ -335,14 +307,29 @@ impl AdSession {
 
     /// Does the entry exist?
     pub async fn exists(&mut self, dn: &str) -> Result<bool, AdFailure> {
-        let ldap3::SearchResult(_, res) = self
+        let found = self
+            .first_entry(dn, Scope::Base, "(objectClass=*)", vec!["1.1"])
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// The first entry a search finds; `None` when there is none or the base does not
+    /// exist (32 noSuchObject).
+    async fn first_entry(
+        &mut self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: Vec<&str>,
+    ) -> Result<Option<SearchEntry>, AdFailure> {
+        let ldap3::SearchResult(entries, res) = self
             .ldap
-            .search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"])
+            .search(base, scope, filter, attrs)
             .await
             .map_err(AdFailure::unreachable)?;
         match res.rc {
-            0 => Ok(true),
-            32 => Ok(false),
+            0 => Ok(entries.into_iter().next().map(SearchEntry::construct)),
+            32 => Ok(None),
             _ => Err(AdFailure::from_result(&res)),
         }
     }

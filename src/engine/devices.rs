@@ -283,11 +283,10 @@ pub async fn update(
     new: (&DeviceImage, Option<&Owner>),
 ) -> Result<String, AdFailure> {
     let ((old, old_owner), (new, new_owner)) = (old, new);
-    let new_cn = new.cn(class);
     ad.converge(
         dn,
         container,
-        (old.cn(class) != new_cn).then_some(new_cn.as_str()),
+        &new.cn(class),
         &old.attributes(class, old_owner),
         &new.attributes(class, new_owner),
     )

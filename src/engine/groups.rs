@@ -382,16 +382,11 @@ pub async fn v1_update(
     old: Option<(&GroupImage, &[String])>,
     new: (&GroupImage, &[String]),
 ) -> Result<String, AdFailure> {
-    let new_cn = new.0.v1_cn(naming);
-    let rdn = format!("CN={},", ldap3::dn_escape(&new_cn));
-    let renamed = !dn
-        .to_ascii_lowercase()
-        .starts_with(&rdn.to_ascii_lowercase());
     let before = old.map(|(g, m)| g.v1_attributes(m)).unwrap_or_default();
     ad.converge(
         dn,
         ou,
-        renamed.then_some(new_cn.as_str()),
+        &new.0.v1_cn(naming),
         &before,
         &new.0.v1_attributes(new.1),
     )
@@ -428,22 +423,10 @@ pub async fn cloud_sync_provision(
             Ok((dn, true))
         }
         Some(dn) => {
-            let rdn = format!("CN={},", ldap3::dn_escape(&cn));
-            let renamed = !dn
-                .to_ascii_lowercase()
-                .starts_with(&rdn.to_ascii_lowercase());
             let parent = dn.split_once(',').map_or(ou, |(_, p)| p).to_string();
             // What AD holds is read back, so the match writes only what differs.
             let before = ad.read_attrs(&dn, after.keys().copied()).await?;
-            let dn = ad
-                .converge(
-                    &dn,
-                    &parent,
-                    renamed.then_some(cn.as_str()),
-                    &before,
-                    &after,
-                )
-                .await?;
+            let dn = ad.converge(&dn, &parent, &cn, &before, &after).await?;
             Ok((dn, false))
         }
     }

@@ -491,8 +491,15 @@ async fn run_step(
         }
         Action::AdminReset(s) => {
             world.await_listener().await;
-            let a = world.passwords.admin_reset(&s.user, &s.new_password, s.force_change_at_next_logon).await;
-            let extra = if s.force_change_at_next_logon { " (force change at next logon)" } else { "" };
+            let a = world
+                .passwords
+                .admin_reset(&s.user, &s.new_password, s.force_change_at_next_logon)
+                .await;
+            let extra = if s.force_change_at_next_logon {
+                " (force change at next logon)"
+            } else {
+                ""
+            };
             answer(n, format!("admin_reset {}{extra}", s.user), a)
         }
         Action::SsprUnlock(u) => {
@@ -502,25 +509,29 @@ async fn run_step(
         }
         Action::ChangePassword(s) => {
             world.await_listener().await;
-            let a = world.passwords.change(&s.user, &s.old_password, &s.new_password).await;
+            let a = world
+                .passwords
+                .change(&s.user, &s.old_password, &s.new_password)
+                .await;
             answer(n, format!("change_password {}", s.user), a)
         }
         Action::SignIn(s) => {
             let label = format!("sign_in {}", s.user);
             let settings = ldap3::LdapConnSettings::new().set_no_tls_verify(true);
-            let result = match ldap3::LdapConnAsync::with_settings(settings, &world.ldaps_url()).await {
-                Ok((conn, mut ldap)) => {
-                    ldap3::drive!(conn);
-                    let r = ldap.simple_bind(&s.user, &s.password).await;
-                    let _ = ldap.unbind().await;
-                    match r {
-                        Ok(r) if r.rc == 0 => Ok(vec![]),
-                        Ok(r) => Err(format!("LDAP {}: {}", r.rc, r.text)),
-                        Err(e) => Err(format!("sign-in failed: {e}")),
+            let result =
+                match ldap3::LdapConnAsync::with_settings(settings, &world.ldaps_url()).await {
+                    Ok((conn, mut ldap)) => {
+                        ldap3::drive!(conn);
+                        let r = ldap.simple_bind(&s.user, &s.password).await;
+                        let _ = ldap.unbind().await;
+                        match r {
+                            Ok(r) if r.rc == 0 => Ok(vec![]),
+                            Ok(r) => Err(format!("LDAP {}: {}", r.rc, r.text)),
+                            Err(e) => Err(format!("sign-in failed: {e}")),
+                        }
                     }
-                }
-                Err(e) => Err(format!("cannot reach the directory: {e}")),
-            };
+                    Err(e) => Err(format!("cannot reach the directory: {e}")),
+                };
             done(n, label, result)
         }
         Action::Tenant(t) => {
@@ -539,7 +550,10 @@ async fn run_step(
                     s.sspr_writeback = sspr.writeback;
                     s.sspr_selected_group = sspr.selected_group.clone();
                     s.unlock_option = sspr.unlock_option;
-                    changed.push(format!("sspr: enabled {:?}, writeback {}, unlock without reset {}", s.sspr_enabled, s.sspr_writeback, s.unlock_option));
+                    changed.push(format!(
+                        "sspr: enabled {:?}, writeback {}, unlock without reset {}",
+                        s.sspr_enabled, s.sspr_writeback, s.unlock_option
+                    ));
                 }
                 if let Some(x) = t.exchange_hybrid {
                     s.exchange_hybrid = x;
@@ -558,13 +572,24 @@ async fn run_step(
                 match add_request(add) {
                     Ok(req) => {
                         let dn = req.dn.clone();
-                        (format!("ad add {dn}"), world.directory.write().add(&Principal::System, &system, now, req).map(|_| ()))
+                        (
+                            format!("ad add {dn}"),
+                            world
+                                .directory
+                                .write()
+                                .add(&Principal::System, &system, now, req)
+                                .map(|_| ()),
+                        )
                     }
                     Err(e) => return done(n, "ad add".into(), Err(e)),
                 }
             } else if let Some(m) = &c.modify {
                 let mut changes = Vec::new();
-                for (op, map) in [(ModOp::Replace, &m.replace), (ModOp::Add, &m.add), (ModOp::Delete, &m.delete)] {
+                for (op, map) in [
+                    (ModOp::Replace, &m.replace),
+                    (ModOp::Add, &m.add),
+                    (ModOp::Delete, &m.delete),
+                ] {
                     for (k, v) in map {
                         changes.push(Change {
                             op,
@@ -577,16 +602,36 @@ async fn run_step(
                     dn: m.dn.clone(),
                     changes,
                 };
-                (format!("ad modify {}", m.dn), world.directory.write().modify(&Principal::System, &system, now, req))
+                (
+                    format!("ad modify {}", m.dn),
+                    world
+                        .directory
+                        .write()
+                        .modify(&Principal::System, &system, now, req),
+                )
             } else if let Some(dn) = &c.delete {
-                (format!("ad delete {dn}"), world.directory.write().delete(&Principal::System, &system, now, dn))
+                (
+                    format!("ad delete {dn}"),
+                    world
+                        .directory
+                        .write()
+                        .delete(&Principal::System, &system, now, dn),
+                )
             } else {
-                return done(n, "ad".into(), Err("`ad` needs add, modify or delete".into()));
+                return done(
+                    n,
+                    "ad".into(),
+                    Err("`ad` needs add, modify or delete".into()),
+                );
             };
-            done(n, label, result.map(|()| vec![]).map_err(|e| {
-                let (code, msg, _) = e.answer();
-                format!("LDAP {}: {}", code as i64, msg.trim_end())
-            }))
+            done(
+                n,
+                label,
+                result.map(|()| vec![]).map_err(|e| {
+                    let (code, msg, _) = e.answer();
+                    format!("LDAP {}: {}", code as i64, msg.trim_end())
+                }),
+            )
         }
         Action::Grant(g) | Action::Revoke(g) => {
             let granting = matches!(step.action, Action::Grant(_));
@@ -595,14 +640,18 @@ async fn run_step(
             let label = format!("{verb} {} on {} to {to}", g.right, g.on);
             let result = match g.right.parse() {
                 Err(e) => Err(format!("{e}")),
-                Ok(right) => {
-                    if granting {
-                        world.directory.grant(&to, right, &g.on).map(|()| vec![])
-                    } else {
-                        world.directory.revoke(&to, right, &g.on).map(|had| if had { vec![] } else { vec!["there was no such grant".into()] })
-                    }
-                    .map_err(|e| e.answer().1)
+                Ok(right) => if granting {
+                    world.directory.grant(&to, right, &g.on).map(|()| vec![])
+                } else {
+                    world.directory.revoke(&to, right, &g.on).map(|had| {
+                        if had {
+                            vec![]
+                        } else {
+                            vec!["there was no such grant".into()]
+                        }
+                    })
                 }
+                .map_err(|e| e.answer().1),
             };
             done(n, label, result)
         }
@@ -645,7 +694,10 @@ async fn run_step(
                 if let Some(t) = &g.throttle {
                     faults.throttle = t.requests;
                     faults.retry_after = t.retry_after.0;
-                    detail.push(format!("graph throttles the next {} requests (Retry-After {:?})", t.requests, t.retry_after.0));
+                    detail.push(format!(
+                        "graph throttles the next {} requests (Retry-After {:?})",
+                        t.requests, t.retry_after.0
+                    ));
                 }
                 if let Some(st) = g.status {
                     faults.status = Some(st);
@@ -671,7 +723,10 @@ async fn run_step(
         }
         Action::Advance(d) => {
             let ran = world.advance(d.0).await;
-            let mut detail = vec![format!("now {}", world.clock.now_utc().format("%Y-%m-%dT%H:%M:%SZ"))];
+            let mut detail = vec![format!(
+                "now {}",
+                world.clock.now_utc().format("%Y-%m-%dT%H:%M:%SZ")
+            )];
             if let Some(s) = ran {
                 detail.push("the scheduled delta sync cycle ran".into());
                 detail.extend(cycle_detail(&s).unwrap_or_else(|e| vec![e]));
@@ -685,7 +740,11 @@ async fn run_step(
         Action::ExpectAd(x) => expect_ad(world, x, n, before),
         Action::ExpectRun(x) => {
             let runs = world.history.runs();
-            let matching = |r: &&crate::engine::history::RunRecord| match x.profile.to_ascii_lowercase().as_str() {
+            let matching = |r: &&crate::engine::history::RunRecord| match x
+                .profile
+                .to_ascii_lowercase()
+                .as_str()
+            {
                 "password" => r.profile == "PasswordSet" || r.profile == "PasswordChange",
                 "export" => r.profile == "Export",
                 "delta_import" | "import" => r.profile.ends_with("Import"),
@@ -704,8 +763,16 @@ async fn run_step(
                 }
             }
             let password_run = run.profile.starts_with("Password");
-            let updates = if password_run { u32::from(run.status == "success") } else { run.updates.unwrap_or(0) };
-            for (what, want, got) in [("adds", x.adds, run.adds.unwrap_or(0)), ("updates", x.updates, updates), ("deletes", x.deletes, run.deletes.unwrap_or(0))] {
+            let updates = if password_run {
+                u32::from(run.status == "success")
+            } else {
+                run.updates.unwrap_or(0)
+            };
+            for (what, want, got) in [
+                ("adds", x.adds, run.adds.unwrap_or(0)),
+                ("updates", x.updates, updates),
+                ("deletes", x.deletes, run.deletes.unwrap_or(0)),
+            ] {
                 if let Some(w) = want {
                     if w != got {
                         problems.push(format!("{what}: expected {w}, got {got}"));
@@ -719,14 +786,28 @@ async fn run_step(
                         problems.push(format!("errors: expected {}, got {got}", errors.len()));
                     }
                 } else if errors.len() != run.export_errors.len() {
-                    problems.push(format!("errors: expected {}, got {}", errors.len(), run.export_errors.len()));
+                    problems.push(format!(
+                        "errors: expected {}, got {}",
+                        errors.len(),
+                        run.export_errors.len()
+                    ));
                 } else {
                     for (want, got) in errors.iter().zip(&run.export_errors) {
                         if want.get("type").is_some_and(|t| *t != got.kind) {
-                            problems.push(format!("error type: expected {:?}, got {}", want.get("type"), got.kind));
+                            problems.push(format!(
+                                "error type: expected {:?}, got {}",
+                                want.get("type"),
+                                got.kind
+                            ));
                         }
-                        if want.get("dn").is_some_and(|d| crate::directory::dn::norm(d) != crate::directory::dn::norm(&got.dn)) {
-                            problems.push(format!("error dn: expected {:?}, got {}", want.get("dn"), got.dn));
+                        if want.get("dn").is_some_and(|d| {
+                            crate::directory::dn::norm(d) != crate::directory::dn::norm(&got.dn)
+                        }) {
+                            problems.push(format!(
+                                "error dn: expected {:?}, got {}",
+                                want.get("dn"),
+                                got.dn
+                            ));
                         }
                     }
                 }
@@ -734,7 +815,9 @@ async fn run_step(
             check(n, label, problems)
         }
         Action::RegisterDevice(d) => {
-            let r = world.register_device(d).map(|id| vec![format!("registered in Entra ID (deviceId {id})")]);
+            let r = world
+                .register_device(d)
+                .map(|id| vec![format!("registered in Entra ID (deviceId {id})")]);
             done(n, format!("register_device {}", d.name), r)
         }
         Action::UpdateDevice(u) => {
@@ -749,11 +832,17 @@ async fn run_step(
                     detail.push(format!("displayName: {name}"));
                 }
             });
-            let mut result = if found { Ok(detail) } else { Err(format!("no device {} in the tenant", u.name)) };
+            let mut result = if found {
+                Ok(detail)
+            } else {
+                Err(format!("no device {} in the tenant", u.name))
+            };
             if let (true, Some(upn)) = (found, &u.owner) {
                 result = match world.tenant.user(upn) {
                     Some(user) => {
-                        world.tenant.update_device(&u.name, |dev| dev.registered_owners = vec![user.id.clone()]);
+                        world.tenant.update_device(&u.name, |dev| {
+                            dev.registered_owners = vec![user.id.clone()]
+                        });
                         result.map(|mut d| {
                             d.push(format!("registeredOwners: {upn}"));
                             d
@@ -765,11 +854,17 @@ async fn run_step(
             done(n, format!("update_device {}", u.name), result)
         }
         Action::DeleteDevice(d) => {
-            let r = if world.tenant.delete_device(&d.name) { Ok(vec![]) } else { Err(format!("no device {} in the tenant", d.name)) };
+            let r = if world.tenant.delete_device(&d.name) {
+                Ok(vec![])
+            } else {
+                Err(format!("no device {} in the tenant", d.name))
+            };
             done(n, format!("delete_device {}", d.name), r)
         }
         Action::CreateGroup(g) => {
-            let r = world.create_group(g).map(|id| vec![format!("created in Entra ID (objectId {id})")]);
+            let r = world
+                .create_group(g)
+                .map(|id| vec![format!("created in Entra ID (objectId {id})")]);
             done(n, format!("create_group {}", g.name), r)
         }
         Action::UpdateGroup(u) => {
@@ -777,7 +872,11 @@ async fn run_step(
             done(n, format!("update_group {}", u.name), r)
         }
         Action::DeleteGroup(d) => {
-            let r = if world.tenant.delete_group(&d.name) { Ok(vec![]) } else { Err(format!("no group {} in the tenant", d.name)) };
+            let r = if world.tenant.delete_group(&d.name) {
+                Ok(vec![])
+            } else {
+                Err(format!("no group {} in the tenant", d.name))
+            };
             done(n, format!("delete_group {}", d.name), r)
         }
         Action::Configure(c) => {
@@ -791,7 +890,10 @@ async fn run_step(
             }
             if let Some(on) = c.password_writeback {
                 world.set_password_writeback(on).await;
-                detail.push(format!("password writeback {}", if on { "enabled" } else { "disabled" }));
+                detail.push(format!(
+                    "password writeback {}",
+                    if on { "enabled" } else { "disabled" }
+                ));
             }
             if let Some(dw) = &c.device_writeback {
                 match configure_devices(world, Some(dw)).await {
@@ -822,7 +924,14 @@ async fn run_step(
                 model::SyncKind::Initial => crate::engine::CycleKind::Initial,
             };
             let s = engine.sync(k).await;
-            let label = format!("sync {}", if k == crate::engine::CycleKind::Delta { "delta" } else { "initial" });
+            let label = format!(
+                "sync {}",
+                if k == crate::engine::CycleKind::Delta {
+                    "delta"
+                } else {
+                    "initial"
+                }
+            );
             let mut result = cycle_detail(&s);
             if let (Ok(d), None) = (&mut result, &engine.config().device_writeback) {
                 d.push("device writeback is not configured: devices are imported, nothing is exported (Entra Connect wizard → Configure device options)".into());
@@ -836,7 +945,9 @@ async fn run_step(
                 .filter_map(|(k, v)| match have.get(k) {
                     Some(h) if h.eq_ignore_ascii_case(v) => None,
                     Some(h) => Some(format!("{k}: expected {v}, got {h}")),
-                    None => Some(format!("{k}: not a feature Get-ADSyncAADCompanyFeature prints")),
+                    None => Some(format!(
+                        "{k}: not a feature Get-ADSyncAADCompanyFeature prints"
+                    )),
                 })
                 .collect();
             check(n, "expect_features".into(), problems)
