@@ -72,6 +72,13 @@ impl<T: Logged> ChangeLog<T> {
         self.objects.iter().find(|o| o.matches(key))
     }
 
+    /// By objectId only (what Graph's `/{id}` paths take).
+    pub fn by_id(&self, id: &str) -> Option<&T> {
+        self.objects
+            .iter()
+            .find(|o| o.id().eq_ignore_ascii_case(id))
+    }
+
     pub fn all(&self) -> &[T] {
         &self.objects
     }

@@ -276,15 +276,15 @@ impl Graph {
                 get(get_operation),
             )
             .route("/v1.0/me/changePassword", post(change_password))
-            .route("/v1.0/groups", get(groups::list_v1))
-            .route("/v1.0/groups/delta", get(groups::delta_v1))
-            .route("/beta/groups/delta", get(groups::delta_beta))
-            .route("/v1.0/groups/{id}", get(groups::one_v1))
+            .route("/v1.0/groups", get(groups::list::<false>))
+            .route("/v1.0/groups/delta", get(groups::delta::<false>))
+            .route("/beta/groups/delta", get(groups::delta::<true>))
+            .route("/v1.0/groups/{id}", get(groups::one::<false>))
             .route("/v1.0/groups/{id}/members", get(groups::members))
-            .route("/beta/groups", get(groups::list_beta))
+            .route("/beta/groups", get(groups::list::<true>))
             .route(
                 "/beta/groups/{id}",
-                get(groups::one_beta).patch(groups::patch_beta),
+                get(groups::one::<true>).patch(groups::patch_beta),
             )
             .route("/v1.0/devices", get(devices::list))
             .route("/v1.0/devices/delta", get(devices::delta))

@@ -301,6 +301,11 @@ impl Tenant {
         self.lock().groups.get(id_or_name).cloned()
     }
 
+    /// The group with this objectId (not its name), as Graph's `/groups/{id}` finds it.
+    pub fn group_by_id(&self, id: &str) -> Option<CloudGroup> {
+        self.lock().groups.by_id(id).cloned()
+    }
+
     pub fn groups(&self) -> Vec<CloudGroup> {
         self.lock().groups.all().to_vec()
     }
@@ -354,6 +359,11 @@ impl Tenant {
     /// A device by objectId, deviceId or display name.
     pub fn device(&self, id_or_name: &str) -> Option<CloudDevice> {
         self.lock().devices.get(id_or_name).cloned()
+    }
+
+    /// The device with this objectId, as Graph's `/devices/{id}` finds it.
+    pub fn device_by_id(&self, id: &str) -> Option<CloudDevice> {
+        self.lock().devices.by_id(id).cloned()
     }
 
     pub fn devices(&self) -> Vec<CloudDevice> {

@@ -159,12 +159,7 @@ pub async fn one(
     Query(q): Query<DeviceQuery>,
 ) -> Result<Json<Value>, GraphError> {
     g.caller(&headers)?;
-    let d = g
-        .tenant
-        .devices()
-        .into_iter()
-        .find(|d| d.id.eq_ignore_ascii_case(&id))
-        .ok_or_else(|| not_found(&id))?;
+    let d = g.tenant.device_by_id(&id).ok_or_else(|| not_found(&id))?;
     let mut m = with_owners(
         &g,
         &d,
@@ -184,12 +179,7 @@ pub async fn owners(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, GraphError> {
     g.caller(&headers)?;
-    let d = g
-        .tenant
-        .devices()
-        .into_iter()
-        .find(|d| d.id.eq_ignore_ascii_case(&id))
-        .ok_or_else(|| not_found(&id))?;
+    let d = g.tenant.device_by_id(&id).ok_or_else(|| not_found(&id))?;
     Ok(Json(
         json!({ "@odata.context": format!("{}/v1.0/$metadata#directoryObjects", g.base()), "value": owners_json(&g, &d) }),
     ))

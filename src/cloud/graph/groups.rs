@@ -78,11 +78,11 @@ fn unified_only(filter: Option<&str>) -> Result<bool, GraphError> {
     }
 }
 
-async fn list(
-    g: Graph,
+/// `GET /v1.0/groups` and (`BETA`) `/beta/groups`.
+pub async fn list<const BETA: bool>(
+    State(g): State<Graph>,
     headers: HeaderMap,
-    q: GroupQuery,
-    beta: bool,
+    Query(q): Query<GroupQuery>,
 ) -> Result<Json<Value>, GraphError> {
     g.caller(&headers)?;
     let top = page_size(&headers, q.top.as_deref())?;
@@ -98,9 +98,9 @@ async fn list(
         .iter()
         .skip(skip)
         .take(top)
-        .map(|x| Value::Object(select(group_json(x, beta), q.select.as_deref())))
+        .map(|x| Value::Object(select(group_json(x, BETA), q.select.as_deref())))
         .collect();
-    let version = if beta { "beta" } else { "v1.0" };
+    let version = if BETA { "beta" } else { "v1.0" };
     let mut body = json!({ "@odata.context": format!("{}/{version}/$metadata#groups", g.base()), "value": page });
     if skip + top < groups.len() {
         let mut link = format!(
@@ -116,55 +116,19 @@ async fn list(
     Ok(Json(body))
 }
 
-pub async fn list_v1(
-    State(g): State<Graph>,
-    headers: HeaderMap,
-    Query(q): Query<GroupQuery>,
-) -> Result<Json<Value>, GraphError> {
-    list(g, headers, q, false).await
-}
-
-pub async fn list_beta(
-    State(g): State<Graph>,
-    headers: HeaderMap,
-    Query(q): Query<GroupQuery>,
-) -> Result<Json<Value>, GraphError> {
-    list(g, headers, q, true).await
-}
-
-fn one(
-    g: &Graph,
-    headers: &HeaderMap,
-    id: &str,
-    select_: Option<&str>,
-    beta: bool,
-) -> Result<Json<Value>, GraphError> {
-    g.caller(headers)?;
-    let x = g
-        .tenant
-        .groups()
-        .into_iter()
-        .find(|x| x.id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| not_found(id))?;
-    Ok(Json(Value::Object(select(group_json(&x, beta), select_))))
-}
-
-pub async fn one_v1(
+/// `GET /v1.0/groups/{id}` and (`BETA`) `/beta/groups/{id}`.
+pub async fn one<const BETA: bool>(
     State(g): State<Graph>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<GroupQuery>,
 ) -> Result<Json<Value>, GraphError> {
-    one(&g, &headers, &id, q.select.as_deref(), false)
-}
-
-pub async fn one_beta(
-    State(g): State<Graph>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Query<GroupQuery>,
-) -> Result<Json<Value>, GraphError> {
-    one(&g, &headers, &id, q.select.as_deref(), true)
+    g.caller(&headers)?;
+    let x = g.tenant.group_by_id(&id).ok_or_else(|| not_found(&id))?;
+    Ok(Json(Value::Object(select(
+        group_json(&x, BETA),
+        q.select.as_deref(),
+    ))))
 }
 
 pub async fn members(
@@ -173,12 +137,7 @@ pub async fn members(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, GraphError> {
     g.caller(&headers)?;
-    let x = g
-        .tenant
-        .groups()
-        .into_iter()
-        .find(|x| x.id.eq_ignore_ascii_case(&id))
-        .ok_or_else(|| not_found(&id))?;
+    let x = g.tenant.group_by_id(&id).ok_or_else(|| not_found(&id))?;
     let value: Vec<Value> = x
         .members
         .iter()
@@ -240,34 +199,18 @@ pub async fn patch_beta(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn delta_v1(
+/// `GET /v1.0/groups/delta` and (`BETA`, which also carries `writebackConfiguration`)
+/// `/beta/groups/delta`.
+pub async fn delta<const BETA: bool>(
     State(g): State<Graph>,
     headers: HeaderMap,
     Query(q): Query<GroupQuery>,
-) -> Result<Json<Value>, GraphError> {
-    delta(g, headers, q, false).await
-}
-
-/// Beta's delta also carries `writebackConfiguration`.
-pub async fn delta_beta(
-    State(g): State<Graph>,
-    headers: HeaderMap,
-    Query(q): Query<GroupQuery>,
-) -> Result<Json<Value>, GraphError> {
-    delta(g, headers, q, true).await
-}
-
-async fn delta(
-    g: Graph,
-    headers: HeaderMap,
-    q: GroupQuery,
-    beta: bool,
 ) -> Result<Json<Value>, GraphError> {
     g.caller(&headers)?;
     let size = page_size(&headers, None)?;
     let now = g.clock.now().timestamp();
     let latest = g.tenant.group_seq();
-    let version = if beta { "beta" } else { "v1.0" };
+    let version = if BETA { "beta" } else { "v1.0" };
     let base = format!("{}/{version}/groups/delta", g.base());
     let context = format!("{}/{version}/$metadata#groups", g.base());
     let query = RoundQuery {
@@ -286,7 +229,7 @@ async fn delta(
         }
     };
     let item = |x: &CloudGroup, members: Vec<Value>| {
-        let mut m = select(group_json(x, beta), cursor.select.as_deref());
+        let mut m = select(group_json(x, BETA), cursor.select.as_deref());
         m.insert("members@delta".into(), Value::Array(members));
         Value::Object(m)
     };
