@@ -5,9 +5,7 @@
 //!   cargo bench --bench devices            (BENCH_DEVICES=N to change the size)
 
 use std::time::Instant;
-use writeback_sim::cloud::tenant::{
-    AlternativeSecurityId, CloudDevice, License, SsprEnabled, TenantSettings,
-};
+use writeback_sim::cloud::tenant::{AlternativeSecurityId, CloudDevice, TenantSettings};
 use writeback_sim::directory::DirectoryConfig;
 use writeback_sim::engine::devices::DeviceClass;
 use writeback_sim::engine::CycleKind;
@@ -55,17 +53,7 @@ fn main() {
         let mut w = World::start(WorldOptions {
             seed: 1,
             directory: DirectoryConfig::default(),
-            tenant: TenantSettings {
-                domain: "gntech.me".into(),
-                license: License::P1,
-                exchange_hybrid: false,
-                sspr_enabled: SsprEnabled::All,
-                sspr_writeback: true,
-                sspr_selected_group: None,
-                unlock_option: false,
-                group_writeback_default: false,
-                writeback_onboarded: true,
-            },
+            tenant: TenantSettings::default(),
             password_writeback: true,
         })
         .await

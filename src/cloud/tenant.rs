@@ -39,6 +39,24 @@ pub struct TenantSettings {
     pub writeback_onboarded: bool,
 }
 
+/// A lab tenant as the scenario format's defaults describe it: gntech.me, P1, SSPR for
+/// all with password writeback, no Exchange hybrid, Connect's writeback onboarded.
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            domain: "gntech.me".into(),
+            license: License::P1,
+            exchange_hybrid: false,
+            sspr_enabled: SsprEnabled::All,
+            sspr_writeback: true,
+            sspr_selected_group: None,
+            unlock_option: false,
+            group_writeback_default: false,
+            writeback_onboarded: true,
+        }
+    }
+}
+
 /// The on-premises side of a synced user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnPremises {
@@ -393,17 +411,7 @@ mod tests {
     use super::*;
 
     fn settings() -> TenantSettings {
-        TenantSettings {
-            domain: "gntech.me".into(),
-            license: License::P1,
-            exchange_hybrid: false,
-            sspr_enabled: SsprEnabled::All,
-            sspr_writeback: true,
-            sspr_selected_group: None,
-            unlock_option: false,
-            group_writeback_default: false,
-            writeback_onboarded: true,
-        }
+        TenantSettings::default()
     }
 
     fn device(id: &str) -> CloudDevice {

@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 use writeback_sim::cloud::graph::GraphFaults;
-use writeback_sim::cloud::tenant::{
-    AlternativeSecurityId, CloudDevice, License, SsprEnabled, TenantSettings,
-};
+use writeback_sim::cloud::tenant::{AlternativeSecurityId, CloudDevice, License, TenantSettings};
 use writeback_sim::directory::DirectoryConfig;
 use writeback_sim::engine::devices::DeviceClass;
 use writeback_sim::engine::CycleKind;
@@ -18,15 +16,8 @@ async fn world(license: License) -> World {
         seed: 3,
         directory: DirectoryConfig::default(),
         tenant: TenantSettings {
-            domain: "gntech.me".into(),
             license,
-            exchange_hybrid: false,
-            sspr_enabled: SsprEnabled::All,
-            sspr_writeback: true,
-            sspr_selected_group: None,
-            unlock_option: false,
-            group_writeback_default: false,
-            writeback_onboarded: true,
+            ..TenantSettings::default()
         },
         password_writeback: true,
     })

@@ -9,23 +9,13 @@ use tower::ServiceExt;
 use writeback_sim::clock::ManualClock;
 use writeback_sim::cloud::graph::{Caller, Graph, PASSWORD_METHOD_ID};
 use writeback_sim::cloud::sspr::RelaySender;
-use writeback_sim::cloud::tenant::{CloudUser, License, SsprEnabled, TenantSettings};
+use writeback_sim::cloud::tenant::{CloudUser, TenantSettings};
 use writeback_sim::cloud::{PasswordService, Tenant};
 use writeback_sim::directory::DirectoryConfig;
 use writeback_sim::world::{World, WorldOptions};
 
 fn settings() -> TenantSettings {
-    TenantSettings {
-        domain: "gntech.me".into(),
-        license: License::P1,
-        exchange_hybrid: false,
-        sspr_enabled: SsprEnabled::All,
-        sspr_writeback: true,
-        sspr_selected_group: None,
-        unlock_option: false,
-        group_writeback_default: false,
-        writeback_onboarded: true,
-    }
+    TenantSettings::default()
 }
 
 fn offline_graph(users: usize) -> (Graph, String) {

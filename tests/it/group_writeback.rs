@@ -1,9 +1,7 @@
 //! Group writeback v1 through a whole world: Microsoft 365 groups from Graph (beta
 //! delta, with writebackConfiguration) into the OU, members mapped to synced users.
 
-use writeback_sim::cloud::tenant::{
-    CloudGroup, License, SsprEnabled, TenantSettings, WritebackConfiguration,
-};
+use writeback_sim::cloud::tenant::{CloudGroup, License, TenantSettings, WritebackConfiguration};
 use writeback_sim::directory::DirectoryConfig;
 use writeback_sim::engine::groups::V1Naming;
 use writeback_sim::engine::CycleKind;
@@ -16,15 +14,10 @@ async fn world(license: License, exchange_hybrid: bool) -> World {
         seed: 5,
         directory: DirectoryConfig::default(),
         tenant: TenantSettings {
-            domain: "gntech.me".into(),
             license,
             exchange_hybrid,
-            sspr_enabled: SsprEnabled::All,
-            sspr_writeback: true,
-            sspr_selected_group: None,
-            unlock_option: false,
             group_writeback_default: true,
-            writeback_onboarded: true,
+            ..TenantSettings::default()
         },
         password_writeback: true,
     })
