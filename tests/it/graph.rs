@@ -522,30 +522,14 @@ mod devices {
 
 mod groups {
     use super::*;
-    use writeback_sim::cloud::tenant::{CloudGroup, WritebackConfiguration};
+    use writeback_sim::cloud::tenant::CloudGroup;
 
     fn group(i: usize, unified: bool, members: &[usize]) -> CloudGroup {
-        CloudGroup {
-            id: format!("30000000-0000-4000-8000-{i:012}"),
-            display_name: format!("Group {i}"),
-            description: None,
-            mail_nickname: format!("group{i}"),
-            mail: unified.then(|| format!("group{i}@gntech.me")),
-            mail_enabled: unified,
-            security_enabled: !unified,
-            group_types: if unified {
-                vec!["Unified".into()]
-            } else {
-                vec![]
-            },
-            proxy_addresses: vec![],
-            members: members
-                .iter()
-                .map(|m| format!("00000000-0000-4000-8000-{m:012}"))
-                .collect(),
-            writeback: WritebackConfiguration::default(),
-            on_premises_sync_enabled: false,
-        }
+        let members = members
+            .iter()
+            .map(|m| format!("00000000-0000-4000-8000-{m:012}"))
+            .collect();
+        crate::support::cloud_group(i, &format!("Group {i}"), unified, members)
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! Group writeback v1 through a whole world: Microsoft 365 groups from Graph (beta
 //! delta, with writebackConfiguration) into the OU, members mapped to synced users.
 
-use writeback_sim::cloud::tenant::{CloudGroup, License, TenantSettings, WritebackConfiguration};
+use crate::support::cloud_group;
+use writeback_sim::cloud::tenant::{License, TenantSettings};
 use writeback_sim::directory::DirectoryConfig;
 use writeback_sim::engine::groups::V1Naming;
 use writeback_sim::engine::CycleKind;
@@ -55,31 +56,6 @@ fn user_id(w: &World, upn: &str) -> String {
     w.tenant.user(upn).unwrap().id
 }
 
-fn group(i: usize, name: &str, unified: bool, members: Vec<String>) -> CloudGroup {
-    CloudGroup {
-        id: format!("30000000-0000-4000-8000-{i:012x}"),
-        display_name: name.into(),
-        description: None,
-        mail_nickname: name.to_lowercase(),
-        mail: unified.then(|| format!("{}@gntech.me", name.to_lowercase())),
-        mail_enabled: unified,
-        security_enabled: !unified,
-        group_types: if unified {
-            vec!["Unified".into()]
-        } else {
-            vec![]
-        },
-        proxy_addresses: if unified {
-            vec![format!("SMTP:{}@gntech.me", name.to_lowercase())]
-        } else {
-            vec![]
-        },
-        members,
-        writeback: WritebackConfiguration::default(),
-        on_premises_sync_enabled: false,
-    }
-}
-
 fn values(w: &World, dn: &str, attr: &str) -> Vec<String> {
     let e = w
         .directory
@@ -101,8 +77,9 @@ async fn microsoft_365_groups_are_written_with_synced_members_only() {
         user_id(&w, "bob@gntech.me"),
         user_id(&w, "guest@gntech.me"),
     ];
-    w.tenant.put_group(group(1, "Marketing", true, members));
-    w.tenant.put_group(group(2, "Finance", false, vec![]));
+    w.tenant
+        .put_group(cloud_group(1, "Marketing", true, members));
+    w.tenant.put_group(cloud_group(2, "Finance", false, vec![]));
     let s = w.engine().unwrap().sync(CycleKind::Delta).await;
     assert_eq!((s.exported, s.export_errors), ((1, 0, 0), 0), "{s:?}");
     let dn = format!("CN=Group_30000000-0000-4000-8000-000000000001,{OU}");
@@ -165,13 +142,13 @@ async fn microsoft_365_groups_are_written_with_synced_members_only() {
 }
 
 #[tokio::test]
-async fn display_name_naming_renames_with_the_group() {
+async fn display_name_naming_renames_with_the_cloud_group() {
     let mut w = world(License::P2, true).await;
     w.configure_group_writeback_v1(Some("OU=Groups,DC=gntech,DC=me"), V1Naming::DisplayName)
         .await
         .unwrap();
     w.tenant
-        .put_group(group(0xe9305786a271, "Administrators", true, vec![]));
+        .put_group(cloud_group(0xe9305786a271, "Administrators", true, vec![]));
     w.engine().unwrap().sync(CycleKind::Delta).await;
     assert!(w
         .directory
@@ -205,7 +182,8 @@ async fn without_exchange_hybrid_or_a_licence_nothing_is_written() {
         .await
         .unwrap();
     assert!(detail.iter().any(|d| d.contains("Exchange hybrid")));
-    w.tenant.put_group(group(1, "Marketing", true, vec![]));
+    w.tenant
+        .put_group(cloud_group(1, "Marketing", true, vec![]));
     let s = w.engine().unwrap().sync(CycleKind::Delta).await;
     assert_eq!(s.exported, (0, 0, 0));
     assert_eq!(s.skipped.len(), 1);
@@ -231,7 +209,7 @@ async fn cloud_sync_matches_an_existing_group_by_its_anchor() {
     use writeback_sim::directory::{OpContext, Principal};
     use writeback_sim::engine::groups::CloudSyncScope;
     let mut w = world(License::P1, false).await;
-    let finance = group(7, "Finance", false, vec![user_id(&w, "alice@gntech.me")]);
+    let finance = cloud_group(7, "Finance", false, vec![user_id(&w, "alice@gntech.me")]);
     w.configure_cloud_sync(
         Some("OU=Cloud Groups,DC=gntech,DC=me"),
         Some(CloudSyncScope::Groups(vec!["Finance".into()])),
@@ -262,7 +240,7 @@ async fn cloud_sync_matches_an_existing_group_by_its_anchor() {
         )
         .unwrap();
     w.tenant.put_group(finance);
-    w.tenant.put_group(group(8, "HR", false, vec![]));
+    w.tenant.put_group(cloud_group(8, "HR", false, vec![]));
     let s = w.engine().unwrap().sync(CycleKind::Delta).await;
     assert_eq!((s.exported, s.export_errors), ((0, 1, 0), 0), "{s:?}");
     let dn = "CN=Finance_000000000007,OU=Cloud Groups,DC=gntech,DC=me";

@@ -238,3 +238,37 @@ pub fn assert_bind_data(r: &LdapResult, data: &str) {
         r.text
     );
 }
+
+/// A cloud group for Graph and writeback tests: objectId `30000000-…-<i as 12 hex>`, a
+/// Microsoft 365 group (mail `<name>@gntech.me`, proxyAddresses) or a security group.
+pub fn cloud_group(
+    i: usize,
+    name: &str,
+    unified: bool,
+    members: Vec<String>,
+) -> writeback_sim::cloud::tenant::CloudGroup {
+    let nickname: String = name
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase();
+    let mail = unified.then(|| format!("{nickname}@gntech.me"));
+    writeback_sim::cloud::tenant::CloudGroup {
+        id: format!("30000000-0000-4000-8000-{i:012x}"),
+        display_name: name.into(),
+        description: None,
+        mail_nickname: nickname,
+        proxy_addresses: mail.iter().map(|m| format!("SMTP:{m}")).collect(),
+        mail,
+        mail_enabled: unified,
+        security_enabled: !unified,
+        group_types: if unified {
+            vec!["Unified".into()]
+        } else {
+            vec![]
+        },
+        members,
+        writeback: Default::default(),
+        on_premises_sync_enabled: false,
+    }
+}
