@@ -4,6 +4,7 @@
 
 mod access;
 mod binds;
+mod catalogue;
 mod devices;
 mod engine;
 mod graph;

@@ -1,0 +1,152 @@
+//! `scenarios/README.md` is the catalogue: every scenario is in it, every file it names
+//! exists, every row of the article's tables has a scenario, and every troubleshooting
+//! scenario shows the symptom and then the fix.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use writeback_sim::scenario::suite;
+
+/// The article's rows that must each have a scenario: the three troubleshooting tables,
+/// the device checklist, the licensing table, "When to Skip Writeback" and "What We Built".
+const ARTICLE_ROWS: &[&str] = &[
+    // Troubleshooting Writeback: Password / Device / Group Writeback Fails.
+    "“Password does not meet complexity requirements”",
+    "“Writeback timeout”",
+    "“Access denied”",
+    "Device not in AD after sync",
+    "Export error “no-writeback-container”",
+    "Device shows in Entra but not on-prem",
+    "M365 group not in AD",
+    "“Group writeback not enabled”",
+    "Cloud Sync group not provisioned",
+    // Device Writeback, Step 4.
+    "Is the device registered in Entra ID?",
+    "Has a sync cycle completed since registration?",
+    "Check for device writeback errors",
+    // Writeback Licensing Summary.
+    "Password writeback — Entra ID P1 or P2",
+    "Device writeback — Entra ID P1 or P2",
+    "Group writeback v1 (M365 groups) — Entra ID P1 or P2 + Exchange hybrid",
+    "Group writeback Cloud Sync (security groups) — Entra ID P1 or P2",
+    "Without at least P1 licenses",
+    // When to Skip Writeback.
+    "No on-premises Exchange? Skip group writeback v1",
+    "No Hybrid Entra Join planned? Skip device writeback",
+    "Small lab with same admin passwords?",
+    "If unsure, enable password writeback and skip the others",
+    // What We Built.
+    "Password writeback (SSPR)",
+    "Device writeback — registered devices appear in AD",
+    "Group writeback v1 (M365 groups) — optional",
+    "Group writeback Cloud Sync — optional",
+];
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+fn catalogue() -> String {
+    std::fs::read_to_string(scenarios_dir().join("README.md")).expect("scenarios/README.md")
+}
+
+/// The `(target)` of every markdown link in a line that ends in `.yaml`.
+fn links(line: &str) -> Vec<&str> {
+    line.match_indices("](")
+        .filter_map(|(i, _)| {
+            let rest = &line[i + 2..];
+            rest.find(')').map(|end| &rest[..end])
+        })
+        .filter(|t| t.ends_with(".yaml"))
+        .collect()
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(scenarios_dir())
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+#[test]
+fn every_scenario_is_in_the_catalogue_and_every_link_exists() {
+    let text = catalogue();
+    let linked: BTreeSet<&str> = text.lines().flat_map(links).collect();
+    let missing_files: Vec<_> = linked
+        .iter()
+        .filter(|l| !scenarios_dir().join(l).is_file())
+        .collect();
+    assert!(
+        missing_files.is_empty(),
+        "scenarios/README.md names files that do not exist: {missing_files:?}"
+    );
+    let files = suite::discover(&scenarios_dir()).unwrap();
+    assert!(
+        files.len() > 50,
+        "only {} scenario files found",
+        files.len()
+    );
+    let unlisted: Vec<_> = files
+        .iter()
+        .map(|f| relative(f))
+        .filter(|f| !linked.contains(f.as_str()))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "scenarios missing from scenarios/README.md: {unlisted:?}"
+    );
+}
+
+#[test]
+fn every_article_row_has_a_scenario() {
+    let text = catalogue();
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
+    let uncovered: Vec<_> = ARTICLE_ROWS
+        .iter()
+        .filter(|want| {
+            !rows
+                .iter()
+                .any(|row| row.contains(*want) && !links(row).is_empty())
+        })
+        .collect();
+    assert!(
+        uncovered.is_empty(),
+        "article rows without a scenario in scenarios/README.md: {uncovered:?}"
+    );
+}
+
+#[test]
+fn troubleshooting_scenarios_show_the_symptom_then_the_fix() {
+    let mut checked = 0;
+    for file in suite::discover(&scenarios_dir()).unwrap() {
+        let scenario = writeback_sim::scenario::runner::parse(&file).unwrap();
+        if !scenario.tags.iter().any(|t| t == "troubleshooting") {
+            continue;
+        }
+        checked += 1;
+        let name = relative(&file);
+        assert!(
+            scenario.case.is_some(),
+            "{name}: a troubleshooting scenario names its case"
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        let Some((symptom, fix)) = text.split_once("# The fix") else {
+            panic!("{name}: no `# The fix` comment between the symptom and the fix");
+        };
+        let steps_before = symptom.lines().filter(|l| l.starts_with("  - ")).count();
+        assert!(steps_before > 0, "{name}: no step shows the symptom");
+        assert!(
+            symptom.contains("expect"),
+            "{name}: the symptom is not checked"
+        );
+        assert!(
+            fix.lines().any(|l| l.starts_with("  - ")) && fix.contains("expect"),
+            "{name}: the fix is not applied and checked"
+        );
+        let snap = file.parent().unwrap().join("snapshots").join(format!(
+            "{}.snap",
+            file.file_stem().unwrap().to_string_lossy()
+        ));
+        assert!(snap.is_file(), "{name}: no snapshot proves it");
+    }
+    assert!(checked >= 20, "only {checked} troubleshooting scenarios");
+}
