@@ -7,14 +7,22 @@ use std::process::ExitCode;
 use writeback_sim::cli::{self, Cli, Outcome};
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A scenario's own story (a dropped relay link, a DC that is down) is in its report;
+    // the log says only what went wrong with the tool, unless WRITEBACK_SIM_LOG asks more.
+    // The standalone directory logs its warnings.
+    let default_filter = match cli.command {
+        cli::Command::Directory(_) => "warn,ldap3_proto=error",
+        _ => "error,ldap3_proto=off",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WRITEBACK_SIM_LOG")
-                .unwrap_or_else(|_| "warn,ldap3_proto=error".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    cli::prepare_environment(&cli);
     // One line per panic, no backtrace: a snapshot mismatch is reported by insta (with its
     // diff) and then by the runner; anything else still names its place.
     std::panic::set_hook(Box::new(|info| {

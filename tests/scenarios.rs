@@ -3,14 +3,33 @@
 //! `cargo nextest run --partition hash:1/3` splits them across machines.
 
 use std::path::Path;
+use writeback_sim::scenario::suite;
 
 fn scenario(path: &Path) -> datatest_stable::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    match rt.block_on(writeback_sim::scenario::suite::run_and_check(path)) {
-        Ok(_) => Ok(()),
-        Err(problems) => Err(problems.join("\n").into()),
+    let mode = suite::SnapshotMode::ci(false);
+    let checked = rt.block_on(suite::run_and_check(path, mode));
+    // Under `cargo test` a new snapshot fails too (as insta's own assertions do), so it
+    // is reviewed before it lands.
+    let mut problems = checked.problems();
+    if let Some(suite::SnapshotStatus::New { pending }) = &checked.snapshot {
+        if !checked.ci {
+            problems.push(format!(
+                "new snapshot written as pending: {} ({})",
+                pending.display(),
+                suite::accept_hint(&checked.name)
+            ));
+        }
+    }
+    if let Some(suite::SnapshotStatus::Changed { diff, .. }) = &checked.snapshot {
+        problems.push(diff.clone());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("seed {}\n{}", checked.seed, problems.join("\n")).into())
     }
 }
 

@@ -53,7 +53,7 @@ pub async fn run(
         if shutdown.is_cancelled() {
             break;
         }
-        match tokio_tungstenite::connect_async(listen_url(&shared)).await {
+        match tokio_tungstenite::connect_async_with_config(listen_url(&shared), None, true).await {
             Ok((ws, _)) => {
                 backoff = first;
                 shared.connected.store(true, Ordering::SeqCst);

@@ -38,6 +38,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = router(relay.clone());
     let stop = shutdown.clone();
+    // Nagle's algorithm holds a small response frame back until the peer's delayed ACK
+    // (40 ms on loopback), once per relayed request; every hop disables it.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served =
         axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
     let closer = async {

@@ -39,8 +39,64 @@ pub enum ScenarioError {
 #[derive(Debug)]
 pub struct Outcome {
     pub report: Report,
-    /// One line per failed expectation or step that could not run.
-    pub failures: Vec<String>,
+    /// One per failed expectation or step that could not run, in step order.
+    pub failures: Vec<Failure>,
+    /// The virtual time before the first step and after the last one (RFC 3339, UTC).
+    pub clock: (String, String),
+}
+
+/// An expectation that did not hold (or a step that could not run): which step, when on
+/// the scenario's virtual clock, what was expected and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub step: usize,
+    /// The step as the report names it (`sspr_reset alice@gntech.me`).
+    pub action: String,
+    /// The virtual time the step ran at (RFC 3339, UTC).
+    pub at: String,
+    pub expected: String,
+    pub got: String,
+}
+
+impl Failure {
+    /// A failed check step reports `what: expected A, got B` for each problem, joined by
+    /// `; `; this splits them back into the expected and the actual side.
+    fn from_check(step: usize, action: String, at: String, error: &str) -> Self {
+        let (mut expected, mut got) = (Vec::new(), Vec::new());
+        for problem in error.split("; ") {
+            let split = problem.split_once(": expected ").and_then(|(what, rest)| {
+                rest.rsplit_once(", got ")
+                    .map(|(want, have)| (format!("{what}: {want}"), format!("{what}: {have}")))
+            });
+            match split {
+                Some((want, have)) => {
+                    expected.push(want);
+                    got.push(have);
+                }
+                None => {
+                    expected.push("the check to hold".to_string());
+                    got.push(problem.to_string());
+                }
+            }
+        }
+        Self {
+            step,
+            action,
+            at,
+            expected: expected.join("; "),
+            got: got.join("; "),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "step {} ({}) at {}: expected {}, got {}",
+            self.step, self.action, self.at, self.expected, self.got
+        )
+    }
 }
 
 /// The scenario's name: its path under `root` without `.yaml` (`password/sspr-reset-ok`).
@@ -345,8 +401,17 @@ async fn run_in(
 
     let mut steps = Vec::new();
     let mut failures = Vec::new();
+    let now = |world: &World| {
+        world
+            .clock
+            .now_utc()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let started_at = now(world);
     for (i, step) in scenario.steps.iter().enumerate() {
         let n = i + 1;
+        let at = now(world);
         let report = run_step(world, step, n, &before).await;
         // A person's action may end any way (its `expect` says which is right); a check, a
         // change made in AD, a fault or a setting that fails means the scenario did not run.
@@ -359,12 +424,13 @@ async fn run_in(
                 | Action::SsprUnlock(_)
         );
         if let Some(exp) = &step.expect {
-            check_expect(exp, &report, n, &mut failures);
+            failures.extend(check_expect(exp, &report, &at));
         } else if report.outcome == "failed" && !person {
-            failures.push(format!(
-                "step {n} ({}): {}",
-                report.action,
-                report.error.clone().unwrap_or_default()
+            failures.push(Failure::from_check(
+                n,
+                report.action.clone(),
+                at,
+                report.error.as_deref().unwrap_or_default(),
             ));
         }
         steps.push(report);
@@ -387,10 +453,22 @@ async fn run_in(
             .collect(),
         features: world.features(),
     };
-    Ok(Outcome { report, failures })
+    Ok(Outcome {
+        report,
+        failures,
+        clock: (started_at, now(world)),
+    })
 }
 
-fn check_expect(exp: &model::Expect, r: &StepReport, n: usize, failures: &mut Vec<String>) {
+fn check_expect(exp: &model::Expect, r: &StepReport, at: &str) -> Vec<Failure> {
+    let failure = |expected: String, got: String| Failure {
+        step: r.step,
+        action: r.action.clone(),
+        at: at.to_string(),
+        expected,
+        got,
+    };
+    let mut failures = Vec::new();
     if let Some(want) = exp.outcome {
         let want = match want {
             ExpectedOutcome::Ok => "ok",
@@ -398,14 +476,16 @@ fn check_expect(exp: &model::Expect, r: &StepReport, n: usize, failures: &mut Ve
             ExpectedOutcome::Failed => "failed",
         };
         if r.outcome != want {
-            failures.push(format!(
-                "step {n} ({}): expected outcome {want}, got {}{}",
-                r.action,
-                r.outcome,
-                r.error
-                    .as_ref()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default()
+            failures.push(failure(
+                format!("outcome {want}"),
+                format!(
+                    "outcome {}{}",
+                    r.outcome,
+                    r.error
+                        .as_ref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                ),
             ));
         }
     }
@@ -416,12 +496,16 @@ fn check_expect(exp: &model::Expect, r: &StepReport, n: usize, failures: &mut Ve
             .is_some_and(|e| e.contains(text.as_str()))
             || r.detail.iter().any(|d| d.contains(text.as_str()));
         if !found {
-            failures.push(format!(
-                "step {n} ({}): expected error containing {text:?}, got {:?} / {:?}",
-                r.action, r.error, r.detail
-            ));
+            let got = match (&r.error, r.detail.is_empty()) {
+                (Some(e), true) => format!("error {e:?}"),
+                (Some(e), false) => format!("error {e:?}, detail {:?}", r.detail),
+                (None, true) => "no error".to_string(),
+                (None, false) => format!("no error, detail {:?}", r.detail),
+            };
+            failures.push(failure(format!("an error containing {text:?}"), got));
         }
     }
+    failures
 }
 
 fn answer(n: usize, action: String, a: UserAnswer) -> StepReport {

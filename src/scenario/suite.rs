@@ -1,6 +1,7 @@
-//! A suite of scenario files: discovery under a directory, and the snapshot check that
+//! A suite of scenario files: discovery under a directory, and the run-and-check that
 //! `writeback-sim run` and `cargo test` share (insta: a mismatch or a new snapshot writes a
-//! pending `.snap.new` for `cargo insta review`, except under CI).
+//! pending `.snap.new` for `cargo insta review`, except under CI; a new snapshot fails only
+//! under CI).
 
 use super::report::Report;
 use super::runner;
@@ -62,51 +63,240 @@ fn mask_ports(text: &str) -> String {
     out
 }
 
-/// Compare the report with `snapshots/<file stem>.snap` beside the scenario.
-pub fn check_snapshot(file: &Path, report: &Report) -> Result<(), String> {
+/// How a run treats snapshots.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SnapshotMode {
+    /// `--ci` (or `CI=true` in the environment): a missing snapshot is a failure.
+    pub ci: bool,
+}
+
+impl SnapshotMode {
+    /// `--ci`, or a CI environment as insta recognises one (`CI` set and not false).
+    pub fn ci(flag: bool) -> Self {
+        let env = match std::env::var("CI").ok().as_deref() {
+            Some("false" | "0" | "") => false,
+            None => std::env::var("TF_BUILD").is_ok(),
+            Some(_) => true,
+        };
+        Self { ci: flag || env }
+    }
+}
+
+/// What the snapshot check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotStatus {
+    /// Identical to the stored snapshot.
+    Matched,
+    /// Written over the stored one (`INSTA_UPDATE=always`, `run --accept`).
+    Accepted,
+    /// No stored snapshot: written as pending `<name>.snap.new` for `cargo insta review`
+    /// (insta writes none under CI). Fails under `--ci`.
+    New { pending: PathBuf },
+    /// Differs from the stored snapshot: a unified diff, stored (`-`) against this run (`+`).
+    Changed { stored: PathBuf, diff: String },
+}
+
+/// One scenario file run to completion: expectations and snapshot.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// `password/sspr-reset-ok`.
+    pub name: String,
+    pub file: PathBuf,
+    pub elapsed: std::time::Duration,
+    pub seed: u64,
+    /// The virtual time of the first step and after the last one.
+    pub clock: Option<(String, String)>,
+    /// The report as the snapshot holds it; `None` when the scenario could not run.
+    pub rendered: Option<String>,
+    pub failures: Vec<runner::Failure>,
+    pub snapshot: Option<SnapshotStatus>,
+    /// Why the scenario could not be read or set up.
+    pub unusable: Option<String>,
+    /// The run treated a missing snapshot as a failure.
+    pub ci: bool,
+}
+
+/// How a checked scenario ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    /// Passed, but its snapshot is new and waits for review.
+    Pending,
+    Failed,
+}
+
+impl Checked {
+    pub fn verdict(&self) -> Verdict {
+        let new = matches!(self.snapshot, Some(SnapshotStatus::New { .. }));
+        if self.unusable.is_some()
+            || !self.failures.is_empty()
+            || matches!(self.snapshot, Some(SnapshotStatus::Changed { .. }))
+            || (new && self.ci)
+        {
+            Verdict::Failed
+        } else if new {
+            Verdict::Pending
+        } else {
+            Verdict::Passed
+        }
+    }
+
+    /// Every problem as one plain line (no colour, no diff body): for `cargo test`,
+    /// JUnit messages and logs.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(e) = &self.unusable {
+            out.push(e.clone());
+        }
+        out.extend(self.failures.iter().map(ToString::to_string));
+        match &self.snapshot {
+            Some(SnapshotStatus::Changed { stored, .. }) => out.push(format!(
+                "snapshot {} does not match; {}",
+                stored.display(),
+                accept_hint(&self.name)
+            )),
+            Some(SnapshotStatus::New { pending }) if self.ci => out.push(format!(
+                "no stored snapshot (a CI run does not accept new ones); run it outside CI to write {} and review it",
+                pending.display()
+            )),
+            _ => {}
+        }
+        out
+    }
+}
+
+/// The command that accepts a scenario's new snapshot.
+pub fn accept_hint(name: &str) -> String {
+    format!("accept it with `writeback-sim run --accept --filter {name}` (or `cargo insta review`)")
+}
+
+fn snapshot_paths(file: &Path) -> (PathBuf, PathBuf, String) {
     let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
     let dir = file.parent().unwrap_or(Path::new(".")).join("snapshots");
     let name = file
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
-    let yaml = render(report);
+    (file, dir, name)
+}
+
+/// The stored snapshot of a scenario file: `snapshots/<file stem>.snap` beside it.
+pub fn snapshot_file(scenario: &Path) -> PathBuf {
+    let (_, dir, name) = snapshot_paths(scenario);
+    dir.join(format!("{name}.snap"))
+}
+
+/// The body of a stored snapshot file (what follows insta's `---` header).
+pub fn stored_body(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let body = match text.strip_prefix("---\n") {
+        Some(rest) => rest.split_once("\n---\n").map_or(rest, |(_, b)| b),
+        None => &text,
+    };
+    Some(body.to_string())
+}
+
+/// A unified diff of two snapshot bodies, three lines of context.
+pub fn diff(stored: &str, now: &str) -> String {
+    similar::TextDiff::from_lines(stored.trim_end(), now.trim_end())
+        .unified_diff()
+        .context_radius(3)
+        .header("stored", "this run")
+        .to_string()
+}
+
+/// Compare `yaml` with `snapshots/<file stem>.snap` beside the scenario. insta does the
+/// comparison and writes the files (`.snap.new` pending, or the `.snap` itself when
+/// `INSTA_UPDATE=always`); this reads the result back as a [`SnapshotStatus`].
+pub fn check_snapshot(file: &Path, summary: Option<&str>, yaml: &str) -> SnapshotStatus {
+    let (file, dir, name) = snapshot_paths(file);
+    let stored = dir.join(format!("{name}.snap"));
+    let before = stored_body(&stored);
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(&dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.set_input_file(&file);
-    if let Some(s) = &report.summary {
-        settings.set_description(s.clone());
+    if let Some(s) = summary {
+        settings.set_description(s);
     }
-    let outcome = settings.bind(|| {
+    let asserted = settings.bind(|| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             insta::assert_snapshot!(name.as_str(), yaml);
         }))
     });
-    outcome.map_err(|_| {
-        format!(
-            "snapshot {} does not match (cargo insta review to accept)",
-            dir.join(format!("{name}.snap")).display()
-        )
-    })
+    let same = |b: &str| b.trim_end() == yaml.trim_end();
+    let pending = dir.join(format!("{name}.snap.new"));
+    if asserted.is_ok() {
+        // A pending file from an earlier run is out of date once the snapshot matches.
+        let _ = std::fs::remove_file(&pending);
+    }
+    match (asserted, before) {
+        (Ok(()), Some(b)) if !same(&b) => SnapshotStatus::Accepted,
+        (Ok(()), None) => SnapshotStatus::Accepted,
+        (Ok(()), Some(_)) => SnapshotStatus::Matched,
+        (Err(_), None) => SnapshotStatus::New { pending },
+        (Err(_), Some(b)) => SnapshotStatus::Changed {
+            diff: diff(&b, yaml),
+            stored,
+        },
+    }
 }
 
-/// Run one file to completion: expectations and snapshot. `Ok` when it passed.
-pub async fn run_and_check(file: &Path) -> Result<Report, Vec<String>> {
+/// Run one file to completion: expectations, then the snapshot.
+pub async fn run_and_check(file: &Path, mode: SnapshotMode) -> Checked {
     let root = root_of(file);
-    let outcome = runner::run(file, &root)
+    let started = std::time::Instant::now();
+    let mut checked = Checked {
+        name: runner::scenario_name(file, &root),
+        file: file.to_path_buf(),
+        elapsed: std::time::Duration::ZERO,
+        seed: 0,
+        clock: None,
+        rendered: None,
+        failures: Vec::new(),
+        snapshot: None,
+        unusable: None,
+        ci: mode.ci,
+    };
+    match runner::run(file, &root).await {
+        Ok(outcome) => {
+            let yaml = render(&outcome.report);
+            checked.snapshot = Some(check_snapshot(
+                file,
+                outcome.report.summary.as_deref(),
+                &yaml,
+            ));
+            checked.seed = outcome.report.seed;
+            checked.clock = Some(outcome.clock);
+            checked.failures = outcome.failures;
+            checked.rendered = Some(yaml);
+        }
+        Err(e) => checked.unusable = Some(e.to_string()),
+    }
+    checked.elapsed = started.elapsed();
+    checked
+}
+
+/// Run `files` and return each one's report as the snapshot holds it, by scenario name,
+/// `jobs` at a time, in the order given: the determinism check behind `run --repeat` and
+/// the catalogue test. A file that cannot run maps to its error.
+pub async fn replay(files: &[PathBuf], jobs: usize) -> std::collections::BTreeMap<String, String> {
+    use futures::StreamExt;
+    futures::stream::iter(files.iter().cloned())
+        .map(|f| async move {
+            let root = root_of(&f);
+            let name = runner::scenario_name(&f, &root);
+            let text = match tokio::spawn(async move { runner::run(&f, &root).await }).await {
+                Ok(Ok(o)) => render(&o.report),
+                Ok(Err(e)) => format!("error: {e}"),
+                Err(e) => format!("error: the scenario panicked: {e}"),
+            };
+            (name, text)
+        })
+        .buffer_unordered(jobs.max(1))
+        .collect()
         .await
-        .map_err(|e| vec![e.to_string()])?;
-    let mut failures = outcome.failures;
-    if let Err(e) = check_snapshot(file, &outcome.report) {
-        failures.push(e);
-    }
-    if failures.is_empty() {
-        Ok(outcome.report)
-    } else {
-        Err(failures)
-    }
 }
 
 #[cfg(test)]

@@ -146,6 +146,9 @@ impl World {
         graph.set_base_url(&graph_url);
         let app = graph.clone().router();
         let stop = relay_stop.clone();
+        let graph_listener = axum::serve::ListenerExt::tap_io(graph_listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let graph_task = tokio::spawn(async move {
             axum::serve(graph_listener, app)
                 .with_graceful_shutdown(async move { stop.cancelled().await })

@@ -85,7 +85,7 @@ fn show_prints_the_report_of_one_scenario() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("UnifiedGroupWriteback: expected Enabled, got Disabled"),
+        err.contains("step 1 (expect_features) at 2026-01-05T09:00:00Z: expected UnifiedGroupWriteback: Enabled, got UnifiedGroupWriteback: Disabled"),
         "{err}"
     );
 
@@ -117,7 +117,120 @@ fn run_chooses_scenarios_by_name_and_tag() {
     assert!(ran.iter().all(|l| l.contains("group/cloud-sync")), "{text}");
     let out = run(&["--filter", "device/owner-changed"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.ends_with("1 passed, 0 failed\n"), "{text}");
+    assert!(text.contains("\n1 passed, 0 failed ("), "{text}");
     let out = run(&["--filter", "no-such-scenario"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+/// A scenarios tree of its own under the temp directory, removed when dropped.
+struct TempTree(std::path::PathBuf);
+
+impl Drop for TempTree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tree(name: &str) -> TempTree {
+    let dir = std::env::temp_dir().join(format!("wbsim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("scenarios/demo")).unwrap();
+    TempTree(dir)
+}
+
+/// Runs the binary in `dir` with CI unset unless `env` sets it; (exit code, stdout).
+fn sim(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_writeback-sim"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("CI")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+/// The snapshot life cycle as a user meets it: a new snapshot is pending (and fails under
+/// `--ci` or CI=true), `--accept` stores it, a failed expectation shows the step, expected
+/// and got with the seed and the virtual time, a changed report shows its diff and the
+/// command that accepts it, and `--junit` writes the same for a CI system.
+#[test]
+fn run_reports_pending_snapshots_readable_failures_and_junit() {
+    let t = tree("run");
+    let scenario = t.0.join("scenarios/demo/features.yaml");
+    let snaps = t.0.join("scenarios/demo/snapshots");
+    std::fs::write(
+        &scenario,
+        "summary: The feature status after the article's setup.\nsteps:\n  - expect_features: { PasswordWriteback: Enabled }\n",
+    )
+    .unwrap();
+
+    let (code, out) = sim(&t.0, &["run", "scenarios"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("pending demo/features"), "{out}");
+    assert!(
+        out.contains("0 passed, 0 failed, 1 pending review"),
+        "{out}"
+    );
+    assert!(snaps.join("features.snap.new").is_file());
+    assert!(!snaps.join("features.snap").exists());
+
+    let (code, out) = sim(&t.0, &["run", "--ci", "scenarios"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no stored snapshot"), "{out}");
+    let (code, _) = sim(&t.0, &["run", "scenarios"], &[("CI", "true")]);
+    assert_eq!(code, 1);
+
+    let (code, out) = sim(&t.0, &["run", "--accept", "scenarios"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("accepted demo/features"), "{out}");
+    assert!(snaps.join("features.snap").is_file());
+    assert!(!snaps.join("features.snap.new").exists());
+    let (code, out) = sim(&t.0, &["run", "--ci", "--repeat", "3", "scenarios"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok     demo/features"), "{out}");
+    assert!(out.contains("round 3/3 (shuffled order"), "{out}");
+    assert!(out.contains("1 identical, 0 different"), "{out}");
+
+    std::fs::write(
+        &scenario,
+        "summary: The feature status, checked wrongly.\nseed: 9\nsteps:\n  - advance: 2h\n  - expect_features: { DeviceWriteback: Disabled }\n",
+    )
+    .unwrap();
+    let junit = t.0.join("junit.xml");
+    let (code, out) = sim(
+        &t.0,
+        &["run", "--junit", junit.to_str().unwrap(), "scenarios"],
+        &[],
+    );
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        "FAILED demo/features",
+        "seed 9",
+        "step 2 expect_features (virtual time 2026-01-05T11:00:00Z)",
+        "expected: DeviceWriteback: Disabled",
+        "got:      DeviceWriteback: Enabled",
+        "snapshot scenarios/demo/snapshots/features.snap differs:",
+        "-summary: The feature status after the article's setup.",
+        "+summary: The feature status, checked wrongly.",
+        "writeback-sim run --accept --filter demo/features",
+        "0 passed, 1 failed",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testcase name=\"demo/features\" classname=\"demo\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<failure message=\"step 2 (expect_features)"),
+        "{xml}"
+    );
+    assert!(xml.contains("failures=\"1\""), "{xml}");
 }

@@ -7,6 +7,8 @@ use crate::directory::tls::TlsMaterial;
 use crate::directory::{Directory, DirectoryConfig};
 use crate::scenario::{runner, suite};
 use anyhow::Context;
+
+mod run;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,7 +27,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run scenarios (files or directories; default `scenarios/`) and check their snapshots.
+    /// Run scenarios (files or directories; default `scenarios/`) and check their
+    /// expectations and snapshots.
     Run {
         paths: Vec<PathBuf>,
         /// Only scenarios whose name (`group/cloud-sync-ok`) contains this text.
@@ -34,6 +37,23 @@ pub enum Command {
         /// Only scenarios with this tag (repeat for any of several).
         #[arg(long = "tag")]
         tags: Vec<String>,
+        /// Scenarios run at once (default: one per core).
+        #[arg(short, long, default_value_t = 0, hide_default_value = true)]
+        jobs: usize,
+        /// Write a JUnit XML report here (for CI systems).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// A missing snapshot fails instead of being written as pending (also when the
+        /// environment has CI=true).
+        #[arg(long)]
+        ci: bool,
+        /// Write this run's reports as the stored snapshots (review `git diff` after).
+        #[arg(long, conflicts_with = "ci")]
+        accept: bool,
+        /// Run the scenarios N times, later rounds in a shuffled order, and fail any
+        /// whose report is not byte-identical every time.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        repeat: u32,
     },
     /// Parse scenarios and report every problem, without running them.
     Validate { paths: Vec<PathBuf> },
@@ -129,32 +149,16 @@ fn select(files: Vec<PathBuf>, filter: Option<&str>, tags: &[String]) -> Vec<Pat
         .collect()
 }
 
-async fn run_scenarios(files: &[PathBuf]) -> anyhow::Result<Outcome> {
-    let (mut passed, mut failed) = (0, 0);
-    for f in files {
-        let root = suite::root_of(f);
-        let name = runner::scenario_name(f, &root);
-        let started = std::time::Instant::now();
-        match suite::run_and_check(f).await {
-            Ok(_) => {
-                passed += 1;
-                println!("ok     {name} ({} ms)", started.elapsed().as_millis());
-            }
-            Err(problems) => {
-                failed += 1;
-                println!("FAILED {name} ({} ms)", started.elapsed().as_millis());
-                for p in problems {
-                    println!("       {p}");
-                }
-            }
-        }
+/// Process-wide settings to make before any thread starts (insta reads them from the
+/// environment): `run` prints its own snapshot diffs, so insta's are turned off, and
+/// `run --accept` has insta write the snapshots.
+pub fn prepare_environment(cli: &Cli) {
+    if std::env::var_os("INSTA_OUTPUT").is_none() {
+        std::env::set_var("INSTA_OUTPUT", "none");
     }
-    println!("{passed} passed, {failed} failed");
-    Ok(if failed == 0 {
-        Outcome::Ok
-    } else {
-        Outcome::Failed
-    })
+    if let Command::Run { accept: true, .. } = cli.command {
+        std::env::set_var("INSTA_UPDATE", "always");
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
@@ -163,13 +167,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             paths,
             filter,
             tags,
+            jobs,
+            junit,
+            ci,
+            accept: _,
+            repeat,
         } => {
             let chosen = select(files(paths)?, filter.as_deref(), &tags);
             if chosen.is_empty() {
                 println!("no scenario matches");
                 return Ok(Outcome::Invalid);
             }
-            run_scenarios(&chosen).await
+            run::run(&chosen, &run::RunOptions::new(jobs, junit, ci, repeat)).await
         }
         Command::Validate { paths } => {
             let files = files(paths)?;
@@ -222,7 +231,11 @@ async fn show(file: &std::path::Path) -> anyhow::Result<Outcome> {
     if outcome.failures.is_empty() {
         return Ok(Outcome::Ok);
     }
-    eprintln!("{} expectation(s) failed:", outcome.failures.len());
+    eprintln!(
+        "{} expectation(s) failed (seed {}):",
+        outcome.failures.len(),
+        outcome.report.seed
+    );
     for f in &outcome.failures {
         eprintln!("  {f}");
     }
