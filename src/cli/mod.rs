@@ -8,6 +8,7 @@ use crate::directory::{Directory, DirectoryConfig};
 use crate::scenario::{runner, suite};
 use anyhow::Context;
 
+mod new;
 mod run;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -63,6 +64,20 @@ pub enum Command {
     /// user and the admin saw them, the AD entries that changed, the run history, the
     /// event log. Exits 1 when an expectation failed; the snapshot is not checked.
     Show { file: PathBuf },
+    /// Write a commented starting scenario AREA/NAME (e.g. password/my-case), or a copy of
+    /// an existing one with --from.
+    New {
+        name: String,
+        /// Start from this scenario (a name such as password/complexity-rejected, or a file).
+        #[arg(long, value_name = "CASE")]
+        from: Option<String>,
+        /// The scenarios directory.
+        #[arg(long, default_value = "scenarios")]
+        dir: PathBuf,
+    },
+    /// Print the JSON Schema of the scenario format (for editors; scenarios name it in a
+    /// `# yaml-language-server: $schema=...` first line).
+    Schema,
     /// Serve the embedded AD on its own, for ldapsearch / ldapmodify, until Ctrl-C.
     Directory(Box<DirectoryArgs>),
 }
@@ -181,16 +196,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             run::run(&chosen, &run::RunOptions::new(jobs, junit, ci, repeat)).await
         }
         Command::Validate { paths } => {
+            use std::io::IsTerminal;
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let files = files(paths)?;
             let mut bad = 0;
             for f in &files {
-                match runner::parse(f) {
-                    Ok(_) => println!("ok      {}", f.display()),
-                    Err(e) => {
-                        bad += 1;
-                        println!("invalid {e}");
-                    }
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading {}", f.display()))?;
+                let problems = crate::scenario::validate::check(&text);
+                if problems.is_empty() {
+                    println!("ok      {}", f.display());
+                    continue;
                 }
+                bad += 1;
+                println!(
+                    "invalid {} ({} problem{})",
+                    f.display(),
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                );
+                print!(
+                    "{}",
+                    crate::scenario::validate::render(f, &text, &problems, color)
+                );
             }
             println!("{} valid, {bad} invalid", files.len() - bad);
             Ok(if bad == 0 {
@@ -211,6 +239,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(Outcome::Ok)
         }
         Command::Show { file } => show(&file).await,
+        Command::New { name, from, dir } => new::new(&name, from.as_deref(), &dir),
+        Command::Schema => {
+            let schema = crate::scenario::model::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(Outcome::Ok)
+        }
         Command::Directory(args) => directory(*args).await.map(|()| Outcome::Ok),
     }
 }

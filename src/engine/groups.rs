@@ -91,7 +91,9 @@ impl std::fmt::Display for CloudSyncScope {
 }
 
 /// How group writeback v1 names groups in AD.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum V1Naming {
     /// `CN=Group_<objectId>` (the default).

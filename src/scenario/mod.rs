@@ -5,8 +5,10 @@
 //! - [`runner`]: build the world, run the steps, check the expectations.
 //! - [`report`]: what is snapshotted.
 //! - [`suite`]: discovery and the snapshot check shared by the CLI and `cargo test`.
+//! - [`validate`]: every problem in a file at once, located, with hints (miette).
 
 pub mod model;
 pub mod report;
 pub mod runner;
 pub mod suite;
+pub mod validate;

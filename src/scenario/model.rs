@@ -1,6 +1,7 @@
 //! The scenario file (`SCENARIO-FORMAT.md`) as serde types. Unknown keys are rejected, and
 //! serde-saphyr puts the file:line:col of every error in front of it.
 
+use schemars::JsonSchema;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -12,7 +13,21 @@ pub fn from_yaml(text: &str) -> Result<Scenario, serde_saphyr::Error> {
     serde_saphyr::from_str_with_options(text, serde_saphyr::options! { strict_booleans: true })
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The JSON Schema of the format (`writeback-sim schema`), for editors: every scenario
+/// file names it in a `# yaml-language-server: $schema=...` line. `validate` checks files
+/// against the same schema.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(Scenario);
+    schema.insert("title".into(), "writeback-sim scenario".into());
+    schema.insert(
+        "description".into(),
+        "A world (tenant, directory, engine), steps people, faults and checks take, and a snapshot of what happened. See SCENARIO-FORMAT.md.".into(),
+    );
+    schema.to_value()
+}
+
+/// A scenario file: the world it starts from, the steps, and what the snapshot holds.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: Option<String>,
@@ -30,7 +45,7 @@ pub struct Scenario {
     pub snapshot: SnapshotSpec,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorldSpec {
     #[serde(default)]
@@ -41,7 +56,7 @@ pub struct WorldSpec {
     pub engine: EngineSpec,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum LicenseSpec {
     #[serde(rename = "none")]
     None,
@@ -50,7 +65,7 @@ pub enum LicenseSpec {
     P2,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SsprEnabledSpec {
     None,
@@ -59,7 +74,7 @@ pub enum SsprEnabledSpec {
     All,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SsprSpec {
     #[serde(default)]
@@ -87,7 +102,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantSpec {
     pub domain: Option<String>,
@@ -108,10 +123,11 @@ pub struct TenantSpec {
     pub generate: Option<GenerateSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
     pub upn: String,
+    #[schemars(extend("format" = "distinguished-name"))]
     pub synced_from: Option<String>,
     #[serde(default = "yes")]
     pub sspr_registered: bool,
@@ -120,7 +136,7 @@ pub struct UserSpec {
     pub groups: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceSpec {
     pub name: String,
@@ -135,7 +151,7 @@ pub struct DeviceSpec {
 }
 
 /// `update_device: {name, enabled, display_name}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDevice {
     pub name: String,
@@ -145,7 +161,7 @@ pub struct UpdateDevice {
 }
 
 /// `delete_device: {name}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteDevice {
     pub name: String,
@@ -153,7 +169,7 @@ pub struct DeleteDevice {
 
 /// `update_group: {name, add_members, remove_members, writeback, display_name,
 /// on_prem_group_type}` (the last two are additions to the format).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroup {
     pub name: String,
@@ -167,21 +183,21 @@ pub struct UpdateGroup {
 }
 
 /// `delete_group: {name}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteGroup {
     pub name: String,
 }
 
 /// `sync: delta | initial`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncKind {
     Delta,
     Initial,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
     pub name: String,
@@ -193,7 +209,7 @@ pub struct GroupSpec {
     pub on_prem_group_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateSpec {
     #[serde(default)]
@@ -204,7 +220,7 @@ pub struct GenerateSpec {
     pub groups: u32,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectorySpec {
     pub forest: Option<String>,
@@ -218,7 +234,7 @@ pub struct DirectorySpec {
 }
 
 /// An attribute value in YAML: a scalar or a list of scalars.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum AttrValue {
     Int(i64),
@@ -227,7 +243,7 @@ pub enum AttrValue {
     List(Vec<Scalar>),
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Scalar {
     Int(i64),
@@ -256,7 +272,7 @@ impl AttrValue {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
     pub min_length: Option<i64>,
@@ -268,15 +284,16 @@ pub struct PolicySpec {
     pub lockout_duration: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorSpec {
+    #[schemars(extend("format" = "distinguished-name"))]
     pub dn: Option<String>,
     #[serde(default)]
     pub rights: RightsSpec,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RightsSpec {
     /// `default`: what the wizard grants with Enterprise Admin credentials.
@@ -287,14 +304,15 @@ pub enum RightsSpec {
     List(Vec<RightGrant>),
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RightGrant {
     pub right: String,
+    #[schemars(extend("format" = "distinguished-name"))]
     pub on: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EngineSpec {
     /// `None` in a `configure` step: leave as it is.
@@ -306,39 +324,42 @@ pub struct EngineSpec {
 }
 
 /// `false`, or a configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Toggle<T> {
     Off(bool),
     On(T),
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceWritebackSpec {
     pub forest: Option<String>,
+    #[schemars(extend("format" = "distinguished-name"))]
     pub container: Option<String>,
     pub object_class: Option<String>,
     pub prepare: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupWritebackSpec {
+    #[schemars(extend("format" = "distinguished-name"))]
     pub ou: Option<String>,
     /// `object_id` (`CN=Group_<objectId>`, the default) or `display_name`
     /// (`CN=<displayName>_<last 12 of objectId>`); an addition to the format.
     pub naming: Option<crate::engine::groups::V1Naming>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloudSyncSpec {
+    #[schemars(extend("format" = "distinguished-name"))]
     pub ou: Option<String>,
     pub scope: Option<AttrValue>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotSpec {
     pub ad: Option<AttrValue>,
@@ -366,6 +387,22 @@ impl Duration {
     }
 }
 
+impl JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "duration",
+            "pattern": "^[0-9]+(ms|s|m|h|d)$",
+            "description": "A duration: 250ms, 90s, 30m, 2h or 1d.",
+            "examples": ["90s", "30m", "1d"]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -378,14 +415,14 @@ impl<'de> Deserialize<'de> for Duration {
 }
 
 /// What a step should have ended with.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     pub outcome: Option<ExpectedOutcome>,
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ExpectedOutcome {
     Ok,
@@ -393,14 +430,14 @@ pub enum ExpectedOutcome {
     Failed,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SsprReset {
     pub user: String,
     pub new_password: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     pub user: String,
@@ -408,7 +445,7 @@ pub struct ChangePassword {
     pub new_password: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminReset {
     pub user: String,
@@ -418,14 +455,14 @@ pub struct AdminReset {
 }
 
 /// A step about one user (`sspr_unlock: {user}`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserRef {
     pub user: String,
 }
 
 /// An on-premises sign-in (a simple bind over LDAPS), to show what AD now accepts.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     /// A UPN, `GNTECH\\sam` or a DN.
@@ -433,7 +470,7 @@ pub struct SignIn {
     pub password: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantChange {
     pub license: Option<LicenseSpec>,
@@ -442,17 +479,19 @@ pub struct TenantChange {
     pub group_writeback_default: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdChange {
     pub add: Option<BTreeMap<String, AttrValue>>,
     pub modify: Option<AdModify>,
+    #[schemars(extend("format" = "distinguished-name"))]
     pub delete: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdModify {
+    #[schemars(extend("format" = "distinguished-name"))]
     pub dn: String,
     #[serde(default)]
     pub replace: BTreeMap<String, AttrValue>,
@@ -462,15 +501,16 @@ pub struct AdModify {
     pub delete: BTreeMap<String, AttrValue>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantSpec {
     pub right: String,
+    #[schemars(extend("format" = "distinguished-name"))]
     pub on: String,
     pub to: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     pub relay: Option<RelayFaultSpec>,
@@ -478,7 +518,7 @@ pub struct FaultSpec {
     pub graph: Option<GraphFaultSpec>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GraphFaultSpec {
     pub throttle: Option<ThrottleSpec>,
@@ -488,14 +528,14 @@ pub struct GraphFaultSpec {
     pub empty_pages: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThrottleSpec {
     pub requests: u32,
     pub retry_after: Duration,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelayFaultSpec {
     pub latency: Option<Duration>,
@@ -505,7 +545,7 @@ pub struct RelayFaultSpec {
     pub drop_listener: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LdapFaultSpec {
     pub latency: Option<Duration>,
@@ -515,19 +555,22 @@ pub struct LdapFaultSpec {
     pub reset_connections: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectAd {
+    #[schemars(extend("format" = "distinguished-name"))]
     pub dn: Option<String>,
     pub exists: Option<bool>,
     #[serde(default)]
     pub attributes: BTreeMap<String, AttrValue>,
+    #[schemars(extend("format" = "distinguished-name"))]
     pub base: Option<String>,
+    #[schemars(extend("format" = "ldap-filter"))]
     pub filter: Option<String>,
     pub count: Option<usize>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectRun {
     pub profile: String,
@@ -602,6 +645,158 @@ impl Action {
 pub struct Step {
     pub action: Action,
     pub expect: Option<Expect>,
+}
+
+/// The JSON Schema of one step: a map with exactly one action key (and optionally
+/// `expect`), one `oneOf` branch per action, so an editor completes the action's keys.
+impl JsonSchema for Step {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Step".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        use schemars::Schema;
+        let empty = || schemars::json_schema!({ "type": ["object", "null"], "additionalProperties": false });
+        let actions: Vec<(&str, &str, Schema)> = vec![
+            (
+                "sspr_reset",
+                "Self-service reset at the SSPR portal, identity verified.",
+                g.subschema_for::<SsprReset>(),
+            ),
+            (
+                "change_password",
+                "The user changes their password in the cloud.",
+                g.subschema_for::<ChangePassword>(),
+            ),
+            (
+                "admin_reset",
+                "A reset in the Entra admin center.",
+                g.subschema_for::<AdminReset>(),
+            ),
+            (
+                "sign_in",
+                "An on-premises sign-in (a simple bind over LDAPS).",
+                g.subschema_for::<SignIn>(),
+            ),
+            (
+                "sspr_unlock",
+                "Unlock at the SSPR portal without a reset.",
+                g.subschema_for::<UserRef>(),
+            ),
+            (
+                "register_device",
+                "A device registers in Entra ID.",
+                g.subschema_for::<DeviceSpec>(),
+            ),
+            (
+                "update_device",
+                "A device is enabled, disabled, renamed or changes owner.",
+                g.subschema_for::<UpdateDevice>(),
+            ),
+            (
+                "delete_device",
+                "A device is deleted in Entra ID.",
+                g.subschema_for::<DeleteDevice>(),
+            ),
+            (
+                "create_group",
+                "A group is created in Entra ID.",
+                g.subschema_for::<GroupSpec>(),
+            ),
+            (
+                "update_group",
+                "Members, writeback or name of a group change.",
+                g.subschema_for::<UpdateGroup>(),
+            ),
+            (
+                "delete_group",
+                "A group is deleted in Entra ID.",
+                g.subschema_for::<DeleteGroup>(),
+            ),
+            (
+                "tenant",
+                "Change tenant settings.",
+                g.subschema_for::<TenantChange>(),
+            ),
+            (
+                "configure",
+                "Run the Entra Connect wizard again with these choices.",
+                g.subschema_for::<EngineSpec>(),
+            ),
+            (
+                "sync",
+                "Start-ADSyncSyncCycle -PolicyType Delta / Initial.",
+                g.subschema_for::<SyncKind>(),
+            ),
+            (
+                "ad",
+                "A change made directly in AD.",
+                g.subschema_for::<AdChange>(),
+            ),
+            (
+                "grant",
+                "dsacls: grant a right (to the connector account by default).",
+                g.subschema_for::<GrantSpec>(),
+            ),
+            (
+                "revoke",
+                "dsacls: remove a right.",
+                g.subschema_for::<GrantSpec>(),
+            ),
+            (
+                "restart_engine",
+                "The sync service restarts; its state survives.",
+                empty(),
+            ),
+            (
+                "fault",
+                "Inject a fault into the relay, the DC or Graph.",
+                g.subschema_for::<FaultSpec>(),
+            ),
+            ("clear_faults", "Remove every fault.", empty()),
+            (
+                "advance",
+                "Move the virtual clock; scheduled sync cycles that fall due run.",
+                g.subschema_for::<Duration>(),
+            ),
+            (
+                "expect_ad",
+                "Check an entry, or count the entries a subtree search finds.",
+                g.subschema_for::<ExpectAd>(),
+            ),
+            (
+                "expect_run",
+                "Check the newest run of a profile.",
+                g.subschema_for::<ExpectRun>(),
+            ),
+            (
+                "expect_features",
+                "Check Get-ADSyncAADCompanyFeature.",
+                g.subschema_for::<BTreeMap<String, String>>(),
+            ),
+        ];
+        let expect = g.subschema_for::<Expect>();
+        let branches: Vec<serde_json::Value> = actions
+            .into_iter()
+            .map(|(name, about, schema)| {
+                let mut properties = serde_json::Map::new();
+                properties.insert(name.to_string(), schema.to_value());
+                properties.insert("expect".to_string(), expect.clone().to_value());
+                serde_json::json!({
+                    "type": "object",
+                    "title": name,
+                    "description": about,
+                    "properties": properties,
+                    "required": [name],
+                    "additionalProperties": false
+                })
+            })
+            .collect();
+        schemars::json_schema!({
+            "description": "One thing people, faults or checks do: a map with one action key and optionally `expect`.",
+            "oneOf": branches
+        })
+    }
 }
 
 /// Every action key the format knows.

@@ -234,3 +234,111 @@ fn run_reports_pending_snapshots_readable_failures_and_junit() {
     );
     assert!(xml.contains("failures=\"1\""), "{xml}");
 }
+
+/// `validate` reports every problem of a file at once, each with file:line:col and a hint,
+/// and exits 2; the shipped scenarios are all valid.
+#[test]
+fn validate_reports_every_problem_with_place_and_hint() {
+    let t = tree("validate");
+    let bad = t.0.join("scenarios/demo/bad.yaml");
+    std::fs::write(
+        &bad,
+        "sumary: x\nworld:\n  tenant:\n    users:\n      - { upn: alice@gntech.me }\nsteps:\n  - sspr_reset: { user: bob@gntech.me, new_password: \"Summer#2026x\" }\n  - advance: soon\n  - delete_group: { name: Sales }\n",
+    )
+    .unwrap();
+    let (code, out) = sim(&t.0, &["validate", "scenarios"], &[]);
+    assert_eq!(code, 2, "{out}");
+    for want in [
+        "invalid scenarios/demo/bad.yaml (4 problems)",
+        "unknown key `sumary` in the top level",
+        "[scenarios/demo/bad.yaml:1:1]",
+        "help: did you mean `summary`?",
+        "steps[0].sspr_reset.user: unknown user `bob@gntech.me`",
+        "[scenarios/demo/bad.yaml:7:25]",
+        "steps[1].advance: `soon` is not a duration",
+        "help: write it as 250ms, 90s, 30m, 2h or 1d",
+        "steps[2].delete_group.name: unknown group `Sales`",
+        "0 valid, 1 invalid",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out) = sim(root, &["validate", "scenarios"], &[]);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// `schema` prints the JSON Schema that `scenarios/scenario.schema.json` holds (so editors
+/// check against the current format), and every scenario names it on its first line.
+#[test]
+fn the_committed_schema_is_current_and_every_scenario_names_it() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out) = sim(root, &["schema"], &[]);
+    assert_eq!(code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(schema["title"], "writeback-sim scenario");
+    assert_eq!(schema["additionalProperties"], false);
+    let committed = std::fs::read_to_string(root.join("scenarios/scenario.schema.json")).unwrap();
+    assert_eq!(
+        committed.trim_end(),
+        out.trim_end(),
+        "scenarios/scenario.schema.json is stale: writeback-sim schema > scenarios/scenario.schema.json"
+    );
+    for f in writeback_sim::scenario::suite::discover(&root.join("scenarios")).unwrap() {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert_eq!(
+            text.lines().next(),
+            Some("# yaml-language-server: $schema=../scenario.schema.json"),
+            "{}",
+            f.display()
+        );
+    }
+}
+
+/// `new AREA/NAME` writes a commented scenario that validates and runs; `--from` copies a
+/// scenario; an existing file or a bad name is refused (2).
+#[test]
+fn new_writes_a_starting_scenario_that_runs() {
+    let t = tree("new");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(t.0.join("fixtures")).unwrap();
+    std::fs::copy(
+        root.join("fixtures/gntech.me.ldif"),
+        t.0.join("fixtures/gntech.me.ldif"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(t.0.join("scenarios/password")).unwrap();
+    std::fs::copy(
+        root.join("scenarios/password/access-denied.yaml"),
+        t.0.join("scenarios/password/access-denied.yaml"),
+    )
+    .unwrap();
+
+    let (code, out) = sim(&t.0, &["new", "demo/my-case"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let text = std::fs::read_to_string(t.0.join("scenarios/demo/my-case.yaml")).unwrap();
+    assert!(text.starts_with("# yaml-language-server: $schema=../scenario.schema.json\n"));
+    assert!(text.contains("summary: TODO"), "{text}");
+    let (code, out) = sim(&t.0, &["validate", "scenarios/demo/my-case.yaml"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = sim(&t.0, &["run", "--accept", "--filter", "demo/my-case"], &[]);
+    assert_eq!(code, 0, "{out}");
+
+    let (code, out) = sim(
+        &t.0,
+        &["new", "demo/denied", "--from", "password/access-denied"],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    let copy = std::fs::read_to_string(t.0.join("scenarios/demo/denied.yaml")).unwrap();
+    assert!(
+        copy.contains("started from password/access-denied"),
+        "{copy}"
+    );
+    assert!(copy.contains("grant: { right: reset_password"), "{copy}");
+    let (code, _) = sim(&t.0, &["run", "--accept", "--filter", "demo/denied"], &[]);
+    assert_eq!(code, 0);
+
+    assert_eq!(sim(&t.0, &["new", "demo/my-case"], &[]).0, 2);
+    assert_eq!(sim(&t.0, &["new", "no-area"], &[]).0, 2);
+    assert_eq!(sim(&t.0, &["new", "demo/x", "--from", "nope"], &[]).0, 2);
+}
