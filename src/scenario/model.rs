@@ -123,7 +123,7 @@ pub struct TenantSpec {
     pub generate: Option<GenerateSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
     pub upn: String,
@@ -136,7 +136,7 @@ pub struct UserSpec {
     pub groups: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceSpec {
     pub name: String,
@@ -197,7 +197,7 @@ pub enum SyncKind {
     Initial,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
     pub name: String,
@@ -209,7 +209,7 @@ pub struct GroupSpec {
     pub on_prem_group_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateSpec {
     #[serde(default)]

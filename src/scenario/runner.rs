@@ -136,6 +136,29 @@ pub fn parse(file: &Path) -> Result<Scenario, ScenarioError> {
     })
 }
 
+/// `world.tenant.generate`: the seeded users (with their AD accounts), devices and groups
+/// join the ones the file lists.
+fn add_generated(scenario: &mut Scenario, spec: &model::GenerateSpec, domain: &str, forest: &str) {
+    let base_dn = forest
+        .split('.')
+        .map(|p| format!("DC={p}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let tenant = &scenario.world.tenant;
+    let taken = tenant
+        .users
+        .iter()
+        .map(|u| u.upn.clone())
+        .chain(tenant.groups.iter().map(|g| g.name.clone()))
+        .collect();
+    let g = super::generate::expand(spec, scenario.seed, domain, &base_dn, &taken);
+    scenario.world.directory.entries.extend(g.entries);
+    let tenant = &mut scenario.world.tenant;
+    tenant.users.extend(g.users);
+    tenant.devices.extend(g.devices);
+    tenant.groups.extend(g.groups);
+}
+
 fn setup_err(file: &Path, message: impl std::fmt::Display) -> ScenarioError {
     ScenarioError::Setup {
         file: file.display().to_string(),
@@ -144,24 +167,27 @@ fn setup_err(file: &Path, message: impl std::fmt::Display) -> ScenarioError {
 }
 
 pub async fn run(file: &Path, root: &Path) -> Result<Outcome, ScenarioError> {
-    let scenario = parse(file)?;
+    let mut scenario = parse(file)?;
     let name = scenario
         .name
         .clone()
         .unwrap_or_else(|| scenario_name(file, root));
-    let w = &scenario.world;
-    if w.tenant.generate.is_some() {
-        return Err(setup_err(
-            file,
-            "generated data is not supported yet (the scenario catalogue issue)",
-        ));
-    }
-    let domain = w
+    let domain = scenario
+        .world
         .tenant
         .domain
         .clone()
         .unwrap_or_else(|| "gntech.me".into());
-    let forest = w.directory.forest.clone().unwrap_or_else(|| domain.clone());
+    let forest = scenario
+        .world
+        .directory
+        .forest
+        .clone()
+        .unwrap_or_else(|| domain.clone());
+    if let Some(spec) = scenario.world.tenant.generate.clone() {
+        add_generated(&mut scenario, &spec, &domain, &forest);
+    }
+    let w = &scenario.world;
     let opts = WorldOptions {
         seed: scenario.seed,
         directory: DirectoryConfig {
