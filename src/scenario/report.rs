@@ -30,6 +30,42 @@ pub struct AdEntry {
     pub change: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, AttrShown>,
+    /// For a changed entry, the attributes that differ as they were before the first step
+    /// (`(none)` when the attribute was not there): AD before, `attributes` after.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub before: BTreeMap<String, AttrShown>,
+}
+
+/// What `before` shows for an attribute the entry did not have.
+pub const ABSENT: &str = "(none)";
+
+impl AttrShown {
+    fn same(&self, other: &AttrShown) -> bool {
+        match (self, other) {
+            (AttrShown::One(a), AttrShown::One(b)) => a == b,
+            (AttrShown::Many(a), AttrShown::Many(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// The attributes of `before` whose shown value is not the one `after` shows.
+pub fn changed_from(
+    before: &BTreeMap<String, AttrShown>,
+    after: &BTreeMap<String, AttrShown>,
+) -> BTreeMap<String, AttrShown> {
+    let mut out = BTreeMap::new();
+    for (k, old) in before {
+        if !after.get(k).is_some_and(|new| new.same(old)) {
+            out.insert(k.clone(), old.clone());
+        }
+    }
+    for k in after.keys() {
+        if !before.contains_key(k) {
+            out.insert(k.clone(), AttrShown::One(ABSENT.to_string()));
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]

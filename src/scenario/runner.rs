@@ -1299,15 +1299,19 @@ fn changed_entries(
         if usn <= baseline_usn {
             continue;
         }
-        let change = if before.contains_key(&e.dn.norm()) {
-            "changed"
-        } else {
-            "added"
+        let attributes = show_entry(e);
+        let (change, was) = match before.get(&e.dn.norm()) {
+            Some(old) => (
+                "changed",
+                super::report::changed_from(&show_entry(old), &attributes),
+            ),
+            None => ("added", BTreeMap::new()),
         };
         out.push(AdEntry {
             dn: e.dn.to_string(),
             change: change.into(),
-            attributes: show_entry(e),
+            attributes,
+            before: was,
         });
     }
     let mut gone: Vec<&Entry> = before
@@ -1321,6 +1325,7 @@ fn changed_entries(
             dn: e.dn.to_string(),
             change: "deleted".into(),
             attributes: BTreeMap::new(),
+            before: BTreeMap::new(),
         });
     }
     out
