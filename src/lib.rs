@@ -5,18 +5,18 @@
 //! - [`directory`]: the embedded AD — LDAP/LDAPS on real sockets with AD's schema, password
 //!   policy, access control and result codes.
 //! - [`relay`]: the fake Azure Relay (Hybrid Connections over WebSocket).
-//! - [`cloud`]: the fake Entra tenant (users, licences, SSPR and its password services).
+//! - [`cloud`]: the fake Entra tenant (users, licences, groups, devices, SSPR and its
+//!   password services, Microsoft Graph).
 //! - [`engine`]: the real writeback engine (production code; speaks protocols only).
 //! - [`sas`], [`hybrid_connections`], [`writeback_protocol`]: wire formats both sides use.
 //! - [`clock`]: business time (real, or a virtual clock that scenarios own).
-//! - [`cli`]: the `writeback-sim` commands, called by `main.rs`.
 //!
 //! - [`world`]: one simulated world (directory + relay + tenant + engine, one clock).
-//! - [`scenario`]: YAML scenarios: parse, run against a world, snapshot.
+//! - [`scenario`]: YAML scenarios: parse, validate, run against a world, snapshot.
 //!
-//! Still to come (see the issues): the Graph API of the tenant, `lab`.
+//! The `writeback-sim` commands are the binary's (`src/main.rs`, `src/cli/`). Still to
+//! come (see the issues): `lab`.
 
-pub mod cli;
 pub mod clock;
 pub mod cloud;
 pub mod directory;

@@ -1,10 +1,14 @@
 //! `writeback-sim`: parses the command line, runs the library, maps the result to an exit
-//! code (0 all passed, 1 a scenario failed, 2 bad input or usage).
+//! code (0 all passed, 1 a scenario failed, 2 bad input or usage). The commands live in
+//! `cli/` beside this file: the binary's own code, so the library has no CLI (and no
+//! anyhow).
+
+mod cli;
 
 use clap::Parser;
+use cli::{Cli, Outcome};
 use std::io::Write;
 use std::process::ExitCode;
-use writeback_sim::cli::{self, Cli, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

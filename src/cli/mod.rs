@@ -1,12 +1,13 @@
-//! The `writeback-sim` commands. `main.rs` parses the command line with these types and
-//! calls [`run`]; everything here returns errors instead of exiting.
+//! The `writeback-sim` commands (the binary's own module). `main.rs` parses the command
+//! line with these types and calls [`run`]; everything here returns errors instead of
+//! exiting.
 
-use crate::clock::SystemClock;
-use crate::directory::server::Running;
-use crate::directory::tls::TlsMaterial;
-use crate::directory::{Directory, DirectoryConfig};
-use crate::scenario::{runner, suite};
 use anyhow::Context;
+use writeback_sim::clock::SystemClock;
+use writeback_sim::directory::server::Running;
+use writeback_sim::directory::tls::TlsMaterial;
+use writeback_sim::directory::{Directory, DirectoryConfig};
+use writeback_sim::scenario::{runner, suite};
 
 mod new;
 mod run;
@@ -203,7 +204,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             for f in &files {
                 let text = std::fs::read_to_string(f)
                     .with_context(|| format!("reading {}", f.display()))?;
-                let problems = crate::scenario::validate::check(&text);
+                let problems = writeback_sim::scenario::validate::check(&text);
                 if problems.is_empty() {
                     println!("ok      {}", f.display());
                     continue;
@@ -217,7 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 );
                 print!(
                     "{}",
-                    crate::scenario::validate::render(f, &text, &problems, color)
+                    writeback_sim::scenario::validate::render(f, &text, &problems, color)
                 );
             }
             println!("{} valid, {bad} invalid", files.len() - bad);
@@ -241,7 +242,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Show { file } => show(&file).await,
         Command::New { name, from, dir } => new::new(&name, from.as_deref(), &dir),
         Command::Schema => {
-            let schema = crate::scenario::model::json_schema();
+            let schema = writeback_sim::scenario::model::json_schema();
             println!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(Outcome::Ok)
         }

@@ -2,9 +2,9 @@
 //! of an existing one to change, written where `run` finds it. Never overwrites.
 
 use super::Outcome;
-use crate::scenario::{runner, suite};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
+use writeback_sim::scenario::{runner, suite};
 
 /// `../` once per directory between the new file and `scenarios/`'s parent.
 fn up(depth: usize) -> String {
@@ -66,7 +66,7 @@ fn source_of(case: &str, dir: &Path) -> anyhow::Result<PathBuf> {
     }
     let all = suite::discover(dir).unwrap_or_default();
     let names: Vec<String> = all.iter().map(|f| runner::scenario_name(f, dir)).collect();
-    let hint = crate::scenario::validate::closest(case, names.iter().map(String::as_str))
+    let hint = writeback_sim::scenario::validate::closest(case, names.iter().map(String::as_str))
         .map(|c| format!(" (did you mean {c}?)"))
         .unwrap_or_default();
     anyhow::bail!("no scenario {case} under {}{hint}", dir.display())

@@ -5,13 +5,13 @@
 //! the results do not depend on order or timing.
 
 use super::Outcome;
-use crate::scenario::suite::{self, Checked, SnapshotMode, SnapshotStatus, Verdict};
 use anyhow::Context;
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use writeback_sim::scenario::suite::{self, Checked, SnapshotMode, SnapshotStatus, Verdict};
 
 /// What `run` was asked for, beyond the files.
 #[derive(Debug, Clone)]
@@ -221,7 +221,7 @@ async fn run_once(files: &[PathBuf], opts: &RunOptions, out: &Out, paint: &Paint
 fn panicked(file: &Path, why: &str) -> Checked {
     let root = suite::root_of(file);
     Checked {
-        name: crate::scenario::runner::scenario_name(file, &root),
+        name: writeback_sim::scenario::runner::scenario_name(file, &root),
         file: file.to_path_buf(),
         elapsed: Duration::ZERO,
         seed: 0,
