@@ -334,24 +334,12 @@ impl<'a> Schema<'a> {
                 out.extend(self.check(node, s, path));
             }
         }
-        let types: Vec<&str> = match schema.get("type") {
-            Some(Json::String(t)) => vec![t.as_str()],
-            Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
-            _ => Vec::new(),
-        };
-        let node_types = node.types();
-        if !types.is_empty() && !types.iter().any(|t| node_types.contains(t)) {
+        let types = types_of(schema);
+        if !fits(node, &types) {
             let want = types
                 .iter()
                 .filter(|t| **t != "null")
-                .map(|t| match *t {
-                    "object" => "a map",
-                    "array" => "a list",
-                    "integer" => "a whole number",
-                    "number" => "a number",
-                    "boolean" => "true or false",
-                    _ => "text",
-                })
+                .map(|t| type_words(t))
                 .collect::<Vec<_>>()
                 .join(" or ");
             let found = match node.text() {
@@ -484,13 +472,7 @@ impl<'a> Schema<'a> {
         let mut fitting_type = false;
         for b in branches {
             let resolved = self.resolve(b);
-            let types: Vec<&str> = match resolved.get("type") {
-                Some(Json::String(t)) => vec![t.as_str()],
-                Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
-                _ => Vec::new(),
-            };
-            let node_types = node.types();
-            if !types.is_empty() && !types.iter().any(|t| node_types.contains(t)) {
+            if !fits(node, &types_of(resolved)) {
                 continue;
             }
             fitting_type = true;
@@ -560,20 +542,41 @@ impl<'a> Schema<'a> {
 }
 
 fn describe_branches(schema: &Schema<'_>, branches: &[Json]) -> String {
-    let kinds: Vec<String> = branches
+    let kinds: Vec<&str> = branches
         .iter()
-        .map(|b| {
-            let r = schema.resolve(b);
-            match r.get("type") {
-                Some(Json::String(t)) if t == "object" => "a map".to_string(),
-                Some(Json::String(t)) if t == "array" => "a list".to_string(),
-                Some(Json::String(t)) if t == "boolean" => "true or false".to_string(),
-                Some(Json::String(t)) => t.clone(),
-                _ => "a value".to_string(),
-            }
+        .map(|b| match types_of(schema.resolve(b)).first() {
+            Some(t) => type_words(t),
+            None => "a value",
         })
         .collect();
     format!("write {}", kinds.join(" or "))
+}
+
+/// The JSON Schema `type`s a schema allows (empty: any).
+fn types_of(schema: &Json) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Json::String(t)) => vec![t.as_str()],
+        Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `node` can stand for one of `types`.
+fn fits(node: &Node, types: &[&str]) -> bool {
+    let node_types = node.types();
+    types.is_empty() || types.iter().any(|t| node_types.contains(t))
+}
+
+/// A JSON Schema type in words.
+fn type_words(t: &str) -> &'static str {
+    match t {
+        "object" => "a map",
+        "array" => "a list",
+        "integer" => "a whole number",
+        "number" => "a number",
+        "boolean" => "true or false",
+        _ => "text",
+    }
 }
 
 /// The formats the model marks on its fields.
