@@ -183,14 +183,13 @@ impl AdSession {
         ok(r)
     }
 
-    /// Bring the entry `dn` (under `parent`) in line with what it should be: rename it
-    /// when its CN is not `cn`, then replace the attributes whose values differ between
-    /// `before` and `after`; attributes that went away are replaced with no values.
-    /// objectClass and sAMAccountName are never rewritten. Returns the (possibly new) DN.
+    /// Bring the entry `dn` in line with what it should be: rename it (in place) when its
+    /// CN is not `cn`, then replace the attributes whose values differ between `before`
+    /// and `after`; attributes that went away are replaced with no values. objectClass and
+    /// sAMAccountName are never rewritten. Returns the (possibly new) DN.
     pub async fn converge(
         &mut self,
         dn: &str,
-        parent: &str,
         cn: &str,
         before: &Attrs,
         after: &Attrs,
@@ -198,6 +197,7 @@ impl AdSession {
         let rdn = format!("CN={}", ldap3::dn_escape(cn));
         let mut dn = dn.to_string();
         if !dn.starts_with(&format!("{rdn},")) {
+            let parent = parent_of(&dn).to_string();
             self.rename(&dn, &rdn).await?;
             dn = format!("{rdn},{parent}");
         }
@@ -354,6 +354,21 @@ impl AdSession {
 }
 
 /// Like [`ok`], keeping AD's best match for a missing parent in the message.
+/// The parent of a DN: what follows the first comma that is not escaped
+/// (RFC 4514: `CN=Smith\, John,OU=Staff,…` has the parent `OU=Staff,…`).
+pub fn parent_of(dn: &str) -> &str {
+    let mut escaped = false;
+    for (i, c) in dn.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            ',' => return &dn[i + 1..],
+            _ => {}
+        }
+    }
+    ""
+}
+
 fn ok_with_matched(r: LdapResult) -> Result<(), AdFailure> {
     if r.rc == 32 && !r.matched.is_empty() {
         return Err(AdFailure {
@@ -408,6 +423,16 @@ fn policy_hints() -> RawControl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parent_of_a_dn_skips_escaped_commas() {
+        assert_eq!(
+            parent_of("CN=Smith\\, John_0123456789ab,OU=Cloud Groups,DC=gntech,DC=me"),
+            "OU=Cloud Groups,DC=gntech,DC=me"
+        );
+        assert_eq!(parent_of("CN=a\\\\,OU=x"), "OU=x");
+        assert_eq!(parent_of("DC=me"), "");
+    }
 
     #[test]
     fn the_policy_hints_value_is_sequence_of_integer_one() {

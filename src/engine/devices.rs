@@ -277,7 +277,6 @@ pub async fn add(
 pub async fn update(
     ad: &mut AdSession,
     dn: &str,
-    container: &str,
     class: DeviceClass,
     old: (&DeviceImage, Option<&Owner>),
     new: (&DeviceImage, Option<&Owner>),
@@ -285,7 +284,6 @@ pub async fn update(
     let ((old, old_owner), (new, new_owner)) = (old, new);
     ad.converge(
         dn,
-        container,
         &new.cn(class),
         &old.attributes(class, old_owner),
         &new.attributes(class, new_owner),

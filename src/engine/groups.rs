@@ -379,7 +379,6 @@ pub async fn v1_add(
 pub async fn v1_update(
     ad: &mut AdSession,
     dn: &str,
-    ou: &str,
     naming: V1Naming,
     old: Option<(&GroupImage, &[String])>,
     new: (&GroupImage, &[String]),
@@ -387,7 +386,6 @@ pub async fn v1_update(
     let before = old.map(|(g, m)| g.v1_attributes(m)).unwrap_or_default();
     ad.converge(
         dn,
-        ou,
         &new.0.v1_cn(naming),
         &before,
         &new.0.v1_attributes(new.1),
@@ -425,10 +423,9 @@ pub async fn cloud_sync_provision(
             Ok((dn, true))
         }
         Some(dn) => {
-            let parent = dn.split_once(',').map_or(ou, |(_, p)| p).to_string();
             // What AD holds is read back, so the match writes only what differs.
             let before = ad.read_attrs(&dn, after.keys().copied()).await?;
-            let dn = ad.converge(&dn, &parent, &cn, &before, &after).await?;
+            let dn = ad.converge(&dn, &cn, &before, &after).await?;
             Ok((dn, false))
         }
     }

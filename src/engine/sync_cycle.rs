@@ -562,7 +562,6 @@ async fn export(
                 devices::update(
                     &mut ad,
                     dn,
-                    &dw.container,
                     dw.class,
                     (old, old_owner.as_ref()),
                     (img, new_owner.as_ref()),
@@ -783,7 +782,6 @@ async fn export_groups(
                         groups::v1_update(
                             &mut ad,
                             dn,
-                            &gw.ou,
                             gw.naming,
                             old.as_ref().map(|(o, m)| (*o, m.as_slice())),
                             (img, &member_dns),

@@ -652,6 +652,18 @@ mod groups {
         )
         .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
+        // Graph takes the id, not the display name.
+        let name = t.group(&id).unwrap().display_name;
+        let (s, body) = call(
+            &g,
+            "PATCH",
+            &format!("/beta/groups/{}", name.replace(' ', "%20")),
+            Some(&token),
+            r#"{"writebackConfiguration":{"isEnabled":false}}"#,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+        assert!(t.group(&id).unwrap().writeback_enabled());
     }
 
     #[tokio::test]

@@ -185,6 +185,10 @@ pub async fn patch_beta(
             ));
         }
     }
+    // Graph addresses a group by its id only (the tenant's own lookup also takes a name).
+    if g.tenant.group_by_id(&id).is_none() {
+        return Err(not_found(&id));
+    }
     let found = g.tenant.update_group(&id, |x| {
         if let Some(e) = w.is_enabled {
             x.writeback.is_enabled = Some(e);
