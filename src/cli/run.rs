@@ -142,6 +142,12 @@ fn describe(c: &Checked, paint: &Paint) -> Vec<String> {
             )));
             if let Some(e) = &c.unusable {
                 out.push(format!("       {e}"));
+                if c.rendered.is_none() {
+                    out.push(paint.dim(&format!(
+                        "       `writeback-sim validate {}` lists every problem in it, with hints",
+                        c.file.display()
+                    )));
+                }
             }
             for f in &c.failures {
                 out.push(format!(
@@ -326,7 +332,13 @@ pub async fn run(files: &[PathBuf], opts: &RunOptions) -> anyhow::Result<Outcome
             paint.green(&line)
         }
     );
-    Ok(if failed == 0 {
+    // A file that could not be read or set up is bad input (2), not a failed scenario.
+    let unusable = results
+        .iter()
+        .any(|c| c.rendered.is_none() && c.unusable.is_some());
+    Ok(if unusable {
+        Outcome::Invalid
+    } else if failed == 0 {
         Outcome::Ok
     } else {
         Outcome::Failed

@@ -246,6 +246,19 @@ fn run_reports_pending_snapshots_readable_failures_and_junit() {
         "{xml}"
     );
     assert!(xml.contains("failures=\"1\""), "{xml}");
+
+    // A file that does not parse is bad input: exit 2, and where to look.
+    std::fs::write(&scenario, "steps:\n  - sspr_rest: { user: a }\n").unwrap();
+    let (code, out) = sim(&t.0, &["run", "scenarios"], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("scenarios/demo/features.yaml:2:5: unknown field `sspr_rest`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`writeback-sim validate scenarios/demo/features.yaml` lists every problem"),
+        "{out}"
+    );
 }
 
 /// `validate` reports every problem of a file at once, each with file:line:col and a hint,
