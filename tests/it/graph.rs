@@ -318,21 +318,28 @@ async fn round(g: &Graph, token: &str, first: &str) -> (Vec<serde_json::Value>, 
         pages += 1;
         items.extend(body["value"].as_array().unwrap().iter().cloned());
         if let Some(next) = body["@odata.nextLink"].as_str() {
-            uri = next
-                .split_once("/v1.0")
-                .map(|(_, p)| format!("/v1.0{p}"))
-                .unwrap();
+            uri = path_of(next, first);
         } else {
             let delta = body["@odata.deltaLink"]
                 .as_str()
                 .expect("a round ends with a deltaLink");
-            let path = delta
-                .split_once("/v1.0")
-                .map(|(_, p)| format!("/v1.0{p}"))
-                .unwrap();
-            return (items, pages, path);
+            return (items, pages, path_of(delta, first));
         }
     }
+}
+
+/// The path of a link Graph handed out, checked to stay on the version `first` asked for.
+fn path_of(link: &str, first: &str) -> String {
+    let path = link
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+        .unwrap_or_else(|| panic!("{link} is not an absolute URL"));
+    let version = first.split('/').nth(1).unwrap();
+    assert!(
+        path.starts_with(&format!("/{version}/")),
+        "{link} leaves /{version}"
+    );
+    path
 }
 
 mod devices {
@@ -664,6 +671,35 @@ mod groups {
         .await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
         assert!(t.group(&id).unwrap().writeback_enabled());
+    }
+
+    /// The engine reads groups from /beta/groups/delta: its links stay on beta and every
+    /// item, in the first round and after, carries writebackConfiguration.
+    #[tokio::test]
+    async fn beta_delta_links_stay_on_beta_and_carry_writeback() {
+        let (g, token) = offline_graph(2);
+        let t = g.tenant();
+        t.put_group(group(1, true, &[0]));
+        t.put_group(group(2, true, &[1]));
+        let (items, _, delta) = round(&g, &token, "/beta/groups/delta?$top=1").await;
+        assert_eq!(items.len(), 2);
+        assert!(items
+            .iter()
+            .all(|i| i["writebackConfiguration"].is_object()));
+        let id = group(2, true, &[]).id;
+        let (s, _) = call(
+            &g,
+            "PATCH",
+            &format!("/beta/groups/{id}"),
+            Some(&token),
+            r#"{"writebackConfiguration":{"isEnabled":true}}"#,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (items, _, _) = round(&g, &token, &delta).await;
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(items[0]["id"], id.as_str());
+        assert_eq!(items[0]["writebackConfiguration"]["isEnabled"], true);
     }
 
     #[tokio::test]
