@@ -18,7 +18,7 @@ pub const UNIVERSAL_SECURITY: i32 = 0x8000_0008_u32 as i32;
 pub const MEMBER_LIMIT: usize = 50_000;
 
 /// A cloud group as the engine reads it from Graph (`/groups/delta`, `/beta/groups`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupImage {
     pub object_id: String,
     pub display_name: String,

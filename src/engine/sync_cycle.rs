@@ -34,6 +34,8 @@ struct CsObject<I> {
     dn: Option<String>,
     /// Seen in the current full import.
     seen: bool,
+    /// Its writeback was turned off: the next export deletes it from AD.
+    retired: bool,
 }
 
 impl<I> Default for CsObject<I> {
@@ -43,6 +45,7 @@ impl<I> Default for CsObject<I> {
             exported: None,
             dn: None,
             seen: false,
+            retired: false,
         }
     }
 }
@@ -78,6 +81,7 @@ impl<I: PartialEq> Partition<I> {
         if let Some(entry) = self.objects.get_mut(id) {
             entry.exported = written;
             entry.dn = dn;
+            entry.retired = false;
             if entry.image.is_none() && entry.exported.is_none() {
                 self.objects.remove(id);
             }
@@ -101,6 +105,9 @@ impl<I: PartialEq> Partition<I> {
         let mut c = (0, 0, 0);
         for d in self.objects.values() {
             match (&d.image, &d.exported) {
+                _ if d.retired => c.2 += 1,
+                // In AD already, but to be written again in full (rescoped, re-enabled).
+                (Some(_), None) if d.dn.is_some() => c.1 += 1,
                 (Some(_), None) => c.0 += 1,
                 (Some(a), Some(b)) if a != b => c.1 += 1,
                 (None, Some(_)) => c.2 += 1,
@@ -191,10 +198,15 @@ impl ConnectorSpace {
 
     /// The group writeback configuration changed: groups left out so far are judged
     /// again by the next export (what the wizard's Full Synchronization does).
-    pub fn rescope_groups(&self) {
+    /// `v1_enabled`: v1 is on now, so groups it was about to delete (turned off and on
+    /// again before an export ran) are kept and rewritten instead.
+    pub fn rescope_groups(&self, v1_enabled: bool) {
         for g in self.lock().groups.objects.values_mut() {
             if g.dn.is_none() {
                 g.exported = None;
+            }
+            if v1_enabled {
+                g.retired = false;
             }
         }
     }
@@ -205,6 +217,7 @@ impl ConnectorSpace {
         for g in self.lock().groups.objects.values_mut() {
             if g.dn.is_some() && g.image.as_ref().is_some_and(|i| i.unified) {
                 g.exported = None;
+                g.retired = true;
             }
         }
     }
@@ -831,4 +844,44 @@ fn domain_of(dn: &str) -> String {
         .filter(|p| p.to_ascii_uppercase().starts_with("DC="))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Microsoft 365 group v1 wrote to AD.
+    fn written(cs: &ConnectorSpace) {
+        let image = GroupImage {
+            object_id: "g1".into(),
+            display_name: "Marketing".into(),
+            unified: true,
+            ..GroupImage::default()
+        };
+        cs.lock().groups.objects.insert(
+            "g1".into(),
+            CsObject {
+                image: Some(image.clone()),
+                exported: Some(image),
+                dn: Some("CN=Group_g1,OU=M365 Groups,DC=gntech,DC=me".into()),
+                seen: true,
+                retired: false,
+            },
+        );
+    }
+
+    #[test]
+    fn a_retired_v1_group_is_a_pending_delete_until_v1_is_back() {
+        let cs = ConnectorSpace::default();
+        written(&cs);
+        assert_eq!(cs.lock().groups.pending(), (0, 0, 0));
+        cs.retire_v1_groups();
+        assert_eq!(cs.lock().groups.pending(), (0, 0, 1));
+        // Cloud Sync configured meanwhile: v1 is still off.
+        cs.rescope_groups(false);
+        assert_eq!(cs.lock().groups.pending(), (0, 0, 1));
+        // v1 back on before an export: rewritten in place, not deleted.
+        cs.rescope_groups(true);
+        assert_eq!(cs.lock().groups.pending(), (0, 1, 0));
+    }
 }

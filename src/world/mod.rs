@@ -406,7 +406,7 @@ impl World {
             member_limit: true,
             exchange_hybrid,
         });
-        self.connector_space.rescope_groups();
+        self.connector_space.rescope_groups(true);
         self.start_engine().await;
         Ok(detail)
     }
@@ -432,7 +432,8 @@ impl World {
         }];
         detail.extend(self.prepare_container(&ou, "organizationalUnit", ObjectKind::Group)?);
         self.engine_config.cloud_sync = Some(crate::engine::config::CloudSync { ou, scope });
-        self.connector_space.rescope_groups();
+        self.connector_space
+            .rescope_groups(self.engine_config.group_writeback_v1.is_some());
         self.start_engine().await;
         Ok(detail)
     }
