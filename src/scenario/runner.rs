@@ -1189,18 +1189,9 @@ fn expect_ad(
 ) -> StepReport {
     if let (Some(base), Some(filter)) = (&x.base, &x.filter) {
         let label = format!("expect_ad {filter} under {base}");
-        let parsed = match ldap3_proto::parse_ldap_filter_str(filter) {
+        let parsed = match super::filter::parse(filter) {
             Ok(f) => f,
-            Err(e) => {
-                return check(
-                    n,
-                    label,
-                    vec![format!(
-                        "bad filter at column {}: a value with spaces, '=' or parentheses goes in double quotes, e.g. (displayName=\"Project X\")",
-                        e.location.column
-                    )],
-                )
-            }
+            Err(e) => return check(n, label, vec![e]),
         };
         let st = world.directory.read();
         let found = st.select(

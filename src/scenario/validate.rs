@@ -594,16 +594,9 @@ fn check_format(format: &str, text: &str, at: Place, path: &str) -> Option<Probl
                 Some("write it like \"CN=Alice Smith,OU=Staff,DC=gntech,DC=me\"".into()),
             )
         }),
-        "ldap-filter" => ldap3_proto::parse_ldap_filter_str(text).err().map(|_| {
-            problem(
-                at,
-                format!("{path}: `{text}` is not an LDAP filter this runner reads"),
-                Some(
-                    "wrap it in parentheses, e.g. (displayName=Marketing); quote values with spaces or '=': (displayName=\"Project X\")"
-                        .into(),
-                ),
-            )
-        }),
+        "ldap-filter" => super::filter::parse(text)
+            .err()
+            .map(|e| problem(at, format!("{path}: {e}"), None)),
         _ => None,
     }
 }
