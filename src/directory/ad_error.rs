@@ -213,7 +213,7 @@ impl AdError {
             Self::Naming(text) => (C::NamingViolation, format!("00002037: {text}")),
             Self::NotAllowedOnRdn { attr, dn } => (
                 C::NotALlowedOnRDN,
-                format!("00002016: Modify of {attr} on {dn} not permitted, must use 'rename' operation instead"),
+                format!("00002016: Modify of RDN '{attr}' on {dn} not permitted, must use 'rename' operation instead"),
             ),
             Self::BackLink { attr, dn } => (
                 C::UnwillingToPerform,

@@ -63,6 +63,18 @@ impl Matcher<'_> {
         if attr.eq_ignore_ascii_case("nTSecurityDescriptor") {
             return vec![self.st.security_descriptor(e.id)];
         }
+        if attr.eq_ignore_ascii_case("attributeTypes") || attr.eq_ignore_ascii_case("objectClasses")
+        {
+            let subschema = e
+                .values("objectClass")
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(b"subSchema"));
+            return if subschema {
+                schema::subschema(attr)
+            } else {
+                Vec::new()
+            };
+        }
         if attr.eq_ignore_ascii_case("dn") {
             return vec![e.dn.to_string().into_bytes()];
         }

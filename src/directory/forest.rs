@@ -155,6 +155,36 @@ pub fn provision(dir: &Directory) -> Result<(), ProvisionError> {
         &[("objectClass", &["container"])],
         None,
     )?;
+    // The subschema entry RootDSE's subschemaSubentry names. Its objectGUID comes from the
+    // seed, not the directory's RNG, so it does not move the GUIDs of later objects.
+    let aggregate = format!("CN=Aggregate,CN=Schema,{config}");
+    let guid = {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(format!("{aggregate}#{}", cfg.seed));
+        h[..16].to_vec()
+    };
+    st.add(
+        &Principal::System,
+        &OpContext {
+            tls: true,
+            ..OpContext::default()
+        },
+        now,
+        AddRequest {
+            dn: aggregate.clone(),
+            attrs: vec![
+                ("objectClass".into(), vec![b"subSchema".to_vec()]),
+                ("objectGUID".into(), vec![guid]),
+                // as measured on the Samba DC
+                ("systemFlags".into(), vec![b"134217728".to_vec()]),
+                ("showInAdvancedViewOnly".into(), vec![b"FALSE".to_vec()]),
+            ],
+        },
+    )
+    .map_err(|source| ProvisionError::Entry {
+        dn: aggregate,
+        source,
+    })?;
 
     let account = |name: &str| format!("CN={name},{users}");
     sys_add(

@@ -64,6 +64,12 @@ impl State {
         let kind = ObjectKind::of_class(e.structural());
         let class = schema::class(e.structural());
         let dn_text = e.dn.to_string();
+        // Measured on Samba: a modify that leaves a security principal (user, computer,
+        // group) with several descriptions is 20 0000200D; other objects, and adds, may
+        // carry several.
+        let single_on_modify = |def: &schema::AttrDef| {
+            def.single || (def.name == "description" && class.is_some_and(|c| c.principal))
+        };
 
         let (pwd_changes, other): (Vec<Change>, Vec<Change>) = req
             .changes
@@ -156,7 +162,7 @@ impl State {
                                 attr: def.name.into(),
                             });
                         }
-                        if def.single && !current.is_empty() {
+                        if single_on_modify(def) && !current.is_empty() {
                             return Err(AdError::SingleValued {
                                 attr: def.name.into(),
                                 dn: dn_text,
@@ -201,6 +207,12 @@ impl State {
                 ModOp::Replace => {
                     if def.single && c.values.len() > 1 {
                         return Err(AdError::TooManyValues {
+                            attr: def.name.into(),
+                            dn: dn_text,
+                        });
+                    }
+                    if single_on_modify(def) && c.values.len() > 1 {
+                        return Err(AdError::SingleValued {
                             attr: def.name.into(),
                             dn: dn_text,
                         });

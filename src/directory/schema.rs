@@ -3,6 +3,10 @@
 //! system may write, and the structural classes with their naming attribute, possible
 //! superiors, mandatory attributes and default objectCategory.
 //!
+//! The subschema entry (`CN=Aggregate,CN=Schema,…`, RFC 4512) publishes the definitions
+//! of these attributes and classes as a DC does: `attributeTypes` and `objectClasses`,
+//! returned when asked for by name (see `subschema.txt`).
+//!
 //! Left out on purpose: the `mayContain` lists (any known attribute may sit on any class),
 //! auxiliary classes, and schema objects under CN=Schema (the schema is compiled in).
 
@@ -66,7 +70,7 @@ static ATTRS: &[AttrDef] = attrs! {
     "nTSecurityDescriptor": Bytes, true, Special;
     "cn": Str, true, Yes;
     "name": Str, true, SystemOnly;
-    "ou": Str, true, Yes;
+    "ou": Str, false, Yes;
     "dc": Str, true, Yes;
     "distinguishedName": DnText, true, SystemOnly;
     "objectGUID": Guid, true, SystemOnly;
@@ -82,7 +86,8 @@ static ATTRS: &[AttrDef] = attrs! {
     "showInAdvancedViewOnly": Bool, true, Yes;
     // Multi-valued in the schema, but the SAM allows one value on the objects writeback
     // touches, and a DC answers a second one with 20 (measured).
-    "description": Str, true, Yes;
+    // Multi-valued in the schema; SAM objects keep one on modify (see `single_on_modify`).
+    "description": Str, false, Yes;
     "displayName": Str, true, Yes;
     "givenName": Str, true, Yes;
     "sn": Str, true, Yes;
@@ -151,7 +156,7 @@ static ATTRS: &[AttrDef] = attrs! {
     "altSecurityIdentities": Str, false, Yes;
     "msDS-DeviceID": Bytes, true, Yes;
     "msDS-IsEnabled": Bool, true, Yes;
-    "msDS-DeviceOSType": Str, false, Yes;
+    "msDS-DeviceOSType": Str, true, Yes;
     "msDS-DeviceOSVersion": Str, true, Yes;
     "msDS-DeviceTrustType": Int, true, Yes;
     "msDS-RegisteredOwner": Sid, true, Yes;
@@ -165,6 +170,8 @@ static ATTRS: &[AttrDef] = attrs! {
     "msDS-KeyCredentialLink": Str, false, Yes;
     "msDS-DeviceLocation": DnText, true, Yes;
     "msDS-User-Account-Control-Computed": Int, true, SystemOnly;
+    "attributeTypes": Str, false, SystemOnly;
+    "objectClasses": Str, false, SystemOnly;
     "minPwdLength": Int, true, Yes;
     "pwdProperties": Int, true, Yes;
     "pwdHistoryLength": Int, true, Yes;
@@ -205,7 +212,11 @@ pub fn attr(name: &str) -> Option<&'static AttrDef> {
 }
 
 /// Attributes that exist only in search results, computed on the fly.
-pub const CONSTRUCTED: &[&str] = &["msDS-User-Account-Control-Computed"];
+pub const CONSTRUCTED: &[&str] = &[
+    "msDS-User-Account-Control-Computed",
+    "attributeTypes",
+    "objectClasses",
+];
 
 /// A structural class the directory can instantiate.
 #[derive(Debug)]
@@ -258,6 +269,15 @@ pub static CLASSES: &[ClassDef] = &[
         superiors: &["configuration"],
         must: &[],
         category: "DMD",
+        principal: false,
+    },
+    ClassDef {
+        name: "subSchema",
+        chain: &["top", "subSchema"],
+        rdn: "cn",
+        superiors: &["dMD"],
+        must: &[],
+        category: "SubSchema",
         principal: false,
     },
     ClassDef {
@@ -422,12 +442,62 @@ pub fn category_for_short_name(name: &str) -> Option<&'static str> {
     }
 }
 
+/// The definitions the subschema entry publishes, as RFC 4512 descriptions: what a Samba
+/// AD DC (gntech.me, measured) answers for these attributes and classes, plus the ones
+/// its schema lacks, from Microsoft's schema documentation ([MS-ADA2], Exchange).
+static SUBSCHEMA: &str = include_str!("subschema.txt");
+
+/// `attributeTypes` or `objectClasses` of the subschema entry.
+pub fn subschema(attr: &str) -> Vec<Vec<u8>> {
+    let prefix = format!("{attr}: ");
+    SUBSCHEMA
+        .lines()
+        .filter_map(|l| {
+            l.get(..prefix.len())
+                .filter(|p| p.eq_ignore_ascii_case(&prefix))
+                .map(|_| l.as_bytes()[prefix.len()..].to_vec())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_subschema_defines_every_attribute_and_class_exactly_once() {
+        let types: Vec<String> = subschema("attributeTypes")
+            .into_iter()
+            .map(|v| String::from_utf8(v).unwrap())
+            .collect();
+        for a in ATTRS {
+            let named = format!(" NAME '{}' ", a.name);
+            let defs: Vec<&String> = types.iter().filter(|t| t.contains(&named)).collect();
+            assert_eq!(defs.len(), 1, "{}: {defs:?}", a.name);
+            assert_eq!(
+                defs[0].contains(" SINGLE-VALUE"),
+                a.single,
+                "single-valuedness of {}",
+                a.name
+            );
+        }
+        assert_eq!(types.len(), ATTRS.len());
+        let classes: Vec<String> = subschema("objectClasses")
+            .into_iter()
+            .map(|v| String::from_utf8(v).unwrap())
+            .collect();
+        for c in CLASSES.iter().flat_map(|c| c.chain.iter()) {
+            let named = format!(" NAME '{c}' ");
+            assert_eq!(
+                classes.iter().filter(|d| d.contains(&named)).count(),
+                1,
+                "{c}"
+            );
+        }
     }
 
     #[test]

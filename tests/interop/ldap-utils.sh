@@ -40,6 +40,7 @@ ADMIN=(-x -D 'Administrator@gntech.me' -w "$ADMIN_PW")
 
 expect_out '^defaultNamingContext: DC=gntech,DC=me' "anonymous RootDSE" ldapsearch -x -H "$LDAP" -b '' -s base
 expect 1 "anonymous search of the domain: operationsError" ldapsearch -x -H "$LDAP" -b DC=gntech,DC=me
+expect_out "^attributeTypes: \\( 1.2.840.113556.1.4.221 NAME 'sAMAccountName'" "the subschema entry publishes attributeTypes" ldapsearch "${ADMIN[@]}" -o ldif-wrap=no -H "$LDAP" -b 'CN=Aggregate,CN=Schema,CN=Configuration,DC=gntech,DC=me' -s base '(objectClass=subSchema)' attributeTypes
 expect_out '^u:GNTECH\\alice$' "ldapwhoami by UPN over LDAPS" ldapwhoami -x -H "$LDAPS" -D alice@gntech.me -w 'Initial#Pass2026'
 expect_out '^u:GNTECH\\alice$' "ldapwhoami by GNTECH\\alice with StartTLS" ldapwhoami -x -ZZ -H "$LDAP" -D 'GNTECH\alice' -w 'Initial#Pass2026'
 expect 49 "wrong password: invalidCredentials" ldapwhoami -x -H "$LDAPS" -D alice@gntech.me -w 'nope'

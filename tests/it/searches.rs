@@ -381,3 +381,76 @@ async fn advertised_controls_this_dc_does_not_serve_are_refused_when_critical() 
         assert_eq!(r.1.rc, 0, "{oid} non-critical is ignored");
     }
 }
+
+/// RootDSE's subschemaSubentry names an entry that exists and publishes the schema the
+/// way a DC does: `attributeTypes` and `objectClasses` in RFC 4512 form, only when asked
+/// for by name (a Samba DC answers the same way), so LDAP browsers and schema-checking
+/// clients can read it.
+#[tokio::test]
+async fn the_subschema_entry_publishes_attribute_types_and_object_classes() {
+    let dc = Dc::start().await;
+    let mut l = dc.admin().await;
+    let (root, _) = l
+        .search(
+            "",
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["subschemaSubentry"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let root = SearchEntry::construct(root[0].clone());
+    let subschema = root.attrs["subschemaSubentry"][0].clone();
+    assert_eq!(
+        subschema,
+        "CN=Aggregate,CN=Schema,CN=Configuration,DC=gntech,DC=me"
+    );
+
+    let base = |attrs: Vec<&'static str>| {
+        let subschema = subschema.clone();
+        let mut l = l.clone();
+        async move {
+            let (e, _) = l
+                .search(&subschema, Scope::Base, "(objectClass=subSchema)", attrs)
+                .await
+                .unwrap()
+                .success()
+                .unwrap();
+            SearchEntry::construct(e[0].clone())
+        }
+    };
+    let all = base(vec!["*"]).await;
+    assert_eq!(all.attrs["objectClass"], ["top", "subSchema"]);
+    assert!(!all.attrs.contains_key("attributeTypes"), "{:?}", all.attrs);
+
+    let schema = base(vec!["attributeTypes", "objectClasses"]).await;
+    let types = &schema.attrs["attributeTypes"];
+    assert!(types.contains(
+        &"( 1.2.840.113556.1.4.221 NAME 'sAMAccountName' SYNTAX '1.3.6.1.4.1.1466.115.121.1.15' SINGLE-VALUE )".to_string()
+    ));
+    assert!(types
+        .iter()
+        .any(|t| t.contains("NAME 'msDS-ExternalDirectoryObjectId'")));
+    let classes = &schema.attrs["objectClasses"];
+    for class in [
+        "'user'",
+        "'computer'",
+        "'group'",
+        "'msDS-Device'",
+        "'subSchema'",
+    ] {
+        assert!(
+            classes.iter().any(|c| c.contains(&format!("NAME {class}"))),
+            "{class} missing"
+        );
+    }
+    // Every definition is an RFC 4512 description with an OID and a NAME.
+    for d in types.iter().chain(classes) {
+        assert!(
+            d.starts_with("( ") && d.ends_with(" )") && d.contains(" NAME '"),
+            "{d}"
+        );
+    }
+}

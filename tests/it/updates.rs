@@ -269,7 +269,7 @@ async fn modify_rules() {
     assert_ad(
         &l.modify(ALICE, replace("cn", "Renamed")).await.unwrap(),
         67,
-        "00002016:",
+        &format!("00002016: Modify of RDN 'CN' on {ALICE} not permitted"),
     );
     let guid = vec![Mod::Replace(
         b"objectGUID".to_vec(),
@@ -587,4 +587,53 @@ async fn guid_and_sid_dn_forms_find_the_object() {
         .await;
         assert_eq!(found[0].dn, ALICE);
     }
+}
+
+/// description is multi-valued in the schema, but a modify that leaves a security
+/// principal with two is 20 0000200D (measured on Samba); an OU keeps several, and an add
+/// may carry several.
+#[tokio::test]
+async fn description_keeps_one_value_on_principals_only() {
+    let dc = Dc::start().await;
+    let mut l = dc.admin().await;
+    let two = || {
+        vec![Mod::Replace(
+            b"description".to_vec(),
+            HashSet::from([b"a".to_vec(), b"b".to_vec()]),
+        )]
+    };
+    assert_ad(
+        &l.modify(ALICE, two()).await.unwrap(),
+        20,
+        &format!(
+            "0000200D: SINGLE-VALUE attribute description on {ALICE} specified more than once"
+        ),
+    );
+    assert_eq!(
+        l.modify("OU=Probe,DC=gntech,DC=me", two())
+            .await
+            .unwrap()
+            .rc,
+        0
+    );
+    let (e, _) = search(
+        &mut l,
+        "OU=Probe,DC=gntech,DC=me",
+        "(objectClass=organizationalUnit)",
+        &["description"],
+    )
+    .await;
+    let staff = e
+        .iter()
+        .find(|e| e.dn == "OU=Probe,DC=gntech,DC=me")
+        .unwrap();
+    assert_eq!(staff.attrs["description"].len(), 2);
+    let group = l
+        .add(
+            "CN=Two Descriptions,OU=Probe,DC=gntech,DC=me",
+            attrs(&[("objectClass", &["group"]), ("description", &["x", "y"])]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(group.rc, 0, "{group:?}");
 }
