@@ -202,8 +202,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let files = files(paths)?;
             let mut bad = 0;
             for f in &files {
-                let text = std::fs::read_to_string(f)
-                    .with_context(|| format!("reading {}", f.display()))?;
+                let text = match std::fs::read_to_string(f) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        bad += 1;
+                        println!("invalid {}: cannot be read: {e}", f.display());
+                        continue;
+                    }
+                };
                 let problems = writeback_sim::scenario::validate::check(&text);
                 if problems.is_empty() {
                     println!("ok      {}", f.display());

@@ -290,6 +290,15 @@ pub fn closest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
         .map(|(_, k)| k)
 }
 
+/// A path for a message: the key path, or "the file" at the top.
+fn where_(path: &str) -> &str {
+    if path.is_empty() {
+        "the file"
+    } else {
+        path
+    }
+}
+
 fn quoted_list(words: &[&str]) -> String {
     words
         .iter()
@@ -348,7 +357,7 @@ impl<'a> Schema<'a> {
             };
             out.push(problem(
                 node.at,
-                format!("{path}: expected {want}, found {found}"),
+                format!("{}: expected {want}, found {found}", where_(path)),
                 None,
             ));
             return out;
@@ -363,7 +372,11 @@ impl<'a> Schema<'a> {
                         .or_else(|| Some(format!("one of {}", quoted_list(&words))));
                     out.push(problem(
                         node.at,
-                        format!("{path}: `{t}` is not one of {}", quoted_list(&words)),
+                        format!(
+                            "{}: `{t}` is not one of {}",
+                            where_(path),
+                            quoted_list(&words)
+                        ),
                         help,
                     ));
                 }
@@ -373,7 +386,7 @@ impl<'a> Schema<'a> {
             if t.parse::<f64>().is_ok_and(|n| n < min) {
                 out.push(problem(
                     node.at,
-                    format!("{path}: `{t}` is below the minimum {min}"),
+                    format!("{}: `{t}` is below the minimum {min}", where_(path)),
                     None,
                 ));
             }
@@ -501,7 +514,7 @@ impl<'a> Schema<'a> {
             };
             return vec![problem(
                 node.at,
-                format!("{path}: {found} does not fit here"),
+                format!("{}: {found} does not fit here", where_(path)),
                 Some(describe_branches(self, branches)),
             )];
         }
@@ -936,6 +949,14 @@ mod tests {
         let got = messages("steps:\n  - sync: delta\n - bad: [\n");
         assert_eq!(got.len(), 1, "{got:?}");
         assert!(got[0].2.starts_with("not valid YAML"), "{got:?}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_map_says_so_and_an_empty_one_is_the_default_world() {
+        let got = messages("- a\n- b\n");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].2, "the file: expected a map, found a list");
+        assert_eq!(messages(""), vec![]);
     }
 
     #[test]
