@@ -60,7 +60,15 @@ pub enum Command {
     /// Parse scenarios and report every problem, without running them.
     Validate { paths: Vec<PathBuf> },
     /// List the scenarios with their summaries.
-    List { paths: Vec<PathBuf> },
+    List {
+        paths: Vec<PathBuf>,
+        /// Only scenarios whose name contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Only scenarios with this tag (repeat for any of several).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
     /// Run one scenario and print its report (what the snapshot holds): the steps as the
     /// user and the admin saw them, the AD entries that changed, the run history, the
     /// event log. Exits 1 when an expectation failed; the snapshot is not checked.
@@ -234,14 +242,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Outcome::Invalid
             })
         }
-        Command::List { paths } => {
-            for f in files(paths)? {
+        Command::List {
+            paths,
+            filter,
+            tags,
+        } => {
+            for f in select(files(paths)?, filter.as_deref(), &tags) {
                 let root = suite::root_of(&f);
-                let summary = runner::parse(&f)
-                    .ok()
-                    .and_then(|s| s.summary)
-                    .unwrap_or_default();
-                println!("{:<45} {summary}", runner::scenario_name(&f, &root));
+                let (tags, summary) = match runner::parse(&f) {
+                    Ok(s) => (s.tags.join(","), s.summary.unwrap_or_default()),
+                    Err(_) => (String::new(), "(does not parse: see validate)".into()),
+                };
+                println!(
+                    "{:<45} {:<32} {summary}",
+                    runner::scenario_name(&f, &root),
+                    format!("[{tags}]")
+                );
             }
             Ok(Outcome::Ok)
         }
