@@ -756,6 +756,23 @@ fn references(root: &Node) -> Vec<Problem> {
         };
         let action = action.text().unwrap_or_default();
         let at = |key: &str| format!("steps[{i}].{action}.{key}");
+        // A step that changes or deletes a device or group names one that exists.
+        let target = match action {
+            "update_device" | "delete_device" => Some((
+                "device",
+                &known.devices,
+                "world.tenant.devices or a register_device step",
+            )),
+            "update_group" | "delete_group" => Some((
+                "group",
+                &known.groups,
+                "world.tenant.groups or a create_group step",
+            )),
+            _ => None,
+        };
+        if let (Some((kind, set, where_)), Some(n)) = (target, body.get("name")) {
+            out.extend(named(n, at("name"), kind, set, where_));
+        }
         match action {
             "sspr_reset" | "change_password" | "admin_reset" | "sspr_unlock" => {
                 if let Some(u) = body.get("user") {
@@ -768,31 +785,11 @@ fn references(root: &Node) -> Vec<Problem> {
                 }
             }
             "update_device" | "delete_device" => {
-                if let Some(n) = body.get("name") {
-                    out.extend(named(
-                        n,
-                        at("name"),
-                        "device",
-                        &known.devices,
-                        "world.tenant.devices or a register_device step",
-                    ));
-                }
                 if let Some(o) = body.get("owner") {
                     user(o, at("owner"), &mut out);
                 }
             }
             "create_group" | "update_group" => {
-                if action == "update_group" {
-                    if let Some(n) = body.get("name") {
-                        out.extend(named(
-                            n,
-                            at("name"),
-                            "group",
-                            &known.groups,
-                            "world.tenant.groups or a create_group step",
-                        ));
-                    }
-                }
                 for key in ["members", "add_members", "remove_members"] {
                     for (j, m) in body
                         .get(key)
@@ -803,17 +800,6 @@ fn references(root: &Node) -> Vec<Problem> {
                     {
                         user(m, format!("{}[{j}]", at(key)), &mut out);
                     }
-                }
-            }
-            "delete_group" => {
-                if let Some(n) = body.get("name") {
-                    out.extend(named(
-                        n,
-                        at("name"),
-                        "group",
-                        &known.groups,
-                        "world.tenant.groups or a create_group step",
-                    ));
                 }
             }
             _ => {}
