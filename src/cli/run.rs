@@ -225,18 +225,9 @@ async fn run_once(files: &[PathBuf], opts: &RunOptions, out: &Out, paint: &Paint
 
 /// The result of a scenario whose task panicked (an internal error, reported, not lost).
 fn panicked(file: &Path, why: &str) -> Checked {
-    let root = suite::root_of(file);
     Checked {
-        name: writeback_sim::scenario::runner::scenario_name(file, &root),
-        file: file.to_path_buf(),
-        elapsed: Duration::ZERO,
-        seed: 0,
-        clock: None,
-        rendered: None,
-        failures: Vec::new(),
-        snapshot: None,
         unusable: Some(format!("internal error: {why}")),
-        ci: false,
+        ..Checked::new(file, false)
     }
 }
 

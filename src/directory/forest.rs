@@ -57,16 +57,23 @@ fn sys_add(
         req.attrs
             .push(("unicodePwd".into(), vec![encode_unicode_pwd(pw)]));
     }
+    sys_add_request(st, now, req)
+}
+
+/// Add as the system over TLS (what provisioning writes), values given as bytes.
+fn sys_add_request(
+    st: &mut State,
+    now: DateTime<Utc>,
+    req: AddRequest,
+) -> Result<(), ProvisionError> {
+    let dn = req.dn.clone();
     let ctx = OpContext {
         tls: true,
         ..OpContext::default()
     };
     st.add(&Principal::System, &ctx, now, req)
         .map(|_| ())
-        .map_err(|source| ProvisionError::Entry {
-            dn: dn.to_string(),
-            source,
-        })
+        .map_err(|source| ProvisionError::Entry { dn, source })
 }
 
 pub fn provision(dir: &Directory) -> Result<(), ProvisionError> {
@@ -163,15 +170,11 @@ pub fn provision(dir: &Directory) -> Result<(), ProvisionError> {
         let h = sha2::Sha256::digest(format!("{aggregate}#{}", cfg.seed));
         h[..16].to_vec()
     };
-    st.add(
-        &Principal::System,
-        &OpContext {
-            tls: true,
-            ..OpContext::default()
-        },
+    sys_add_request(
+        &mut st,
         now,
         AddRequest {
-            dn: aggregate.clone(),
+            dn: aggregate,
             attrs: vec![
                 ("objectClass".into(), vec![b"subSchema".to_vec()]),
                 ("objectGUID".into(), vec![guid]),
@@ -180,11 +183,7 @@ pub fn provision(dir: &Directory) -> Result<(), ProvisionError> {
                 ("showInAdvancedViewOnly".into(), vec![b"FALSE".to_vec()]),
             ],
         },
-    )
-    .map_err(|source| ProvisionError::Entry {
-        dn: aggregate,
-        source,
-    })?;
+    )?;
 
     let account = |name: &str| format!("CN={name},{users}");
     sys_add(

@@ -336,16 +336,8 @@ impl AdSession {
 
     /// Replace one integer attribute (lockoutTime, pwdLastSet).
     pub async fn write_int(&mut self, dn: &str, attr: &str, value: i64) -> Result<(), AdFailure> {
-        let m = vec![Mod::Replace(
-            attr.as_bytes().to_vec(),
-            HashSet::from([value.to_string().into_bytes()]),
-        )];
-        let r = self
-            .ldap
-            .modify(dn, m)
+        self.replace(dn, vec![(attr, vec![value.to_string().into_bytes()])])
             .await
-            .map_err(AdFailure::unreachable)?;
-        ok(r)
     }
 
     pub async fn close(mut self) {
@@ -353,7 +345,6 @@ impl AdSession {
     }
 }
 
-/// Like [`ok`], keeping AD's best match for a missing parent in the message.
 /// The parent of a DN: what follows the first comma that is not escaped
 /// (RFC 4514: `CN=Smith\, John,OU=Staff,…` has the parent `OU=Staff,…`).
 pub fn parent_of(dn: &str) -> &str {
@@ -369,6 +360,7 @@ pub fn parent_of(dn: &str) -> &str {
     ""
 }
 
+/// Like [`ok`], keeping AD's best match for a missing parent in the message.
 fn ok_with_matched(r: LdapResult) -> Result<(), AdFailure> {
     if r.rc == 32 && !r.matched.is_empty() {
         return Err(AdFailure {

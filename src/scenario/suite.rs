@@ -126,6 +126,22 @@ pub enum Verdict {
 }
 
 impl Checked {
+    /// A scenario file before it has run: nothing checked yet.
+    pub fn new(file: &Path, ci: bool) -> Self {
+        Self {
+            name: runner::scenario_name(file, &root_of(file)),
+            file: file.to_path_buf(),
+            elapsed: std::time::Duration::ZERO,
+            seed: 0,
+            clock: None,
+            rendered: None,
+            failures: Vec::new(),
+            snapshot: None,
+            unusable: None,
+            ci,
+        }
+    }
+
     pub fn verdict(&self) -> Verdict {
         let new = matches!(self.snapshot, Some(SnapshotStatus::New { .. }));
         if self.unusable.is_some()
@@ -245,21 +261,9 @@ pub fn check_snapshot(file: &Path, summary: Option<&str>, yaml: &str) -> Snapsho
 
 /// Run one file to completion: expectations, then the snapshot.
 pub async fn run_and_check(file: &Path, mode: SnapshotMode) -> Checked {
-    let root = root_of(file);
     let started = std::time::Instant::now();
-    let mut checked = Checked {
-        name: runner::scenario_name(file, &root),
-        file: file.to_path_buf(),
-        elapsed: std::time::Duration::ZERO,
-        seed: 0,
-        clock: None,
-        rendered: None,
-        failures: Vec::new(),
-        snapshot: None,
-        unusable: None,
-        ci: mode.ci,
-    };
-    match runner::run(file, &root).await {
+    let mut checked = Checked::new(file, mode.ci);
+    match runner::run(file, &root_of(file)).await {
         Ok(outcome) => {
             let yaml = render(&outcome.report);
             checked.snapshot = Some(check_snapshot(
