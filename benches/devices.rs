@@ -5,11 +5,9 @@
 //!   cargo bench --bench devices            (BENCH_DEVICES=N to change the size)
 
 use std::time::Instant;
-use writeback_sim::cloud::tenant::{AlternativeSecurityId, CloudDevice, TenantSettings};
-use writeback_sim::directory::DirectoryConfig;
-use writeback_sim::engine::devices::DeviceClass;
-use writeback_sim::engine::CycleKind;
-use writeback_sim::world::{World, WorldOptions};
+use writeback_sim::world::{
+    Choices, CycleKind, DeviceChoice, DeviceClass, DeviceSpec, DeviceUpdate, World, WorldOptions,
+};
 
 fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -22,25 +20,8 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn device(i: usize) -> CloudDevice {
-    CloudDevice {
-        id: format!("10000000-0000-4000-8000-{i:012}"),
-        device_id: format!("20000000-0000-4000-8000-{i:012}"),
-        display_name: format!("PC-{i:06}"),
-        operating_system: "Windows".into(),
-        operating_system_version: "10.0.22631.4317".into(),
-        trust_type: "ServerAd".into(),
-        account_enabled: true,
-        alternative_security_ids: vec![AlternativeSecurityId {
-            kind: 2,
-            key: "WAA1ADAAOQA6ADwAUwBIAEEAMQAtAFQAUAAtAFAAVQBCAEsARQBZAD4A".into(),
-        }],
-        registered_owners: vec![],
-        is_compliant: true,
-        is_managed: true,
-        physical_ids: vec![],
-        registration_date_time: chrono::DateTime::UNIX_EPOCH,
-    }
+fn name(i: usize) -> String {
+    format!("PC-{i:06}")
 }
 
 fn main() {
@@ -52,23 +33,33 @@ fn main() {
     rt.block_on(async {
         let mut w = World::start(WorldOptions {
             seed: 1,
-            directory: DirectoryConfig::default(),
-            tenant: TenantSettings::default(),
-            password_writeback: true,
+            ..WorldOptions::default()
         })
         .await
         .expect("world");
         w.begin();
         w.start_engine().await;
-        w.configure_device_writeback(None, None, DeviceClass::Computer, true)
-            .await
-            .expect("configure");
+        w.configure(Choices {
+            device_writeback: Some(Some(DeviceChoice {
+                forest: None,
+                container: None,
+                class: DeviceClass::Computer,
+                prepare: true,
+            })),
+            ..Choices::default()
+        })
+        .await
+        .expect("configure");
         for i in 0..n {
-            w.tenant.put_device(device(i));
+            w.register_device(DeviceSpec {
+                name: name(i),
+                ..DeviceSpec::default()
+            })
+            .expect("register");
         }
         let rss_before = status_kib("VmRSS:");
         let t = Instant::now();
-        let s = w.engine().expect("engine").sync(CycleKind::Initial).await;
+        let s = w.sync(CycleKind::Initial).await.expect("sync");
         let initial = t.elapsed();
         assert_eq!(s.exported.0 as usize, n, "every device written");
         println!("device writeback benchmark: {n} devices");
@@ -78,13 +69,15 @@ fn main() {
             n as f64 / initial.as_secs_f64()
         );
         for i in 0..100 {
-            w.tenant
-                .update_device(&device(i * (n / 100).max(1)).id, |d| {
-                    d.account_enabled = false
-                });
+            w.update_device(DeviceUpdate {
+                name: name(i * (n / 100).max(1)),
+                enabled: Some(false),
+                ..DeviceUpdate::default()
+            })
+            .expect("update");
         }
         let t = Instant::now();
-        let s = w.engine().expect("engine").sync(CycleKind::Delta).await;
+        let s = w.sync(CycleKind::Delta).await.expect("sync");
         let delta = t.elapsed();
         println!(
             "  delta sync of 100 changes: {:.1} ms ({} updates exported)",

@@ -1,9 +1,12 @@
 //! Business time. Everything that AD or the cloud stamps (whenChanged, pwdLastSet,
 //! lockoutTime, token expiry) reads this clock, never `SystemTime::now()`, so a scenario can
-//! run on a virtual clock and a 60-second deadline costs nothing.
+//! run on a virtual clock and a 60-second deadline costs nothing. Schedules (the engine's
+//! sync cycles, token renewals) wait on it with [`Clock::sleep_until`].
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use futures::future::BoxFuture;
 use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
 /// A source of "now" for business time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -11,7 +14,13 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
 
     /// Let `d` of business time pass: the system clock sleeps, a virtual clock moves at
     /// once (so a 60-second relay deadline costs nothing in a scenario).
-    fn elapse(&self, d: std::time::Duration) -> futures::future::BoxFuture<'static, ()>;
+    fn elapse(&self, d: std::time::Duration) -> BoxFuture<'static, ()>;
+
+    /// Wait until business time reaches `t`. The system clock sleeps. A virtual clock wakes
+    /// its sleepers when its owner moves it ([`ManualClock::advance`], [`ManualClock::set`]);
+    /// time an operation lets pass with `elapse` (a latency, a Retry-After) is seen by
+    /// sleepers at the owner's next move, so what a schedule does never races a step.
+    fn sleep_until(&self, t: DateTime<Utc>) -> BoxFuture<'static, ()>;
 }
 
 /// Wall-clock time, for the standalone directory and the lab.
@@ -23,8 +32,20 @@ impl Clock for SystemClock {
         Utc::now()
     }
 
-    fn elapse(&self, d: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
+    fn elapse(&self, d: std::time::Duration) -> BoxFuture<'static, ()> {
         Box::pin(tokio::time::sleep(d))
+    }
+
+    fn sleep_until(&self, t: DateTime<Utc>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            // Checked again after each sleep: the wall clock may be set back meanwhile.
+            while let Ok(left) = (t - Utc::now()).to_std() {
+                if left.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(left).await;
+            }
+        })
     }
 }
 
@@ -32,12 +53,15 @@ impl Clock for SystemClock {
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     now: Arc<Mutex<DateTime<Utc>>>,
+    /// The time as of the owner's last move: what sleepers wake on.
+    announced: Arc<watch::Sender<DateTime<Utc>>>,
 }
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
         Self {
             now: Arc::new(Mutex::new(start)),
+            announced: Arc::new(watch::channel(start).0),
         }
     }
 
@@ -56,13 +80,23 @@ impl ManualClock {
         *self.now.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Move time forward (or back) and wake the sleepers whose time has come.
     pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        *now += by;
+        let now = self.pass(by);
+        self.announced.send_replace(now);
     }
 
+    /// Set the time and wake the sleepers whose time has come.
     pub fn set(&self, to: DateTime<Utc>) {
         *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
+        self.announced.send_replace(to);
+    }
+
+    /// Let time pass without waking anyone (an operation's own latency).
+    fn pass(&self, by: Duration) -> DateTime<Utc> {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+        *now
     }
 }
 
@@ -71,9 +105,17 @@ impl Clock for ManualClock {
         *self.now.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn elapse(&self, d: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
-        self.advance(Duration::from_std(d).unwrap_or(Duration::MAX));
+    fn elapse(&self, d: std::time::Duration) -> BoxFuture<'static, ()> {
+        self.pass(Duration::from_std(d).unwrap_or(Duration::MAX));
         Box::pin(std::future::ready(()))
+    }
+
+    fn sleep_until(&self, t: DateTime<Utc>) -> BoxFuture<'static, ()> {
+        let mut announced = self.announced.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as the clock; once it is gone nothing will move it.
+            let _ = announced.wait_for(|now| *now >= t).await;
+        })
     }
 }
 
@@ -115,6 +157,26 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 11, 25, 21, 56, 40).unwrap();
         assert_eq!(from_filetime(to_filetime(t)), Some(t));
         assert_eq!(generalized_time(t), "20261125215640.0Z");
+    }
+
+    #[tokio::test]
+    async fn a_virtual_clock_wakes_sleepers_when_its_owner_moves_it_not_on_elapse() {
+        use futures::FutureExt;
+        let clock = ManualClock::scenario_start();
+        let due = clock.now_utc() + Duration::minutes(30);
+        let mut sleeper = clock.sleep_until(due);
+        assert!((&mut sleeper).now_or_never().is_none());
+        clock.elapse(std::time::Duration::from_secs(3600)).await;
+        assert!(
+            (&mut sleeper).now_or_never().is_none(),
+            "latency passes time without waking the schedule"
+        );
+        clock.advance(Duration::zero());
+        assert!((&mut sleeper).now_or_never().is_some());
+        assert!(
+            clock.sleep_until(due).now_or_never().is_some(),
+            "already due"
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod cloud;
 pub mod directory;
 pub mod engine;
 pub mod hybrid_connections;
+pub mod nt_security;
 pub mod relay;
 pub mod sas;
 pub mod scenario;

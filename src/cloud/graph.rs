@@ -5,17 +5,20 @@
 //! reports as running / succeeded / failed), `POST /v1.0/me/changePassword` (204 or an
 //! error), and devices: `GET /v1.0/devices`, `/devices/{id}`, `/devices/{id}/registeredOwners`
 //! and `/devices/delta` (nextLink / deltaLink, `$deltatoken=latest`, `@removed`, expired
-//! tokens). Faults make it answer 429 + Retry-After, 503, slowly, or with empty pages. Bearer tokens the tenant issued (401 / 403 otherwise); every error, unknown
+//! tokens), and `/directory/onPremisesSynchronization` (the features Entra Connect
+//! onboards). Faults make it answer 429 + Retry-After, 503, slowly, or with empty pages.
+//! Bearer tokens the tenant issued (401 / 403 otherwise); every error, unknown
 //! routes and unreadable JSON included, is an OData error body
 //! `{"error":{"code","message","innerError":{"request-id","date"}}}`.
 
 mod devices;
 mod groups;
+mod sync_settings;
 
 pub use devices::device_json;
 pub use groups::group_json;
 
-use super::sspr::{PasswordService, StepOutcome, UserAnswer};
+use super::sspr::{AnswerOutcome, PasswordService, UserAnswer};
 use super::tenant::{CloudUser, License, Tenant};
 use crate::clock::Clock;
 use axum::extract::rejection::JsonRejection;
@@ -290,6 +293,14 @@ impl Graph {
             .route("/v1.0/devices/delta", get(devices::delta))
             .route("/v1.0/devices/{id}", get(devices::one))
             .route("/v1.0/devices/{id}/registeredOwners", get(devices::owners))
+            .route(
+                "/v1.0/directory/onPremisesSynchronization",
+                get(sync_settings::list),
+            )
+            .route(
+                "/v1.0/directory/onPremisesSynchronization/{id}",
+                get(sync_settings::one).patch(sync_settings::patch),
+            )
             .fallback(unknown_route)
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
@@ -522,7 +533,7 @@ async fn reset_password(
     tokio::spawn(async move {
         let answer = g2.passwords.admin_reset(&upn, &new_password, false).await;
         let (status, detail) = match answer.outcome {
-            StepOutcome::Ok => ("succeeded", Value::Null),
+            AnswerOutcome::Ok => ("succeeded", Value::Null),
             _ => ("failed", json!(describe(&answer))),
         };
         if let Some(op) = g2
@@ -586,13 +597,13 @@ async fn change_password(
         .change(&upn, &body.current_password, &body.new_password)
         .await;
     match a.outcome {
-        StepOutcome::Ok => Ok(StatusCode::NO_CONTENT.into_response()),
-        StepOutcome::Rejected => Err(GraphError::new(
+        AnswerOutcome::Ok => Ok(StatusCode::NO_CONTENT.into_response()),
+        AnswerOutcome::Rejected => Err(GraphError::new(
             StatusCode::BAD_REQUEST,
             "invalidRequest",
             describe(&a),
         )),
-        StepOutcome::Failed => Err(GraphError::new(
+        AnswerOutcome::Failed => Err(GraphError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "generalException",
             describe(&a),

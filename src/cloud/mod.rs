@@ -17,5 +17,5 @@ pub mod graph;
 pub mod sspr;
 pub mod tenant;
 
-pub use sspr::{PasswordService, RelaySender, StepOutcome, UserAnswer};
-pub use tenant::{CloudUser, License, SsprEnabled, Tenant, TenantSettings};
+pub use sspr::{AnswerOutcome, PasswordService, RelaySender, UserAnswer};
+pub use tenant::{CloudUser, License, SsprEnabled, SyncFeatures, Tenant, TenantSettings};

@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// What the person (or the scenario) sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum StepOutcome {
+pub enum AnswerOutcome {
     /// Done.
     Ok,
     /// Refused, and the person can correct it (policy, wrong current password).
@@ -29,7 +29,7 @@ pub enum StepOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserAnswer {
-    pub outcome: StepOutcome,
+    pub outcome: AnswerOutcome,
     /// What the person reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -41,7 +41,7 @@ pub struct UserAnswer {
 impl UserAnswer {
     fn ok(detail: Vec<String>) -> Self {
         Self {
-            outcome: StepOutcome::Ok,
+            outcome: AnswerOutcome::Ok,
             error: None,
             detail,
         }
@@ -49,7 +49,7 @@ impl UserAnswer {
 
     fn failed(error: &str, detail: Vec<String>) -> Self {
         Self {
-            outcome: StepOutcome::Failed,
+            outcome: AnswerOutcome::Failed,
             error: Some(error.into()),
             detail,
         }
@@ -248,7 +248,7 @@ impl PasswordService {
             ]);
         };
         let s = self.tenant.settings();
-        if !s.sspr_writeback || !s.writeback_onboarded {
+        if !s.sspr_writeback || !self.tenant.sync_features().password_writeback {
             return UserAnswer::code(
                 "SSPR_0010",
                 "Your organization's password writeback is not enabled, so the on-premises password cannot be changed",
@@ -336,7 +336,7 @@ impl PasswordService {
             detail.push(format!("on-premises account: {dn}"));
         }
         let rejected = |text: &str, detail: Vec<String>| UserAnswer {
-            outcome: StepOutcome::Rejected,
+            outcome: AnswerOutcome::Rejected,
             error: Some(text.to_string()),
             detail,
         };

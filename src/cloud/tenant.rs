@@ -23,7 +23,6 @@ pub enum SsprEnabled {
 pub struct TenantSettings {
     pub domain: String,
     pub license: License,
-    pub exchange_hybrid: bool,
     pub sspr_enabled: SsprEnabled,
     /// "Write back passwords to your on-premises directory".
     pub sspr_writeback: bool,
@@ -35,26 +34,36 @@ pub struct TenantSettings {
     /// "Write back Microsoft 365 groups to on-premises": whether new Microsoft 365 groups
     /// are written back unless they say otherwise.
     pub group_writeback_default: bool,
-    /// Entra Connect has onboarded password writeback (its optional feature is on).
-    pub writeback_onboarded: bool,
 }
 
 /// A lab tenant as the scenario format's defaults describe it: gntech.me, P1, SSPR for
-/// all with password writeback, no Exchange hybrid, Connect's writeback onboarded.
+/// all with password writeback.
 impl Default for TenantSettings {
     fn default() -> Self {
         Self {
             domain: "gntech.me".into(),
             license: License::P1,
-            exchange_hybrid: false,
             sspr_enabled: SsprEnabled::All,
             sspr_writeback: true,
             sspr_selected_group: None,
             unlock_option: false,
             group_writeback_default: false,
-            writeback_onboarded: true,
         }
     }
+}
+
+/// What Entra Connect told the tenant it does (`onPremisesSynchronization.features` in
+/// Graph): the wizard sets these when it enables or disables a feature.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncFeatures {
+    /// Password writeback is onboarded: the cloud may send password operations.
+    pub password_writeback: bool,
+    pub device_writeback: bool,
+    /// Group writeback v2 (`groupWriteBackEnabled`).
+    pub group_writeback: bool,
+    /// Group writeback v1 (`unifiedGroupWritebackEnabled`).
+    pub unified_group_writeback: bool,
+    pub user_force_password_change_on_logon: bool,
 }
 
 /// The on-premises side of a synced user.
@@ -205,6 +214,7 @@ impl Logged for CloudDevice {
 #[derive(Debug)]
 struct State {
     settings: TenantSettings,
+    sync_features: SyncFeatures,
     users: Vec<CloudUser>,
     devices: ChangeLog<CloudDevice>,
     groups: ChangeLog<CloudGroup>,
@@ -223,6 +233,7 @@ impl Tenant {
         Self {
             inner: Arc::new(Mutex::new(State {
                 settings,
+                sync_features: SyncFeatures::default(),
                 users: Vec::new(),
                 devices: ChangeLog::default(),
                 groups: ChangeLog::default(),
@@ -241,6 +252,29 @@ impl Tenant {
 
     pub fn update(&self, f: impl FnOnce(&mut TenantSettings)) {
         f(&mut self.lock().settings);
+    }
+
+    /// The tenant's id (`organization.id`, the onPremisesSynchronization object's id): a
+    /// GUID derived from the domain, so the same domain has the same id on every run.
+    pub fn id(&self) -> String {
+        use sha2::Digest;
+        let domain = self.lock().settings.domain.to_ascii_lowercase();
+        let hash = sha2::Sha256::digest(domain.as_bytes());
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&hash[..16]);
+        uuid::Builder::from_random_bytes(b)
+            .into_uuid()
+            .hyphenated()
+            .to_string()
+    }
+
+    /// What Entra Connect has onboarded.
+    pub fn sync_features(&self) -> SyncFeatures {
+        self.lock().sync_features
+    }
+
+    pub fn set_sync_features(&self, f: impl FnOnce(&mut SyncFeatures)) {
+        f(&mut self.lock().sync_features);
     }
 
     pub fn add_user(&self, u: CloudUser) {

@@ -19,6 +19,9 @@ pub type Attrs = std::collections::BTreeMap<&'static str, Vec<Vec<u8>>>;
 /// LDAP_SERVER_POLICY_HINTS_OID (MS-ADTS 3.1.1.3.4.1.27).
 pub const POLICY_HINTS_OID: &str = "1.2.840.113556.1.4.2239";
 
+/// LDAP_SERVER_SD_FLAGS_OID (MS-ADTS 3.1.1.3.4.1.11).
+pub const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
+
 /// An AD answer that was not success, or a failure to reach AD at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdFailure {
@@ -58,7 +61,13 @@ pub struct AdSession {
 }
 
 impl AdSession {
+    /// A session bound as the connector account.
     pub async fn open(cfg: &EngineConfig) -> Result<Self, AdFailure> {
+        Self::open_as(cfg, &cfg.connector_dn, &cfg.connector_password).await
+    }
+
+    /// A session bound as `dn` (the wizard's Enterprise Admin), to the same DC.
+    pub async fn open_as(cfg: &EngineConfig, dn: &str, password: &str) -> Result<Self, AdFailure> {
         let settings = LdapConnSettings::new()
             .set_starttls(cfg.ad_starttls)
             .set_no_tls_verify(cfg.ad_tls_no_verify)
@@ -72,7 +81,7 @@ impl AdSession {
                 AdFailure::unreachable(format!("cannot reach {}: the server is not operational (LDAP_SERVER_DOWN)", cfg.ad_url))
             })?;
         ldap3::drive!(conn);
-        let r = ldap.simple_bind(&cfg.connector_dn, &cfg.connector_password).await.map_err(|e| {
+        let r = ldap.simple_bind(dn, password).await.map_err(|e| {
             tracing::debug!(url = %cfg.ad_url, error = %e, "the connection to the domain controller failed");
             AdFailure::unreachable(format!("{}: the connection failed during bind (LDAP_SERVER_DOWN)", cfg.ad_url))
         })?;
@@ -334,6 +343,108 @@ impl AdSession {
         }
     }
 
+    /// Attributes of the RootDSE (anyone may read it).
+    pub async fn root_dse(
+        &mut self,
+        attrs: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, AdFailure> {
+        Ok(self
+            .first_entry("", Scope::Base, "(objectClass=*)", attrs.to_vec())
+            .await?
+            .map(|e| e.attrs)
+            .unwrap_or_default())
+    }
+
+    /// Does the schema define `attribute` (the subschema entry's attributeTypes)?
+    pub async fn schema_has_attribute(&mut self, attribute: &str) -> Result<bool, AdFailure> {
+        let dse = self.root_dse(&["subschemaSubentry"]).await?;
+        let Some(subschema) = dse
+            .get("subschemaSubentry")
+            .and_then(|v| v.first())
+            .cloned()
+        else {
+            return Ok(false);
+        };
+        let found = self
+            .first_entry(
+                &subschema,
+                Scope::Base,
+                "(objectClass=subschema)",
+                vec!["attributeTypes"],
+            )
+            .await?;
+        let needle = format!("name '{}'", attribute.to_ascii_lowercase());
+        Ok(found.is_some_and(|e| {
+            e.attrs
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("attributeTypes"))
+                .flat_map(|(_, v)| v)
+                .any(|d| d.to_ascii_lowercase().contains(&needle))
+        }))
+    }
+
+    /// The objectSid of an entry.
+    pub async fn object_sid(&mut self, dn: &str) -> Result<Option<Vec<u8>>, AdFailure> {
+        self.binary(dn, "objectSid", vec![]).await
+    }
+
+    /// The DACL part of an entry's nTSecurityDescriptor (LDAP_SERVER_SD_FLAGS: DACL only).
+    pub async fn security_descriptor(&mut self, dn: &str) -> Result<Option<Vec<u8>>, AdFailure> {
+        self.binary(dn, "nTSecurityDescriptor", vec![sd_flags_dacl()])
+            .await
+    }
+
+    /// Write an entry's DACL (LDAP_SERVER_SD_FLAGS: DACL only; the owner, group and SACL
+    /// stay as they are).
+    pub async fn set_security_descriptor(&mut self, dn: &str, sd: &[u8]) -> Result<(), AdFailure> {
+        let m = vec![Mod::Replace(
+            b"nTSecurityDescriptor".to_vec(),
+            HashSet::from([sd.to_vec()]),
+        )];
+        let r = self
+            .ldap
+            .with_controls(vec![sd_flags_dacl()])
+            .modify(dn, m)
+            .await
+            .map_err(AdFailure::unreachable)?;
+        ok(r)
+    }
+
+    /// One binary value of an entry's attribute.
+    async fn binary(
+        &mut self,
+        dn: &str,
+        attr: &str,
+        controls: Vec<RawControl>,
+    ) -> Result<Option<Vec<u8>>, AdFailure> {
+        let ldap3::SearchResult(entries, res) = self
+            .ldap
+            .with_controls(controls)
+            .search(dn, Scope::Base, "(objectClass=*)", vec![attr])
+            .await
+            .map_err(AdFailure::unreachable)?;
+        match res.rc {
+            0 => {}
+            32 => return Ok(None),
+            _ => return Err(AdFailure::from_result(&res)),
+        }
+        Ok(entries.into_iter().next().and_then(|e| {
+            let e = SearchEntry::construct(e);
+            let bin = e
+                .bin_attrs
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+                .and_then(|(_, v)| v.into_iter().next());
+            bin.or_else(|| {
+                e.attrs
+                    .into_iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+                    .and_then(|(_, v)| v.into_iter().next())
+                    .map(String::into_bytes)
+            })
+        }))
+    }
+
     /// Replace one integer attribute (lockoutTime, pwdLastSet).
     pub async fn write_int(&mut self, dn: &str, attr: &str, value: i64) -> Result<(), AdFailure> {
         self.replace(dn, vec![(attr, vec![value.to_string().into_bytes()])])
@@ -391,25 +502,36 @@ fn unicode_pwd(password: &str) -> Vec<u8> {
         .collect()
 }
 
-/// LDAP_SERVER_POLICY_HINTS with value SEQUENCE { Flags INTEGER 1 }, critical.
-fn policy_hints() -> RawControl {
+/// A control whose value is `SEQUENCE { INTEGER value }`.
+fn integer_control(oid: &str, critical: bool, value: i64) -> RawControl {
     let value = Tag::Sequence(Sequence {
         id: Types::Sequence as u64,
         class: TagClass::Universal,
         inner: vec![Tag::Integer(Integer {
             id: Types::Integer as u64,
             class: TagClass::Universal,
-            inner: 1,
+            inner: value,
         })],
     });
     let mut buf = BytesMut::new();
     // Encoding into a growable buffer cannot fail.
     let _ = write::encode_into(&mut buf, value.into_structure());
     RawControl {
-        ctype: POLICY_HINTS_OID.into(),
-        crit: true,
+        ctype: oid.into(),
+        crit: critical,
         val: Some(buf.to_vec()),
     }
+}
+
+/// LDAP_SERVER_POLICY_HINTS with value SEQUENCE { Flags INTEGER 1 }, critical.
+fn policy_hints() -> RawControl {
+    integer_control(POLICY_HINTS_OID, true, 1)
+}
+
+/// LDAP_SERVER_SD_FLAGS_OID (MS-ADTS 3.1.1.3.4.1.11) asking for the DACL only
+/// (DACL_SECURITY_INFORMATION, 4); not critical, as dsacls sends it.
+fn sd_flags_dacl() -> RawControl {
+    integer_control(SD_FLAGS_OID, false, 4)
 }
 
 #[cfg(test)]

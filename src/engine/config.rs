@@ -1,5 +1,6 @@
 //! What the Entra Connect wizard configured: where the relay, Graph and AD are, the
-//! credentials, and which writeback features are on.
+//! connector's credentials, and the writeback features with their choices. The wizard
+//! ([`super::wizard`]) is what changes it; everything else reads it.
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ pub struct EngineConfig {
     /// SAS policy name and key with the Listen right.
     pub relay_key_name: String,
     pub relay_key: String,
-    /// How long each relay token is valid.
+    /// How long each relay token is valid; the scheduler renews it before it lapses.
     pub relay_token_lifetime: Duration,
     /// `ldaps://dc1.gntech.me:636` (or `ldap://…` with StartTLS).
     pub ad_url: String,
@@ -28,10 +29,13 @@ pub struct EngineConfig {
     pub connector_password: String,
     /// The optional feature "Password writeback".
     pub password_writeback: bool,
+    /// The optional feature "Exchange hybrid deployment"; group writeback v1 needs it.
+    pub exchange_hybrid: bool,
     /// First and largest wait between relay reconnection attempts.
     pub reconnect_backoff: (Duration, Duration),
     /// Microsoft Graph (`https://graph.microsoft.com`, or the fake's loopback URL) and the
-    /// token of the Microsoft Entra connector; sync cycles read devices from it.
+    /// token of the Microsoft Entra connector; sync cycles read devices and groups from it,
+    /// the wizard reads the licences and onboards password writeback there.
     pub graph_url: Option<String>,
     pub graph_token: Option<String>,
     /// The tenant's name for the AAD connector (`gntech.onmicrosoft.com - AAD`).
@@ -44,26 +48,6 @@ pub struct EngineConfig {
     pub cloud_sync: Option<CloudSync>,
     /// How often the scheduler runs a delta cycle (30 minutes by default).
     pub sync_interval: Duration,
-}
-
-/// Group writeback v1 as the wizard configured it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupWritebackV1 {
-    /// The OU groups are written to.
-    pub ou: String,
-    pub naming: super::groups::V1Naming,
-    /// The sync rule "Out to AD – Group Writeback Member Limit" is in force (the default).
-    pub member_limit: bool,
-    /// The wizard's optional feature "Exchange hybrid deployment"; v1 needs it.
-    pub exchange_hybrid: bool,
-}
-
-/// Device writeback as the wizard configured it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceWriteback {
-    /// The container device objects go into.
-    pub container: String,
-    pub class: super::devices::DeviceClass,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -79,11 +63,124 @@ impl std::fmt::Debug for EngineConfig {
     }
 }
 
+/// Device writeback as the wizard configured it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceWriteback {
+    /// The container device objects go into.
+    pub container: String,
+    pub class: DeviceClass,
+}
+
+/// The object class device writeback writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DeviceClass {
+    /// `computer` (the article's view).
+    Computer,
+    /// `msDS-Device` (Entra Connect's).
+    MsDsDevice,
+}
+
+/// Group writeback v1 as the wizard configured it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupWritebackV1 {
+    /// The OU groups are written to.
+    pub ou: String,
+    pub naming: V1Naming,
+    /// The sync rule "Out to AD – Group Writeback Member Limit" is in force (the default).
+    pub member_limit: bool,
+}
+
+/// How group writeback v1 names groups in AD.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum V1Naming {
+    /// `CN=Group_<objectId>` (the default).
+    #[default]
+    ObjectId,
+    /// `CN=<displayName>_<last 12 hex of objectId>`.
+    DisplayName,
+}
+
 /// Cloud Sync "Group provision to Active Directory".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloudSync {
     /// The OU groups are created in (`parentDistinguishedName`).
     pub ou: String,
     /// Which groups; `None`: no scope configured, nothing is provisioned.
-    pub scope: Option<super::groups::CloudSyncScope>,
+    pub scope: Option<CloudSyncScope>,
+}
+
+/// Which cloud groups Cloud Sync provisions (always within the default scope).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudSyncScope {
+    /// Every security group in the default scope.
+    AllSecurityGroups,
+    /// These groups, by display name.
+    Groups(Vec<String>),
+}
+
+impl std::fmt::Display for CloudSyncScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::AllSecurityGroups => write!(f, "all security groups"),
+            Self::Groups(names) => write!(f, "selected groups: {}", names.join(", ")),
+        }
+    }
+}
+
+/// What `Get-ADSyncAADCompanyFeature` prints for this configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompanyFeatures {
+    pub password_writeback: bool,
+    pub device_writeback: bool,
+    /// The forest devices are written to (`gntech.me`), empty when off.
+    pub device_writeback_forest: String,
+    pub unified_group_writeback: bool,
+    pub group_writeback_v2: bool,
+    pub force_password_change_on_logon: bool,
+}
+
+impl CompanyFeatures {
+    /// The rows as the cmdlet prints them: name and `Enabled` / `Disabled` (or the forest).
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let on = |b: bool| if b { "Enabled" } else { "Disabled" }.to_string();
+        vec![
+            ("PasswordWriteback", on(self.password_writeback)),
+            ("DeviceWriteback", on(self.device_writeback)),
+            (
+                "DeviceWritebackForest",
+                self.device_writeback_forest.clone(),
+            ),
+            ("UnifiedGroupWriteback", on(self.unified_group_writeback)),
+            ("GroupWritebackV2", on(self.group_writeback_v2)),
+            (
+                "ForcePasswordChangeOnLogOn",
+                on(self.force_password_change_on_logon),
+            ),
+        ]
+    }
+}
+
+impl EngineConfig {
+    /// The features this configuration has on, as Get-ADSyncAADCompanyFeature reports them.
+    pub fn features(&self) -> CompanyFeatures {
+        let forest = self
+            .device_writeback
+            .as_ref()
+            .map(|d| {
+                d.container
+                    .split(',')
+                    .filter_map(|p| p.trim().strip_prefix("DC="))
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })
+            .unwrap_or_default();
+        CompanyFeatures {
+            password_writeback: self.password_writeback,
+            device_writeback: self.device_writeback.is_some(),
+            device_writeback_forest: forest,
+            unified_group_writeback: self.group_writeback_v1.is_some(),
+            group_writeback_v2: false,
+            force_password_change_on_logon: false,
+        }
+    }
 }

@@ -8,20 +8,12 @@
 //! `reference/entra-writeback.md` §2; the exact sync-rule transforms are a GAP there).
 
 use super::ad::{AdFailure, AdSession};
+use super::config::DeviceClass;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// The object class device writeback writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DeviceClass {
-    /// `computer` (the article's view).
-    Computer,
-    /// `msDS-Device` (Entra Connect's).
-    MsDsDevice,
-}
 
 /// The device as the connector space keeps it: the attributes that flow to AD.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

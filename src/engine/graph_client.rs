@@ -1,6 +1,7 @@
 //! The engine's Microsoft Graph client (reqwest): bearer token, `@odata.nextLink` /
 //! `@odata.deltaLink` following, and throttling honoured — 429 and 503 wait for their
-//! Retry-After (on the business clock) and try again, a bounded number of times.
+//! Retry-After (on the business clock) and try again, a bounded number of times. GET for
+//! reads; PATCH for the wizard's onboarding.
 
 use crate::clock::Clock;
 use serde_json::Value;
@@ -61,20 +62,37 @@ impl GraphClient {
     }
 
     pub async fn get(&self, path_or_link: &str) -> Result<Fetched, GraphFailure> {
+        self.send(reqwest::Method::GET, path_or_link, None).await
+    }
+
+    /// PATCH `body` to a path; Graph answers 204 (or 200 with the object).
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<(), GraphFailure> {
+        self.send(reqwest::Method::PATCH, path, Some(body))
+            .await
+            .map(|_| ())
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path_or_link: &str,
+        body: Option<&Value>,
+    ) -> Result<Fetched, GraphFailure> {
         let url = self.url(path_or_link);
         let mut throttled = 0;
         for attempt in 1..=ATTEMPTS {
-            let resp = self
+            let mut req = self
                 .http
-                .get(&url)
-                .bearer_auth(&self.token)
-                .send()
-                .await
-                .map_err(|e| GraphFailure {
-                    status: 0,
-                    code: "unreachable".into(),
-                    message: e.to_string(),
-                })?;
+                .request(method.clone(), &url)
+                .bearer_auth(&self.token);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.map_err(|e| GraphFailure {
+                status: 0,
+                code: "unreachable".into(),
+                message: e.to_string(),
+            })?;
             let status = resp.status().as_u16();
             let retry_after = resp
                 .headers()
@@ -82,7 +100,7 @@ impl GraphClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
             let body: Value = resp.json().await.unwrap_or(Value::Null);
-            if status == 200 {
+            if status == 200 || status == 204 {
                 return Ok(Fetched { body, throttled });
             }
             if (status == 429 || status == 503) && attempt < ATTEMPTS {

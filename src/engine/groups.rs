@@ -4,6 +4,7 @@
 //! on this.
 
 use super::ad::{AdFailure, AdSession, Attrs};
+use super::config::{CloudSyncScope, V1Naming};
 use super::graph_client::GraphClient;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -70,37 +71,6 @@ impl std::fmt::Display for V1Skip {
             ),
         }
     }
-}
-
-/// Which cloud groups Cloud Sync provisions (always within the default scope).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CloudSyncScope {
-    /// Every security group in the default scope.
-    AllSecurityGroups,
-    /// These groups, by display name.
-    Groups(Vec<String>),
-}
-
-impl std::fmt::Display for CloudSyncScope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::AllSecurityGroups => write!(f, "all security groups"),
-            Self::Groups(names) => write!(f, "selected groups: {}", names.join(", ")),
-        }
-    }
-}
-
-/// How group writeback v1 names groups in AD.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum V1Naming {
-    /// `CN=Group_<objectId>` (the default).
-    #[default]
-    ObjectId,
-    /// `CN=<displayName>_<last 12 hex of objectId>`.
-    DisplayName,
 }
 
 /// The last 12 characters of an objectId: `Mid([objectId],25,12)`, the GUID's last group.

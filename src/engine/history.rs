@@ -1,70 +1,211 @@
 //! What an admin reads afterwards: the run history (Synchronization Service Manager's
 //! Operations tab: PasswordSet / PasswordChange rows, and the import / synchronization /
 //! export runs of sync cycles with their counts and export errors) and the Application
-//! event log (PasswordResetService, Directory Synchronization). Both live outside the engine's tasks so they survive a
-//! restart of the service.
+//! event log (PasswordResetService, Directory Synchronization). Both live outside the
+//! engine's tasks so they survive a restart of the service.
+//!
+//! Profiles, statuses, event levels and sources are enums; their `Display` is how the
+//! Synchronization Service Manager and the event viewer word them.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// The run profile of a row in the Operations tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// A password reset (SSPR or an admin's) written to AD.
+    PasswordSet,
+    /// A user's password change written to AD.
+    PasswordChange,
+    /// An unlock without a reset.
+    AccountUnlock,
+    FullImport,
+    DeltaImport,
+    FullSynchronization,
+    DeltaSynchronization,
+    Export,
+}
+
+impl Profile {
+    /// Password operations, as opposed to the runs of a sync cycle.
+    pub fn is_password(self) -> bool {
+        matches!(
+            self,
+            Self::PasswordSet | Self::PasswordChange | Self::AccountUnlock
+        )
+    }
+
+    pub fn is_import(self) -> bool {
+        matches!(self, Self::FullImport | Self::DeltaImport)
+    }
+
+    pub fn is_synchronization(self) -> bool {
+        matches!(self, Self::FullSynchronization | Self::DeltaSynchronization)
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::PasswordSet => "PasswordSet",
+            Self::PasswordChange => "PasswordChange",
+            Self::AccountUnlock => "AccountUnlock",
+            Self::FullImport => "Full Import",
+            Self::DeltaImport => "Delta Import",
+            Self::FullSynchronization => "Full Synchronization",
+            Self::DeltaSynchronization => "Delta Synchronization",
+            Self::Export => "Export",
+        })
+    }
+}
+
+/// How a run ended, as the Operations tab's Status column says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Success,
+    /// A password operation that AD (or the engine) refused.
+    Failure,
+    /// An export that wrote some objects and failed on others.
+    CompletedExportErrors,
+    /// An import that could not reach the connected directory.
+    StoppedServerDown,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::CompletedExportErrors => "completed-export-errors",
+            Self::StoppedServerDown => "stopped-server-down",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
-    /// `PasswordSet`, `PasswordChange`, `Full Import`, `Delta Import`, `Delta
-    /// Synchronization`, `Export`, …
-    pub profile: String,
+    pub profile: Profile,
     /// The connector the run belongs to (sync runs).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<String>,
-    /// `success`, `failure`, or `completed-export-errors`.
-    pub status: String,
+    pub status: Status,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     /// The user of a password operation.
-    #[serde(skip_serializing_if = "String::is_empty")]
     pub user: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub adds: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub updates: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deletes: Option<u32>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub export_errors: Vec<ExportError>,
     /// Objects an export left alone on purpose (out of scope, limits), with the reason.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
+impl RunRecord {
+    /// A row with nothing counted yet.
+    pub fn new(profile: Profile, status: Status, start: DateTime<Utc>) -> Self {
+        Self {
+            profile,
+            connector: None,
+            status,
+            start,
+            end: start,
+            user: String::new(),
+            adds: None,
+            updates: None,
+            deletes: None,
+            export_errors: Vec::new(),
+            skipped: Vec::new(),
+            dn: None,
+            error: None,
+        }
+    }
+}
+
 /// One object an export could not write.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportError {
-    /// e.g. `no-writeback-container`, `permission-issue`.
-    #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ExportErrorKind,
     pub dn: String,
     pub detail: String,
 }
 
+/// The error types the Connector Operations pane shows for an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportErrorKind {
+    /// The connector account lacks a right (LDAP 50).
+    PermissionIssue,
+    /// The writeback container or OU is missing (LDAP 32).
+    NoWritebackContainer,
+    /// The connected directory refused the object for another reason.
+    CdError,
+    /// The connected directory could not be reached.
+    ConnectionFailure,
+}
+
+impl fmt::Display for ExportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::PermissionIssue => "permission-issue",
+            Self::NoWritebackContainer => "no-writeback-container",
+            Self::CdError => "cd-error",
+            Self::ConnectionFailure => "connection-failure",
+        })
+    }
+}
+
 /// One object an export did not write on purpose.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
     /// The cloud object (a group's display name).
     pub object: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An event's level in the Application log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    Information,
+    Warning,
+    Error,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Information => "Information",
+            Self::Warning => "Warning",
+            Self::Error => "Error",
+        })
+    }
+}
+
+/// The event source in the Application log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// Password writeback (310xx, 320xx, 330xx).
+    PasswordResetService,
+    /// The sync engine's cycles (6xxx).
+    DirectorySynchronization,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::PasswordResetService => "PasswordResetService",
+            Self::DirectorySynchronization => "Directory Synchronization",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub id: u32,
     pub time: DateTime<Utc>,
-    /// `Information`, `Warning` or `Error`.
-    pub level: String,
-    pub source: String,
+    pub level: Level,
+    pub source: Source,
     pub message: String,
 }
 
@@ -89,23 +230,24 @@ impl History {
         self.lock().runs.push(r);
     }
 
-    pub fn event(&self, time: DateTime<Utc>, id: u32, level: &str, message: String) {
-        self.event_from("PasswordResetService", time, id, level, message);
+    /// A PasswordResetService event.
+    pub fn event(&self, time: DateTime<Utc>, id: u32, level: Level, message: String) {
+        self.event_from(Source::PasswordResetService, time, id, level, message);
     }
 
     pub fn event_from(
         &self,
-        source: &str,
+        source: Source,
         time: DateTime<Utc>,
         id: u32,
-        level: &str,
+        level: Level,
         message: String,
     ) {
         self.lock().events.push(Event {
             id,
             time,
-            level: level.into(),
-            source: source.into(),
+            level,
+            source,
             message,
         });
     }
@@ -116,5 +258,11 @@ impl History {
 
     pub fn events(&self) -> Vec<Event> {
         self.lock().events.clone()
+    }
+
+    /// How many runs and events there are so far: a mark to read what came after.
+    pub fn mark(&self) -> (usize, usize) {
+        let r = self.lock();
+        (r.runs.len(), r.events.len())
     }
 }

@@ -1,15 +1,21 @@
 //! The writeback engine: what Entra Connect does for writeback, as production code that
 //! speaks only protocols — WebSocket (Azure Relay Hybrid Connections) outbound to the relay,
-//! LDAP/LDAPS to a domain controller. It never imports the fakes; pointed at a real DC it
-//! works unchanged.
+//! LDAP/LDAPS to a domain controller, HTTPS to Microsoft Graph. It never imports the
+//! fakes; pointed at a real DC it works unchanged. It runs itself: its scheduler runs the
+//! delta cycles and renews the relay token on the engine's clock.
 //!
-//! - [`config`]: the wizard's choices and the endpoints.
-//! - [`relay_listener`]: the outbound control channel, with reconnect and token renewal.
+//! - [`config`]: the wizard's choices and the endpoints; the feature list
+//!   (Get-ADSyncAADCompanyFeature).
+//! - [`wizard`]: the configuration wizard — licence gate, forest check, container and
+//!   rights (option A), password writeback onboarding.
+//! - [`scheduler`]: delta cycles every 30 minutes and token renewal.
+//! - [`relay_listener`]: the outbound control channel, with reconnect.
 //! - [`password`]: PasswordSet / PasswordChange exports and their outcomes.
+//! - [`sync_cycle`]: import from Graph's delta queries, the connector space, export to AD;
+//!   [`devices`] and [`groups`] say what each cloud object becomes in AD.
 //! - [`ad`]: the AD DS connector (ldap3 client, connector account, policy hints).
-//! - [`history`]: run history and the PasswordResetService event log.
-//!
-//! Still to come: device and group writeback, sync cycles (issues 5 and 6).
+//! - [`graph_client`]: Microsoft Graph over reqwest, throttling honoured.
+//! - [`history`]: run history and the Application event log, typed.
 
 pub mod ad;
 pub mod config;
@@ -19,69 +25,92 @@ pub mod groups;
 pub mod history;
 pub mod password;
 pub mod relay_listener;
+pub mod scheduler;
 pub mod sync_cycle;
+pub mod wizard;
 
 use crate::clock::Clock;
-pub use config::EngineConfig;
+pub use config::{CompanyFeatures, EngineConfig};
 pub use history::History;
 use relay_listener::Shared;
+pub use scheduler::SchedulerStatus;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 pub use sync_cycle::{ConnectorSpace, CycleKind, CycleSummary};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch, Mutex};
 use tokio_util::sync::CancellationToken;
+pub use wizard::{AdminCredentials, Choices, WizardError};
 
-/// A running engine (the ADSync service with password writeback on).
+/// What outlives a restart of the service: the run history and the event log, the
+/// connector space and the scheduler's position.
+#[derive(Debug, Clone, Default)]
+pub struct EngineState {
+    pub history: History,
+    pub connector_space: ConnectorSpace,
+}
+
+/// A running engine (the ADSync service).
 pub struct Engine {
     shared: Arc<Shared>,
     cs: ConnectorSpace,
-    renew: mpsc::UnboundedSender<()>,
+    /// One sync cycle at a time.
+    cycles: Arc<Mutex<()>>,
+    status: watch::Receiver<SchedulerStatus>,
     shutdown: CancellationToken,
-    task: Option<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Engine {
-    /// Start the service. `history` and the connector space outlive restarts: pass the
-    /// previous ones back in.
-    pub fn start(
-        cfg: EngineConfig,
-        clock: Arc<dyn Clock>,
-        history: History,
-        cs: ConnectorSpace,
-    ) -> Self {
+    /// Start the service: the relay listener (when password writeback is on) and the
+    /// scheduler. `state` outlives restarts: pass the previous one back in.
+    pub fn start(cfg: EngineConfig, clock: Arc<dyn Clock>, state: EngineState) -> Self {
         let listen = cfg.password_writeback;
-        let shared = Arc::new(Shared {
-            cfg,
-            clock,
-            history,
-            connected: Default::default(),
-        });
+        let shared = Arc::new(Shared::new(cfg, clock, state.history));
+        let cs = state.connector_space;
+        if cs.next_due().is_none() {
+            cs.set_next_due(Some(shared.clock.now() + scheduler::interval(&shared)));
+        }
         let (renew, renew_rx) = mpsc::unbounded_channel();
         let shutdown = CancellationToken::new();
-        let task = listen.then(|| {
-            tokio::spawn(relay_listener::run(
+        let cycles = Arc::new(Mutex::new(()));
+        let (status_tx, status) = watch::channel(SchedulerStatus::default());
+        let mut tasks = Vec::new();
+        if listen {
+            tasks.push(tokio::spawn(relay_listener::run(
                 shared.clone(),
                 renew_rx,
                 shutdown.clone(),
-            ))
-        });
-        if cs.next_due().is_none() {
-            let interval = chrono::Duration::from_std(shared.cfg.sync_interval)
-                .unwrap_or(chrono::Duration::minutes(30));
-            cs.set_next_due(Some(shared.clock.now() + interval));
+            )));
         }
+        tasks.push(tokio::spawn(scheduler::run(
+            shared.clone(),
+            cs.clone(),
+            cycles.clone(),
+            renew,
+            status_tx,
+            shutdown.clone(),
+        )));
         Self {
             shared,
             cs,
-            renew,
+            cycles,
+            status,
             shutdown,
-            task,
+            tasks,
         }
     }
 
     pub fn history(&self) -> &History {
         &self.shared.history
+    }
+
+    /// What a restart must carry over.
+    pub fn state(&self) -> EngineState {
+        EngineState {
+            history: self.shared.history.clone(),
+            connector_space: self.cs.clone(),
+        }
     }
 
     /// Is the relay control channel open?
@@ -101,51 +130,22 @@ impl Engine {
         true
     }
 
-    /// Run a sync cycle now (`Start-ADSyncSyncCycle -PolicyType Initial | Delta`).
+    /// Run a sync cycle now (`Start-ADSyncSyncCycle -PolicyType Initial | Delta`); it waits
+    /// for a cycle the scheduler is running.
     pub async fn sync(&self, kind: CycleKind) -> CycleSummary {
-        let s = &self.shared;
-        let summary = sync_cycle::run(&s.cfg, &s.clock, &s.history, &self.cs, kind).await;
-        self.cs.set_next_due(Some(
-            s.clock.now()
-                + chrono::Duration::from_std(s.cfg.sync_interval)
-                    .unwrap_or(chrono::Duration::minutes(30)),
-        ));
-        summary
+        scheduler::cycle(&self.shared, &self.cs, &self.cycles, kind).await
     }
 
-    /// The scheduler: run a delta cycle if one has fallen due (one, however many intervals
-    /// passed, as ADSync's scheduler does after a pause). Returns whether one ran.
-    pub async fn run_due_cycle(&self) -> Option<CycleSummary> {
-        let now = self.shared.clock.now();
-        match self.cs.next_due() {
-            Some(due) if now >= due => Some(self.sync(CycleKind::Delta).await),
-            None => {
-                let first = now
-                    + chrono::Duration::from_std(self.shared.cfg.sync_interval)
-                        .unwrap_or(chrono::Duration::minutes(30));
-                self.cs.set_next_due(Some(first));
-                None
-            }
-            _ => None,
-        }
+    /// What the scheduler has done so far.
+    pub fn scheduler(&self) -> SchedulerStatus {
+        self.status.borrow().clone()
     }
 
-    /// Does the tenant hold Entra ID P1 or P2 (`GET /v1.0/subscribedSkus`)? The wizard
-    /// offers writeback only then. `Err` when Graph cannot say.
-    pub async fn tenant_has_premium(&self) -> Result<bool, graph_client::GraphFailure> {
-        let cfg = &self.shared.cfg;
-        let (Some(url), Some(token)) = (&cfg.graph_url, &cfg.graph_token) else {
-            return Ok(false);
-        };
-        let g = graph_client::GraphClient::new(url, token, self.shared.clock.clone());
-        let skus = g.get("/v1.0/subscribedSkus").await?.body;
-        Ok(skus["value"].as_array().is_some_and(|v| {
-            v.iter().any(|s| {
-                s["skuPartNumber"]
-                    .as_str()
-                    .is_some_and(|p| p.starts_with("AAD_PREMIUM"))
-            })
-        }))
+    /// Wait until the scheduler has done everything due at business time `t` (a virtual
+    /// clock's owner calls this after moving it). Returns at once if the scheduler stopped.
+    pub async fn settled(&self, t: chrono::DateTime<chrono::Utc>) {
+        let mut status = self.status.clone();
+        let _ = status.wait_for(|s| s.settled_at(t)).await;
     }
 
     pub fn connector_space(&self) -> &ConnectorSpace {
@@ -156,16 +156,63 @@ impl Engine {
         &self.shared.cfg
     }
 
-    /// Send a fresh relay token now (the service does this before the old one expires).
-    pub fn renew_token(&self) {
-        let _ = self.renew.send(());
+    /// Get-ADSyncAADCompanyFeature.
+    pub fn features(&self) -> CompanyFeatures {
+        self.shared.cfg.features()
+    }
+
+    /// Run the configuration wizard with `choices` (see [`wizard`]); on success the
+    /// service restarts with the new configuration and the groups the change concerns are
+    /// judged again by the next export (the wizard's Full Synchronization). Returns what
+    /// the wizard did. A refused configuration leaves the service as it was.
+    pub async fn configure(
+        &mut self,
+        choices: &Choices,
+        admin: &AdminCredentials,
+    ) -> Result<Vec<String>, WizardError> {
+        let done = wizard::configure(
+            &self.shared.cfg,
+            &self.shared.clock,
+            &self.shared.history,
+            choices,
+            admin,
+        )
+        .await?;
+        match &choices.group_writeback_v1 {
+            Some(Some(_)) => self.cs.rescope_groups(true),
+            Some(None) => self.cs.retire_v1_groups(),
+            None => {}
+        }
+        if let Some(Some(_)) = &choices.cloud_sync {
+            self.cs
+                .rescope_groups(done.config.group_writeback_v1.is_some());
+        }
+        self.restart(done.config).await;
+        Ok(done.detail)
+    }
+
+    /// Stop the service and start it again with `cfg`, keeping its state.
+    pub async fn restart(&mut self, cfg: EngineConfig) {
+        self.halt().await;
+        *self = Engine::start(cfg, self.shared.clock.clone(), self.state());
+    }
+
+    async fn halt(&mut self) {
+        self.shutdown.cancel();
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
     }
 
     /// Stop the service and wait for it.
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+}
+
+impl Drop for Engine {
+    /// A dropped engine stops its tasks (`stop` also waits for them).
+    fn drop(&mut self) {
         self.shutdown.cancel();
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
-        }
     }
 }

@@ -7,7 +7,7 @@
 
 use super::ad::{AdFailure, AdSession};
 use super::config::EngineConfig;
-use super::history::{History, RunRecord};
+use super::history::{History, Level, Profile, RunRecord, Status};
 use crate::clock::Clock;
 use crate::writeback_protocol::{Operation, Outcome, PasswordRequest, PasswordResponse};
 
@@ -54,13 +54,13 @@ pub async fn handle(
     history.event(
         start,
         start_id,
-        "Information",
+        Level::Information,
         format!("{name}Start: {who}"),
     );
     let profile = match req.operation {
-        Operation::Change => "PasswordChange",
-        Operation::Unlock => "AccountUnlock",
-        _ => "PasswordSet",
+        Operation::Change => Profile::PasswordChange,
+        Operation::Unlock => Profile::AccountUnlock,
+        _ => Profile::PasswordSet,
     };
 
     let result = apply(cfg, &req).await;
@@ -70,7 +70,7 @@ pub async fn handle(
             history.event(
                 end,
                 success_id,
-                "Information",
+                Level::Information,
                 format!("{name}Success: {who}"),
             );
             PasswordResponse {
@@ -99,13 +99,13 @@ pub async fn handle(
             history.event(
                 end,
                 fail_id,
-                "Error",
+                Level::Error,
                 format!("{name}Fail: {who}, Reason: {event_name}"),
             );
             history.event(
                 end,
                 event_id,
-                "Error",
+                Level::Error,
                 format!("{event_name}: {who}, Details: {detail}"),
             );
             PasswordResponse {
@@ -118,21 +118,18 @@ pub async fn handle(
             }
         }
     };
+    let status = if response.outcome == Outcome::Success {
+        Status::Success
+    } else {
+        Status::Failure
+    };
     history.run(RunRecord {
-        profile: profile.into(),
-        status: if response.outcome == Outcome::Success {
-            "success"
-        } else {
-            "failure"
-        }
-        .into(),
-        start,
         end,
         user: req.user_principal_name.clone(),
         dn: response.dn.clone(),
         error: (response.outcome != Outcome::Success)
             .then(|| format!("{} ({})", response.message, response.event_id)),
-        ..RunRecord::default()
+        ..RunRecord::new(profile, status, start)
     });
     response
 }

@@ -1,7 +1,7 @@
 //! The outbound relay listener: opens the Hybrid Connections control channel with a SAS
 //! token (Listen right), answers each `request` by running the password operation, renews
-//! its token when asked, and reconnects with exponential backoff whenever the channel
-//! closes — all outbound, as the article says: no inbound firewall rule.
+//! its token when the scheduler asks, and reconnects with exponential backoff whenever the
+//! channel closes — all outbound, as the article says: no inbound firewall rule.
 
 use super::config::EngineConfig;
 use super::history::History;
@@ -10,30 +10,67 @@ use crate::clock::Clock;
 use crate::hybrid_connections::{ControlMessage, RenewToken, Response};
 use crate::sas;
 use crate::writeback_protocol::PasswordRequest;
+use chrono::{DateTime, Utc};
 use futures::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use tokio::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
+/// What the engine's tasks share.
 pub struct Shared {
     pub cfg: EngineConfig,
     pub clock: Arc<dyn Clock>,
     pub history: History,
+    /// The control channel is open.
     pub connected: AtomicBool,
+    /// When the token the relay holds expires (while connected): the scheduler renews it
+    /// before then.
+    pub token_expires: Mutex<Option<DateTime<Utc>>>,
+    /// Wakes the scheduler when something it plans by changed (a new connection).
+    pub poke: Notify,
 }
 
-fn token(s: &Shared) -> String {
-    let expiry = s.clock.now().timestamp() + s.cfg.relay_token_lifetime.as_secs() as i64;
+impl Shared {
+    pub fn new(cfg: EngineConfig, clock: Arc<dyn Clock>, history: History) -> Self {
+        Self {
+            cfg,
+            clock,
+            history,
+            connected: AtomicBool::new(false),
+            token_expires: Mutex::new(None),
+            poke: Notify::new(),
+        }
+    }
+
+    pub fn token_expires(&self) -> Option<DateTime<Utc>> {
+        *self.token_expires.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_token_expires(&self, t: Option<DateTime<Utc>>) {
+        *self.token_expires.lock().unwrap_or_else(|e| e.into_inner()) = t;
+    }
+}
+
+/// A fresh SAS token for the listen URL, and when it expires.
+fn token(s: &Shared) -> (String, DateTime<Utc>) {
+    let expires = s.clock.now()
+        + chrono::Duration::from_std(s.cfg.relay_token_lifetime)
+            .unwrap_or(chrono::Duration::hours(1));
     let resource = format!("http://{}/{}", s.cfg.relay_namespace, s.cfg.relay_path);
-    sas::token(&resource, &s.cfg.relay_key_name, &s.cfg.relay_key, expiry)
+    let t = sas::token(
+        &resource,
+        &s.cfg.relay_key_name,
+        &s.cfg.relay_key,
+        expires.timestamp(),
+    );
+    (t, expires)
 }
 
-fn listen_url(s: &Shared) -> String {
-    let token = token(s);
-    let t = percent_encoding::utf8_percent_encode(&token, percent_encoding::NON_ALPHANUMERIC);
+fn listen_url(s: &Shared, token: &str) -> String {
+    let t = percent_encoding::utf8_percent_encode(token, percent_encoding::NON_ALPHANUMERIC);
     format!(
         "{}/$hc/{}?sb-hc-action=listen&sb-hc-token={t}",
         s.cfg.relay_url.trim_end_matches('/'),
@@ -41,10 +78,13 @@ fn listen_url(s: &Shared) -> String {
     )
 }
 
+/// A renewal the scheduler asks for; answered once the new token is on its way.
+pub type Renewal = oneshot::Sender<()>;
+
 /// Keep a control channel open until `shutdown`.
 pub async fn run(
     shared: Arc<Shared>,
-    mut renew: mpsc::UnboundedReceiver<()>,
+    mut renew: mpsc::UnboundedReceiver<Renewal>,
     shutdown: CancellationToken,
 ) {
     let (first, max) = shared.cfg.reconnect_backoff;
@@ -53,13 +93,18 @@ pub async fn run(
         if shutdown.is_cancelled() {
             break;
         }
-        match tokio_tungstenite::connect_async_with_config(listen_url(&shared), None, true).await {
+        let (token, expires) = token(&shared);
+        let url = listen_url(&shared, &token);
+        match tokio_tungstenite::connect_async_with_config(url, None, true).await {
             Ok((ws, _)) => {
                 backoff = first;
+                shared.set_token_expires(Some(expires));
                 shared.connected.store(true, Ordering::SeqCst);
+                shared.poke.notify_one();
                 tracing::info!(path = %shared.cfg.relay_path, "relay listener connected");
                 serve(&shared, ws, &mut renew, &shutdown).await;
                 shared.connected.store(false, Ordering::SeqCst);
+                shared.set_token_expires(None);
                 if shutdown.is_cancelled() {
                     break;
                 }
@@ -81,7 +126,7 @@ type Ws =
 async fn serve(
     shared: &Shared,
     ws: Ws,
-    renew: &mut mpsc::UnboundedReceiver<()>,
+    renew: &mut mpsc::UnboundedReceiver<Renewal>,
     shutdown: &CancellationToken,
 ) {
     let (mut sink, mut stream) = ws.split();
@@ -91,11 +136,14 @@ async fn serve(
                 let _ = sink.send(Message::Close(None)).await;
                 return;
             }
-            Some(()) = renew.recv() => {
-                let m = ControlMessage::RenewToken(RenewToken { token: token(shared) });
+            Some(done) = renew.recv() => {
+                let (token, expires) = token(shared);
+                let m = ControlMessage::RenewToken(RenewToken { token });
                 if sink.send(Message::Text(serde_json::to_string(&m).unwrap_or_default().into())).await.is_err() {
                     return;
                 }
+                shared.set_token_expires(Some(expires));
+                let _ = done.send(());
                 continue;
             }
             msg = stream.next() => msg,

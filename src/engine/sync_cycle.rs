@@ -6,11 +6,13 @@
 //! applied twice); throttling is waited out on the business clock.
 
 use super::ad::AdSession;
-use super::config::EngineConfig;
+use super::config::{EngineConfig, V1Naming};
 use super::devices::{self, DeviceImage};
 use super::graph_client::GraphClient;
-use super::groups::{self, GroupImage, V1Naming, V1Skip};
-use super::history::{ExportError, History, RunRecord, Skipped};
+use super::groups::{self, GroupImage, V1Skip};
+use super::history::{
+    ExportError, ExportErrorKind, History, Level, Profile, RunRecord, Skipped, Source, Status,
+};
 use crate::clock::Clock;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -286,27 +288,29 @@ pub async fn run(
         imported.error = g.error;
     }
     let end = clock.now();
-    let profile = if full { "Full Import" } else { "Delta Import" };
+    let profile = if full {
+        Profile::FullImport
+    } else {
+        Profile::DeltaImport
+    };
     let (adds, updates, deletes) = imported.counts;
     summary.imported = imported.counts;
+    let status = if imported.error.is_some() {
+        Status::StoppedServerDown
+    } else {
+        Status::Success
+    };
     history.run(RunRecord {
-        profile: profile.into(),
         connector: Some(aad_connector(cfg)),
-        status: if imported.error.is_some() {
-            "stopped-server-down".into()
-        } else {
-            "success".into()
-        },
-        start,
         end,
         adds: Some(adds),
         updates: Some(updates),
         deletes: Some(deletes),
         error: imported.error.clone(),
-        ..RunRecord::default()
+        ..RunRecord::new(profile, status, start)
     });
     if let Some(e) = imported.error {
-        history.event_from("Directory Synchronization", end, 6803, "Error", format!("The import from Microsoft Entra ID stopped: {e}. The next cycle resumes where it stopped."));
+        history.event_from(Source::DirectorySynchronization, end, 6803, Level::Error, format!("The import from Microsoft Entra ID stopped: {e}. The next cycle resumes where it stopped."));
         summary.import_failed = Some(e);
         return summary;
     }
@@ -314,21 +318,17 @@ pub async fn run(
         let st = cs.lock();
         sum(st.devices.pending(), st.groups.pending())
     };
+    let profile = if full {
+        Profile::FullSynchronization
+    } else {
+        Profile::DeltaSynchronization
+    };
     history.run(RunRecord {
-        profile: if full {
-            "Full Synchronization"
-        } else {
-            "Delta Synchronization"
-        }
-        .into(),
         connector: Some(aad_connector(cfg)),
-        status: "success".into(),
-        start: end,
-        end,
         adds: Some(pending.0),
         updates: Some(pending.1),
         deletes: Some(pending.2),
-        ..RunRecord::default()
+        ..RunRecord::new(profile, Status::Success, end)
     });
     // Everything is written to the users' forest: its connector is named after the domain.
     if cfg.device_writeback.is_none() && !groups_need_export(cfg, cs) {
@@ -352,23 +352,20 @@ pub async fn run(
     summary.exported = counts;
     summary.export_errors = errors.len();
     summary.skipped = skipped.clone();
+    let status = if errors.is_empty() {
+        Status::Success
+    } else {
+        Status::CompletedExportErrors
+    };
     history.run(RunRecord {
-        profile: "Export".into(),
         connector: Some(ad_connector(&target)),
-        status: if errors.is_empty() {
-            "success"
-        } else {
-            "completed-export-errors"
-        }
-        .into(),
-        start,
         end,
         adds: Some(counts.0),
         updates: Some(counts.1),
         deletes: Some(counts.2),
         export_errors: errors,
         skipped,
-        ..RunRecord::default()
+        ..RunRecord::new(Profile::Export, status, start)
     });
     summary
 }
@@ -504,11 +501,10 @@ async fn owner_of(
 fn export_error(f: super::ad::AdFailure, dn: Option<String>) -> ExportError {
     ExportError {
         kind: match f.code {
-            Some(50) => "permission-issue",
-            Some(32) => "no-writeback-container",
-            _ => "cd-error",
-        }
-        .into(),
+            Some(50) => ExportErrorKind::PermissionIssue,
+            Some(32) => ExportErrorKind::NoWritebackContainer,
+            _ => ExportErrorKind::CdError,
+        },
         dn: dn.unwrap_or_default(),
         detail: match f.code {
             Some(c) => format!("LDAP {c}: {}", f.message.lines().next().unwrap_or_default()),
@@ -532,7 +528,7 @@ async fn export(
         Ok(s) => s,
         Err(f) => {
             errors.push(ExportError {
-                kind: "connection-failure".into(),
+                kind: ExportErrorKind::ConnectionFailure,
                 dn: dw.container.clone(),
                 detail: f.message,
             });
@@ -552,7 +548,7 @@ async fn export(
             (Some(img), None, _) => {
                 if !container_exists {
                     errors.push(ExportError {
-                        kind: "no-writeback-container".into(),
+                        kind: ExportErrorKind::NoWritebackContainer,
                         dn: target_dn.unwrap_or_default(),
                         detail: format!(
                             "the device writeback container {} does not exist",
@@ -621,7 +617,7 @@ enum Plan {
 fn plan(cfg: &EngineConfig, img: &GroupImage) -> Plan {
     if img.unified {
         return match &cfg.group_writeback_v1 {
-            Some(gw) if !gw.exchange_hybrid => {
+            Some(_) if !cfg.exchange_hybrid => {
                 Plan::Skip(V1Skip::ExchangeHybridMissing.to_string())
             }
             Some(gw) => match img.v1_decision(gw.member_limit) {
@@ -723,7 +719,7 @@ async fn export_groups(
             Plan::NotEnabled => {
                 // Stays pending: the error comes back each cycle until the rule is on.
                 errors.push(ExportError {
-                    kind: "cd-error".into(),
+                    kind: ExportErrorKind::CdError,
                     dn: format!("CN={}", img.v1_cn(V1Naming::ObjectId)),
                     detail: format!("Group writeback not enabled: {} is set to be written back, but the group writeback sync rule is not configured (Entra Connect → Optional Features → Group writeback)", img.display_name),
                 });
@@ -750,7 +746,7 @@ async fn export_groups(
                 Ok(m) => m,
                 Err(detail) => {
                     errors.push(ExportError {
-                        kind: "cd-error".into(),
+                        kind: ExportErrorKind::CdError,
                         dn: g.dn.clone().unwrap_or_default(),
                         detail,
                     });

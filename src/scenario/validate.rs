@@ -607,7 +607,7 @@ fn check_format(format: &str, text: &str, at: Place, path: &str) -> Option<Probl
                 Some("write it like \"CN=Alice Smith,OU=Staff,DC=gntech,DC=me\"".into()),
             )
         }),
-        "ldap-filter" => super::filter::parse(text)
+        "ldap-filter" => crate::world::ad::parse_filter(text)
             .err()
             .map(|e| problem(at, format!("{path}: {e}"), None)),
         _ => None,

@@ -23,6 +23,7 @@ fn config(dc: &Dc) -> EngineConfig {
         connector_dn: dc.dir.connector_dn().unwrap(),
         connector_password: dc.dir.connector_password().unwrap(),
         password_writeback: true,
+        exchange_hybrid: false,
         reconnect_backoff: (Duration::from_millis(5), Duration::from_millis(50)),
         graph_url: None,
         graph_token: None,
@@ -253,8 +254,7 @@ async fn the_listener_reconnects_after_the_relay_drops_it() {
     cfg.relay_namespace = "ns.servicebus.windows.net".into();
     cfg.relay_key_name = "listen".into();
     cfg.relay_key = "key".into();
-    let engine =
-        writeback_sim::engine::Engine::start(cfg, clock, History::default(), Default::default());
+    let engine = writeback_sim::engine::Engine::start(cfg, clock, Default::default());
     assert!(engine.wait_connected(Duration::from_secs(5)).await);
     relay.drop_listeners();
     tokio::time::sleep(Duration::from_millis(20)).await;

@@ -11,8 +11,7 @@ use writeback_sim::cloud::graph::{Caller, Graph, PASSWORD_METHOD_ID};
 use writeback_sim::cloud::sspr::RelaySender;
 use writeback_sim::cloud::tenant::{CloudUser, TenantSettings};
 use writeback_sim::cloud::{PasswordService, Tenant};
-use writeback_sim::directory::DirectoryConfig;
-use writeback_sim::world::{World, WorldOptions};
+use writeback_sim::world::{UserSpec, World, WorldOptions};
 
 fn settings() -> TenantSettings {
     TenantSettings::default()
@@ -181,9 +180,8 @@ async fn subscribed_skus_follow_the_licence() {
 async fn world() -> World {
     let mut w = World::start(WorldOptions {
         seed: 1,
-        directory: DirectoryConfig::default(),
         tenant: settings(),
-        password_writeback: true,
+        ..WorldOptions::default()
     })
     .await
     .unwrap();
@@ -192,27 +190,33 @@ async fn world() -> World {
         "/fixtures/gntech.me.ldif"
     ))
     .unwrap();
-    w.directory.import_ldif(&text, "gntech.me.ldif").unwrap();
-    w.add_user(
-        "alice@gntech.me",
-        Some("CN=Alice Smith,OU=Staff,DC=gntech,DC=me"),
-        true,
-        vec![],
-    )
+    w.import_ldif(&text, "gntech.me.ldif").unwrap();
+    w.add_user(UserSpec {
+        upn: "alice@gntech.me".into(),
+        synced_from: Some("CN=Alice Smith,OU=Staff,DC=gntech,DC=me".into()),
+        sspr_registered: true,
+        groups: vec![],
+    })
     .unwrap();
     w.begin();
     w.start_engine().await;
+    w.configure(writeback_sim::world::Choices {
+        password_writeback: Some(true),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     w
 }
 
 #[tokio::test]
 async fn reset_password_is_a_long_running_operation_written_back_to_ad() {
     let w = world().await;
-    let token = w.graph.issue_token(Caller::Admin("admin@gntech.me".into()));
+    let token = w.graph_token(Caller::Admin("admin@gntech.me".into()));
     let http = reqwest::Client::new();
     let url = format!(
         "{}/v1.0/users/alice@gntech.me/authentication/methods/{PASSWORD_METHOD_ID}/resetPassword",
-        w.graph_url
+        w.endpoints().graph
     );
     let resp = http
         .post(&url)
@@ -243,11 +247,10 @@ async fn reset_password_is_a_long_running_operation_written_back_to_ad() {
     }
     assert_eq!(status, "succeeded");
     assert_ne!(
-        w.directory
-            .entry("CN=Alice Smith,OU=Staff,DC=gntech,DC=me")
+        w.ad_entry("CN=Alice Smith,OU=Staff,DC=gntech,DC=me")
             .unwrap()
-            .int("pwdLastSet"),
-        Some(0)
+            .readable("pwdLastSet"),
+        vec!["0".to_string()]
     );
 
     // A policy violation makes the operation fail, with AD's verdict in statusDetail.
@@ -286,9 +289,9 @@ async fn reset_password_is_a_long_running_operation_written_back_to_ad() {
 #[tokio::test]
 async fn me_change_password_answers_204_or_the_reason() {
     let w = world().await;
-    let token = w.graph.issue_token(Caller::User("alice@gntech.me".into()));
+    let token = w.graph_token(Caller::User("alice@gntech.me".into()));
     let http = reqwest::Client::new();
-    let url = format!("{}/v1.0/me/changePassword", w.graph_url);
+    let url = format!("{}/v1.0/me/changePassword", w.endpoints().graph);
     let bad = http
         .post(&url)
         .bearer_auth(&token)

@@ -1,26 +1,25 @@
 //! Group writeback v1 through a whole world: Microsoft 365 groups from Graph (beta
-//! delta, with writebackConfiguration) into the OU, members mapped to synced users.
+//! delta, with writebackConfiguration) into the OU, members mapped to synced users; and
+//! Cloud Sync taking over a group by its anchor.
 
-use crate::support::cloud_group;
-use writeback_sim::cloud::tenant::{License, TenantSettings};
-use writeback_sim::directory::DirectoryConfig;
-use writeback_sim::engine::groups::V1Naming;
-use writeback_sim::engine::CycleKind;
-use writeback_sim::world::{World, WorldOptions};
+use writeback_sim::world::{
+    Choices, CloudSyncChoice, CloudSyncScope, CycleKind, GroupChoice, GroupKind, GroupSpec,
+    GroupUpdate, License, NewEntry, TenantSettings, UserSpec, V1Naming, World, WorldError,
+    WorldOptions,
+};
 
 const OU: &str = "OU=M365 Groups,DC=gntech,DC=me";
 
 async fn world(license: License, exchange_hybrid: bool) -> World {
     let mut w = World::start(WorldOptions {
         seed: 5,
-        directory: DirectoryConfig::default(),
         tenant: TenantSettings {
             license,
-            exchange_hybrid,
             group_writeback_default: true,
             ..TenantSettings::default()
         },
-        password_writeback: true,
+        exchange_hybrid,
+        ..WorldOptions::default()
     })
     .await
     .unwrap();
@@ -29,7 +28,7 @@ async fn world(license: License, exchange_hybrid: bool) -> World {
         "/fixtures/gntech.me.ldif"
     ))
     .unwrap();
-    w.directory.import_ldif(&text, "gntech.me.ldif").unwrap();
+    w.import_ldif(&text, "gntech.me.ldif").unwrap();
     for (upn, dn) in [
         (
             "alice@gntech.me",
@@ -45,44 +44,76 @@ async fn world(license: License, exchange_hybrid: bool) -> World {
         ),
         ("guest@gntech.me", None),
     ] {
-        w.add_user(upn, dn, true, vec![]).unwrap();
+        w.add_user(UserSpec {
+            upn: upn.into(),
+            synced_from: dn.map(str::to_string),
+            sspr_registered: true,
+            groups: vec![],
+        })
+        .unwrap();
     }
     w.begin();
     w.start_engine().await;
     w
 }
 
-fn user_id(w: &World, upn: &str) -> String {
-    w.tenant.user(upn).unwrap().id
+async fn group_writeback(
+    w: &mut World,
+    ou: Option<&str>,
+    naming: V1Naming,
+) -> Result<Vec<String>, WorldError> {
+    w.configure(Choices {
+        group_writeback_v1: Some(Some(GroupChoice {
+            ou: ou.map(str::to_string),
+            naming,
+        })),
+        ..Choices::default()
+    })
+    .await
+}
+
+fn group(w: &mut World, name: &str, kind: GroupKind, members: &[&str]) -> String {
+    w.create_group(GroupSpec {
+        name: name.into(),
+        kind,
+        members: members.iter().map(|m| m.to_string()).collect(),
+        ..GroupSpec::default()
+    })
+    .unwrap()
 }
 
 fn values(w: &World, dn: &str, attr: &str) -> Vec<String> {
-    let e = w
-        .directory
-        .entry(dn)
-        .unwrap_or_else(|| panic!("{dn} in AD"));
-    let mut v: Vec<String> = e.strs(attr).map(str::to_string).collect();
+    let e = w.ad_entry(dn).unwrap_or_else(|| panic!("{dn} in AD"));
+    let mut v = e.readable(attr);
     v.sort();
     v
+}
+
+fn feature(w: &World, name: &str) -> String {
+    w.features()
+        .rows()
+        .into_iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .unwrap()
 }
 
 #[tokio::test]
 async fn microsoft_365_groups_are_written_with_synced_members_only() {
     let mut w = world(License::P1, true).await;
-    w.configure_group_writeback_v1(None, V1Naming::ObjectId)
+    group_writeback(&mut w, None, V1Naming::ObjectId)
         .await
         .unwrap();
-    let members = vec![
-        user_id(&w, "alice@gntech.me"),
-        user_id(&w, "bob@gntech.me"),
-        user_id(&w, "guest@gntech.me"),
-    ];
-    w.tenant
-        .put_group(cloud_group(1, "Marketing", true, members));
-    w.tenant.put_group(cloud_group(2, "Finance", false, vec![]));
-    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    let marketing = group(
+        &mut w,
+        "Marketing",
+        GroupKind::M365,
+        &["alice@gntech.me", "bob@gntech.me", "guest@gntech.me"],
+    );
+    group(&mut w, "Finance", GroupKind::Security, &[]);
+    let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!((s.exported, s.export_errors), ((1, 0, 0), 0), "{s:?}");
-    let dn = format!("CN=Group_30000000-0000-4000-8000-000000000001,{OU}");
+    let dn = format!("CN=Group_{marketing},{OU}");
     assert_eq!(values(&w, &dn, "groupType"), vec!["8"]);
     assert_eq!(values(&w, &dn, "mail"), vec!["marketing@gntech.me"]);
     assert_eq!(
@@ -109,17 +140,18 @@ async fn microsoft_365_groups_are_written_with_synced_members_only() {
             .any(|(o, r)| *o == "Marketing" && r.starts_with("1 cloud-only member")),
         "{reasons:?}"
     );
-    assert_eq!(w.features()["UnifiedGroupWriteback"], "Enabled");
+    assert_eq!(feature(&w, "UnifiedGroupWriteback"), "Enabled");
 
     // Membership and type change; then the group is turned off (it stays) and deleted.
-    let carol = user_id(&w, "carol@gntech.me");
-    let alice = user_id(&w, "alice@gntech.me");
-    w.tenant.update_group("Marketing", |g| {
-        g.members.retain(|m| *m != alice);
-        g.members.push(carol);
-        g.writeback.on_premises_group_type = Some("universalMailEnabledSecurityGroup".into());
-    });
-    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    w.update_group(GroupUpdate {
+        name: "Marketing".into(),
+        add_members: vec!["carol@gntech.me".into()],
+        remove_members: vec!["alice@gntech.me".into()],
+        on_prem_group_type: Some("universalMailEnabledSecurityGroup".into()),
+        ..GroupUpdate::default()
+    })
+    .unwrap();
+    let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 1, 0), "{s:?}");
     assert_eq!(values(&w, &dn, "groupType"), vec!["-2147483640"]);
     assert_eq!(
@@ -129,74 +161,91 @@ async fn microsoft_365_groups_are_written_with_synced_members_only() {
             "CN=Carol White,OU=Staff,DC=gntech,DC=me"
         ]
     );
-    w.tenant
-        .update_group("Marketing", |g| g.writeback.is_enabled = Some(false));
-    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    w.update_group(GroupUpdate {
+        name: "Marketing".into(),
+        writeback: Some(false),
+        ..GroupUpdate::default()
+    })
+    .unwrap();
+    let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 0, 0));
-    assert!(w.directory.entry(&dn).is_some(), "kept until a hard delete");
+    assert!(w.ad_entry(&dn).is_some(), "kept until a hard delete");
     assert!(s.skipped.iter().any(|x| x.reason.contains("stays in AD")));
-    w.tenant.delete_group("Marketing");
-    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    w.delete_group("Marketing").unwrap();
+    let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 0, 1), "{s:?}");
-    assert!(w.directory.entry(&dn).is_none());
+    assert!(w.ad_entry(&dn).is_none());
+    w.shutdown().await;
 }
 
 #[tokio::test]
 async fn display_name_naming_renames_with_the_cloud_group() {
     let mut w = world(License::P2, true).await;
-    w.configure_group_writeback_v1(Some("OU=Groups,DC=gntech,DC=me"), V1Naming::DisplayName)
-        .await
-        .unwrap();
-    w.tenant
-        .put_group(cloud_group(0xe9305786a271, "Administrators", true, vec![]));
-    w.engine().unwrap().sync(CycleKind::Delta).await;
-    assert!(w
-        .directory
-        .entry("CN=Administrators_e9305786a271,OU=Groups,DC=gntech,DC=me")
-        .is_some());
-    w.tenant
-        .update_group("Administrators", |g| g.display_name = "Admins".into());
-    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    group_writeback(
+        &mut w,
+        Some("OU=Groups,DC=gntech,DC=me"),
+        V1Naming::DisplayName,
+    )
+    .await
+    .unwrap();
+    let id = group(&mut w, "Administrators", GroupKind::M365, &[]);
+    let tail = &id[id.len() - 12..];
+    w.sync(CycleKind::Delta).await.unwrap();
+    let named = |n: &str| format!("CN={n}_{tail},OU=Groups,DC=gntech,DC=me");
+    assert!(w.ad_entry(&named("Administrators")).is_some());
+    w.update_group(GroupUpdate {
+        name: "Administrators".into(),
+        display_name: Some("Admins".into()),
+        ..GroupUpdate::default()
+    })
+    .unwrap();
+    let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 1, 0), "{s:?}");
-    assert!(w
-        .directory
-        .entry("CN=Admins_e9305786a271,OU=Groups,DC=gntech,DC=me")
-        .is_some());
+    assert!(w.ad_entry(&named("Admins")).is_some());
 
     // Turning group writeback off deletes what it wrote on the next cycle.
-    w.disable_group_writeback_v1().await;
-    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    let detail = w
+        .configure(Choices {
+            group_writeback_v1: Some(None),
+            ..Choices::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(detail, vec!["group writeback v1 disabled"]);
+    let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 0, 1), "{s:?}");
-    assert!(w
-        .directory
-        .entry("CN=Admins_e9305786a271,OU=Groups,DC=gntech,DC=me")
-        .is_none());
-    assert_eq!(w.features()["UnifiedGroupWriteback"], "Disabled");
+    assert!(w.ad_entry(&named("Admins")).is_none());
+    assert_eq!(feature(&w, "UnifiedGroupWriteback"), "Disabled");
+    w.shutdown().await;
 }
 
 #[tokio::test]
 async fn without_exchange_hybrid_or_a_licence_nothing_is_written() {
     let mut w = world(License::P1, false).await;
-    let detail = w
-        .configure_group_writeback_v1(None, V1Naming::ObjectId)
+    let detail = group_writeback(&mut w, None, V1Naming::ObjectId)
         .await
         .unwrap();
     assert!(detail.iter().any(|d| d.contains("Exchange hybrid")));
-    w.tenant
-        .put_group(cloud_group(1, "Marketing", true, vec![]));
-    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    group(&mut w, "Marketing", GroupKind::M365, &[]);
+    let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 0, 0));
     assert_eq!(s.skipped.len(), 1);
     assert!(s.skipped[0]
         .reason
         .starts_with("Exchange hybrid is not configured"));
+    w.shutdown().await;
 
     let mut w = world(License::None, true).await;
-    let err = w
-        .configure_group_writeback_v1(None, V1Naming::ObjectId)
+    let err = group_writeback(&mut w, None, V1Naming::ObjectId)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("needs Microsoft Entra ID P1 or P2"), "{err}");
+    assert!(
+        w.ad_entry(OU).is_none(),
+        "the refused wizard created nothing"
+    );
+    w.shutdown().await;
 }
 
 /// Cloud Sync matches by anchor: a group already in AD with
@@ -205,53 +254,46 @@ async fn without_exchange_hybrid_or_a_licence_nothing_is_written() {
 /// with the reason.
 #[tokio::test]
 async fn cloud_sync_matches_an_existing_group_by_its_anchor() {
-    use writeback_sim::directory::add::AddRequest;
-    use writeback_sim::directory::{OpContext, Principal};
-    use writeback_sim::engine::groups::CloudSyncScope;
     let mut w = world(License::P1, false).await;
-    let finance = cloud_group(7, "Finance", false, vec![user_id(&w, "alice@gntech.me")]);
-    w.configure_cloud_sync(
-        Some("OU=Cloud Groups,DC=gntech,DC=me"),
-        Some(CloudSyncScope::Groups(vec!["Finance".into()])),
-    )
+    w.configure(Choices {
+        cloud_sync: Some(Some(CloudSyncChoice {
+            ou: Some("OU=Cloud Groups,DC=gntech,DC=me".into()),
+            scope: Some(CloudSyncScope::Groups(vec!["Finance".into()])),
+        })),
+        ..Choices::default()
+    })
     .await
     .unwrap();
+    let finance = group(&mut w, "Finance", GroupKind::Security, &["alice@gntech.me"]);
+    group(&mut w, "HR", GroupKind::Security, &[]);
     let legacy = "CN=Finance (old),OU=Cloud Groups,DC=gntech,DC=me";
-    let text = |s: &str| vec![s.as_bytes().to_vec()];
-    w.directory
-        .write()
-        .add(
-            &Principal::System,
-            &OpContext {
-                tls: true,
-                ..OpContext::default()
-            },
-            w.clock.now_utc(),
-            AddRequest {
-                dn: legacy.into(),
-                attrs: vec![
-                    ("objectClass".into(), text("group")),
-                    (
-                        "msDS-ExternalDirectoryObjectId".into(),
-                        text(&format!("Group_{}", finance.id)),
-                    ),
-                ],
-            },
-        )
-        .unwrap();
-    w.tenant.put_group(finance);
-    w.tenant.put_group(cloud_group(8, "HR", false, vec![]));
-    let s = w.engine().unwrap().sync(CycleKind::Delta).await;
+    w.ad_add(NewEntry {
+        dn: legacy.into(),
+        attrs: vec![
+            ("objectClass".into(), vec!["group".into()]),
+            (
+                "msDS-ExternalDirectoryObjectId".into(),
+                vec![format!("Group_{finance}")],
+            ),
+        ],
+        password: None,
+    })
+    .unwrap();
+    let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!((s.exported, s.export_errors), ((0, 1, 0), 0), "{s:?}");
-    let dn = "CN=Finance_000000000007,OU=Cloud Groups,DC=gntech,DC=me";
-    assert!(w.directory.entry(legacy).is_none(), "renamed by the rule");
-    assert_eq!(values(&w, dn, "groupType"), vec!["-2147483640"]);
+    let dn = format!(
+        "CN=Finance_{},OU=Cloud Groups,DC=gntech,DC=me",
+        &finance[finance.len() - 12..]
+    );
+    assert!(w.ad_entry(legacy).is_none(), "renamed by the rule");
+    assert_eq!(values(&w, &dn, "groupType"), vec!["-2147483640"]);
     assert_eq!(
-        values(&w, dn, "member"),
+        values(&w, &dn, "member"),
         vec!["CN=Alice Smith,OU=Staff,DC=gntech,DC=me"]
     );
     assert!(s
         .skipped
         .iter()
         .any(|x| x.object == "HR" && x.reason.contains("not among the groups selected")));
+    w.shutdown().await;
 }

@@ -1,154 +1,13 @@
-//! The scenario file (`SCENARIO-FORMAT.md`) as serde types. Unknown keys are rejected, and
-//! serde-saphyr puts the file:line:col of every error in front of it.
+//! The steps of a scenario: one action each (what people, admins, faults and the clock
+//! do, and the checks), with an optional `expect` on its outcome; the JSON Schema of a step
+//! and its deserialisation (exactly one action key per step).
 
+use super::{AttrValue, DeviceSpec, Duration, EngineSpec, GroupSpec, LicenseSpec, SsprSpec};
 use schemars::JsonSchema;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// Parse a scenario. YAML 1.2 booleans only: `on:` (the scope of a grant) is a key, not
-/// `true`.
-pub fn from_yaml(text: &str) -> Result<Scenario, serde_saphyr::Error> {
-    serde_saphyr::from_str_with_options(text, serde_saphyr::options! { strict_booleans: true })
-}
-
-/// The JSON Schema of the format (`writeback-sim schema`), for editors: every scenario
-/// file names it in a `# yaml-language-server: $schema=...` line. `validate` checks files
-/// against the same schema.
-pub fn json_schema() -> serde_json::Value {
-    let mut schema = schemars::schema_for!(Scenario);
-    schema.insert("title".into(), "writeback-sim scenario".into());
-    schema.insert(
-        "description".into(),
-        "A world (tenant, directory, engine), steps people, faults and checks take, and a snapshot of what happened. See SCENARIO-FORMAT.md.".into(),
-    );
-    schema.to_value()
-}
-
-/// A scenario file: the world it starts from, the steps, and what the snapshot holds.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Scenario {
-    pub name: Option<String>,
-    pub summary: Option<String>,
-    pub case: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub seed: u64,
-    #[serde(default)]
-    pub world: WorldSpec,
-    #[serde(default)]
-    pub steps: Vec<Step>,
-    #[serde(default)]
-    pub snapshot: SnapshotSpec,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WorldSpec {
-    #[serde(default)]
-    pub tenant: TenantSpec,
-    #[serde(default)]
-    pub directory: DirectorySpec,
-    #[serde(default)]
-    pub engine: EngineSpec,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-pub enum LicenseSpec {
-    #[serde(rename = "none")]
-    None,
-    #[default]
-    P1,
-    P2,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SsprEnabledSpec {
-    None,
-    Selected,
-    #[default]
-    All,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SsprSpec {
-    #[serde(default)]
-    pub enabled: SsprEnabledSpec,
-    #[serde(default = "yes")]
-    pub writeback: bool,
-    pub selected_group: Option<String>,
-    /// "Allow users to unlock accounts without resetting their password".
-    #[serde(default)]
-    pub unlock_option: bool,
-}
-
-impl Default for SsprSpec {
-    fn default() -> Self {
-        Self {
-            enabled: SsprEnabledSpec::All,
-            writeback: true,
-            selected_group: None,
-            unlock_option: false,
-        }
-    }
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TenantSpec {
-    pub domain: Option<String>,
-    #[serde(default)]
-    pub license: LicenseSpec,
-    #[serde(default)]
-    pub exchange_hybrid: bool,
-    #[serde(default)]
-    pub sspr: SsprSpec,
-    #[serde(default)]
-    pub group_writeback_default: bool,
-    #[serde(default)]
-    pub users: Vec<UserSpec>,
-    #[serde(default)]
-    pub devices: Vec<DeviceSpec>,
-    #[serde(default)]
-    pub groups: Vec<GroupSpec>,
-    pub generate: Option<GenerateSpec>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserSpec {
-    pub upn: String,
-    #[schemars(extend("format" = "distinguished-name"))]
-    pub synced_from: Option<String>,
-    #[serde(default = "yes")]
-    pub sspr_registered: bool,
-    /// Cloud groups the user is in (for SSPR "selected").
-    #[serde(default)]
-    pub groups: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceSpec {
-    pub name: String,
-    pub owner: Option<String>,
-    pub os: Option<String>,
-    pub os_version: Option<String>,
-    pub trust_type: Option<String>,
-    /// Default true.
-    pub enabled: Option<bool>,
-    /// Windows Hello for Business key material on the device (a certificate thumbprint).
-    pub whfb: Option<bool>,
-}
 
 /// `update_device: {name, enabled, display_name}`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -195,223 +54,6 @@ pub struct DeleteGroup {
 pub enum SyncKind {
     Delta,
     Initial,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GroupSpec {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    #[serde(default)]
-    pub members: Vec<String>,
-    pub writeback: Option<bool>,
-    pub on_prem_group_type: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GenerateSpec {
-    #[serde(default)]
-    pub users: u32,
-    #[serde(default)]
-    pub devices: u32,
-    #[serde(default)]
-    pub groups: u32,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DirectorySpec {
-    pub forest: Option<String>,
-    #[serde(default)]
-    pub ldif: Vec<String>,
-    #[serde(default)]
-    pub entries: Vec<BTreeMap<String, AttrValue>>,
-    pub password_policy: Option<PolicySpec>,
-    #[serde(default)]
-    pub connector: ConnectorSpec,
-}
-
-/// An attribute value in YAML: a scalar or a list of scalars.
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum AttrValue {
-    Int(i64),
-    Bool(bool),
-    Text(String),
-    List(Vec<Scalar>),
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum Scalar {
-    Int(i64),
-    Bool(bool),
-    Text(String),
-}
-
-impl Scalar {
-    pub fn text(&self) -> String {
-        match self {
-            Scalar::Int(i) => i.to_string(),
-            Scalar::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
-            Scalar::Text(t) => t.clone(),
-        }
-    }
-}
-
-impl AttrValue {
-    pub fn texts(&self) -> Vec<String> {
-        match self {
-            AttrValue::Int(i) => vec![i.to_string()],
-            AttrValue::Bool(b) => vec![if *b { "TRUE" } else { "FALSE" }.to_string()],
-            AttrValue::Text(t) => vec![t.clone()],
-            AttrValue::List(l) => l.iter().map(Scalar::text).collect(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PolicySpec {
-    pub min_length: Option<i64>,
-    pub complexity: Option<bool>,
-    pub history: Option<i64>,
-    pub min_age: Option<Duration>,
-    pub max_age: Option<Duration>,
-    pub lockout_threshold: Option<i64>,
-    pub lockout_duration: Option<Duration>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectorSpec {
-    #[schemars(extend("format" = "distinguished-name"))]
-    pub dn: Option<String>,
-    #[serde(default)]
-    pub rights: RightsSpec,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum RightsSpec {
-    /// `default`: what the wizard grants with Enterprise Admin credentials.
-    #[default]
-    #[serde(skip)]
-    Default,
-    Word(String),
-    List(Vec<RightGrant>),
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RightGrant {
-    pub right: String,
-    #[schemars(extend("format" = "distinguished-name"))]
-    pub on: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EngineSpec {
-    /// `None` in a `configure` step: leave as it is.
-    pub password_writeback: Option<bool>,
-    pub device_writeback: Option<Toggle<DeviceWritebackSpec>>,
-    pub group_writeback_v1: Option<Toggle<GroupWritebackSpec>>,
-    pub group_writeback_v2: Option<Toggle<GroupWritebackSpec>>,
-    pub cloud_sync: Option<Toggle<CloudSyncSpec>>,
-}
-
-/// `false`, or a configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum Toggle<T> {
-    Off(bool),
-    On(T),
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceWritebackSpec {
-    pub forest: Option<String>,
-    #[schemars(extend("format" = "distinguished-name"))]
-    pub container: Option<String>,
-    pub object_class: Option<String>,
-    pub prepare: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GroupWritebackSpec {
-    #[schemars(extend("format" = "distinguished-name"))]
-    pub ou: Option<String>,
-    /// `object_id` (`CN=Group_<objectId>`, the default) or `display_name`
-    /// (`CN=<displayName>_<last 12 of objectId>`); an addition to the format.
-    pub naming: Option<crate::engine::groups::V1Naming>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CloudSyncSpec {
-    #[schemars(extend("format" = "distinguished-name"))]
-    pub ou: Option<String>,
-    pub scope: Option<AttrValue>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SnapshotSpec {
-    pub ad: Option<AttrValue>,
-}
-
-/// A duration written `250ms`, `90s`, `30m`, `2h` or `1d`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Duration(pub std::time::Duration);
-
-impl Duration {
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim();
-        let split = s.find(|c: char| !c.is_ascii_digit())?;
-        let (n, unit) = s.split_at(split);
-        let n: u64 = n.parse().ok()?;
-        let ms = match unit {
-            "ms" => n,
-            "s" => n * 1000,
-            "m" => n * 60_000,
-            "h" => n * 3_600_000,
-            "d" => n * 86_400_000,
-            _ => return None,
-        };
-        Some(Self(std::time::Duration::from_millis(ms)))
-    }
-}
-
-impl JsonSchema for Duration {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Duration".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "format": "duration",
-            "pattern": "^[0-9]+(ms|s|m|h|d)$",
-            "description": "A duration: 250ms, 90s, 30m, 2h or 1d.",
-            "examples": ["90s", "30m", "1d"]
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Duration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Duration::parse(&s).ok_or_else(|| {
-            de::Error::custom(format!(
-                "bad duration `{s}`: write it as 250ms, 90s, 30m, 2h or 1d"
-            ))
-        })
-    }
 }
 
 /// What a step should have ended with.
@@ -611,6 +253,20 @@ pub enum Action {
 }
 
 impl Action {
+    /// A person's action (a reset, a change, a sign-in): it may end any way, and its
+    /// `expect` says which way is right. Any other step that fails means the scenario did
+    /// not run as written.
+    pub fn is_person(&self) -> bool {
+        matches!(
+            self,
+            Action::SsprReset(_)
+                | Action::AdminReset(_)
+                | Action::ChangePassword(_)
+                | Action::SignIn(_)
+                | Action::SsprUnlock(_)
+        )
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Action::SsprReset(_) => "sspr_reset",
@@ -911,6 +567,7 @@ impl<'de> Deserialize<'de> for Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::model::{from_yaml, Scenario};
 
     #[test]
     fn durations_take_the_documented_units() {

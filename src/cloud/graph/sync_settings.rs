@@ -1,0 +1,101 @@
+//! `onPremisesDirectorySynchronization` (v1.0): `GET /directory/onPremisesSynchronization`
+//! (a list of one: the tenant's), `GET …/{id}` and `PATCH …/{id}` with `features`, the flags
+//! Entra Connect sets when its wizard enables or disables a writeback feature
+//! (`passwordWritebackEnabled` is what the password services check). Administrators only.
+//! Left out: `configuration` beyond the sync interval, and the features writeback does
+//! not touch (they read false and cannot be set).
+
+use super::{not_found, Graph, GraphError};
+use crate::cloud::tenant::SyncFeatures;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// Where a feature's flag lives in [`SyncFeatures`].
+type Field = fn(&mut SyncFeatures) -> &mut bool;
+
+/// The writable features by their Graph names.
+const FEATURES: [(&str, Field); 5] = [
+    ("passwordWritebackEnabled", |f| &mut f.password_writeback),
+    ("deviceWritebackEnabled", |f| &mut f.device_writeback),
+    ("groupWriteBackEnabled", |f| &mut f.group_writeback),
+    ("unifiedGroupWritebackEnabled", |f| {
+        &mut f.unified_group_writeback
+    }),
+    ("userForcePasswordChangeOnLogonEnabled", |f| {
+        &mut f.user_force_password_change_on_logon
+    }),
+];
+
+fn object(g: &Graph) -> Value {
+    let mut current = g.tenant().sync_features();
+    let mut features = Map::new();
+    for (name, field) in FEATURES {
+        features.insert(name.into(), json!(*field(&mut current)));
+    }
+    json!({
+        "id": g.tenant().id(),
+        "configuration": { "synchronizationInterval": "PT30M" },
+        "features": features,
+    })
+}
+
+pub async fn list(State(g): State<Graph>, headers: HeaderMap) -> Result<Json<Value>, GraphError> {
+    g.admin(&headers)?;
+    Ok(Json(json!({
+        "@odata.context": format!("{}/v1.0/$metadata#directory/onPremisesSynchronization", g.base()),
+        "value": [object(&g)],
+    })))
+}
+
+pub async fn one(
+    State(g): State<Graph>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, GraphError> {
+    g.admin(&headers)?;
+    if !id.eq_ignore_ascii_case(&g.tenant().id()) {
+        return Err(not_found(&id));
+    }
+    Ok(Json(object(&g)))
+}
+
+pub async fn patch(
+    State(g): State<Graph>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, GraphError> {
+    g.admin(&headers)?;
+    let Json(body) = body?;
+    if !id.eq_ignore_ascii_case(&g.tenant().id()) {
+        return Err(not_found(&id));
+    }
+    let bad = |m: String| GraphError::new(StatusCode::BAD_REQUEST, "Request_BadRequest", m);
+    let mut changes = Vec::new();
+    if let Some(features) = body.get("features") {
+        let Some(features) = features.as_object() else {
+            return Err(bad("features must be an object".into()));
+        };
+        for (name, value) in features {
+            let Some((_, field)) = FEATURES.iter().find(|(n, _)| n == name) else {
+                return Err(bad(format!(
+                    "Invalid property '{name}' on onPremisesDirectorySynchronizationFeature."
+                )));
+            };
+            let Some(on) = value.as_bool() else {
+                return Err(bad(format!("{name} must be true or false")));
+            };
+            changes.push((*field, on));
+        }
+    }
+    g.tenant().set_sync_features(|f| {
+        for (field, on) in changes {
+            *field(f) = on;
+        }
+    });
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

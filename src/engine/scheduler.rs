@@ -1,0 +1,112 @@
+//! The engine's own scheduler, as ADSync's: on the engine's clock it runs a delta sync cycle
+//! every `sync_interval` (30 minutes by default; one cycle however many intervals a pause
+//! skipped) and renews the relay token before it expires (a quarter of its lifetime
+//! before). Nobody has to call it: with the system clock it sleeps in real time; with a
+//! virtual clock it acts when the clock's owner moves time, and publishes when it is idle
+//! again so the owner can wait for it ([`super::Engine::settled`]).
+
+use super::relay_listener::{Renewal, Shared};
+use super::sync_cycle::{self, ConnectorSpace, CycleKind, CycleSummary};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// What the scheduler is doing, for whoever waits on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchedulerStatus {
+    /// The time the scheduler last looked at the clock and did what was due.
+    pub observed: Option<DateTime<Utc>>,
+    /// Asleep until then; `None` while it works.
+    pub asleep_until: Option<DateTime<Utc>>,
+    /// Scheduled cycles run so far by this engine.
+    pub cycles: u64,
+    /// The summary of the last scheduled cycle.
+    pub last_cycle: Option<CycleSummary>,
+}
+
+impl SchedulerStatus {
+    /// Has the scheduler done everything due at `t`: asleep, and either it looked at the
+    /// clock at or after `t` or it sleeps past `t`?
+    pub fn settled_at(&self, t: DateTime<Utc>) -> bool {
+        match self.asleep_until {
+            None => false,
+            Some(wake) => self.observed.is_some_and(|o| o >= t) || wake > t,
+        }
+    }
+}
+
+/// One sync cycle at a time, whoever starts it (the scheduler or `Start-ADSyncSyncCycle`);
+/// the next scheduled one falls due an interval after it ends.
+pub async fn cycle(
+    shared: &Shared,
+    cs: &ConnectorSpace,
+    lock: &Mutex<()>,
+    kind: CycleKind,
+) -> CycleSummary {
+    let _one_at_a_time = lock.lock().await;
+    let summary = sync_cycle::run(&shared.cfg, &shared.clock, &shared.history, cs, kind).await;
+    cs.set_next_due(Some(shared.clock.now() + interval(shared)));
+    summary
+}
+
+pub fn interval(shared: &Shared) -> chrono::Duration {
+    chrono::Duration::from_std(shared.cfg.sync_interval).unwrap_or(chrono::Duration::minutes(30))
+}
+
+/// When the relay token should be renewed: a quarter of its lifetime before it expires.
+fn renewal_due(shared: &Shared) -> Option<DateTime<Utc>> {
+    if !shared.connected.load(Ordering::SeqCst) {
+        return None;
+    }
+    let margin = chrono::Duration::from_std(shared.cfg.relay_token_lifetime / 4)
+        .unwrap_or(chrono::Duration::minutes(15));
+    shared.token_expires().map(|t| t - margin)
+}
+
+/// The scheduler's task, until `shutdown`.
+pub async fn run(
+    shared: Arc<Shared>,
+    cs: ConnectorSpace,
+    lock: Arc<Mutex<()>>,
+    renew: mpsc::UnboundedSender<Renewal>,
+    status: watch::Sender<SchedulerStatus>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let now = shared.clock.now();
+        status.send_modify(|s| s.asleep_until = None);
+        if cs.next_due().is_some_and(|due| now >= due) {
+            let summary = cycle(&shared, &cs, &lock, CycleKind::Delta).await;
+            status.send_modify(|s| {
+                s.cycles += 1;
+                s.last_cycle = Some(summary);
+            });
+        }
+        if renewal_due(&shared).is_some_and(|at| now >= at) {
+            let (done, renewed) = oneshot::channel();
+            if renew.send(done).is_ok() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    // An error: the channel closed first; the next connection has a new token.
+                    _ = renewed => {}
+                }
+            }
+        }
+        let wake = [cs.next_due(), renewal_due(&shared)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now + interval(&shared));
+        status.send_modify(|s| {
+            s.observed = Some(now);
+            s.asleep_until = Some(wake);
+        });
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = shared.poke.notified() => {}
+            _ = shared.clock.sleep_until(wake) => {}
+        }
+    }
+}

@@ -1,0 +1,616 @@
+//! The Entra Connect configuration wizard ("Configure" → optional features, device
+//! options) and the Cloud Sync agent's group-provisioning setup, as engine code that speaks
+//! only LDAP and Graph, so it works unchanged against a real DC:
+//!
+//! - every writeback feature needs Entra ID P1 or P2, read from Graph (`subscribedSkus`);
+//!   without it the wizard does not offer the option;
+//! - device writeback works in one forest only: the forest asked for is compared with the
+//!   one the DC serves (RootDSE `rootDomainNamingContext`);
+//! - "Exchange hybrid deployment" needs the Exchange schema in AD (`mailNickname` among the
+//!   subschema's attribute types);
+//! - option A (`prepare`) creates the writeback container or OU with the Enterprise Admin
+//!   credentials it is given and grants the connector create / write / delete of the
+//!   objects it writes there, by adding ACEs to the container's nTSecurityDescriptor as
+//!   `Initialize-ADSyncDeviceWriteback` and `Set-ADSyncUnifiedGroupWritebackPermissions`
+//!   do; option B leaves both to the admin;
+//! - enabling or disabling password writeback onboards (offboards) it with the tenant over
+//!   Graph (`onPremisesSynchronization.features.passwordWritebackEnabled`), with the
+//!   PasswordResetService's Onboarding / Offboarding events.
+//!
+//! Choices are checked before anything is changed: a refused configuration changes nothing.
+
+use super::ad::{AdFailure, AdSession};
+use super::config::{
+    CloudSync, CloudSyncScope, DeviceClass, DeviceWriteback, EngineConfig, GroupWritebackV1,
+    V1Naming,
+};
+use super::graph_client::{GraphClient, GraphFailure};
+use super::history::{History, Level};
+use crate::clock::Clock;
+use crate::nt_security::{ace_flags, guid_bytes, guids, mask, Ace, Acl, SecurityDescriptor};
+use std::sync::Arc;
+
+/// What the admin chooses in one run of the wizard. `None` leaves a feature as it is; for
+/// the optional ones `Some(None)` turns it off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Choices {
+    pub password_writeback: Option<bool>,
+    /// "Exchange hybrid deployment", when the admin sets it on this run.
+    pub exchange_hybrid: Option<bool>,
+    pub device_writeback: Option<Option<DeviceChoice>>,
+    pub group_writeback_v1: Option<Option<GroupChoice>>,
+    /// Group writeback v2: refused, it is deprecated.
+    pub group_writeback_v2: bool,
+    pub cloud_sync: Option<Option<CloudSyncChoice>>,
+}
+
+/// The device options page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceChoice {
+    /// The forest the admin picks (the users' forest is the only one that works).
+    pub forest: Option<String>,
+    /// Default `CN=RegisteredDevices,<domain>`.
+    pub container: Option<String>,
+    pub class: DeviceClass,
+    /// Option A: the wizard prepares the container and the rights.
+    pub prepare: bool,
+}
+
+/// The group writeback v1 page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupChoice {
+    /// Default `OU=M365 Groups,<domain>`.
+    pub ou: Option<String>,
+    pub naming: V1Naming,
+}
+
+/// Cloud Sync's "Group provision to Active Directory".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudSyncChoice {
+    /// Default `OU=Users,<domain>`.
+    pub ou: Option<String>,
+    pub scope: Option<CloudSyncScope>,
+}
+
+/// The Enterprise Admin credentials the wizard asks for to prepare the forest.
+#[derive(Clone)]
+pub struct AdminCredentials {
+    pub dn: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for AdminCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminCredentials")
+            .field("dn", &self.dn)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WizardError {
+    #[error("{feature} needs Microsoft Entra ID P1 or P2; the tenant has neither (the wizard does not offer the option)")]
+    Unlicensed { feature: &'static str },
+    #[error("cannot read the tenant's licences: {0}")]
+    Licences(GraphFailure),
+    #[error("device writeback forest {asked} is not the forest the users are in ({forest}): device writeback supports a single forest only")]
+    OtherForest { asked: String, forest: String },
+    #[error("Group writeback v2 is deprecated in Entra Connect Sync: use Microsoft Entra Cloud Sync to provision cloud security groups")]
+    V2Deprecated,
+    #[error("Exchange hybrid deployment needs the Exchange schema in AD: the schema has no mailNickname attribute (run Exchange's /PrepareSchema first)")]
+    NoExchangeSchema,
+    #[error("cannot reach the directory: {0}")]
+    Unreachable(String),
+    /// AD refused a change the wizard made, in AD's words.
+    #[error("{0}")]
+    Ad(String),
+    #[error("onboarding password writeback with the tenant failed: {0}")]
+    Onboarding(GraphFailure),
+}
+
+/// A configuration the wizard accepted and applied, and what it did.
+#[derive(Debug, Clone)]
+pub struct Configured {
+    pub config: EngineConfig,
+    pub detail: Vec<String>,
+}
+
+fn connect_err(f: AdFailure) -> WizardError {
+    WizardError::Unreachable(f.message)
+}
+
+fn ad_err(f: AdFailure) -> WizardError {
+    WizardError::Ad(f.message.lines().next().unwrap_or_default().to_string())
+}
+
+/// `DC=gntech,DC=me` → `gntech.me`.
+fn dns_name(dn: &str) -> String {
+    dn.split(',')
+        .filter_map(|p| {
+            let p = p.trim();
+            p.get(..3)
+                .filter(|k| k.eq_ignore_ascii_case("DC="))
+                .map(|_| &p[3..])
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// What the DC says of itself: the domain and the forest root.
+struct Forest {
+    domain_dn: String,
+    root_dn: String,
+}
+
+async fn forest(ad: &mut AdSession) -> Result<Forest, WizardError> {
+    let dse = ad
+        .root_dse(&["defaultNamingContext", "rootDomainNamingContext"])
+        .await
+        .map_err(connect_err)?;
+    let get = |k: &str| dse.get(k).and_then(|v| v.first()).cloned();
+    let domain_dn = get("defaultNamingContext").unwrap_or_default();
+    let root_dn = get("rootDomainNamingContext").unwrap_or_else(|| domain_dn.clone());
+    Ok(Forest { domain_dn, root_dn })
+}
+
+/// Does the tenant hold Entra ID P1 or P2 (`GET /v1.0/subscribedSkus`)?
+pub async fn tenant_has_premium(graph: &GraphClient) -> Result<bool, GraphFailure> {
+    let skus = graph.get("/v1.0/subscribedSkus").await?.body;
+    Ok(skus["value"].as_array().is_some_and(|v| {
+        v.iter().any(|s| {
+            s["skuPartNumber"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("AAD_PREMIUM"))
+        })
+    }))
+}
+
+/// The wizard's licence gate, read once per run.
+struct Licence<'a> {
+    graph: Option<&'a GraphClient>,
+    premium: Option<bool>,
+}
+
+impl Licence<'_> {
+    async fn require(&mut self, feature: &'static str) -> Result<(), WizardError> {
+        let premium = match (self.premium, self.graph) {
+            (Some(p), _) => p,
+            (None, None) => false,
+            (None, Some(g)) => {
+                let p = tenant_has_premium(g).await.map_err(WizardError::Licences)?;
+                self.premium = Some(p);
+                p
+            }
+        };
+        if premium {
+            Ok(())
+        } else {
+            Err(WizardError::Unlicensed { feature })
+        }
+    }
+}
+
+fn graph_of(cfg: &EngineConfig, clock: &Arc<dyn Clock>) -> Option<GraphClient> {
+    match (&cfg.graph_url, &cfg.graph_token) {
+        (Some(url), Some(token)) => Some(GraphClient::new(url, token, clock.clone())),
+        _ => None,
+    }
+}
+
+/// Run the wizard with `choices` on top of `current`.
+pub async fn configure(
+    current: &EngineConfig,
+    clock: &Arc<dyn Clock>,
+    history: &History,
+    choices: &Choices,
+    admin: &AdminCredentials,
+) -> Result<Configured, WizardError> {
+    if choices.group_writeback_v2 {
+        return Err(WizardError::V2Deprecated);
+    }
+    let graph = graph_of(current, clock);
+    let mut licence = Licence {
+        graph: graph.as_ref(),
+        premium: None,
+    };
+    // Check every choice before changing anything.
+    if choices.password_writeback == Some(true) {
+        licence.require("password writeback").await?;
+    }
+    let enabling_device = matches!(choices.device_writeback, Some(Some(_)));
+    let enabling_v1 = matches!(choices.group_writeback_v1, Some(Some(_)));
+    let enabling_cloud_sync = matches!(choices.cloud_sync, Some(Some(_)));
+    if enabling_device {
+        licence.require("device writeback").await?;
+    }
+    if enabling_v1 {
+        licence.require("group writeback").await?;
+    }
+    if enabling_cloud_sync {
+        licence.require("Cloud Sync group provisioning").await?;
+    }
+    let exchange_hybrid = choices.exchange_hybrid.unwrap_or(current.exchange_hybrid);
+    let needs_forest = enabling_device || enabling_v1 || enabling_cloud_sync;
+    let mut ad = if needs_forest {
+        Some(AdSession::open(current).await.map_err(connect_err)?)
+    } else {
+        None
+    };
+    let mut domain_dn = String::new();
+    if let Some(ad) = ad.as_mut() {
+        let f = forest(ad).await?;
+        if let Some(Some(DeviceChoice {
+            forest: Some(asked),
+            ..
+        })) = &choices.device_writeback
+        {
+            let forest = dns_name(&f.root_dn);
+            if !asked.eq_ignore_ascii_case(&forest) {
+                return Err(WizardError::OtherForest {
+                    asked: asked.clone(),
+                    forest,
+                });
+            }
+        }
+        if enabling_v1
+            && exchange_hybrid
+            && !ad
+                .schema_has_attribute("mailNickname")
+                .await
+                .map_err(ad_err)?
+        {
+            return Err(WizardError::NoExchangeSchema);
+        }
+        domain_dn = f.domain_dn;
+    }
+    if let Some(ad) = ad {
+        ad.close().await;
+    }
+
+    let mut cfg = current.clone();
+    let mut detail = Vec::new();
+    let mut admin_session = None;
+    if let Some(on) = choices.password_writeback {
+        if let Some(g) = &graph {
+            onboard(g, &cfg, clock, history, on).await?;
+        }
+        cfg.password_writeback = on;
+        detail.push(format!(
+            "password writeback {}",
+            if on { "enabled" } else { "disabled" }
+        ));
+    }
+    match &choices.device_writeback {
+        None => {}
+        Some(None) => {
+            cfg.device_writeback = None;
+            detail.push("device writeback disabled".into());
+        }
+        Some(Some(d)) => {
+            let container = d
+                .container
+                .clone()
+                .unwrap_or_else(|| format!("CN=RegisteredDevices,{domain_dn}"));
+            detail.push(format!("device writeback to {container} as {:?}", d.class));
+            if d.prepare {
+                let (class, kind) = match d.class {
+                    DeviceClass::Computer => ("container", Kind::Computer),
+                    DeviceClass::MsDsDevice => ("msDS-DeviceContainer", Kind::Device),
+                };
+                let ad = admin_ad(&mut admin_session, current, admin).await?;
+                detail.extend(prepare(ad, &cfg.connector_dn, &container, class, kind).await?);
+            }
+            cfg.device_writeback = Some(DeviceWriteback {
+                container,
+                class: d.class,
+            });
+        }
+    }
+    match &choices.group_writeback_v1 {
+        None => {}
+        Some(None) => {
+            cfg.group_writeback_v1 = None;
+            detail.push("group writeback v1 disabled".into());
+        }
+        Some(Some(g)) => {
+            let ou =
+                g.ou.clone()
+                    .unwrap_or_else(|| format!("OU=M365 Groups,{domain_dn}"));
+            detail.push(format!("group writeback v1 to {ou} ({:?} names)", g.naming));
+            cfg.exchange_hybrid = exchange_hybrid;
+            if !exchange_hybrid {
+                detail.push(
+                    "Exchange hybrid is not configured: Microsoft 365 groups will not be written back"
+                        .into(),
+                );
+            }
+            let ad = admin_ad(&mut admin_session, current, admin).await?;
+            detail.extend(
+                prepare(
+                    ad,
+                    &cfg.connector_dn,
+                    &ou,
+                    "organizationalUnit",
+                    Kind::Group,
+                )
+                .await?,
+            );
+            cfg.group_writeback_v1 = Some(GroupWritebackV1 {
+                ou,
+                naming: g.naming,
+                member_limit: true,
+            });
+        }
+    }
+    match &choices.cloud_sync {
+        None => {}
+        Some(None) => {
+            cfg.cloud_sync = None;
+            detail.push("Cloud Sync group provisioning disabled".into());
+        }
+        Some(Some(c)) => {
+            let ou =
+                c.ou.clone()
+                    .unwrap_or_else(|| format!("OU=Users,{domain_dn}"));
+            detail.push(match &c.scope {
+                Some(s) => format!("Cloud Sync group provisioning to {ou} ({s})"),
+                None => format!("Cloud Sync group provisioning to {ou}: no scope configured"),
+            });
+            let ad = admin_ad(&mut admin_session, current, admin).await?;
+            detail.extend(
+                prepare(
+                    ad,
+                    &cfg.connector_dn,
+                    &ou,
+                    "organizationalUnit",
+                    Kind::Group,
+                )
+                .await?,
+            );
+            cfg.cloud_sync = Some(CloudSync {
+                ou,
+                scope: c.scope.clone(),
+            });
+        }
+    }
+    if let Some(ad) = admin_session {
+        ad.close().await;
+    }
+    Ok(Configured {
+        config: cfg,
+        detail,
+    })
+}
+
+/// One session as the Enterprise Admin for the whole run, opened when first needed.
+async fn admin_ad<'a>(
+    session: &'a mut Option<AdSession>,
+    cfg: &EngineConfig,
+    admin: &AdminCredentials,
+) -> Result<&'a mut AdSession, WizardError> {
+    if session.is_none() {
+        let s = AdSession::open_as(cfg, &admin.dn, &admin.password)
+            .await
+            .map_err(|f| match f.code {
+                Some(_) => WizardError::Ad(format!(
+                    "the Enterprise Admin credentials were refused: {}",
+                    f.message.lines().next().unwrap_or_default()
+                )),
+                None => connect_err(f),
+            })?;
+        *session = Some(s);
+    }
+    // Set just above when it was empty.
+    session
+        .as_mut()
+        .ok_or_else(|| WizardError::Unreachable("no session".into()))
+}
+
+/// The kinds of object the wizard grants the connector rights over.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Computer,
+    Device,
+    Group,
+}
+
+impl Kind {
+    fn class_guid(self) -> &'static str {
+        match self {
+            Kind::Computer => guids::CLASS_COMPUTER,
+            Kind::Device => guids::CLASS_MS_DS_DEVICE,
+            Kind::Group => guids::CLASS_GROUP,
+        }
+    }
+}
+
+/// Option A for one writeback target: create the container when it is missing, then make
+/// sure the connector may create, write and delete `kind` objects in it (ACEs added to the
+/// container's descriptor only when missing). Returns what it did.
+async fn prepare(
+    ad: &mut AdSession,
+    connector_dn: &str,
+    dn: &str,
+    object_class: &str,
+    kind: Kind,
+) -> Result<Vec<String>, WizardError> {
+    let mut detail = Vec::new();
+    if !ad.exists(dn).await.map_err(ad_err)? {
+        let mut attrs = super::ad::Attrs::new();
+        attrs.insert("objectClass", vec![object_class.as_bytes().to_vec()]);
+        ad.add(dn, attrs)
+            .await
+            .map_err(|f| WizardError::Ad(format!("creating {dn}: {}", f.message)))?;
+        detail.push(format!("created {dn}"));
+    }
+    let sid = ad
+        .object_sid(connector_dn)
+        .await
+        .map_err(ad_err)?
+        .ok_or_else(|| {
+            WizardError::Ad(format!(
+                "the connector account {connector_dn} does not exist"
+            ))
+        })?;
+    let class = guid_bytes(kind.class_guid());
+    let inherit = ace_flags::CONTAINER_INHERIT;
+    let wanted = [
+        Ace::allow(inherit, mask::CREATE_CHILD, class, None, sid.clone()),
+        Ace::allow(inherit, mask::DELETE_CHILD, class, None, sid.clone()),
+        Ace::allow(
+            inherit | ace_flags::INHERIT_ONLY,
+            mask::WRITE_PROP,
+            None,
+            class,
+            sid.clone(),
+        ),
+    ];
+    let bytes = ad.security_descriptor(dn).await.map_err(ad_err)?;
+    let mut sd = match bytes.as_deref().map(SecurityDescriptor::decode) {
+        Some(Ok(sd)) => sd,
+        Some(Err(e)) => return Err(WizardError::Ad(format!("the descriptor of {dn}: {e}"))),
+        None => SecurityDescriptor {
+            control: 0,
+            owner: None,
+            group: None,
+            sacl: None,
+            dacl: None,
+        },
+    };
+    let dacl = sd.dacl.get_or_insert_with(|| Acl::new(Vec::new()));
+    let missing: Vec<Ace> = wanted
+        .into_iter()
+        .filter(|w| !dacl.aces.iter().any(|a| grants(a, w)))
+        .collect();
+    if !missing.is_empty() {
+        dacl.revision = dacl.revision.max(4);
+        dacl.aces.extend(missing);
+        ad.set_security_descriptor(dn, &sd.encode())
+            .await
+            .map_err(ad_err)?;
+    }
+    detail.push(format!(
+        "granted the connector create/write/delete of {kind:?} objects on {dn}"
+    ));
+    Ok(detail)
+}
+
+/// Does the explicit allow ACE `have` grant at least what `want` does?
+fn grants(have: &Ace, want: &Ace) -> bool {
+    have.is_allow()
+        && !have.is_inherited()
+        && have.sid == want.sid
+        && have.mask & want.mask == want.mask
+        && have.object_type == want.object_type
+        && have.inherited_object_type == want.inherited_object_type
+        && have.flags & ace_flags::CONTAINER_INHERIT != 0
+}
+
+/// Tell the tenant that password writeback is on or off (Graph
+/// `PATCH /directory/onPremisesSynchronization/{id}`), with the service's events.
+async fn onboard(
+    graph: &GraphClient,
+    cfg: &EngineConfig,
+    clock: &Arc<dyn Clock>,
+    history: &History,
+    on: bool,
+) -> Result<(), WizardError> {
+    let (start, success, fail, what) = if on {
+        (31004, 31005, 32011, "Onboarding")
+    } else {
+        (31012, 31013, 31014, "Offboarding")
+    };
+    let who = format!("TenantName: {}", cfg.tenant_name);
+    history.event(
+        clock.now(),
+        start,
+        Level::Information,
+        format!("{what}EventStart: {who}"),
+    );
+    let result = async {
+        let list = graph
+            .get("/v1.0/directory/onPremisesSynchronization")
+            .await?;
+        let id = list.body["value"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        graph
+            .patch(
+                &format!("/v1.0/directory/onPremisesSynchronization/{id}"),
+                &serde_json::json!({ "features": { "passwordWritebackEnabled": on } }),
+            )
+            .await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            history.event(
+                clock.now(),
+                success,
+                Level::Information,
+                format!("{what}EventSuccess: {who}"),
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let name = if on {
+                "OnBoardingServiceError"
+            } else {
+                "OffboardingEventFail"
+            };
+            history.event(
+                clock.now(),
+                fail,
+                Level::Error,
+                format!("{name}: {who}, Details: {e}"),
+            );
+            Err(WizardError::Onboarding(e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_forest_is_named_after_the_dc_parts_of_its_root() {
+        assert_eq!(dns_name("DC=gntech,DC=me"), "gntech.me");
+        assert_eq!(dns_name("dc=Corp, dc=Example,DC=com"), "Corp.Example.com");
+        assert_eq!(dns_name("OU=x"), "");
+    }
+
+    #[test]
+    fn an_ace_counts_as_granted_only_for_the_same_principal_types_and_bits() {
+        let sid = vec![1, 1, 0, 0, 0, 0, 0, 5, 11, 0, 0, 0];
+        let other = vec![1, 1, 0, 0, 0, 0, 0, 5, 12, 0, 0, 0];
+        let class = guid_bytes(guids::CLASS_COMPUTER);
+        let inherit = ace_flags::CONTAINER_INHERIT;
+        let want = Ace::allow(inherit, mask::CREATE_CHILD, class, None, sid.clone());
+        let both = Ace::allow(
+            inherit,
+            mask::CREATE_CHILD | mask::DELETE_CHILD,
+            class,
+            None,
+            sid.clone(),
+        );
+        assert!(grants(&both, &want));
+        assert!(!grants(
+            &Ace::allow(inherit, mask::CREATE_CHILD, class, None, other),
+            &want
+        ));
+        assert!(!grants(
+            &Ace::allow(0, mask::CREATE_CHILD, class, None, sid.clone()),
+            &want
+        ));
+        let mut inherited = both.clone();
+        inherited.flags |= ace_flags::INHERITED;
+        assert!(!grants(&inherited, &want));
+        let group = guid_bytes(guids::CLASS_GROUP);
+        assert!(!grants(
+            &Ace::allow(inherit, mask::CREATE_CHILD, group, None, sid),
+            &want
+        ));
+    }
+}
