@@ -172,9 +172,11 @@ pub fn cloud_sync_choice(
                 Some(AttrValue::List(names)) => Some(CloudSyncScope::Groups(
                     names.iter().map(model::Scalar::text).collect(),
                 )),
-                Some(other) => return Err(format!(
+                Some(other) => {
+                    return Err(format!(
                     "cloud_sync scope {other:?}: use all_security_groups or a list of group names"
-                )),
+                ))
+                }
             };
             Ok(Some(CloudSyncChoice {
                 ou: spec.ou.clone(),

@@ -272,3 +272,67 @@ async fn the_listener_reconnects_after_the_relay_drops_it() {
     engine.stop().await;
     stop.cancel();
 }
+
+/// On the system clock the scheduler renews the listener's token before it lapses: with
+/// tokens that last 2 s the relay still holds a valid one, and answers through it, after
+/// several lifetimes. Cycles run on their own meanwhile.
+#[tokio::test]
+async fn on_the_real_clock_the_token_is_renewed_before_it_expires() {
+    use writeback_sim::clock::SystemClock;
+    use writeback_sim::relay::{server, HttpRequest, Relay, RelayConfig, Rights, SasPolicy};
+    let dc = Dc::start().await;
+    let clock = Arc::new(SystemClock);
+    let relay = Relay::new(
+        RelayConfig {
+            namespace: "ns.servicebus.windows.net".into(),
+            paths: vec!["passwordwriteback".into()],
+            policies: vec![SasPolicy {
+                name: "listen".into(),
+                key: "key".into(),
+                rights: Rights::Manage,
+            }],
+            response_deadline: Duration::from_secs(60),
+        },
+        clock.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(server::serve(relay.clone(), listener, stop.clone()));
+    let mut cfg = config(&dc);
+    cfg.relay_url = format!("ws://{addr}");
+    cfg.relay_namespace = "ns.servicebus.windows.net".into();
+    cfg.relay_key_name = "listen".into();
+    cfg.relay_key = "key".into();
+    cfg.relay_token_lifetime = Duration::from_secs(2);
+    cfg.sync_interval = Duration::from_millis(200);
+    let engine = writeback_sim::engine::Engine::start(cfg, clock, Default::default());
+    assert!(engine.wait_connected(Duration::from_secs(5)).await);
+    tokio::time::sleep(Duration::from_millis(5500)).await;
+    let now = chrono::Utc::now();
+    let expiries = relay.listener_expiries("passwordwriteback");
+    assert_eq!(expiries.len(), 1, "still the one listener");
+    assert!(expiries[0] > now, "renewed: {} > {now}", expiries[0]);
+    let answer = relay
+        .send(
+            "passwordwriteback",
+            HttpRequest {
+                method: "POST".into(),
+                target: "/".into(),
+                ..HttpRequest::default()
+            },
+        )
+        .await
+        .expect("the listener is still there");
+    assert_eq!(
+        answer.status, 400,
+        "the engine answered (not a password request)"
+    );
+    assert!(
+        engine.scheduler().cycles >= 5,
+        "about one cycle every 200 ms: {}",
+        engine.scheduler().cycles
+    );
+    engine.stop().await;
+    stop.cancel();
+}

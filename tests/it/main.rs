@@ -18,3 +18,4 @@ mod searches;
 mod support;
 mod transport;
 mod updates;
+mod world;
