@@ -1,33 +1,35 @@
-//! Microsoft Graph v1.0, the slice password writeback and its admins touch, on axum:
-//! `GET /v1.0/users` (`$top`, `$select`, `@odata.nextLink` paging), `GET /v1.0/users/{id |
-//! userPrincipalName}`, `GET /v1.0/subscribedSkus`, `POST /v1.0/users/{id}/authentication/
-//! methods/{id}/resetPassword` (202 + Location of a long-running operation that `GET`
-//! reports as running / succeeded / failed), `POST /v1.0/me/changePassword` (204 or an
-//! error), and devices: `GET /v1.0/devices`, `/devices/{id}`, `/devices/{id}/registeredOwners`
-//! and `/devices/delta` (nextLink / deltaLink, `$deltatoken=latest`, `@removed`, expired
-//! tokens), and `/directory/onPremisesSynchronization` (the features Entra Connect
-//! onboards). Faults make it answer 429 + Retry-After, 503, slowly, or with empty pages.
-//! Bearer tokens the tenant issued (401 / 403 otherwise); every error, unknown
-//! routes and unreadable JSON included, is an OData error body
-//! `{"error":{"code","message","innerError":{"request-id","date"}}}`.
+//! Microsoft Graph v1.0 (and the beta bits writeback needs), the slice writeback and its
+//! admins touch, on axum. This file: the state, bearer tokens the tenant issued (401 / 403
+//! otherwise), the fault switches (429 + Retry-After, 503, latency, empty pages), and the
+//! OData error body every error has — unknown routes and unreadable JSON included
+//! (`{"error":{"code","message","innerError":{"date"}}}`). The routes, a file per resource:
+//!
+//! - [`users`]: `/users`, `/users/{id | userPrincipalName}`, `/subscribedSkus`;
+//! - [`passwords`]: `resetPassword` (a long-running operation) and `/me/changePassword`;
+//! - [`devices`]: `/devices`, `/devices/{id}`, `registeredOwners`, `/devices/delta`;
+//! - [`groups`]: `/groups`, `/groups/{id}`, `members`, `/groups/delta`, and under `/beta`
+//!   `writebackConfiguration` (readable and PATCHable);
+//! - [`sync_settings`]: `/directory/onPremisesSynchronization`, the features Entra Connect
+//!   onboards.
 
 mod devices;
 mod groups;
+mod passwords;
 mod sync_settings;
+mod users;
 
 pub use devices::device_json;
 pub use groups::group_json;
 
-use super::sspr::{AnswerOutcome, PasswordService, UserAnswer};
-use super::tenant::{CloudUser, License, Tenant};
+use super::sspr::PasswordService;
+use super::tenant::Tenant;
 use crate::clock::Clock;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -267,18 +269,18 @@ impl Graph {
 
     pub fn router(self) -> Router {
         Router::new()
-            .route("/v1.0/users", get(list_users))
-            .route("/v1.0/users/{id}", get(get_user))
-            .route("/v1.0/subscribedSkus", get(subscribed_skus))
+            .route("/v1.0/users", get(users::list))
+            .route("/v1.0/users/{id}", get(users::one))
+            .route("/v1.0/subscribedSkus", get(users::subscribed_skus))
             .route(
                 "/v1.0/users/{id}/authentication/methods/{method}/resetPassword",
-                post(reset_password),
+                post(passwords::reset_password),
             )
             .route(
                 "/v1.0/users/{id}/authentication/operations/{op}",
-                get(get_operation),
+                get(passwords::operation),
             )
-            .route("/v1.0/me/changePassword", post(change_password))
+            .route("/v1.0/me/changePassword", post(passwords::change_password))
             .route("/v1.0/groups", get(groups::list::<false>))
             .route("/v1.0/groups/delta", get(groups::delta::<false>))
             .route("/beta/groups/delta", get(groups::delta::<true>))
@@ -343,32 +345,6 @@ fn denied() -> GraphError {
     )
 }
 
-fn user_json(u: &CloudUser) -> Map<String, Value> {
-    let onprem = u.on_premises.as_ref();
-    let mut m = Map::new();
-    m.insert("id".into(), json!(u.id));
-    m.insert("userPrincipalName".into(), json!(u.user_principal_name));
-    m.insert("displayName".into(), json!(u.display_name));
-    m.insert("accountEnabled".into(), json!(true));
-    m.insert(
-        "onPremisesSyncEnabled".into(),
-        if onprem.is_some() {
-            json!(true)
-        } else {
-            Value::Null
-        },
-    );
-    m.insert(
-        "onPremisesImmutableId".into(),
-        json!(onprem.map(|o| o.immutable_id.clone())),
-    );
-    m.insert(
-        "onPremisesDistinguishedName".into(),
-        json!(onprem.map(|o| o.distinguished_name.clone())),
-    );
-    m
-}
-
 fn select(m: Map<String, Value>, select: Option<&str>) -> Map<String, Value> {
     match select {
         None => m,
@@ -381,234 +357,8 @@ fn select(m: Map<String, Value>, select: Option<&str>) -> Map<String, Value> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    #[serde(rename = "$top")]
-    top: Option<String>,
-    #[serde(rename = "$select")]
-    select: Option<String>,
-    #[serde(rename = "$skiptoken")]
-    skiptoken: Option<String>,
-}
-
-async fn list_users(
-    State(g): State<Graph>,
-    headers: HeaderMap,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
-    let top = match &q.top {
-        None => DEFAULT_PAGE,
-        Some(t) => match t.parse::<usize>() {
-            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
-            _ => return Err(GraphError::new(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Invalid page size specified: '{t}'. Must be between 1 and {MAX_PAGE} inclusive."))),
-        },
-    };
-    let skip = skip_of(q.skiptoken.as_deref())?;
-    let users = g.tenant.users();
-    let page: Vec<Value> = users
-        .iter()
-        .skip(skip)
-        .take(top)
-        .map(|u| Value::Object(select(user_json(u), q.select.as_deref())))
-        .collect();
-    let mut body = json!({
-        "@odata.context": format!("{}/v1.0/$metadata#users", g.base()),
-        "value": page,
-    });
-    if skip + top < users.len() {
-        let mut link = format!(
-            "{}/v1.0/users?$top={top}&$skiptoken={}",
-            g.base(),
-            skip + top
-        );
-        if let Some(s) = &q.select {
-            link.push_str(&format!("&$select={s}"));
-        }
-        body["@odata.nextLink"] = json!(link);
-    }
-    Ok(Json(body))
-}
-
-async fn get_user(
-    State(g): State<Graph>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
-    let u = g.tenant.user(&id).ok_or_else(|| not_found(&id))?;
-    let mut m = select(user_json(&u), q.select.as_deref());
-    m.insert(
-        "@odata.context".into(),
-        json!(format!("{}/v1.0/$metadata#users/$entity", g.base())),
-    );
-    Ok(Json(Value::Object(m)))
-}
-
 fn not_found(id: &str) -> GraphError {
     GraphError::new(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."))
-}
-
-async fn subscribed_skus(
-    State(g): State<Graph>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
-    let users = g.tenant.users().len();
-    let sku = |part: &str, id: &str| {
-        json!({
-            "capabilityStatus": "Enabled",
-            "consumedUnits": users,
-            "id": format!("{}_{id}", "00000000-0000-0000-0000-000000000000"),
-            "prepaidUnits": { "enabled": 25, "suspended": 0, "warning": 0 },
-            "skuId": id,
-            "skuPartNumber": part,
-            "appliesTo": "User",
-            "servicePlans": [],
-        })
-    };
-    let value = match g.tenant.settings().license {
-        License::None => vec![],
-        License::P1 => vec![sku("AAD_PREMIUM", "078d2b04-f1bd-4111-bbd4-b4b1b354cef4")],
-        License::P2 => vec![sku(
-            "AAD_PREMIUM_P2",
-            "84a661c4-e949-4bd2-a560-ed7766fcaf2b",
-        )],
-    };
-    Ok(Json(
-        json!({ "@odata.context": format!("{}/v1.0/$metadata#subscribedSkus", g.base()), "value": value }),
-    ))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ResetBody {
-    new_password: Option<String>,
-}
-
-async fn reset_password(
-    State(g): State<Graph>,
-    headers: HeaderMap,
-    Path((id, method)): Path<(String, String)>,
-    body: Result<Json<ResetBody>, JsonRejection>,
-) -> Result<Response, GraphError> {
-    let admin = g.admin(&headers)?;
-    let Json(body) = body?;
-    let user = g.tenant.user(&id).ok_or_else(|| not_found(&id))?;
-    if method != PASSWORD_METHOD_ID {
-        return Err(not_found(&method));
-    }
-    if user.user_principal_name.eq_ignore_ascii_case(&admin) {
-        return Err(GraphError::new(
-            StatusCode::FORBIDDEN,
-            "accessDenied",
-            "An administrator cannot reset their own password with this API.",
-        ));
-    }
-    let Some(new_password) = body.new_password else {
-        return Err(GraphError::new(
-            StatusCode::BAD_REQUEST,
-            "invalidRequest",
-            "newPassword is required for users whose password is managed on-premises.",
-        ));
-    };
-    let op_id = format!(
-        "{:08x}-0000-4000-8000-{:012x}",
-        g.next_id.fetch_add(1, Ordering::SeqCst),
-        0
-    );
-    let location = format!(
-        "{}/v1.0/users/{}/authentication/operations/{op_id}",
-        g.base(),
-        user.id
-    );
-    let now = g.clock.now().to_rfc3339();
-    g.operations.lock().unwrap_or_else(|e| e.into_inner()).insert(
-        op_id.clone(),
-        json!({ "id": op_id, "createdDateTime": now, "lastActionDateTime": now, "resourceLocation": location, "status": "running", "statusDetail": null }),
-    );
-    let g2 = g.clone();
-    let upn = user.user_principal_name.clone();
-    tokio::spawn(async move {
-        let answer = g2.passwords.admin_reset(&upn, &new_password, false).await;
-        let (status, detail) = match answer.outcome {
-            AnswerOutcome::Ok => ("succeeded", Value::Null),
-            _ => ("failed", json!(describe(&answer))),
-        };
-        if let Some(op) = g2
-            .operations
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&op_id)
-        {
-            op["status"] = json!(status);
-            op["statusDetail"] = detail;
-            op["lastActionDateTime"] = json!(g2.clock.now().to_rfc3339());
-        }
-    });
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, location)],
-        Json(json!({})),
-    )
-        .into_response())
-}
-
-fn describe(a: &UserAnswer) -> String {
-    let mut parts: Vec<String> = a.error.iter().cloned().collect();
-    parts.extend(a.detail.iter().cloned());
-    parts.join("; ")
-}
-
-async fn get_operation(
-    State(g): State<Graph>,
-    headers: HeaderMap,
-    Path((_, op)): Path<(String, String)>,
-) -> Result<Json<Value>, GraphError> {
-    g.admin(&headers)?;
-    let found = g
-        .operations
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&op)
-        .cloned();
-    found.map(Json).ok_or_else(|| not_found(&op))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ChangeBody {
-    current_password: String,
-    new_password: String,
-}
-
-async fn change_password(
-    State(g): State<Graph>,
-    headers: HeaderMap,
-    body: Result<Json<ChangeBody>, JsonRejection>,
-) -> Result<Response, GraphError> {
-    let upn = match g.caller(&headers)? {
-        Caller::User(u) | Caller::Admin(u) => u,
-    };
-    let Json(body) = body?;
-    let a = g
-        .passwords
-        .change(&upn, &body.current_password, &body.new_password)
-        .await;
-    match a.outcome {
-        AnswerOutcome::Ok => Ok(StatusCode::NO_CONTENT.into_response()),
-        AnswerOutcome::Rejected => Err(GraphError::new(
-            StatusCode::BAD_REQUEST,
-            "invalidRequest",
-            describe(&a),
-        )),
-        AnswerOutcome::Failed => Err(GraphError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "generalException",
-            describe(&a),
-        )),
-    }
 }
 
 async fn unknown_route(uri: axum::http::Uri) -> GraphError {

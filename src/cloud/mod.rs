@@ -5,12 +5,12 @@
 //! for its answer, so the person sees AD's verdict at once, in the words the portal uses
 //! (`SSPR_00xx` codes, the article's symptom texts).
 //!
-//! - [`tenant`]: the state and its settings.
+//! - [`tenant`]: the state — settings, users, devices, groups, what Entra Connect onboarded.
+//! - [`change_log`]: the change numbers delta queries are answered from.
 //! - [`sspr`]: the password services and their gates.
-//! - [`graph`]: Microsoft Graph v1.0 on axum (users, subscribedSkus, resetPassword with its
-//!   long-running operation, changePassword), bearer tokens, OData errors.
-//!
-//! Still to come: devices and groups, delta queries.
+//! - [`graph`]: Microsoft Graph on axum — users, licences, passwords, devices, groups and
+//!   their delta queries, the on-premises sync features — with bearer tokens and OData
+//!   errors.
 
 pub mod change_log;
 pub mod graph;

@@ -7,10 +7,10 @@
 //! An empty password is an anonymous bind (Windows' default dSHeuristics).
 
 use super::ad_error::{AdError, AdResult, BindFailure};
-use super::add::{uac, NEVER};
 use super::dn::Dn;
 use super::password_policy::{self, PasswordPolicy};
 use super::store::{Entry, EntryId};
+use super::values::{uac, NEVER};
 use super::{Principal, State};
 use crate::clock::{from_filetime, to_filetime};
 use chrono::{DateTime, Utc};

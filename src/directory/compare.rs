@@ -2,9 +2,9 @@
 //! matching rule; an unknown or absent attribute compares false, as on a DC.
 
 use super::ad_error::{AdError, AdResult};
-use super::add::values_equal;
 use super::filter::Matcher;
 use super::schema::{self, Syntax};
+use super::values::values_equal;
 use super::{Principal, State};
 use chrono::{DateTime, Utc};
 

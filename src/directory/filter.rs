@@ -117,7 +117,7 @@ impl Matcher<'_> {
             _ => filter_value_bytes(v),
         };
         self.values(e, def.name).iter().any(|have| {
-            super::add::values_equal(def.syntax, have, &wanted)
+            super::values::values_equal(def.syntax, have, &wanted)
                 || (def.syntax == Syntax::Time && time_key(have) == time_key(&wanted))
         })
     }
@@ -253,18 +253,18 @@ pub fn computed_uac(st: &State, e: &Entry, now: DateTime<Utc>) -> Option<i64> {
         .map(super::password_policy::PasswordPolicy::from_domain)?;
     let mut v = 0;
     if super::bind::is_locked(e, &policy, now) {
-        v |= super::add::uac::LOCKOUT;
+        v |= super::values::uac::LOCKOUT;
     }
     let u = e.int("userAccountControl").unwrap_or(0);
     let last = e.int("pwdLastSet").unwrap_or(0);
-    if u & super::add::uac::DONT_EXPIRE_PASSWORD == 0 {
+    if u & super::values::uac::DONT_EXPIRE_PASSWORD == 0 {
         let expired = last == 0
             || policy
                 .max_age
                 .zip(crate::clock::from_filetime(last))
                 .is_some_and(|(max, at)| now > at + max);
         if expired {
-            v |= super::add::uac::PASSWORD_EXPIRED;
+            v |= super::values::uac::PASSWORD_EXPIRED;
         }
     }
     Some(v)

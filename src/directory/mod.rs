@@ -18,6 +18,7 @@ pub mod add;
 pub mod bind;
 pub mod codec;
 pub mod compare;
+pub mod controls;
 pub mod delete;
 pub mod dn;
 pub mod extended;
@@ -36,6 +37,7 @@ pub mod server;
 pub mod session;
 pub mod store;
 pub mod tls;
+pub mod values;
 
 use crate::clock::{generalized_time, Clock};
 use access::{covers, Grant, ObjectKind, Right};

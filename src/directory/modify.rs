@@ -7,10 +7,10 @@
 
 use super::access::{ObjectKind, Right};
 use super::ad_error::{AdError, AdResult};
-use super::add::{sam_account_type_of_group, sam_account_type_of_uac, signed32, values_equal};
-use super::password_policy::{self, Candidate, PasswordPolicy};
+use super::password_policy::{apply_password, PasswordWrite};
 use super::schema::{self, Writable};
-use super::store::{Entry, EntryId};
+use super::store::EntryId;
+use super::values::{sam_account_type_of_group, sam_account_type_of_uac, signed32, values_equal};
 use super::{OpContext, Principal, State};
 use crate::clock::to_filetime;
 use chrono::{DateTime, Utc};
@@ -33,14 +33,6 @@ pub struct Change {
 pub struct ModifyRequest {
     pub dn: String,
     pub changes: Vec<Change>,
-}
-
-/// The two password writes MS-ADTS allows over LDAP.
-pub enum PasswordWrite {
-    /// One replace: set without knowing the old password.
-    Reset(Vec<u8>),
-    /// Delete the old value, add the new one.
-    Change { old: Vec<u8>, new: Vec<u8> },
 }
 
 impl State {
@@ -331,67 +323,4 @@ fn special_value(c: &Change, def: &schema::AttrDef) -> AdResult<i64> {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .ok_or_else(|| AdError::InvalidSyntax(def.name.into()))
-}
-
-/// Write a password on `e` (a copy the caller commits): TLS, rights, policy, history,
-/// and pwdLastSet as MS-SAMR 3.1.1.8.7 says.
-pub fn apply_password(
-    st: &State,
-    p: &Principal,
-    ctx: &OpContext,
-    now: DateTime<Utc>,
-    e: &mut Entry,
-    w: PasswordWrite,
-) -> AdResult<()> {
-    // MS-ADTS 3.1.1.3.1.5.1: unicodePwd needs a 128-bit encrypted connection.
-    if !ctx.tls && *p != Principal::System {
-        return Err(AdError::PasswordWriteRefused);
-    }
-    if !e.is("user") {
-        return Err(AdError::Unwilling(
-            "0000001F: SvcErr: DSID-031A126C, problem 5003 (WILL_NOT_PERFORM), data 0 (unicodePwd is only on accounts)".into(),
-        ));
-    }
-    let policy = st
-        .domain_entry()
-        .map(PasswordPolicy::from_domain)
-        .ok_or(AdError::Unavailable)?;
-    let decode =
-        |v: &[u8]| password_policy::decode_unicode_pwd(v).ok_or(AdError::PasswordWriteRefused);
-    let (new, is_change) = match w {
-        PasswordWrite::Reset(v) => {
-            let new = decode(&v)?;
-            st.require(p, Right::ResetPassword, e.id)?;
-            (new, false)
-        }
-        PasswordWrite::Change { old, new } => {
-            let old = decode(&old)?;
-            let new = decode(&new)?;
-            let is_self = st.principal_entry(p).is_some_and(|me| me.id == e.id);
-            if !is_self {
-                st.require(p, Right::ChangePassword, e.id)?;
-            }
-            if !password_policy::matches(e, &old) {
-                return Err(AdError::WrongOldPassword);
-            }
-            (new, true)
-        }
-    };
-    let enforce = is_change || ctx.policy_hints;
-    let candidate = Candidate {
-        password: &new,
-        account: e,
-        enforce_history: enforce,
-        enforce_min_age: enforce,
-        now,
-    };
-    if let Err(why) = password_policy::check(&policy, &candidate) {
-        tracing::debug!(dn = %e.dn, reason = ?why, "password refused by the domain policy");
-        return Err(AdError::PasswordPolicy);
-    }
-    password_policy::set(e, &new, &policy);
-    let domain_id = st.store.id_by_dn(&st.domain.dn).unwrap_or_default();
-    let unexpire = is_change || st.has_right(p, Right::UnexpirePassword, domain_id);
-    e.set_int("pwdLastSet", if unexpire { to_filetime(now) } else { 0 });
-    Ok(())
 }

@@ -8,9 +8,16 @@
 //! no sAMAccountName (when longer than 2 characters) and no displayName token of 3 or more
 //! characters, compared ignoring case. Every violation gets the same AD answer
 //! (19, `0000052D`); [`Violation`] keeps the reason for logs and tests.
+//!
+//! [`apply_password`] is a password write as add and modify make it (MS-ADTS
+//! 3.1.1.3.1.5): encryption, the Reset / Change Password rights, the policy, history and
+//! pwdLastSet as MS-SAMR 3.1.1.8.7 sets it.
 
+use super::access::Right;
+use super::ad_error::{AdError, AdResult};
 use super::store::{Entry, Secret};
-use crate::clock::{ad_interval, from_filetime};
+use super::{OpContext, Principal, State};
+use crate::clock::{ad_interval, from_filetime, to_filetime};
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
@@ -177,6 +184,76 @@ pub fn encode_unicode_pwd(password: &str) -> Vec<u8> {
         .encode_utf16()
         .flat_map(|u| u.to_le_bytes())
         .collect()
+}
+
+/// The two password writes MS-ADTS allows over LDAP.
+pub enum PasswordWrite {
+    /// One replace: set without knowing the old password.
+    Reset(Vec<u8>),
+    /// Delete the old value, add the new one.
+    Change { old: Vec<u8>, new: Vec<u8> },
+}
+
+/// Write a password on `e` (a copy the caller commits): TLS, rights, policy, history,
+/// and pwdLastSet as MS-SAMR 3.1.1.8.7 says.
+pub fn apply_password(
+    st: &State,
+    p: &Principal,
+    ctx: &OpContext,
+    now: DateTime<Utc>,
+    e: &mut Entry,
+    w: PasswordWrite,
+) -> AdResult<()> {
+    // MS-ADTS 3.1.1.3.1.5.1: unicodePwd needs a 128-bit encrypted connection.
+    if !ctx.tls && *p != Principal::System {
+        return Err(AdError::PasswordWriteRefused);
+    }
+    if !e.is("user") {
+        return Err(AdError::Unwilling(
+            "0000001F: SvcErr: DSID-031A126C, problem 5003 (WILL_NOT_PERFORM), data 0 (unicodePwd is only on accounts)".into(),
+        ));
+    }
+    let policy = st
+        .domain_entry()
+        .map(PasswordPolicy::from_domain)
+        .ok_or(AdError::Unavailable)?;
+    let decode = |v: &[u8]| decode_unicode_pwd(v).ok_or(AdError::PasswordWriteRefused);
+    let (new, is_change) = match w {
+        PasswordWrite::Reset(v) => {
+            let new = decode(&v)?;
+            st.require(p, Right::ResetPassword, e.id)?;
+            (new, false)
+        }
+        PasswordWrite::Change { old, new } => {
+            let old = decode(&old)?;
+            let new = decode(&new)?;
+            let is_self = st.principal_entry(p).is_some_and(|me| me.id == e.id);
+            if !is_self {
+                st.require(p, Right::ChangePassword, e.id)?;
+            }
+            if !matches(e, &old) {
+                return Err(AdError::WrongOldPassword);
+            }
+            (new, true)
+        }
+    };
+    let enforce = is_change || ctx.policy_hints;
+    let candidate = Candidate {
+        password: &new,
+        account: e,
+        enforce_history: enforce,
+        enforce_min_age: enforce,
+        now,
+    };
+    if let Err(why) = check(&policy, &candidate) {
+        tracing::debug!(dn = %e.dn, reason = ?why, "password refused by the domain policy");
+        return Err(AdError::PasswordPolicy);
+    }
+    set(e, &new, &policy);
+    let domain_id = st.store.id_by_dn(&st.domain.dn).unwrap_or_default();
+    let unexpire = is_change || st.has_right(p, Right::UnexpirePassword, domain_id);
+    e.set_int("pwdLastSet", if unexpire { to_filetime(now) } else { 0 });
+    Ok(())
 }
 
 #[cfg(test)]

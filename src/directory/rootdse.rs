@@ -2,7 +2,7 @@
 //! itself — naming contexts, the controls and extended operations it serves, its
 //! functional levels (`reference/ad-behaviour.md` §2).
 
-use super::session::*;
+use super::controls::*;
 use super::State;
 use crate::clock::generalized_time;
 use chrono::{DateTime, Utc};
@@ -101,10 +101,7 @@ pub fn entry(st: &State, attrs: &[String], now: DateTime<Utc>) -> LdapSearchResu
         ),
         (
             "supportedExtension",
-            vec![
-                super::session::OID_START_TLS.into(),
-                ldap3_proto::proto::OID_WHOAMI.into(),
-            ],
+            vec![OID_START_TLS.into(), ldap3_proto::proto::OID_WHOAMI.into()],
         ),
         (
             "supportedLDAPPolicies",

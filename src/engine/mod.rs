@@ -6,20 +6,24 @@
 //!
 //! - [`config`]: the wizard's choices and the endpoints; the feature list
 //!   (Get-ADSyncAADCompanyFeature).
-//! - [`wizard`]: the configuration wizard — licence gate, forest check, container and
-//!   rights (option A), password writeback onboarding.
+//! - [`wizard`]: the configuration wizard — licence gate, forest check, password
+//!   writeback onboarding; [`adprep`]: the container and the connector's rights (option A).
 //! - [`scheduler`]: delta cycles every 30 minutes and token renewal.
 //! - [`relay_listener`]: the outbound control channel, with reconnect.
 //! - [`password`]: PasswordSet / PasswordChange exports and their outcomes.
-//! - [`sync_cycle`]: import from Graph's delta queries, the connector space, export to AD;
-//!   [`devices`] and [`groups`] say what each cloud object becomes in AD.
+//! - [`sync_cycle`]: a cycle's import from Graph's delta queries and its runs;
+//!   [`connector_space`]: what was imported and what AD holds; [`export`]: the writes to
+//!   AD; [`devices`] and [`groups`] say what each cloud object becomes there.
 //! - [`ad`]: the AD DS connector (ldap3 client, connector account, policy hints).
 //! - [`graph_client`]: Microsoft Graph over reqwest, throttling honoured.
 //! - [`history`]: run history and the Application event log, typed.
 
 pub mod ad;
+pub mod adprep;
 pub mod config;
+pub mod connector_space;
 pub mod devices;
+pub mod export;
 pub mod graph_client;
 pub mod groups;
 pub mod history;
@@ -31,13 +35,14 @@ pub mod wizard;
 
 use crate::clock::Clock;
 pub use config::{CompanyFeatures, EngineConfig};
+pub use connector_space::ConnectorSpace;
 pub use history::History;
 use relay_listener::Shared;
 pub use scheduler::SchedulerStatus;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-pub use sync_cycle::{ConnectorSpace, CycleKind, CycleSummary};
+pub use sync_cycle::{CycleKind, CycleSummary};
 use tokio::sync::{mpsc, watch, Mutex};
 use tokio_util::sync::CancellationToken;
 pub use wizard::{AdminCredentials, Choices, WizardError};

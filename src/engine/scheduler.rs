@@ -5,8 +5,9 @@
 //! virtual clock it acts when the clock's owner moves time, and publishes when it is idle
 //! again so the owner can wait for it ([`super::Engine::settled`]).
 
+use super::connector_space::ConnectorSpace;
 use super::relay_listener::{Renewal, Shared};
-use super::sync_cycle::{self, ConnectorSpace, CycleKind, CycleSummary};
+use super::sync_cycle::{self, CycleKind, CycleSummary};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -210,7 +210,7 @@ mod tests {
         for u in &g.users {
             let dn = u.synced_from.as_deref().unwrap();
             assert!(dn.ends_with(",OU=Generated Users,DC=gntech,DC=me"), "{dn}");
-            assert!(crate::directory::dn::Dn::parse(dn).is_ok(), "{dn}");
+            assert!(crate::world::ad::parse_dn(dn).is_ok(), "{dn}");
         }
     }
 }

@@ -172,6 +172,13 @@ pub fn dn_key(dn: &str) -> Option<String> {
     crate::directory::dn::norm(dn)
 }
 
+/// Is the text a DN (RFC 4514, as AD reads it)? `Err` says why not.
+pub fn parse_dn(text: &str) -> Result<(), String> {
+    crate::directory::dn::Dn::parse(text)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// Do two texts name the same DN?
 pub fn same_dn(a: &str, b: &str) -> bool {
     dn_key(a) == dn_key(b)

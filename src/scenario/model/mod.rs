@@ -2,9 +2,13 @@
 //! serde-saphyr puts the file:line:col of every error in front of it.
 //!
 //! This file: the scenario, its world (tenant, directory, engine) and the value types
-//! (attribute values, durations); [`steps`]: the step actions and their expectations.
+//! (attribute values, durations); [`steps`]: the step actions and their expectations;
+//! [`schema`]: the format's JSON Schema.
 
+mod schema;
 mod steps;
+
+pub use schema::json_schema;
 
 pub use steps::*;
 
@@ -17,19 +21,6 @@ use std::collections::BTreeMap;
 /// `true`.
 pub fn from_yaml(text: &str) -> Result<Scenario, serde_saphyr::Error> {
     serde_saphyr::from_str_with_options(text, serde_saphyr::options! { strict_booleans: true })
-}
-
-/// The JSON Schema of the format (`writeback-sim schema`), for editors: every scenario
-/// file names it in a `# yaml-language-server: $schema=...` line. `validate` checks files
-/// against the same schema.
-pub fn json_schema() -> serde_json::Value {
-    let mut schema = schemars::schema_for!(Scenario);
-    schema.insert("title".into(), "writeback-sim scenario".into());
-    schema.insert(
-        "description".into(),
-        "A world (tenant, directory, engine), steps people, faults and checks take, and a snapshot of what happened. See SCENARIO-FORMAT.md.".into(),
-    );
-    schema.to_value()
 }
 
 /// A scenario file: the world it starts from, the steps, and what the snapshot holds.

@@ -1,0 +1,264 @@
+//! The connector space: each cloud device and group as the last import saw it, what AD
+//! holds (the last successful export), the AD object it is joined to, and the position in
+//! each delta query — plus when the scheduler runs the next cycle. It outlives restarts of
+//! the service, as ADSync's database does.
+
+use super::devices::DeviceImage;
+use super::groups::GroupImage;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// One cloud object in the connector space.
+#[derive(Debug, Clone)]
+pub(super) struct CsObject<I> {
+    /// The object as the last import saw it; `None` once deleted in the cloud.
+    pub(super) image: Option<I>,
+    /// What AD holds (the last successful export).
+    pub(super) exported: Option<I>,
+    /// The AD object it is joined to.
+    pub(super) dn: Option<String>,
+    /// Seen in the current full import.
+    pub(super) seen: bool,
+    /// Its writeback was turned off: the next export deletes it from AD.
+    pub(super) retired: bool,
+}
+
+impl<I> Default for CsObject<I> {
+    fn default() -> Self {
+        Self {
+            image: None,
+            exported: None,
+            dn: None,
+            seen: false,
+            retired: false,
+        }
+    }
+}
+
+/// The objects of one kind and the position in their delta query.
+#[derive(Debug)]
+pub(super) struct Partition<I> {
+    pub(super) delta_link: Option<String>,
+    pub(super) resume_link: Option<String>,
+    pub(super) objects: BTreeMap<String, CsObject<I>>,
+}
+
+impl<I> Default for Partition<I> {
+    fn default() -> Self {
+        Self {
+            delta_link: None,
+            resume_link: None,
+            objects: BTreeMap::new(),
+        }
+    }
+}
+
+impl<I: PartialEq> Partition<I> {
+    /// Forget the delta position: the next round is a full one.
+    pub(super) fn restart(&mut self) {
+        self.delta_link = None;
+        self.resume_link = None;
+        self.objects.values_mut().for_each(|d| d.seen = false);
+    }
+
+    /// An export wrote `written` (`None`: deleted it) and the object is now `dn`.
+    pub(super) fn settle(&mut self, id: &str, written: Option<I>, dn: Option<String>) {
+        if let Some(entry) = self.objects.get_mut(id) {
+            entry.exported = written;
+            entry.dn = dn;
+            entry.retired = false;
+            if entry.image.is_none() && entry.exported.is_none() {
+                self.objects.remove(id);
+            }
+        }
+    }
+
+    /// Work for an export: the objects whose image differs from what AD holds.
+    pub(super) fn pending_work(&self) -> Vec<(String, CsObject<I>)>
+    where
+        I: Clone,
+    {
+        self.objects
+            .iter()
+            .filter(|(_, d)| d.image != d.exported)
+            .map(|(k, d)| (k.clone(), d.clone()))
+            .collect()
+    }
+
+    /// (adds, updates, deletes) imported but not yet in AD.
+    pub(super) fn pending(&self) -> (u32, u32, u32) {
+        let mut c = (0, 0, 0);
+        for d in self.objects.values() {
+            match (&d.image, &d.exported) {
+                _ if d.retired => c.2 += 1,
+                // In AD already, but to be written again in full (rescoped, re-enabled).
+                (Some(_), None) if d.dn.is_some() => c.1 += 1,
+                (Some(_), None) => c.0 += 1,
+                (Some(a), Some(b)) if a != b => c.1 += 1,
+                (None, Some(_)) => c.2 += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+/// A kind of cloud object a sync cycle imports through a Graph delta query.
+pub(super) trait CloudObject: Clone + PartialEq + Sized {
+    /// The first link of a full round.
+    const FIRST_LINK: &'static str;
+    /// The object after a delta item; `previous` is what the connector space held, `full`
+    /// whether the round lists everything.
+    fn from_delta(v: &Value, previous: Option<&Self>, full: bool) -> Option<Self>;
+    fn partition(st: &mut SyncState) -> &mut Partition<Self>;
+}
+
+impl CloudObject for DeviceImage {
+    const FIRST_LINK: &'static str = "/v1.0/devices/delta?$expand=registeredOwners";
+    fn from_delta(v: &Value, _: Option<&Self>, _: bool) -> Option<Self> {
+        DeviceImage::from_graph(v)
+    }
+    fn partition(st: &mut SyncState) -> &mut Partition<Self> {
+        &mut st.devices
+    }
+}
+
+/// Groups come from beta, the only place Graph shows `writebackConfiguration`.
+impl CloudObject for GroupImage {
+    const FIRST_LINK: &'static str = "/beta/groups/delta";
+    fn from_delta(v: &Value, previous: Option<&Self>, full: bool) -> Option<Self> {
+        GroupImage::from_delta(v, previous, full)
+    }
+    fn partition(st: &mut SyncState) -> &mut Partition<Self> {
+        &mut st.groups
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct SyncState {
+    pub(super) devices: Partition<DeviceImage>,
+    pub(super) groups: Partition<GroupImage>,
+    /// When the scheduler runs the next delta cycle.
+    next_due: Option<DateTime<Utc>>,
+}
+
+/// The connector space and the scheduler's position; outlives engine restarts.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectorSpace {
+    inner: Arc<Mutex<SyncState>>,
+}
+
+impl ConnectorSpace {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The AD object joined to a cloud device, if any.
+    pub fn joined_dn(&self, object_id: &str) -> Option<String> {
+        self.lock()
+            .devices
+            .objects
+            .get(object_id)
+            .and_then(|d| d.dn.clone())
+    }
+
+    /// How many cloud devices the connector space holds (deleted ones not yet exported included).
+    pub fn len(&self) -> usize {
+        self.lock().devices.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Changes imported but not yet in AD.
+    pub fn pending(&self) -> usize {
+        self.lock()
+            .devices
+            .objects
+            .values()
+            .filter(|d| d.image != d.exported)
+            .count()
+    }
+
+    /// The group writeback configuration changed: groups left out so far are judged
+    /// again by the next export (what the wizard's Full Synchronization does).
+    /// `v1_enabled`: v1 is on now, so groups it was about to delete (turned off and on
+    /// again before an export ran) are kept and rewritten instead.
+    pub fn rescope_groups(&self, v1_enabled: bool) {
+        for g in self.lock().groups.objects.values_mut() {
+            if g.dn.is_none() {
+                g.exported = None;
+            }
+            if v1_enabled {
+                g.retired = false;
+            }
+        }
+    }
+
+    /// Group writeback v1 was turned off: the groups it wrote are deleted by the next
+    /// export (the wizard sets the Full Import / Full Sync flags).
+    pub fn retire_v1_groups(&self) {
+        for g in self.lock().groups.objects.values_mut() {
+            if g.dn.is_some() && g.image.as_ref().is_some_and(|i| i.unified) {
+                g.exported = None;
+                g.retired = true;
+            }
+        }
+    }
+
+    pub fn delta_link(&self) -> Option<String> {
+        self.lock().devices.delta_link.clone()
+    }
+
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.lock().next_due
+    }
+
+    pub fn set_next_due(&self, t: Option<DateTime<Utc>>) {
+        self.lock().next_due = t;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::groups::GroupImage;
+
+    /// A Microsoft 365 group v1 wrote to AD.
+    fn written(cs: &ConnectorSpace) {
+        let image = GroupImage {
+            object_id: "g1".into(),
+            display_name: "Marketing".into(),
+            unified: true,
+            ..GroupImage::default()
+        };
+        cs.lock().groups.objects.insert(
+            "g1".into(),
+            CsObject {
+                image: Some(image.clone()),
+                exported: Some(image),
+                dn: Some("CN=Group_g1,OU=M365 Groups,DC=gntech,DC=me".into()),
+                seen: true,
+                retired: false,
+            },
+        );
+    }
+
+    #[test]
+    fn a_retired_v1_group_is_a_pending_delete_until_v1_is_back() {
+        let cs = ConnectorSpace::default();
+        written(&cs);
+        assert_eq!(cs.lock().groups.pending(), (0, 0, 0));
+        cs.retire_v1_groups();
+        assert_eq!(cs.lock().groups.pending(), (0, 0, 1));
+        // Cloud Sync configured meanwhile: v1 is still off.
+        cs.rescope_groups(false);
+        assert_eq!(cs.lock().groups.pending(), (0, 0, 1));
+        // v1 back on before an export: rewritten in place, not deleted.
+        cs.rescope_groups(true);
+        assert_eq!(cs.lock().groups.pending(), (0, 1, 0));
+    }
+}

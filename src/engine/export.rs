@@ -1,0 +1,380 @@
+//! The export of a sync cycle: pending devices and groups written to AD over LDAP as the
+//! connector account — devices added, updated, renamed or deleted in the writeback
+//! container; Microsoft 365 groups by group writeback v1 and security groups by Cloud
+//! Sync — with the error each object met (the Connector Operations pane's export errors)
+//! and the objects left alone on purpose, with why.
+
+use super::ad::AdSession;
+use super::config::{EngineConfig, V1Naming};
+use super::connector_space::ConnectorSpace;
+use super::devices::{self, DeviceImage};
+use super::graph_client::GraphClient;
+use super::groups::{self, GroupImage, V1Skip};
+use super::history::{ExportError, ExportErrorKind, Skipped};
+use std::collections::HashMap;
+
+/// The owner's AD account (cloud-only owners have none), looked up once per export.
+async fn owner_of(
+    ad: &mut AdSession,
+    base: &str,
+    cache: &mut HashMap<String, Option<devices::Owner>>,
+    img: &DeviceImage,
+) -> Option<devices::Owner> {
+    let upn = img.owner.as_ref()?;
+    if let Some(hit) = cache.get(upn) {
+        return hit.clone();
+    }
+    let found = ad
+        .user_by_upn(base, upn)
+        .await
+        .ok()
+        .flatten()
+        .map(|(dn, sid)| devices::Owner { dn, sid });
+    cache.insert(upn.clone(), found.clone());
+    found
+}
+
+/// How an AD failure shows in the export's error list.
+fn export_error(f: super::ad::AdFailure, dn: Option<String>) -> ExportError {
+    ExportError {
+        kind: match f.code {
+            Some(50) => ExportErrorKind::PermissionIssue,
+            Some(32) => ExportErrorKind::NoWritebackContainer,
+            _ => ExportErrorKind::CdError,
+        },
+        dn: dn.unwrap_or_default(),
+        detail: match f.code {
+            Some(c) => format!("LDAP {c}: {}", f.message.lines().next().unwrap_or_default()),
+            None => f.message,
+        },
+    }
+}
+
+pub(super) async fn export_devices(
+    cfg: &EngineConfig,
+    dw: &super::config::DeviceWriteback,
+    cs: &ConnectorSpace,
+) -> ((u32, u32, u32), Vec<ExportError>) {
+    let mut counts = (0, 0, 0);
+    let mut errors = Vec::new();
+    let work = cs.lock().devices.pending_work();
+    if work.is_empty() {
+        return (counts, errors);
+    }
+    let mut ad = match AdSession::open(cfg).await {
+        Ok(s) => s,
+        Err(f) => {
+            errors.push(ExportError {
+                kind: ExportErrorKind::ConnectionFailure,
+                dn: dw.container.clone(),
+                detail: f.message,
+            });
+            return (counts, errors);
+        }
+    };
+    let container_exists = ad.exists(&dw.container).await.unwrap_or(false);
+    // Owners are looked up in the domain the container is in.
+    let domain = domain_of(&dw.container);
+    let mut owners: HashMap<String, Option<devices::Owner>> = HashMap::new();
+    for (id, d) in work {
+        let target_dn = d
+            .image
+            .as_ref()
+            .map(|i| format!("CN={},{}", ldap3::dn_escape(i.cn(dw.class)), dw.container));
+        let result = match (&d.image, &d.exported, &d.dn) {
+            (Some(img), None, _) => {
+                if !container_exists {
+                    errors.push(ExportError {
+                        kind: ExportErrorKind::NoWritebackContainer,
+                        dn: target_dn.unwrap_or_default(),
+                        detail: format!(
+                            "the device writeback container {} does not exist",
+                            dw.container
+                        ),
+                    });
+                    continue;
+                }
+                let owner = owner_of(&mut ad, &domain, &mut owners, img).await;
+                devices::add(&mut ad, &dw.container, dw.class, img, owner.as_ref())
+                    .await
+                    .map(|dn| {
+                        counts.0 += 1;
+                        Some(dn)
+                    })
+            }
+            (Some(img), Some(old), Some(dn)) => {
+                let old_owner = owner_of(&mut ad, &domain, &mut owners, old).await;
+                let new_owner = owner_of(&mut ad, &domain, &mut owners, img).await;
+                devices::update(
+                    &mut ad,
+                    dn,
+                    dw.class,
+                    (old, old_owner.as_ref()),
+                    (img, new_owner.as_ref()),
+                )
+                .await
+                .map(|dn| {
+                    counts.1 += 1;
+                    Some(dn)
+                })
+            }
+            (None, Some(_), Some(dn)) => match ad.delete(dn).await {
+                Ok(()) => {
+                    counts.2 += 1;
+                    Ok(None)
+                }
+                Err(f) if f.code == Some(32) => Ok(None),
+                Err(f) => Err(f),
+            },
+            _ => Ok(d.dn.clone()),
+        };
+        match result {
+            Ok(dn) => cs.lock().devices.settle(&id, d.image, dn),
+            Err(f) => errors.push(export_error(f, d.dn.clone().or(target_dn))),
+        }
+    }
+    ad.close().await;
+    (counts, errors)
+}
+
+/// What the export does with a cloud group.
+enum Plan {
+    /// Group writeback v1 writes it.
+    V1,
+    /// Cloud Sync provisions it.
+    CloudSync,
+    /// Left alone, for this reason.
+    Skip(String),
+    /// A Microsoft 365 group set to be written back while the v1 sync rule is off.
+    NotEnabled,
+    /// No feature is concerned with it.
+    Ignore,
+}
+
+fn plan(cfg: &EngineConfig, img: &GroupImage) -> Plan {
+    if img.unified {
+        return match &cfg.group_writeback_v1 {
+            Some(_) if !cfg.exchange_hybrid => {
+                Plan::Skip(V1Skip::ExchangeHybridMissing.to_string())
+            }
+            Some(gw) => match img.v1_decision(gw.member_limit) {
+                Ok(()) => Plan::V1,
+                Err(why) => Plan::Skip(why.to_string()),
+            },
+            None if img.writeback_enabled != Some(false) => Plan::NotEnabled,
+            None => Plan::Ignore,
+        };
+    }
+    match (&cfg.cloud_sync, &cfg.group_writeback_v1) {
+        (Some(cs), _) => match img.cloud_sync_decision(cs.scope.as_ref()) {
+            Ok(()) => Plan::CloudSync,
+            Err(why) => Plan::Skip(why),
+        },
+        (None, Some(_)) => Plan::Skip(V1Skip::NotMicrosoft365.to_string()),
+        (None, None) => Plan::Ignore,
+    }
+}
+
+/// Does any pending group need the export (a feature configured, or an error to report)?
+pub(super) fn groups_need_export(cfg: &EngineConfig, cs: &ConnectorSpace) -> bool {
+    cfg.group_writeback_v1.is_some()
+        || cfg.cloud_sync.is_some()
+        || cs.lock().groups.objects.values().any(|g| {
+            g.dn.is_some()
+                || g.image
+                    .as_ref()
+                    .is_some_and(|i| matches!(plan(cfg, i), Plan::NotEnabled))
+        })
+}
+
+/// Groups to AD: group writeback v1 (Microsoft 365 groups) and Cloud Sync (security
+/// groups) add, update or delete each pending group. Groups out of scope are left alone
+/// and listed with the reason; a written group whose writeback is turned off stays in AD
+/// (deleted there only on a hard delete, the default rules).
+pub(super) async fn export_groups(
+    cfg: &EngineConfig,
+    cs: &ConnectorSpace,
+    graph: &GraphClient,
+) -> ((u32, u32, u32), Vec<ExportError>, Vec<Skipped>) {
+    let mut counts = (0, 0, 0);
+    let (mut errors, mut skipped) = (Vec::new(), Vec::new());
+    let work = cs.lock().groups.pending_work();
+    if work.is_empty() {
+        return (counts, errors, skipped);
+    }
+    let domain = domain_of(&cfg.connector_dn);
+    let mut ad = match AdSession::open(cfg).await {
+        Ok(s) => s,
+        Err(f) => {
+            errors.push(export_error(f, Some(domain)));
+            return (counts, errors, skipped);
+        }
+    };
+    let mut cache = HashMap::new();
+    for (id, g) in work {
+        let Some(img) = &g.image else {
+            // Deleted in the cloud (a hard delete): deleted in AD.
+            let result = match &g.dn {
+                Some(dn) => match ad.delete(dn).await {
+                    Ok(()) => {
+                        counts.2 += 1;
+                        Ok(())
+                    }
+                    Err(f) if f.code == Some(32) => Ok(()),
+                    Err(f) => Err(f),
+                },
+                None => Ok(()),
+            };
+            match result {
+                Ok(()) => cs.lock().groups.settle(&id, None, None),
+                Err(f) => errors.push(export_error(f, g.dn.clone())),
+            }
+            continue;
+        };
+        if let (true, None, Some(dn)) = (img.unified, &cfg.group_writeback_v1, &g.dn) {
+            // Group writeback v1 was turned off: what it wrote goes.
+            match ad.delete(dn).await {
+                Ok(()) => {
+                    counts.2 += 1;
+                    cs.lock().groups.settle(&id, Some(img.clone()), None);
+                }
+                Err(f) if f.code == Some(32) => {
+                    cs.lock().groups.settle(&id, Some(img.clone()), None)
+                }
+                Err(f) => errors.push(export_error(f, Some(dn.clone()))),
+            }
+            continue;
+        }
+        let chosen = plan(cfg, img);
+        match &chosen {
+            Plan::Ignore => {
+                cs.lock()
+                    .groups
+                    .settle(&id, Some(img.clone()), g.dn.clone());
+                continue;
+            }
+            Plan::NotEnabled => {
+                // Stays pending: the error comes back each cycle until the rule is on.
+                errors.push(ExportError {
+                    kind: ExportErrorKind::CdError,
+                    dn: format!("CN={}", img.v1_cn(V1Naming::ObjectId)),
+                    detail: format!("Group writeback not enabled: {} is set to be written back, but the group writeback sync rule is not configured (Entra Connect → Optional Features → Group writeback)", img.display_name),
+                });
+                continue;
+            }
+            Plan::Skip(why) => {
+                let reason = match &g.dn {
+                    Some(dn) => format!("{why}; {dn} stays in AD and is no longer updated"),
+                    None => why.clone(),
+                };
+                skipped.push(Skipped {
+                    object: img.display_name.clone(),
+                    reason,
+                });
+                cs.lock()
+                    .groups
+                    .settle(&id, Some(img.clone()), g.dn.clone());
+                continue;
+            }
+            Plan::V1 | Plan::CloudSync => {}
+        }
+        let (member_dns, cloud_only) =
+            match groups::member_dns(graph, &mut ad, &mut cache, &img.members).await {
+                Ok(m) => m,
+                Err(detail) => {
+                    errors.push(ExportError {
+                        kind: ExportErrorKind::CdError,
+                        dn: g.dn.clone().unwrap_or_default(),
+                        detail,
+                    });
+                    continue;
+                }
+            };
+        if cloud_only > 0 {
+            skipped.push(Skipped {
+                object: img.display_name.clone(),
+                reason: format!(
+                    "{cloud_only} cloud-only member(s) not written: they have no AD account"
+                ),
+            });
+        }
+        let (result, target) = match (
+            &chosen,
+            cfg.group_writeback_v1.as_ref(),
+            cfg.cloud_sync.as_ref(),
+        ) {
+            (Plan::V1, Some(gw), _) => {
+                let target = format!("CN={},{}", ldap3::dn_escape(img.v1_cn(gw.naming)), gw.ou);
+                let r = match &g.dn {
+                    None => groups::v1_add(&mut ad, &gw.ou, gw.naming, img, &member_dns)
+                        .await
+                        .inspect(|_| counts.0 += 1),
+                    Some(dn) => {
+                        // What AD holds: the last image written (none when it was out of
+                        // scope since).
+                        let old = match g
+                            .exported
+                            .as_ref()
+                            .filter(|o| matches!(plan(cfg, o), Plan::V1))
+                        {
+                            Some(o) => {
+                                let old_members =
+                                    groups::member_dns(graph, &mut ad, &mut cache, &o.members)
+                                        .await;
+                                Some((o, old_members.map(|m| m.0).unwrap_or_default()))
+                            }
+                            None => None,
+                        };
+                        groups::v1_update(
+                            &mut ad,
+                            dn,
+                            gw.naming,
+                            old.as_ref().map(|(o, m)| (*o, m.as_slice())),
+                            (img, &member_dns),
+                        )
+                        .await
+                        .inspect(|_| counts.1 += 1)
+                    }
+                };
+                (r, target)
+            }
+            (_, _, Some(c)) => {
+                let target = format!("CN={},{}", ldap3::dn_escape(img.cloud_sync_cn()), c.ou);
+                let r = groups::cloud_sync_provision(
+                    &mut ad,
+                    &domain,
+                    &c.ou,
+                    g.dn.as_deref(),
+                    img,
+                    &member_dns,
+                )
+                .await
+                .map(|(dn, created)| {
+                    if created {
+                        counts.0 += 1;
+                    } else {
+                        counts.1 += 1;
+                    }
+                    dn
+                });
+                (r, target)
+            }
+            _ => continue,
+        };
+        match result {
+            Ok(dn) => cs.lock().groups.settle(&id, Some(img.clone()), Some(dn)),
+            Err(f) => errors.push(export_error(f, g.dn.clone().or(Some(target)))),
+        }
+    }
+    ad.close().await;
+    (counts, errors, skipped)
+}
+
+/// The DC= part of a DN: the domain naming context it is in.
+fn domain_of(dn: &str) -> String {
+    dn.split(',')
+        .map(str::trim)
+        .filter(|p| p.to_ascii_uppercase().starts_with("DC="))
+        .collect::<Vec<_>>()
+        .join(",")
+}
