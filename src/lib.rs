@@ -8,14 +8,21 @@
 //! - [`cloud`]: the fake Entra tenant (users, licences, groups, devices, SSPR and its
 //!   password services, Microsoft Graph).
 //! - [`engine`]: the real writeback engine (production code; speaks protocols only).
-//! - [`sas`], [`hybrid_connections`], [`writeback_protocol`]: wire formats both sides use.
+//! - [`sas`], [`hybrid_connections`], [`writeback_protocol`], [`nt_security`]: wire formats
+//!   both sides use (SAS tokens, Hybrid Connections messages, the password message,
+//!   nTSecurityDescriptor).
 //! - [`clock`]: business time (real, or a virtual clock that scenarios own).
 //!
-//! - [`world`]: one simulated world (directory + relay + tenant + engine, one clock).
+//! - [`world`]: one simulated world (directory + relay + tenant + engine, one clock) as an
+//!   API in domain verbs; the only place that wires the parts.
 //! - [`scenario`]: YAML scenarios: parse, validate, run against a world, snapshot.
 //!
-//! The `writeback-sim` commands are the binary's (`src/main.rs`, `src/cli/`). Still to
-//! come (see the issues): `lab`.
+//! Where things live: a step action is a world verb called from `scenario::steps` (a file
+//! per family); an expectation is in `scenario::expect` (a file per family); a wizard
+//! decision (licence, forest, rights, onboarding) is in `engine::wizard` and
+//! `engine::adprep`; the schedule is `engine::scheduler`. `tests/it/architecture.rs` keeps
+//! the boundaries. The `writeback-sim` commands are the binary's (`src/main.rs`,
+//! `src/cli/`). Still to come (see the issues): `lab`.
 
 pub mod clock;
 pub mod cloud;

@@ -4,12 +4,12 @@
 //! OData error body every error has — unknown routes and unreadable JSON included
 //! (`{"error":{"code","message","innerError":{"date"}}}`). The routes, a file per resource:
 //!
-//! - [`users`]: `/users`, `/users/{id | userPrincipalName}`, `/subscribedSkus`;
-//! - [`passwords`]: `resetPassword` (a long-running operation) and `/me/changePassword`;
-//! - [`devices`]: `/devices`, `/devices/{id}`, `registeredOwners`, `/devices/delta`;
-//! - [`groups`]: `/groups`, `/groups/{id}`, `members`, `/groups/delta`, and under `/beta`
+//! - `users`: `/users`, `/users/{id | userPrincipalName}`, `/subscribedSkus`;
+//! - `passwords`: `resetPassword` (a long-running operation) and `/me/changePassword`;
+//! - `devices`: `/devices`, `/devices/{id}`, `registeredOwners`, `/devices/delta`;
+//! - `groups`: `/groups`, `/groups/{id}`, `members`, `/groups/delta`, and under `/beta`
 //!   `writebackConfiguration` (readable and PATCHable);
-//! - [`sync_settings`]: `/directory/onPremisesSynchronization`, the features Entra Connect
+//! - `sync_settings`: `/directory/onPremisesSynchronization`, the features Entra Connect
 //!   onboards.
 
 mod devices;

@@ -2,15 +2,20 @@
 //! `ldap3_proto` codec, answering like a Windows Server DC wherever writeback, the Entra
 //! Connect wizard or an admin with ldapsearch touches it (`reference/ad-behaviour.md`).
 //!
-//! - [`server`]: sockets, TLS, StartTLS, the codec, one task per connection, shutdown.
-//! - [`session`]: one connection's state; maps an `LdapOp` to the response ops.
+//! - [`server`]: sockets, TLS ([`tls`]), StartTLS, the codec ([`codec`]), one task per
+//!   connection, shutdown.
+//! - [`session`]: one connection's state; maps an `LdapOp` to the response ops;
+//!   [`controls`]: the OIDs it knows.
 //! - one file per operation: [`bind`], [`search`] (with [`filter`]), [`add`], [`modify`],
 //!   [`delete`], [`modify_dn`], [`compare`], [`extended`], [`rootdse`].
-//! - [`store`] (entries, indexes), [`schema`], [`password_policy`], [`access`], [`ldif`],
-//!   [`forest`] (the default domain), [`ad_error`] (result code + AD diagnostic).
+//! - [`store`] (entries, indexes), [`dn`], [`ids`] (SIDs, GUIDs), [`schema`], [`values`]
+//!   (matching rules, userAccountControl and groupType bits), [`password_policy`] (and
+//!   the password write), [`access`] (rights) with [`security_descriptor`]
+//!   (nTSecurityDescriptor as a view of them), [`ldif`], [`forest`] (the default domain),
+//!   [`ad_error`] (result code + AD diagnostic).
 //!
 //! Left out on purpose: replication, Kerberos/NTLM/SASL binds, the global catalog,
-//! tombstones and the recycle bin, security descriptors on the wire.
+//! tombstones and the recycle bin.
 
 pub mod access;
 pub mod ad_error;

@@ -5,9 +5,13 @@
 //! it writes, write their properties — unless they are there already. Over LDAP only, with
 //! LDAP_SERVER_SD_FLAGS so just the DACL is read and written.
 
-use super::ad::AdSession;
-use super::wizard::{ad_err, WizardError};
+use super::ad::{AdFailure, AdSession};
 use crate::nt_security::{ace_flags, guid_bytes, guids, mask, Ace, Acl, SecurityDescriptor};
+
+/// What AD said, in its first line.
+fn first_line(f: AdFailure) -> String {
+    f.message.lines().next().unwrap_or_default().to_string()
+}
 
 /// The kinds of object the wizard grants the connector rights over.
 #[derive(Debug, Clone, Copy)]
@@ -36,25 +40,21 @@ pub(super) async fn prepare(
     dn: &str,
     object_class: &str,
     kind: Kind,
-) -> Result<Vec<String>, WizardError> {
+) -> Result<Vec<String>, String> {
     let mut detail = Vec::new();
-    if !ad.exists(dn).await.map_err(ad_err)? {
+    if !ad.exists(dn).await.map_err(first_line)? {
         let mut attrs = super::ad::Attrs::new();
         attrs.insert("objectClass", vec![object_class.as_bytes().to_vec()]);
         ad.add(dn, attrs)
             .await
-            .map_err(|f| WizardError::Ad(format!("creating {dn}: {}", f.message)))?;
+            .map_err(|f| format!("creating {dn}: {}", f.message))?;
         detail.push(format!("created {dn}"));
     }
     let sid = ad
         .object_sid(connector_dn)
         .await
-        .map_err(ad_err)?
-        .ok_or_else(|| {
-            WizardError::Ad(format!(
-                "the connector account {connector_dn} does not exist"
-            ))
-        })?;
+        .map_err(first_line)?
+        .ok_or_else(|| format!("the connector account {connector_dn} does not exist"))?;
     let class = guid_bytes(kind.class_guid());
     let inherit = ace_flags::CONTAINER_INHERIT;
     let wanted = [
@@ -68,10 +68,10 @@ pub(super) async fn prepare(
             sid.clone(),
         ),
     ];
-    let bytes = ad.security_descriptor(dn).await.map_err(ad_err)?;
+    let bytes = ad.security_descriptor(dn).await.map_err(first_line)?;
     let mut sd = match bytes.as_deref().map(SecurityDescriptor::decode) {
         Some(Ok(sd)) => sd,
-        Some(Err(e)) => return Err(WizardError::Ad(format!("the descriptor of {dn}: {e}"))),
+        Some(Err(e)) => return Err(format!("the descriptor of {dn}: {e}")),
         None => SecurityDescriptor {
             control: 0,
             owner: None,
@@ -90,7 +90,7 @@ pub(super) async fn prepare(
         dacl.aces.extend(missing);
         ad.set_security_descriptor(dn, &sd.encode())
             .await
-            .map_err(ad_err)?;
+            .map_err(first_line)?;
     }
     detail.push(format!(
         "granted the connector create/write/delete of {kind:?} objects on {dn}"

@@ -118,7 +118,7 @@ fn connect_err(f: AdFailure) -> WizardError {
 }
 
 /// AD refused something the wizard did: its first line.
-pub(super) fn ad_err(f: AdFailure) -> WizardError {
+fn ad_err(f: AdFailure) -> WizardError {
     WizardError::Ad(f.message.lines().next().unwrap_or_default().to_string())
 }
 
@@ -297,7 +297,11 @@ pub async fn configure(
                     DeviceClass::MsDsDevice => ("msDS-DeviceContainer", Kind::Device),
                 };
                 let ad = admin_ad(&mut admin_session, current, admin).await?;
-                detail.extend(prepare(ad, &cfg.connector_dn, &container, class, kind).await?);
+                detail.extend(
+                    prepare(ad, &cfg.connector_dn, &container, class, kind)
+                        .await
+                        .map_err(WizardError::Ad)?,
+                );
             }
             cfg.device_writeback = Some(DeviceWriteback {
                 container,
@@ -332,7 +336,8 @@ pub async fn configure(
                     "organizationalUnit",
                     Kind::Group,
                 )
-                .await?,
+                .await
+                .map_err(WizardError::Ad)?,
             );
             cfg.group_writeback_v1 = Some(GroupWritebackV1 {
                 ou,
@@ -364,7 +369,8 @@ pub async fn configure(
                     "organizationalUnit",
                     Kind::Group,
                 )
-                .await?,
+                .await
+                .map_err(WizardError::Ad)?,
             );
             cfg.cloud_sync = Some(CloudSync {
                 ou,

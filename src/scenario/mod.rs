@@ -9,12 +9,13 @@
 //! - [`steps`]: each step action as a world verb, a file per family (people, cloud,
 //!   on-premises, faults and time).
 //! - [`expect`]: the checks (`expect_ad`, `expect_run`, `expect_features`, `expect:`).
-//! - [`runner`]: one file from parse to report.
+//! - [`runner`]: one file from parse to report; [`error`]: why a file could not run.
 //! - [`report`]: what is snapshotted.
 //! - [`suite`]: discovery and the snapshot check shared by the CLI and `cargo test`.
 //! - [`validate`]: every problem in a file at once, located, with hints (miette).
 
 pub mod convert;
+pub mod error;
 pub mod expect;
 pub mod generate;
 pub mod model;

@@ -2,30 +2,12 @@
 //! ([`super::steps`]), check every `expect` ([`super::expect`]), and report
 //! ([`super::report`]).
 
+pub use super::error::ScenarioError;
+pub use super::expect::Failure;
 use super::model::{self, Scenario};
-use super::report::{self, Baseline, EventShown, Outcome, Report, RunShown, StepReport};
-use crate::world::{World, WorldError};
+use super::report::{self, Baseline, EventShown, Outcome, Report, RunShown};
+use crate::world::World;
 use std::path::Path;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    #[error("{file}: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
-    #[error("{file}:{line}:{column}: {message}")]
-    Parse {
-        file: String,
-        line: u64,
-        column: u64,
-        message: String,
-    },
-    #[error("{file}: {message}")]
-    Setup { file: String, message: String },
-    #[error("{file}: {source}")]
-    World { file: String, source: WorldError },
-}
 
 /// A scenario's result: the report, and what did not hold.
 #[derive(Debug)]
@@ -35,58 +17,6 @@ pub struct Replayed {
     pub failures: Vec<Failure>,
     /// The virtual time before the first step and after the last one (RFC 3339, UTC).
     pub clock: (String, String),
-}
-
-/// An expectation that did not hold (or a step that could not run): which step, when on
-/// the scenario's virtual clock, what was expected and what happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub step: usize,
-    /// The step as the report names it (`sspr_reset alice@gntech.me`).
-    pub action: String,
-    /// The virtual time the step ran at (RFC 3339, UTC).
-    pub at: String,
-    pub expected: String,
-    pub got: String,
-}
-
-impl Failure {
-    /// A step that did not go as its report says it should: a check's mismatches side by
-    /// side, or an action's error.
-    fn of_step(r: &StepReport, at: String) -> Self {
-        let (expected, got) = if r.mismatches.is_empty() {
-            (
-                "the step to succeed".to_string(),
-                r.error.clone().unwrap_or_default(),
-            )
-        } else {
-            let side = |f: fn(&report::Mismatch) -> &str| {
-                r.mismatches
-                    .iter()
-                    .map(|m| format!("{}: {}", m.what, f(m)))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            };
-            (side(|m| &m.expected), side(|m| &m.found))
-        };
-        Self {
-            step: r.step,
-            action: r.action.clone(),
-            at,
-            expected,
-            got,
-        }
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "step {} ({}) at {}: expected {}, got {}",
-            self.step, self.action, self.at, self.expected, self.got
-        )
-    }
 }
 
 /// The scenario's name: its path under `root` without `.yaml` (`password/sspr-reset-ok`).

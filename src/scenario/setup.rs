@@ -6,8 +6,8 @@
 //! runs at install. Everything before the first step.
 
 use super::convert;
+use super::error::ScenarioError;
 use super::model::{self, Scenario, Toggle};
-use super::runner::ScenarioError;
 use crate::world::{Choices, ClockKind, CycleKind, TenantSettings, World, WorldOptions};
 use std::path::{Path, PathBuf};
 

@@ -3,6 +3,7 @@
 //! embedded AD, served on 127.0.0.1:0.
 
 mod access;
+mod architecture;
 mod binds;
 mod catalogue;
 mod devices;

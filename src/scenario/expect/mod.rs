@@ -10,8 +10,7 @@ pub mod runs;
 
 use super::model::{Expect, ExpectedOutcome};
 pub use super::report::Mismatch;
-use super::report::{Outcome, StepReport};
-use super::runner::Failure;
+use super::report::{self, Outcome, StepReport};
 
 /// What an action step's `expect` finds wrong with its report.
 pub fn outcome(exp: &Expect, r: &StepReport, at: &str) -> Vec<Failure> {
@@ -66,4 +65,56 @@ pub fn outcome(exp: &Expect, r: &StepReport, at: &str) -> Vec<Failure> {
         }
     }
     failures
+}
+
+/// An expectation that did not hold (or a step that could not run): which step, when on
+/// the scenario's virtual clock, what was expected and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub step: usize,
+    /// The step as the report names it (`sspr_reset alice@gntech.me`).
+    pub action: String,
+    /// The virtual time the step ran at (RFC 3339, UTC).
+    pub at: String,
+    pub expected: String,
+    pub got: String,
+}
+
+impl Failure {
+    /// A step that did not go as its report says it should: a check's mismatches side by
+    /// side, or an action's error.
+    pub fn of_step(r: &StepReport, at: String) -> Self {
+        let (expected, got) = if r.mismatches.is_empty() {
+            (
+                "the step to succeed".to_string(),
+                r.error.clone().unwrap_or_default(),
+            )
+        } else {
+            let side = |f: fn(&report::Mismatch) -> &str| {
+                r.mismatches
+                    .iter()
+                    .map(|m| format!("{}: {}", m.what, f(m)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            (side(|m| &m.expected), side(|m| &m.found))
+        };
+        Self {
+            step: r.step,
+            action: r.action.clone(),
+            at,
+            expected,
+            got,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "step {} ({}) at {}: expected {}, got {}",
+            self.step, self.action, self.at, self.expected, self.got
+        )
+    }
 }

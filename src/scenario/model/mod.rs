@@ -2,8 +2,8 @@
 //! serde-saphyr puts the file:line:col of every error in front of it.
 //!
 //! This file: the scenario, its world (tenant, directory, engine) and the value types
-//! (attribute values, durations); [`steps`]: the step actions and their expectations;
-//! [`schema`]: the format's JSON Schema.
+//! (attribute values, durations); `steps`: the step actions and their expectations;
+//! `schema`: the format's JSON Schema.
 
 mod schema;
 mod steps;

@@ -1,7 +1,7 @@
 //! One step run against the world: each action is a world verb, in a file per family —
-//! [`people`] (resets, changes, unlocks, sign-ins), [`cloud`] (devices, groups, tenant
-//! settings), [`onprem`] (the wizard, sync cycles, the service, changes and rights in AD),
-//! [`faults`] (faults and the clock); the checks are in [`super::expect`].
+//! `people` (resets, changes, unlocks, sign-ins), `cloud` (devices, groups, tenant
+//! settings), `onprem` (the wizard, sync cycles, the service, changes and rights in AD),
+//! `faults` (faults and the clock); the checks are in [`super::expect`].
 
 mod cloud;
 mod faults;

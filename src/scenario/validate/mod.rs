@@ -8,8 +8,8 @@
 //! malformed DN or LDAP filter, a password where a reference belongs. Whatever serde
 //! itself refuses is reported too, so a file that validates also loads.
 //!
-//! - [`tree`]: the YAML position tree; [`schema`]: the JSON Schema check;
-//!   [`references`]: names the world does not define; [`render`]: miette output.
+//! - `tree`: the YAML position tree; `schema`: the JSON Schema check;
+//!   `references`: names the world does not define; `render`: miette output.
 
 mod references;
 mod render;
