@@ -55,6 +55,31 @@ pub struct EngineState {
     pub connector_space: ConnectorSpace,
 }
 
+/// Run the configuration wizard (see [`wizard`]) on the configuration `current` of an
+/// installed service, running or not: on success the new configuration, and the groups the
+/// change concerns are judged again by the next export (the wizard's Full
+/// Synchronization). Returns the configuration and what the wizard did; a refusal changes
+/// nothing.
+pub async fn configure(
+    current: &EngineConfig,
+    clock: &Arc<dyn Clock>,
+    state: &EngineState,
+    choices: &Choices,
+    admin: &AdminCredentials,
+) -> Result<(EngineConfig, Vec<String>), WizardError> {
+    let done = wizard::configure(current, clock, &state.history, choices, admin).await?;
+    let cs = &state.connector_space;
+    match &choices.group_writeback_v1 {
+        Some(Some(_)) => cs.rescope_groups(true),
+        Some(None) => cs.retire_v1_groups(),
+        None => {}
+    }
+    if let Some(Some(_)) = &choices.cloud_sync {
+        cs.rescope_groups(done.config.group_writeback_v1.is_some());
+    }
+    Ok((done.config, done.detail))
+}
+
 /// A running engine (the ADSync service).
 pub struct Engine {
     shared: Arc<Shared>,
@@ -166,34 +191,24 @@ impl Engine {
         self.shared.cfg.features()
     }
 
-    /// Run the configuration wizard with `choices` (see [`wizard`]); on success the
-    /// service restarts with the new configuration and the groups the change concerns are
-    /// judged again by the next export (the wizard's Full Synchronization). Returns what
-    /// the wizard did. A refused configuration leaves the service as it was.
+    /// Run the configuration wizard with `choices` (see [`configure`]); on success the
+    /// service restarts with the new configuration. Returns what the wizard did. A refused
+    /// configuration leaves the service as it was.
     pub async fn configure(
         &mut self,
         choices: &Choices,
         admin: &AdminCredentials,
     ) -> Result<Vec<String>, WizardError> {
-        let done = wizard::configure(
+        let (cfg, detail) = configure(
             &self.shared.cfg,
             &self.shared.clock,
-            &self.shared.history,
+            &self.state(),
             choices,
             admin,
         )
         .await?;
-        match &choices.group_writeback_v1 {
-            Some(Some(_)) => self.cs.rescope_groups(true),
-            Some(None) => self.cs.retire_v1_groups(),
-            None => {}
-        }
-        if let Some(Some(_)) = &choices.cloud_sync {
-            self.cs
-                .rescope_groups(done.config.group_writeback_v1.is_some());
-        }
-        self.restart(done.config).await;
-        Ok(done.detail)
+        self.restart(cfg).await;
+        Ok(detail)
     }
 
     /// Stop the service and start it again with `cfg`, keeping its state.

@@ -229,14 +229,23 @@ pub async fn configure(
         licence.require("Cloud Sync group provisioning").await?;
     }
     let exchange_hybrid = choices.exchange_hybrid.unwrap_or(current.exchange_hybrid);
-    let needs_forest = enabling_device || enabling_v1 || enabling_cloud_sync;
-    let mut ad = if needs_forest {
-        Some(AdSession::open(current).await.map_err(connect_err)?)
+    // Option A works as the Enterprise Admin: one session for the checks and the changes.
+    // Otherwise the connector's account reads what the checks need.
+    let prepares = matches!(&choices.device_writeback, Some(Some(d)) if d.prepare)
+        || enabling_v1
+        || enabling_cloud_sync;
+    let mut admin_session = None;
+    let mut connector_session = None;
+    let reader = if prepares {
+        Some(admin_ad(&mut admin_session, current, admin).await?)
+    } else if enabling_device {
+        connector_session = Some(AdSession::open(current).await.map_err(connect_err)?);
+        connector_session.as_mut()
     } else {
         None
     };
     let mut domain_dn = String::new();
-    if let Some(ad) = ad.as_mut() {
+    if let Some(ad) = reader {
         let f = forest(ad).await?;
         if let Some(Some(DeviceChoice {
             forest: Some(asked),
@@ -262,13 +271,12 @@ pub async fn configure(
         }
         domain_dn = f.domain_dn;
     }
-    if let Some(ad) = ad {
+    if let Some(ad) = connector_session {
         ad.close().await;
     }
 
     let mut cfg = current.clone();
     let mut detail = Vec::new();
-    let mut admin_session = None;
     if let Some(on) = choices.password_writeback {
         if let Some(g) = &graph {
             onboard(g, &cfg, clock, history, on).await?;

@@ -93,7 +93,6 @@ pub async fn prepare(s: &Scenario, file: &Path, world: &mut World) -> Result<(),
             .map_err(|e| setup_err(file, e))?;
     }
     world.begin();
-    world.start_engine().await;
     engine(s, file, world).await
 }
 
@@ -143,8 +142,9 @@ fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), Scenari
     Ok(())
 }
 
-/// The engine as the wizard left it. A feature the file asks for and the wizard refuses
-/// makes the scenario unusable; a default it refuses (an unlicensed tenant) is left off.
+/// The engine as the wizard left it, then started, then its initial cycle. A feature the
+/// file asks for and the wizard refuses makes the scenario unusable; a default it refuses
+/// (an unlicensed tenant) is left off.
 async fn engine(s: &Scenario, file: &Path, world: &mut World) -> Result<(), ScenarioError> {
     let e = &s.world.engine;
     if e.password_writeback.unwrap_or(true) {
@@ -204,6 +204,7 @@ async fn engine(s: &Scenario, file: &Path, world: &mut World) -> Result<(), Scen
             .await
             .map_err(|e| setup_err(file, format!("cloud_sync: {e}")))?;
     }
+    world.start_engine().await;
     world
         .sync(CycleKind::Initial)
         .await

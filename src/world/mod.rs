@@ -164,7 +164,7 @@ pub struct World {
     /// Survives engine restarts.
     engine_state: EngineState,
     engine: Option<Engine>,
-    /// The engine as installed, before the wizard turned anything on.
+    /// The engine's configuration while it is stopped (the wizard may change it).
     engine_config: EngineConfig,
     exchange_hybrid: bool,
     dc: Option<Running>,
@@ -388,7 +388,7 @@ impl World {
         Ok(Advanced { now, cycle })
     }
 
-    /// Start the engine (the ADSync service) as installed, and wait until it listens.
+    /// Start the engine (the ADSync service) as configured so far, and wait until it listens.
     pub async fn start_engine(&mut self) {
         if self.engine.is_none() {
             let engine = Engine::start(
@@ -414,9 +414,10 @@ impl World {
     }
 
     /// Run the Entra Connect wizard (or Cloud Sync's setup) with these choices, with the
-    /// Enterprise Admin credentials of the forest. Returns what it did; a refusal changes
-    /// nothing. The organisation's Exchange hybrid deployment is ticked when group
-    /// writeback is configured.
+    /// Enterprise Admin credentials of the forest. A running engine restarts with the new
+    /// configuration; a stopped one (during setup) starts with it later. Returns what the
+    /// wizard did; a refusal changes nothing. The organisation's Exchange hybrid deployment
+    /// is ticked when group writeback is configured.
     pub async fn configure(&mut self, mut choices: Choices) -> Result<Vec<String>, WorldError> {
         if matches!(choices.group_writeback_v1, Some(Some(_))) {
             choices.exchange_hybrid = Some(self.exchange_hybrid);
@@ -425,14 +426,21 @@ impl World {
             dn: format!("CN=Administrator,CN=Users,{}", self.directory.domain().dn),
             password: self.directory.config().admin_password.clone(),
         };
-        if self.engine.is_none() {
-            self.start_engine().await;
-        }
-        let engine = self
-            .engine
-            .as_mut()
-            .ok_or_else(|| WorldError::Refused("the engine is not running".into()))?;
-        let detail = engine.configure(&choices, &admin).await?;
+        let detail = match self.engine.as_mut() {
+            Some(engine) => engine.configure(&choices, &admin).await?,
+            None => {
+                let (cfg, detail) = crate::engine::configure(
+                    &self.engine_config,
+                    &self.clock.shared(),
+                    &self.engine_state,
+                    &choices,
+                    &admin,
+                )
+                .await?;
+                self.engine_config = cfg;
+                detail
+            }
+        };
         self.await_listener().await;
         Ok(detail)
     }
@@ -446,19 +454,21 @@ impl World {
         Ok(engine.sync(kind).await)
     }
 
-    /// Is device writeback configured (a sync then exports devices)?
-    pub fn device_writeback_configured(&self) -> bool {
+    /// The engine's configuration, running or not.
+    fn engine_config(&self) -> &EngineConfig {
         self.engine
             .as_ref()
-            .is_some_and(|e| e.config().device_writeback.is_some())
+            .map_or(&self.engine_config, |e| e.config())
+    }
+
+    /// Is device writeback configured (a sync then exports devices)?
+    pub fn device_writeback_configured(&self) -> bool {
+        self.engine_config().device_writeback.is_some()
     }
 
     /// Get-ADSyncAADCompanyFeature, from the engine.
     pub fn features(&self) -> CompanyFeatures {
-        match &self.engine {
-            Some(e) => e.features(),
-            None => self.engine_config.features(),
-        }
+        self.engine_config().features()
     }
 
     /// How many runs and events the history holds: a mark for [`World::runs_since`].
