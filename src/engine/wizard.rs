@@ -304,11 +304,9 @@ pub async fn configure(
                     DeviceClass::Computer => ("container", Kind::Computer),
                     DeviceClass::MsDsDevice => ("msDS-DeviceContainer", Kind::Device),
                 };
-                let ad = admin_ad(&mut admin_session, current, admin).await?;
                 detail.extend(
-                    prepare(ad, &cfg.connector_dn, &container, class, kind)
-                        .await
-                        .map_err(WizardError::Ad)?,
+                    prepare_as_admin(&mut admin_session, current, admin, &container, class, kind)
+                        .await?,
                 );
             }
             cfg.device_writeback = Some(DeviceWriteback {
@@ -335,17 +333,16 @@ pub async fn configure(
                         .into(),
                 );
             }
-            let ad = admin_ad(&mut admin_session, current, admin).await?;
             detail.extend(
-                prepare(
-                    ad,
-                    &cfg.connector_dn,
+                prepare_as_admin(
+                    &mut admin_session,
+                    current,
+                    admin,
                     &ou,
                     "organizationalUnit",
                     Kind::Group,
                 )
-                .await
-                .map_err(WizardError::Ad)?,
+                .await?,
             );
             cfg.group_writeback_v1 = Some(GroupWritebackV1 {
                 ou,
@@ -368,17 +365,16 @@ pub async fn configure(
                 Some(s) => format!("Cloud Sync group provisioning to {ou} ({s})"),
                 None => format!("Cloud Sync group provisioning to {ou}: no scope configured"),
             });
-            let ad = admin_ad(&mut admin_session, current, admin).await?;
             detail.extend(
-                prepare(
-                    ad,
-                    &cfg.connector_dn,
+                prepare_as_admin(
+                    &mut admin_session,
+                    current,
+                    admin,
                     &ou,
                     "organizationalUnit",
                     Kind::Group,
                 )
-                .await
-                .map_err(WizardError::Ad)?,
+                .await?,
             );
             cfg.cloud_sync = Some(CloudSync {
                 ou,
@@ -393,6 +389,21 @@ pub async fn configure(
         config: cfg,
         detail,
     })
+}
+
+/// Option A for one target, as the Enterprise Admin ([`super::adprep`]).
+async fn prepare_as_admin(
+    session: &mut Option<AdSession>,
+    cfg: &EngineConfig,
+    admin: &AdminCredentials,
+    dn: &str,
+    object_class: &str,
+    kind: Kind,
+) -> Result<Vec<String>, WizardError> {
+    let ad = admin_ad(session, cfg, admin).await?;
+    prepare(ad, &cfg.connector_dn, dn, object_class, kind)
+        .await
+        .map_err(WizardError::Ad)
 }
 
 /// One session as the Enterprise Admin for the whole run, opened when first needed.

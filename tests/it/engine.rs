@@ -227,11 +227,18 @@ async fn force_change_sets_pwd_last_set_to_zero_unless_the_password_never_expire
     assert_ne!(dc.int(ALICE, "pwdLastSet"), 0, "DONT_EXPIRE_PASSWORD wins");
 }
 
-#[tokio::test]
-async fn the_listener_reconnects_after_the_relay_drops_it() {
-    use writeback_sim::relay::{server, Relay, RelayConfig, Rights, SasPolicy};
-    let dc = Dc::start().await;
-    let clock = Arc::new(ManualClock::scenario_start());
+/// A relay on 127.0.0.1:0 with one policy (`listen` / `key`, `rights`), and an engine
+/// configuration that listens on it.
+async fn relay_for(
+    dc: &Dc,
+    clock: Arc<dyn writeback_sim::clock::Clock>,
+    rights: writeback_sim::relay::Rights,
+) -> (
+    writeback_sim::relay::Relay,
+    EngineConfig,
+    tokio_util::sync::CancellationToken,
+) {
+    use writeback_sim::relay::{server, Relay, RelayConfig, SasPolicy};
     let relay = Relay::new(
         RelayConfig {
             namespace: "ns.servicebus.windows.net".into(),
@@ -239,21 +246,30 @@ async fn the_listener_reconnects_after_the_relay_drops_it() {
             policies: vec![SasPolicy {
                 name: "listen".into(),
                 key: "key".into(),
-                rights: Rights::Listen,
+                rights,
             }],
             response_deadline: Duration::from_secs(60),
         },
-        clock.clone(),
+        clock,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
     tokio::spawn(server::serve(relay.clone(), listener, stop.clone()));
-    let mut cfg = config(&dc);
+    let mut cfg = config(dc);
     cfg.relay_url = format!("ws://{addr}");
     cfg.relay_namespace = "ns.servicebus.windows.net".into();
     cfg.relay_key_name = "listen".into();
     cfg.relay_key = "key".into();
+    (relay, cfg, stop)
+}
+
+#[tokio::test]
+async fn the_listener_reconnects_after_the_relay_drops_it() {
+    let dc = Dc::start().await;
+    let clock = Arc::new(ManualClock::scenario_start());
+    let (relay, cfg, stop) =
+        relay_for(&dc, clock.clone(), writeback_sim::relay::Rights::Listen).await;
     let engine = writeback_sim::engine::Engine::start(cfg, clock, Default::default());
     assert!(engine.wait_connected(Duration::from_secs(5)).await);
     relay.drop_listeners();
@@ -279,31 +295,11 @@ async fn the_listener_reconnects_after_the_relay_drops_it() {
 #[tokio::test]
 async fn on_the_real_clock_the_token_is_renewed_before_it_expires() {
     use writeback_sim::clock::SystemClock;
-    use writeback_sim::relay::{server, HttpRequest, Relay, RelayConfig, Rights, SasPolicy};
+    use writeback_sim::relay::HttpRequest;
     let dc = Dc::start().await;
     let clock = Arc::new(SystemClock);
-    let relay = Relay::new(
-        RelayConfig {
-            namespace: "ns.servicebus.windows.net".into(),
-            paths: vec!["passwordwriteback".into()],
-            policies: vec![SasPolicy {
-                name: "listen".into(),
-                key: "key".into(),
-                rights: Rights::Manage,
-            }],
-            response_deadline: Duration::from_secs(60),
-        },
-        clock.clone(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(server::serve(relay.clone(), listener, stop.clone()));
-    let mut cfg = config(&dc);
-    cfg.relay_url = format!("ws://{addr}");
-    cfg.relay_namespace = "ns.servicebus.windows.net".into();
-    cfg.relay_key_name = "listen".into();
-    cfg.relay_key = "key".into();
+    let (relay, mut cfg, stop) =
+        relay_for(&dc, clock.clone(), writeback_sim::relay::Rights::Manage).await;
     cfg.relay_token_lifetime = Duration::from_secs(2);
     cfg.sync_interval = Duration::from_millis(200);
     let engine = writeback_sim::engine::Engine::start(cfg, clock, Default::default());

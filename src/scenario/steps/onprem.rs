@@ -95,36 +95,35 @@ fn grant_label(world: &World, verb: &str, g: &GrantSpec) -> String {
     format!("{verb} {} on {} to {to}", g.right, g.on)
 }
 
-pub fn grant(world: &World, g: &GrantSpec, n: usize) -> StepReport {
+/// `grant` or `revoke` (dsacls /G or /R); a revoke that removed nothing says so.
+fn permission(world: &World, g: &GrantSpec, n: usize, granting: bool) -> StepReport {
     let r = g
         .right
         .parse::<Right>()
         .map_err(|e| e.to_string())
         .and_then(|right| {
-            world
-                .grant(right, &g.on, g.to.as_deref())
-                .map(|()| vec![])
-                .map_err(|e| e.message)
+            let done = if granting {
+                world.grant(right, &g.on, g.to.as_deref()).map(|()| true)
+            } else {
+                world.revoke(right, &g.on, g.to.as_deref())
+            };
+            done.map(|had| {
+                if had {
+                    vec![]
+                } else {
+                    vec!["there was no such grant".into()]
+                }
+            })
+            .map_err(|e| e.message)
         });
-    StepReport::done(n, grant_label(world, "grant", g), r)
+    let verb = if granting { "grant" } else { "revoke" };
+    StepReport::done(n, grant_label(world, verb, g), r)
+}
+
+pub fn grant(world: &World, g: &GrantSpec, n: usize) -> StepReport {
+    permission(world, g, n, true)
 }
 
 pub fn revoke(world: &World, g: &GrantSpec, n: usize) -> StepReport {
-    let r = g
-        .right
-        .parse::<Right>()
-        .map_err(|e| e.to_string())
-        .and_then(|right| {
-            world
-                .revoke(right, &g.on, g.to.as_deref())
-                .map(|had| {
-                    if had {
-                        vec![]
-                    } else {
-                        vec!["there was no such grant".into()]
-                    }
-                })
-                .map_err(|e| e.message)
-        });
-    StepReport::done(n, grant_label(world, "revoke", g), r)
+    permission(world, g, n, false)
 }
