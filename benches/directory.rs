@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use writeback_sim::clock::SystemClock;
 use writeback_sim::directory::add::AddRequest;
 use writeback_sim::directory::server::Running;
-use writeback_sim::directory::tls::TlsMaterial;
 use writeback_sim::directory::{Directory, DirectoryConfig, OpContext, Principal};
+use writeback_sim::tls::TlsMaterial;
 
 const ADMIN: &str = "CN=Administrator,CN=Users,DC=gntech,DC=me";
 const ADMIN_PW: &str = "Adm1n!Pass2026";

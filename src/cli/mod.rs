@@ -5,9 +5,9 @@
 use anyhow::Context;
 use writeback_sim::clock::SystemClock;
 use writeback_sim::directory::server::Running;
-use writeback_sim::directory::tls::TlsMaterial;
 use writeback_sim::directory::{Directory, DirectoryConfig};
 use writeback_sim::scenario::{runner, suite};
+use writeback_sim::tls::TlsMaterial;
 
 mod new;
 mod run;

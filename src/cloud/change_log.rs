@@ -2,6 +2,7 @@
 //! put and delete gets the next change number; a delta token is a position in the log, and
 //! a round returns each object changed since, once, in its state now.
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// What the log needs to know about an object.
@@ -22,7 +23,7 @@ pub enum Delta<T> {
     Removed(String),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChangeLog<T> {
     /// Objects in creation order.
     objects: Vec<T>,

@@ -15,12 +15,16 @@
 mod devices;
 mod groups;
 mod passwords;
+mod permissions;
 mod sync_settings;
 mod users;
 
+pub use super::identity::Caller;
 pub use devices::device_json;
 pub use groups::group_json;
+pub use permissions::Need;
 
+use super::identity::Identity;
 use super::sspr::PasswordService;
 use super::tenant::Tenant;
 use crate::clock::Clock;
@@ -32,17 +36,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-
-/// Who a bearer token stands for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// A Global / Authentication Administrator (delegated).
-    Admin(String),
-    /// A signed-in user, by UPN.
-    User(String),
-}
 
 /// The state behind the routes.
 #[derive(Clone)]
@@ -52,7 +47,8 @@ pub struct Graph {
     clock: Arc<dyn Clock>,
     /// The `https://graph.microsoft.com`-like base put in links (`http://127.0.0.1:PORT`).
     base_url: Arc<Mutex<String>>,
-    tokens: Arc<Mutex<HashMap<String, Caller>>>,
+    /// Issues and checks the bearer tokens.
+    identity: Identity,
     operations: Arc<Mutex<HashMap<String, Value>>>,
     next_id: Arc<AtomicU64>,
     faults: Arc<Mutex<GraphFaults>>,
@@ -139,13 +135,19 @@ const MAX_PAGE: usize = 999;
 pub const PASSWORD_METHOD_ID: &str = "28c10230-6103-485e-b985-444c60001490";
 
 impl Graph {
-    pub fn new(tenant: Tenant, passwords: PasswordService, clock: Arc<dyn Clock>) -> Self {
+    /// Graph for `tenant`, trusting the tokens `identity` issues.
+    pub fn new(
+        tenant: Tenant,
+        passwords: PasswordService,
+        identity: Identity,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             tenant,
             passwords,
             clock,
             base_url: Arc::new(Mutex::new("https://graph.microsoft.com".into())),
-            tokens: Arc::default(),
+            identity,
             operations: Arc::default(),
             next_id: Arc::new(AtomicU64::new(1)),
             faults: Arc::default(),
@@ -219,24 +221,20 @@ impl Graph {
             .clone()
     }
 
-    /// Issue a bearer token for `caller` (the fake's stand-in for the identity platform).
+    /// A bearer token for `caller` from the tenant's identity platform.
     pub fn issue_token(&self, caller: Caller) -> String {
-        let n = self.next_id.fetch_add(1, Ordering::SeqCst);
-        let token = format!("fake-graph-token-{n:06}-{}", uuid::Uuid::new_v4().simple());
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(token.clone(), caller);
-        token
+        self.identity.issue(&caller)
     }
 
-    fn caller(&self, headers: &HeaderMap) -> Result<Caller, GraphError> {
+    /// The caller a request's bearer token stands for, if it meets `need`.
+    fn authorize(&self, headers: &HeaderMap, need: Need) -> Result<Caller, GraphError> {
         let value = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         let token = value
             .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
             .unwrap_or_default();
         if token.is_empty() {
@@ -246,25 +244,14 @@ impl Graph {
                 "Access token is empty.",
             ));
         }
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(token)
-            .cloned()
-            .ok_or_else(|| {
-                GraphError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "InvalidAuthenticationToken",
-                    "Access token validation failure. Invalid audience.",
-                )
-            })
-    }
-
-    fn admin(&self, headers: &HeaderMap) -> Result<String, GraphError> {
-        match self.caller(headers)? {
-            Caller::Admin(upn) => Ok(upn),
-            Caller::User(_) => Err(denied()),
-        }
+        let caller = self.identity.verify(token).map_err(|why| {
+            GraphError::new(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                why.to_string(),
+            )
+        })?;
+        permissions::check(caller, need)
     }
 
     pub fn router(self) -> Router {
@@ -335,14 +322,6 @@ fn skip_of(token: Option<&str>) -> Result<usize, GraphError> {
             )
         }),
     }
-}
-
-fn denied() -> GraphError {
-    GraphError::new(
-        StatusCode::FORBIDDEN,
-        "Authorization_RequestDenied",
-        "Insufficient privileges to complete the operation.",
-    )
 }
 
 fn select(m: Map<String, Value>, select: Option<&str>) -> Map<String, Value> {

@@ -7,6 +7,8 @@
 //!
 //! - [`tenant`]: the state — settings, users, devices, groups, what Entra Connect onboarded.
 //! - [`change_log`]: the change numbers delta queries are answered from.
+//! - [`identity`]: the identity platform — OpenID configuration, JWKS, the token endpoint
+//!   (client credentials, password, refresh) — and the signed tokens Graph checks.
 //! - [`sspr`]: the password services and their gates.
 //! - [`graph`]: Microsoft Graph on axum — users, licences, passwords, devices, groups and
 //!   their delta queries, the on-premises sync features — with bearer tokens and OData
@@ -14,6 +16,7 @@
 
 pub mod change_log;
 pub mod graph;
+pub mod identity;
 pub mod sspr;
 pub mod tenant;
 

@@ -98,7 +98,8 @@ impl PasswordService {
             tenant,
             relay,
             clock,
-            http: reqwest::Client::new(),
+            // Plain HTTP to the relay on loopback; the client also speaks HTTPS.
+            http: crate::tls::http_client(None).unwrap_or_default(),
             next_tracking: Arc::new(AtomicU64::new(1)),
         }
     }

@@ -1,17 +1,17 @@
 //! Tenant state: settings and users. Behind one mutex, never held across an await.
 
 use super::change_log::{ChangeLog, Delta, Logged};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum License {
     None,
     P1,
     P2,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SsprEnabled {
     None,
@@ -19,7 +19,7 @@ pub enum SsprEnabled {
     All,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantSettings {
     pub domain: String,
     pub license: License,
@@ -54,7 +54,7 @@ impl Default for TenantSettings {
 
 /// What Entra Connect told the tenant it does (`onPremisesSynchronization.features` in
 /// Graph): the wizard sets these when it enables or disables a feature.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncFeatures {
     /// Password writeback is onboarded: the cloud may send password operations.
     pub password_writeback: bool,
@@ -67,14 +67,14 @@ pub struct SyncFeatures {
 }
 
 /// The on-premises side of a synced user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OnPremises {
     /// onPremisesImmutableId: base64 of the AD account's objectGUID.
     pub immutable_id: String,
     pub distinguished_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudUser {
     /// The Entra objectId.
     pub id: String,
@@ -84,10 +84,43 @@ pub struct CloudUser {
     pub sspr_registered: bool,
     /// Names of the cloud groups the user is in (for SSPR "selected").
     pub groups: Vec<String>,
+    /// Directory roles held (`Global Administrator`, `Authentication Administrator`, …).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// The cloud password of a cloud-only account, hashed ([`password_hash`]); synced
+    /// accounts sign in with their on-premises password.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+}
+
+/// How the tenant keeps a cloud password or an app secret: SHA-256 over a salt and the
+/// text, hex. Enough for a lab; never shown.
+pub fn password_hash(salt: &str, secret: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0]);
+    h.update(secret.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An app registration with the permissions an admin consented to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRegistration {
+    /// The application (client) id.
+    pub client_id: String,
+    pub display_name: String,
+    /// The client secret's hash ([`password_hash`] salted with the client id); `None`
+    /// for a public client (no secret; the resource-owner password grant).
+    pub secret_hash: Option<String>,
+    /// Application permissions (`roles` in app-only tokens), e.g. `User.Read.All`.
+    pub application_permissions: Vec<String>,
+    /// Delegated permissions (`scp` in user tokens), e.g. `Directory.AccessAsUser.All`.
+    pub delegated_permissions: Vec<String>,
 }
 
 /// One entry of `alternativeSecurityIds` (the device's certificate thumbprint and key).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlternativeSecurityId {
     pub kind: i32,
     /// Base64 of the key material.
@@ -95,7 +128,7 @@ pub struct AlternativeSecurityId {
 }
 
 /// A device registered in Entra ID, with the properties Graph shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudDevice {
     /// The directory objectId.
     pub id: String,
@@ -117,7 +150,7 @@ pub struct CloudDevice {
 }
 
 /// `writebackConfiguration` of a group (beta): whether and as what it is written back.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WritebackConfiguration {
     /// `None`: the default (true for Microsoft 365 groups, false for security groups).
     pub is_enabled: Option<bool>,
@@ -134,7 +167,7 @@ pub const ON_PREMISES_GROUP_TYPES: [&str; 3] = [
 ];
 
 /// A cloud group, with the properties Graph shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudGroup {
     pub id: String,
     pub display_name: String,
@@ -211,11 +244,14 @@ impl Logged for CloudDevice {
     }
 }
 
-#[derive(Debug)]
-struct State {
+/// Everything the tenant holds; what a lab keeps between runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
     settings: TenantSettings,
     sync_features: SyncFeatures,
     users: Vec<CloudUser>,
+    #[serde(default)]
+    apps: Vec<AppRegistration>,
     devices: ChangeLog<CloudDevice>,
     groups: ChangeLog<CloudGroup>,
     /// (change number, group objectId, member objectId, added) — for `members@delta`.
@@ -226,15 +262,19 @@ struct State {
 #[derive(Debug, Clone)]
 pub struct Tenant {
     inner: Arc<Mutex<State>>,
+    /// Moves with every change, for a saver.
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Tenant {
     pub fn new(settings: TenantSettings) -> Self {
         Self {
+            generation: Arc::default(),
             inner: Arc::new(Mutex::new(State {
                 settings,
                 sync_features: SyncFeatures::default(),
                 users: Vec::new(),
+                apps: Vec::new(),
                 devices: ChangeLog::default(),
                 groups: ChangeLog::default(),
                 membership_log: Vec::new(),
@@ -246,12 +286,24 @@ impl Tenant {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The state, to change it.
+    fn lock_mut(&self) -> std::sync::MutexGuard<'_, State> {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.lock()
+    }
+
+    /// A number that moves with every change.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn settings(&self) -> TenantSettings {
         self.lock().settings.clone()
     }
 
     pub fn update(&self, f: impl FnOnce(&mut TenantSettings)) {
-        f(&mut self.lock().settings);
+        f(&mut self.lock_mut().settings);
     }
 
     /// The tenant's id (`organization.id`, the onPremisesSynchronization object's id): a
@@ -268,17 +320,61 @@ impl Tenant {
             .to_string()
     }
 
+    /// The whole state, to keep (a lab saves it).
+    pub fn snapshot(&self) -> State {
+        self.lock().clone()
+    }
+
+    /// A tenant as `state` left it.
+    pub fn restore(state: State) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(state)),
+            generation: Arc::default(),
+        }
+    }
+
+    /// Register an app (or replace the one with its client id).
+    pub fn put_app(&self, app: AppRegistration) {
+        let mut st = self.lock_mut();
+        st.apps.retain(|a| a.client_id != app.client_id);
+        st.apps.push(app);
+    }
+
+    /// An app by its client id.
+    pub fn app(&self, client_id: &str) -> Option<AppRegistration> {
+        self.lock()
+            .apps
+            .iter()
+            .find(|a| a.client_id.eq_ignore_ascii_case(client_id))
+            .cloned()
+    }
+
+    /// Change a user in place; `false` when there is no such user.
+    pub fn update_user(&self, id_or_upn: &str, f: impl FnOnce(&mut CloudUser)) -> bool {
+        let mut st = self.lock_mut();
+        match st.users.iter_mut().find(|u| {
+            u.id.eq_ignore_ascii_case(id_or_upn)
+                || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)
+        }) {
+            Some(u) => {
+                f(u);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// What Entra Connect has onboarded.
     pub fn sync_features(&self) -> SyncFeatures {
         self.lock().sync_features
     }
 
     pub fn set_sync_features(&self, f: impl FnOnce(&mut SyncFeatures)) {
-        f(&mut self.lock().sync_features);
+        f(&mut self.lock_mut().sync_features);
     }
 
     pub fn add_user(&self, u: CloudUser) {
-        self.lock().users.push(u);
+        self.lock_mut().users.push(u);
     }
 
     /// A user by objectId or userPrincipalName (case-insensitive).
@@ -303,7 +399,7 @@ impl Tenant {
     /// groups to on-premises" default (`NewUnifiedGroupWritebackDefault`); a replaced
     /// group without one keeps the setting it had.
     pub fn put_group(&self, mut g: CloudGroup) -> u64 {
-        let mut st = self.lock();
+        let mut st = self.lock_mut();
         let existing = st.groups.get(&g.id).cloned();
         if g.writeback.is_enabled.is_none() {
             g.writeback.is_enabled = match &existing {
@@ -346,7 +442,7 @@ impl Tenant {
     }
 
     pub fn delete_group(&self, id_or_name: &str) -> bool {
-        self.lock().groups.delete(id_or_name).is_some()
+        self.lock_mut().groups.delete(id_or_name).is_some()
     }
 
     pub fn group(&self, id_or_name: &str) -> Option<CloudGroup> {
@@ -390,7 +486,7 @@ impl Tenant {
 
     /// Register a device (or replace one with the same objectId); returns the change number.
     pub fn put_device(&self, d: CloudDevice) -> u64 {
-        self.lock().devices.put(d)
+        self.lock_mut().devices.put(d)
     }
 
     /// Change a device in place; `false` when there is no such device.
@@ -405,7 +501,7 @@ impl Tenant {
 
     /// Hard-delete a device; `false` when there is no such device.
     pub fn delete_device(&self, id_or_name: &str) -> bool {
-        self.lock().devices.delete(id_or_name).is_some()
+        self.lock_mut().devices.delete(id_or_name).is_some()
     }
 
     /// A device by objectId, deviceId or display name.

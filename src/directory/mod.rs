@@ -2,13 +2,13 @@
 //! `ldap3_proto` codec, answering like a Windows Server DC wherever writeback, the Entra
 //! Connect wizard or an admin with ldapsearch touches it (`reference/ad-behaviour.md`).
 //!
-//! - [`server`]: sockets, TLS ([`tls`]), StartTLS, the codec ([`codec`]), one task per
+//! - [`server`]: sockets, TLS (`crate::tls`), StartTLS, the codec ([`codec`]), one task per
 //!   connection, shutdown.
 //! - [`session`]: one connection's state; maps an `LdapOp` to the response ops;
 //!   [`controls`]: the OIDs it knows.
 //! - one file per operation: [`bind`], [`search`] (with [`filter`]), [`add`], [`modify`],
 //!   [`delete`], [`modify_dn`], [`compare`], [`extended`], [`rootdse`].
-//! - [`store`] (entries, indexes), [`dn`], [`ids`] (SIDs, GUIDs), [`schema`], [`values`]
+//! - [`domain`] (names, SIDs, RIDs), [`store`] (entries, indexes) and [`snapshot`] (all of it as data, restored), [`dn`], [`ids`] (SIDs, GUIDs), [`schema`], [`values`]
 //!   (matching rules, userAccountControl and groupType bits), [`password_policy`] (and
 //!   the password write), [`access`] (rights) with [`security_descriptor`]
 //!   (nTSecurityDescriptor as a view of them), [`ldif`], [`forest`] (the default domain),
@@ -26,6 +26,7 @@ pub mod compare;
 pub mod controls;
 pub mod delete;
 pub mod dn;
+pub mod domain;
 pub mod extended;
 pub mod filter;
 pub mod forest;
@@ -40,8 +41,8 @@ pub mod search;
 pub mod security_descriptor;
 pub mod server;
 pub mod session;
+pub mod snapshot;
 pub mod store;
-pub mod tls;
 pub mod values;
 
 use crate::clock::{generalized_time, Clock};
@@ -54,21 +55,7 @@ use rand::{RngCore, SeedableRng};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use store::{Entry, EntryId, Store};
 
-/// Well-known RIDs (MS-DTYP 2.4.2.4).
-pub mod rid {
-    pub const ADMINISTRATOR: u32 = 500;
-    pub const GUEST: u32 = 501;
-    pub const KRBTGT: u32 = 502;
-    pub const DOMAIN_ADMINS: u32 = 512;
-    pub const DOMAIN_USERS: u32 = 513;
-    pub const DOMAIN_GUESTS: u32 = 514;
-    pub const DOMAIN_COMPUTERS: u32 = 515;
-    pub const DOMAIN_CONTROLLERS: u32 = 516;
-    pub const SCHEMA_ADMINS: u32 = 518;
-    pub const ENTERPRISE_ADMINS: u32 = 519;
-    /// The first RID handed to an object created after provisioning.
-    pub const FIRST_FREE: u32 = 1103;
-}
+pub use domain::{rid, DomainInfo};
 
 /// How the directory is set up.
 #[derive(Clone)]
@@ -150,55 +137,6 @@ pub struct OpContext {
     pub permissive_modify: bool,
     /// LDAP_SERVER_TREE_DELETE (…805): delete a whole subtree.
     pub tree_delete: bool,
-}
-
-/// The domain's fixed facts, decided at provisioning.
-#[derive(Debug, Clone)]
-pub struct DomainInfo {
-    pub dns_name: String,
-    pub netbios: String,
-    pub dn: Dn,
-    pub config_dn: Dn,
-    pub schema_dn: Dn,
-    /// The sub-authorities after 5: 21, a, b, c.
-    pub sid_prefix: Vec<u32>,
-    pub dc_host: String,
-}
-
-impl DomainInfo {
-    pub fn new(forest: &str) -> Self {
-        let dns_name = forest.trim().trim_end_matches('.').to_ascii_lowercase();
-        let dn = Dn {
-            rdns: dns_name.split('.').map(|l| dn::Rdn::new("DC", l)).collect(),
-        };
-        let config_dn = dn.child(dn::Rdn::new("CN", "Configuration"));
-        let schema_dn = config_dn.child(dn::Rdn::new("CN", "Schema"));
-        let netbios = dns_name
-            .split('.')
-            .next()
-            .unwrap_or("DOMAIN")
-            .to_ascii_uppercase();
-        Self {
-            dc_host: format!("dc1.{dns_name}"),
-            dns_name,
-            netbios,
-            dn,
-            config_dn,
-            schema_dn,
-            sid_prefix: Vec::new(),
-        }
-    }
-
-    pub fn sid(&self, rid: u32) -> Vec<u8> {
-        let mut subs = self.sid_prefix.clone();
-        subs.push(rid);
-        ids::sid_bytes(5, &subs)
-    }
-
-    /// `CN=Person,CN=Schema,CN=Configuration,DC=…`
-    pub fn category_dn(&self, category: &str) -> String {
-        format!("CN={category},{}", self.schema_dn)
-    }
 }
 
 /// Mutable directory state: entries, grants, counters. Behind one lock, never held across
@@ -417,6 +355,9 @@ struct Inner {
     faults: std::sync::Mutex<DirectoryFaults>,
     /// Bumped by a `reset_connections` fault; every connection watches it.
     resets: tokio::sync::watch::Sender<u64>,
+    /// Bumped whenever the state is locked for writing: tells a saver something may have
+    /// changed.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// Fault switches for scenarios: the DC as the network sees it.
@@ -466,6 +407,7 @@ impl Directory {
                 state: RwLock::new(state),
                 faults: Default::default(),
                 resets: tokio::sync::watch::channel(0).0,
+                generation: Default::default(),
             }),
         };
         forest::provision(&dir)?;
@@ -513,7 +455,17 @@ impl Directory {
     }
 
     pub fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.inner
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A number that moves whenever the state may have changed.
+    pub fn generation(&self) -> u64 {
+        self.inner
+            .generation
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn domain(&self) -> DomainInfo {

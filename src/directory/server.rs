@@ -242,7 +242,7 @@ impl Running {
         dir: Directory,
         ldap: Option<std::net::SocketAddr>,
         ldaps: Option<std::net::SocketAddr>,
-        tls: super::tls::TlsMaterial,
+        tls: crate::tls::TlsMaterial,
     ) -> std::io::Result<Self> {
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();

@@ -264,6 +264,22 @@ impl Store {
         id
     }
 
+    /// Put back an entry with the id it had (restoring a snapshot, parents first).
+    pub fn restore(&mut self, mut entry: Entry) {
+        self.next_id = self.next_id.max(entry.id);
+        entry.parent = entry.dn.parent().and_then(|p| self.id_by_dn(&p));
+        match entry.parent {
+            Some(p) => {
+                self.children.entry(p).or_default().insert(entry.id);
+            }
+            None => {
+                self.roots.insert(entry.id);
+            }
+        }
+        self.index(&entry);
+        self.entries.insert(entry.id, entry);
+    }
+
     /// Replace an entry's attributes (same id, same DN), keeping the indexes right.
     pub fn update(&mut self, entry: Entry) {
         if let Some(old) = self.entries.remove(&entry.id) {

@@ -2,6 +2,7 @@
 //! connector's credentials, and the writeback features with their choices. The wizard
 //! ([`super::wizard`]) is what changes it; everything else reads it.
 
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -33,11 +34,13 @@ pub struct EngineConfig {
     pub exchange_hybrid: bool,
     /// First and largest wait between relay reconnection attempts.
     pub reconnect_backoff: (Duration, Duration),
-    /// Microsoft Graph (`https://graph.microsoft.com`, or the fake's loopback URL) and the
-    /// token of the Microsoft Entra connector; sync cycles read devices and groups from it,
-    /// the wizard reads the licences and onboards password writeback there.
+    /// Microsoft Graph (`https://graph.microsoft.com`, or the fake's loopback URL) and how
+    /// the Microsoft Entra connector signs in to it; sync cycles read devices and groups
+    /// from it, the wizard reads the licences and onboards password writeback there.
     pub graph_url: Option<String>,
-    pub graph_token: Option<String>,
+    pub graph_auth: Option<GraphAuth>,
+    /// A CA certificate (PEM) to trust for HTTPS besides the platform's roots: a lab's.
+    pub tls_ca: Option<String>,
     /// The tenant's name for the AAD connector (`gntech.onmicrosoft.com - AAD`).
     pub tenant_name: String,
     /// Device writeback, when configured.
@@ -63,8 +66,40 @@ impl std::fmt::Debug for EngineConfig {
     }
 }
 
+/// How the engine signs in to Microsoft Graph.
+#[derive(Clone)]
+pub enum GraphAuth {
+    /// A bearer token used as it is.
+    Token(String),
+    /// The connector's app registration: client credentials at the tenant's token endpoint
+    /// (`https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`), renewed before
+    /// each token expires.
+    ClientSecret {
+        token_url: String,
+        client_id: String,
+        client_secret: String,
+    },
+}
+
+impl std::fmt::Debug for GraphAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Token(_) => f.write_str("Token(..)"),
+            Self::ClientSecret {
+                token_url,
+                client_id,
+                ..
+            } => f
+                .debug_struct("ClientSecret")
+                .field("token_url", token_url)
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
 /// Device writeback as the wizard configured it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceWriteback {
     /// The container device objects go into.
     pub container: String,
@@ -72,7 +107,7 @@ pub struct DeviceWriteback {
 }
 
 /// The object class device writeback writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeviceClass {
     /// `computer` (the article's view).
     Computer,
@@ -81,7 +116,7 @@ pub enum DeviceClass {
 }
 
 /// Group writeback v1 as the wizard configured it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupWritebackV1 {
     /// The OU groups are written to.
     pub ou: String,
@@ -91,7 +126,7 @@ pub struct GroupWritebackV1 {
 }
 
 /// How group writeback v1 names groups in AD.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum V1Naming {
     /// `CN=Group_<objectId>` (the default).
     #[default]
@@ -101,7 +136,7 @@ pub enum V1Naming {
 }
 
 /// Cloud Sync "Group provision to Active Directory".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudSync {
     /// The OU groups are created in (`parentDistinguishedName`).
     pub ou: String,
@@ -110,7 +145,7 @@ pub struct CloudSync {
 }
 
 /// Which cloud groups Cloud Sync provisions (always within the default scope).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CloudSyncScope {
     /// Every security group in the default scope.
     AllSecurityGroups,
@@ -124,6 +159,40 @@ impl std::fmt::Display for CloudSyncScope {
             Self::AllSecurityGroups => write!(f, "all security groups"),
             Self::Groups(names) => write!(f, "selected groups: {}", names.join(", ")),
         }
+    }
+}
+
+/// The engine's setup as the wizard left it: the part of the configuration that outlives
+/// restarts (the endpoints and keys are the installation's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setup {
+    pub password_writeback: bool,
+    pub exchange_hybrid: bool,
+    pub device_writeback: Option<DeviceWriteback>,
+    pub group_writeback_v1: Option<GroupWritebackV1>,
+    pub cloud_sync: Option<CloudSync>,
+}
+
+impl EngineConfig {
+    /// The wizard's setup in this configuration.
+    pub fn setup(&self) -> Setup {
+        Setup {
+            password_writeback: self.password_writeback,
+            exchange_hybrid: self.exchange_hybrid,
+            device_writeback: self.device_writeback.clone(),
+            group_writeback_v1: self.group_writeback_v1.clone(),
+            cloud_sync: self.cloud_sync.clone(),
+        }
+    }
+
+    /// This configuration with the wizard's earlier setup.
+    pub fn with_setup(mut self, c: Setup) -> Self {
+        self.password_writeback = c.password_writeback;
+        self.exchange_hybrid = c.exchange_hybrid;
+        self.device_writeback = c.device_writeback;
+        self.group_writeback_v1 = c.group_writeback_v1;
+        self.cloud_sync = c.cloud_sync;
+        self
     }
 }
 

@@ -6,12 +6,13 @@
 use super::devices::DeviceImage;
 use super::groups::GroupImage;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// One cloud object in the connector space.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CsObject<I> {
     /// The object as the last import saw it; `None` once deleted in the cloud.
     pub(super) image: Option<I>,
@@ -38,7 +39,7 @@ impl<I> Default for CsObject<I> {
 }
 
 /// The objects of one kind and the position in their delta query.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Partition<I> {
     pub(super) delta_link: Option<String>,
     pub(super) resume_link: Option<String>,
@@ -136,8 +137,9 @@ impl CloudObject for GroupImage {
     }
 }
 
-#[derive(Debug, Default)]
-pub(super) struct SyncState {
+/// The connector space as data (a lab keeps it).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SyncState {
     pub(super) devices: Partition<DeviceImage>,
     pub(super) groups: Partition<GroupImage>,
     /// When the scheduler runs the next delta cycle.
@@ -148,10 +150,32 @@ pub(super) struct SyncState {
 #[derive(Debug, Clone, Default)]
 pub struct ConnectorSpace {
     inner: Arc<Mutex<SyncState>>,
+    /// Moves whenever the state is taken (to read or change it), for a saver.
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl ConnectorSpace {
+    /// Everything in it, to keep.
+    pub fn snapshot(&self) -> SyncState {
+        self.lock().clone()
+    }
+
+    /// A connector space as `state` left it.
+    pub fn restore(state: SyncState) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(state)),
+            generation: Arc::default(),
+        }
+    }
+
+    /// A number that moves whenever the connector space may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -1,15 +1,20 @@
-//! The engine's Microsoft Graph client (reqwest): bearer token, `@odata.nextLink` /
-//! `@odata.deltaLink` following, and throttling honoured — 429 and 503 wait for their
-//! Retry-After (on the business clock) and try again, a bounded number of times. GET for
-//! reads; PATCH for the wizard's onboarding.
+//! The engine's Microsoft Graph client (reqwest over rustls): it signs in with the
+//! connector's client credentials at the tenant's token endpoint and renews the token on
+//! the business clock before it expires (or when Graph says it has), follows
+//! `@odata.nextLink` / `@odata.deltaLink`, and honours throttling — 429 and 503 wait for
+//! their Retry-After (on the business clock) and try again, a bounded number of times.
+//! GET for reads; PATCH for the wizard's onboarding.
 
+use super::config::{EngineConfig, GraphAuth};
 use crate::clock::Clock;
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How many times one request is tried when Graph throttles or is unavailable.
 const ATTEMPTS: u32 = 8;
+/// A cached token is renewed this long before it expires.
+const RENEW_BEFORE_SECS: i64 = 300;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Graph {status} {code}: {message}")]
@@ -20,11 +25,23 @@ pub struct GraphFailure {
     pub message: String,
 }
 
+impl GraphFailure {
+    fn unreachable(e: impl std::fmt::Display) -> Self {
+        Self {
+            status: 0,
+            code: "unreachable".into(),
+            message: e.to_string(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct GraphClient {
     http: reqwest::Client,
     base: String,
-    token: String,
+    auth: GraphAuth,
+    /// The current token and when it expires (Unix seconds, business time).
+    token: Arc<Mutex<Option<(String, i64)>>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -43,12 +60,32 @@ pub struct Fetched {
 }
 
 impl GraphClient {
-    pub fn new(base: &str, token: &str, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            http: reqwest::Client::new(),
+    /// A client of Graph at `base`, trusting `ca` (PEM) besides the platform's roots.
+    pub fn new(
+        base: &str,
+        auth: GraphAuth,
+        ca: Option<&str>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, GraphFailure> {
+        let http = crate::tls::http_client(ca).map_err(GraphFailure::unreachable)?;
+        Ok(Self {
+            http,
             base: base.trim_end_matches('/').to_string(),
-            token: token.to_string(),
+            auth,
+            token: Arc::default(),
             clock,
+        })
+    }
+
+    /// The client an engine's configuration names; `None` without a Graph endpoint.
+    pub fn from_config(cfg: &EngineConfig, clock: &Arc<dyn Clock>) -> Option<Self> {
+        let (url, auth) = (cfg.graph_url.as_ref()?, cfg.graph_auth.clone()?);
+        match Self::new(url, auth, cfg.tls_ca.as_deref(), clock.clone()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, "no HTTPS client for Microsoft Graph");
+                None
+            }
         }
     }
 
@@ -59,6 +96,53 @@ impl GraphClient {
         } else {
             format!("{}{path_or_link}", self.base)
         }
+    }
+
+    /// A token for Graph: the given one, or the cached one while it is fresh, or a new one
+    /// from the token endpoint.
+    async fn bearer(&self) -> Result<String, GraphFailure> {
+        let (token_url, client_id, client_secret) = match &self.auth {
+            GraphAuth::Token(t) => return Ok(t.clone()),
+            GraphAuth::ClientSecret {
+                token_url,
+                client_id,
+                client_secret,
+            } => (token_url, client_id, client_secret),
+        };
+        let now = self.clock.now().timestamp();
+        if let Some((t, exp)) = self.token.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            if now < exp - RENEW_BEFORE_SECS {
+                return Ok(t);
+            }
+        }
+        let resp = self
+            .http
+            .post(token_url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.as_str()),
+                ("client_secret", client_secret.as_str()),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .map_err(GraphFailure::unreachable)?;
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let Some(token) = body["access_token"].as_str().filter(|_| status == 200) else {
+            return Err(GraphFailure {
+                status,
+                code: body["error"].as_str().unwrap_or("no_token").to_string(),
+                message: body["error_description"]
+                    .as_str()
+                    .unwrap_or("the token endpoint gave no access token")
+                    .to_string(),
+            });
+        };
+        let lifetime = body["expires_in"].as_i64().unwrap_or(3599);
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((token.to_string(), now + lifetime));
+        Ok(token.to_string())
     }
 
     pub async fn get(&self, path_or_link: &str) -> Result<Fetched, GraphFailure> {
@@ -80,19 +164,14 @@ impl GraphClient {
     ) -> Result<Fetched, GraphFailure> {
         let url = self.url(path_or_link);
         let mut throttled = 0;
+        let mut signed_in_again = false;
         for attempt in 1..=ATTEMPTS {
-            let mut req = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(&self.token);
+            let token = self.bearer().await?;
+            let mut req = self.http.request(method.clone(), &url).bearer_auth(token);
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let resp = req.send().await.map_err(|e| GraphFailure {
-                status: 0,
-                code: "unreachable".into(),
-                message: e.to_string(),
-            })?;
+            let resp = req.send().await.map_err(GraphFailure::unreachable)?;
             let status = resp.status().as_u16();
             let retry_after = resp
                 .headers()
@@ -102,6 +181,12 @@ impl GraphClient {
             let body: Value = resp.json().await.unwrap_or(Value::Null);
             if status == 200 || status == 204 {
                 return Ok(Fetched { body, throttled });
+            }
+            if status == 401 && !signed_in_again && !matches!(self.auth, GraphAuth::Token(_)) {
+                // The token lapsed (or the tenant forgot it): sign in again, once.
+                signed_in_again = true;
+                *self.token.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                continue;
             }
             if (status == 429 || status == 503) && attempt < ATTEMPTS {
                 throttled += 1;

@@ -8,11 +8,12 @@
 //! Synchronization Service Manager and the event viewer word them.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 /// The run profile of a row in the Operations tab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Profile {
     /// A password reset (SSPR or an admin's) written to AD.
     PasswordSet,
@@ -61,7 +62,7 @@ impl fmt::Display for Profile {
 }
 
 /// How a run ended, as the Operations tab's Status column says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Status {
     Success,
     /// A password operation that AD (or the engine) refused.
@@ -83,7 +84,7 @@ impl fmt::Display for Status {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub profile: Profile,
     /// The connector the run belongs to (sync runs).
@@ -125,7 +126,7 @@ impl RunRecord {
 }
 
 /// One object an export could not write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportError {
     pub kind: ExportErrorKind,
     pub dn: String,
@@ -133,7 +134,7 @@ pub struct ExportError {
 }
 
 /// The error types the Connector Operations pane shows for an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ExportErrorKind {
     /// The connector account lacks a right (LDAP 50).
     PermissionIssue,
@@ -157,7 +158,7 @@ impl fmt::Display for ExportErrorKind {
 }
 
 /// One object an export did not write on purpose.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     /// The cloud object (a group's display name).
     pub object: String,
@@ -165,7 +166,7 @@ pub struct Skipped {
 }
 
 /// An event's level in the Application log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Level {
     Information,
     Warning,
@@ -183,7 +184,7 @@ impl fmt::Display for Level {
 }
 
 /// The event source in the Application log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Source {
     /// Password writeback (310xx, 320xx, 330xx).
     PasswordResetService,
@@ -200,7 +201,7 @@ impl fmt::Display for Source {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     pub id: u32,
     pub time: DateTime<Utc>,
@@ -209,10 +210,11 @@ pub struct Event {
     pub message: String,
 }
 
-#[derive(Debug, Default)]
-struct Records {
-    runs: Vec<RunRecord>,
-    events: Vec<Event>,
+/// Every run and event so far, as data.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Records {
+    pub runs: Vec<RunRecord>,
+    pub events: Vec<Event>,
 }
 
 /// Shared, append-only history; cheap to clone.
@@ -258,6 +260,24 @@ impl History {
 
     pub fn events(&self) -> Vec<Event> {
         self.lock().events.clone()
+    }
+
+    /// Everything so far, to keep.
+    pub fn snapshot(&self) -> Records {
+        self.lock().clone()
+    }
+
+    /// A history that goes on from `records`.
+    pub fn restore(records: Records) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(records)),
+        }
+    }
+
+    /// A number that moves with every run and event (the history only grows).
+    pub fn generation(&self) -> u64 {
+        let r = self.lock();
+        (r.runs.len() + r.events.len()) as u64
     }
 
     /// How many runs and events there are so far: a mark to read what came after.

@@ -55,6 +55,34 @@ pub struct EngineState {
     pub connector_space: ConnectorSpace,
 }
 
+/// The engine as data, for a lab to keep: the wizard's setup, the connector space and the
+/// history.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct EngineSnapshot {
+    pub setup: config::Setup,
+    pub connector_space: connector_space::SyncState,
+    pub history: history::Records,
+}
+
+impl EngineState {
+    /// This state and `setup`, as data.
+    pub fn snapshot(&self, setup: config::Setup) -> EngineSnapshot {
+        EngineSnapshot {
+            setup,
+            connector_space: self.connector_space.snapshot(),
+            history: self.history.snapshot(),
+        }
+    }
+
+    /// The state a snapshot kept (its setup goes into the configuration).
+    pub fn restore(s: EngineSnapshot) -> Self {
+        Self {
+            history: History::restore(s.history),
+            connector_space: ConnectorSpace::restore(s.connector_space),
+        }
+    }
+}
+
 /// Run the configuration wizard (see [`wizard`]) on the configuration `current` of an
 /// installed service, running or not: on success the new configuration, and the groups the
 /// change concerns are judged again by the next export (the wizard's Full

@@ -31,11 +31,14 @@ pub struct Shared {
     pub token_expires: Mutex<Option<DateTime<Utc>>>,
     /// Wakes the scheduler when something it plans by changed (a new connection).
     pub poke: Notify,
+    /// Microsoft Graph as the configuration names it (one client: its token lasts).
+    pub graph: Option<super::graph_client::GraphClient>,
 }
 
 impl Shared {
     pub fn new(cfg: EngineConfig, clock: Arc<dyn Clock>, history: History) -> Self {
         Self {
+            graph: super::graph_client::GraphClient::from_config(&cfg, &clock),
             cfg,
             clock,
             history,

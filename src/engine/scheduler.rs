@@ -47,7 +47,15 @@ pub async fn cycle(
     kind: CycleKind,
 ) -> CycleSummary {
     let _one_at_a_time = lock.lock().await;
-    let summary = sync_cycle::run(&shared.cfg, &shared.clock, &shared.history, cs, kind).await;
+    let summary = sync_cycle::run(
+        &shared.cfg,
+        shared.graph.as_ref(),
+        &shared.clock,
+        &shared.history,
+        cs,
+        kind,
+    )
+    .await;
     cs.set_next_due(Some(shared.clock.now() + interval(shared)));
     summary
 }

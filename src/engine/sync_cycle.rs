@@ -53,22 +53,22 @@ fn ad_connector(container: &str) -> String {
 
 pub async fn run(
     cfg: &EngineConfig,
+    graph: Option<&GraphClient>,
     clock: &Arc<dyn Clock>,
     history: &History,
     cs: &ConnectorSpace,
     kind: CycleKind,
 ) -> CycleSummary {
     let mut summary = CycleSummary::default();
-    let (Some(url), Some(token)) = (&cfg.graph_url, &cfg.graph_token) else {
+    let Some(graph) = graph else {
         return summary;
     };
-    let graph = GraphClient::new(url, token, clock.clone());
     let full = kind == CycleKind::Initial || cs.delta_link().is_none();
     let start = clock.now();
-    let mut imported = import::<DeviceImage>(&graph, cs, full).await;
+    let mut imported = import::<DeviceImage>(graph, cs, full).await;
     if imported.error.is_none() {
         let full = full || cs.lock().groups.delta_link.is_none();
-        let g = import::<GroupImage>(&graph, cs, full).await;
+        let g = import::<GroupImage>(graph, cs, full).await;
         imported.counts = sum(imported.counts, g.counts);
         imported.error = g.error;
     }
@@ -128,7 +128,7 @@ pub async fn run(
         errors.extend(e);
     }
     {
-        let (c, e, s) = export_groups(cfg, cs, &graph).await;
+        let (c, e, s) = export_groups(cfg, cs, graph).await;
         counts = sum(counts, c);
         errors.extend(e);
         skipped.extend(s);

@@ -189,13 +189,6 @@ impl Licence<'_> {
     }
 }
 
-fn graph_of(cfg: &EngineConfig, clock: &Arc<dyn Clock>) -> Option<GraphClient> {
-    match (&cfg.graph_url, &cfg.graph_token) {
-        (Some(url), Some(token)) => Some(GraphClient::new(url, token, clock.clone())),
-        _ => None,
-    }
-}
-
 /// Run the wizard with `choices` on top of `current`.
 pub async fn configure(
     current: &EngineConfig,
@@ -207,7 +200,7 @@ pub async fn configure(
     if choices.group_writeback_v2 {
         return Err(WizardError::V2Deprecated);
     }
-    let graph = graph_of(current, clock);
+    let graph = GraphClient::from_config(current, clock);
     let mut licence = Licence {
         graph: graph.as_ref(),
         premium: None,

@@ -17,28 +17,31 @@
 
 pub mod ad;
 pub mod people;
+mod services;
 pub mod tenant;
 
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::cloud::graph::Graph;
-use crate::cloud::sspr::RelaySender;
+use crate::cloud::identity::Identity;
 use crate::cloud::{PasswordService, Tenant};
 use crate::directory::server::Running;
-use crate::directory::tls::TlsMaterial;
+use crate::directory::snapshot::DirectorySnapshot;
 use crate::directory::{Directory, DirectoryConfig};
-use crate::engine::{Engine, EngineConfig, EngineState};
-use crate::relay::{server as relay_server, Relay, RelayConfig, Rights, SasPolicy};
+use crate::engine::{Engine, EngineConfig, EngineSnapshot, EngineState};
+use crate::relay::Relay;
 use crate::writeback_protocol::HYBRID_CONNECTION;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::cloud::graph::{Caller, GraphFaults};
+pub use crate::cloud::identity::SigningKey;
+pub use crate::cloud::tenant::AppRegistration;
 pub use crate::cloud::{AnswerOutcome, License, SsprEnabled, TenantSettings, UserAnswer};
 pub use crate::directory::access::Right;
 pub use crate::directory::modify::ModOp;
@@ -50,7 +53,9 @@ pub use crate::engine::history::{
 pub use crate::engine::wizard::{CloudSyncChoice, DeviceChoice, GroupChoice};
 pub use crate::engine::{Choices, CompanyFeatures, CycleKind, CycleSummary};
 pub use crate::relay::RelayFaults;
+pub use crate::tls::CertificateAuthority;
 pub use ad::{AdObject, AdRefusal, AdState, AttrChange, NewEntry, PasswordPolicy};
+pub use services::RELAY_MANAGE_POLICY;
 pub use tenant::{
     DeviceSpec, DeviceUpdate, GroupKind, GroupSpec, GroupUpdate, SsprChange, TenantChange, UserSpec,
 };
@@ -60,13 +65,15 @@ pub enum WorldError {
     #[error("directory: {0}")]
     Directory(#[from] crate::directory::forest::ProvisionError),
     #[error("TLS: {0}")]
-    Tls(#[from] crate::directory::tls::TlsError),
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on loopback: {0}")]
     Listen(#[from] std::io::Error),
     #[error("user {upn}: synced_from `{dn}` is not an entry in the directory")]
     NoAnchor { upn: String, dn: String },
     #[error("{0}")]
     Ldif(#[from] crate::directory::ldif::LdifError),
+    #[error("{0}")]
+    Snapshot(#[from] crate::directory::snapshot::SnapshotError),
     /// The wizard refused a configuration (licence, forest, deprecated feature, AD).
     #[error("{0}")]
     Wizard(#[from] crate::engine::WizardError),
@@ -102,6 +109,41 @@ pub struct WorldOptions {
     pub exchange_hybrid: bool,
     /// How often the engine's scheduler runs a delta cycle.
     pub sync_interval: Duration,
+    /// Where the services listen (loopback, free ports, by default).
+    pub listen: Listeners,
+    /// A certificate authority of our own: LDAPS and the web listener get certificates it
+    /// issues, and the web listener (Graph and the identity platform) speaks HTTPS. Without
+    /// one, LDAPS is self-signed and the web listener plain HTTP.
+    pub tls: Option<crate::tls::CertificateAuthority>,
+    /// The identity platform's signing key (the fixture key when `None`).
+    pub signing_key: Option<SigningKey>,
+    /// Hybrid connections the relay serves besides the password writeback one.
+    pub relay_paths: Vec<String>,
+    /// Start from this saved state instead of provisioning a new forest and tenant.
+    pub restore: Option<Box<WorldState>>,
+}
+
+/// The addresses the services listen on (port 0: any free port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listeners {
+    /// Plain LDAP (with StartTLS), when wanted.
+    pub ldap: Option<SocketAddr>,
+    pub ldaps: SocketAddr,
+    /// Microsoft Graph and the identity platform.
+    pub web: SocketAddr,
+    pub relay: SocketAddr,
+}
+
+impl Default for Listeners {
+    fn default() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self {
+            ldap: None,
+            ldaps: any,
+            web: any,
+            relay: any,
+        }
+    }
 }
 
 impl Default for WorldOptions {
@@ -114,19 +156,45 @@ impl Default for WorldOptions {
             tenant: TenantSettings::default(),
             exchange_hybrid: false,
             sync_interval: Duration::from_secs(30 * 60),
+            listen: Listeners::default(),
+            tls: None,
+            signing_key: None,
+            relay_paths: Vec::new(),
+            restore: None,
         }
     }
 }
 
-/// Where the world's services listen.
+/// Everything a world needs to start again where it stopped: what a lab keeps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorldState {
+    pub directory: DirectorySnapshot,
+    pub tenant: crate::cloud::tenant::State,
+    pub engine: EngineSnapshot,
+    /// The organisation runs Exchange hybrid.
+    pub exchange_hybrid: bool,
+}
+
+/// Where the world's services listen, and what a client needs to reach them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
+    /// `ldap://127.0.0.1:PORT`, when plain LDAP was asked for.
+    pub ldap: Option<String>,
     /// `ldaps://127.0.0.1:PORT` of the embedded AD.
     pub ldaps: String,
-    /// `http://127.0.0.1:PORT`: Microsoft Graph of the fake tenant (`/v1.0/...`).
+    /// `http(s)://127.0.0.1:PORT`: Microsoft Graph of the fake tenant (`/v1.0/...`) and the
+    /// identity platform.
     pub graph: String,
     /// `ws://127.0.0.1:PORT`: the relay namespace.
     pub relay: String,
+    /// The namespace's name (`gntech-sspr.servicebus.windows.net`), which SAS tokens name.
+    pub relay_namespace: String,
+    /// The key of the relay's Manage policy ([`RELAY_MANAGE_POLICY`]).
+    pub relay_manage_key: String,
+    /// `https://127.0.0.1:PORT/{tenant id}`: the authority clients sign in at.
+    pub authority: String,
+    pub token_url: String,
+    pub tenant_id: String,
 }
 
 /// What moving the clock did.
@@ -160,6 +228,7 @@ pub struct World {
     relay: Relay,
     passwords: PasswordService,
     graph: Graph,
+    identity: Identity,
     endpoints: Endpoints,
     /// Survives engine restarts.
     engine_state: EngineState,
@@ -170,8 +239,10 @@ pub struct World {
     dc: Option<Running>,
     stop: CancellationToken,
     relay_task: tokio::task::JoinHandle<std::io::Result<()>>,
-    graph_task: tokio::task::JoinHandle<std::io::Result<()>>,
+    web_task: tokio::task::JoinHandle<std::io::Result<()>>,
     rng: StdRng,
+    /// Moves with every change the world's own verbs make (the wizard's setup).
+    generation: u64,
 }
 
 impl World {
@@ -188,7 +259,10 @@ impl World {
             ClockKind::System => WorldClock::System,
         };
         let shared_clock = clock.shared();
-        let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x005e_ed0f_3077);
+        let mut rng = match opts.clock {
+            ClockKind::Virtual => StdRng::seed_from_u64(opts.seed ^ 0x005e_ed0f_3077),
+            ClockKind::System => StdRng::from_entropy(),
+        };
         let mut dir_cfg = DirectoryConfig {
             forest: opts.forest.clone(),
             connector_dn: opts.connector_dn.clone(),
@@ -200,131 +274,45 @@ impl World {
             dir_cfg.idle_timeout = None;
             dir_cfg.handshake_timeout = None;
         }
-        let directory = Directory::new(dir_cfg, shared_clock.clone())?;
-        let tls = TlsMaterial::generate(&[
-            directory.domain().dc_host,
-            "localhost".into(),
-            "127.0.0.1".into(),
-        ])?;
-        let dc = Running::start(directory.clone(), None, "127.0.0.1:0".parse().ok(), tls).await?;
-        let ldaps = dc.ldaps_url().unwrap_or_default();
-
-        let short = opts
-            .tenant
-            .domain
-            .split('.')
-            .next()
-            .unwrap_or("tenant")
-            .to_string();
-        let namespace = format!("{short}-sspr.servicebus.windows.net");
-        let key = |rng: &mut StdRng| {
-            let mut b = [0u8; 32];
-            rng.fill_bytes(&mut b);
-            B64.encode(b)
+        let directory = match &opts.restore {
+            Some(state) => {
+                Directory::restore(dir_cfg, shared_clock.clone(), state.directory.clone())?
+            }
+            None => Directory::new(dir_cfg, shared_clock.clone())?,
         };
-        let (listen_key, send_key) = (key(&mut rng), key(&mut rng));
-        let relay = Relay::new(
-            RelayConfig {
-                namespace: namespace.clone(),
-                paths: vec![HYBRID_CONNECTION.into()],
-                policies: vec![
-                    SasPolicy {
-                        name: "OnPremListen".into(),
-                        key: listen_key.clone(),
-                        rights: Rights::Listen,
-                    },
-                    SasPolicy {
-                        name: "CloudSend".into(),
-                        key: send_key.clone(),
-                        rights: Rights::Send,
-                    },
-                ],
-                response_deadline: Duration::from_secs(60),
-            },
-            shared_clock.clone(),
-        );
-        let relay_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let relay_addr = relay_listener.local_addr()?;
         let stop = CancellationToken::new();
-        let relay_task = tokio::spawn(relay_server::serve(
-            relay.clone(),
-            relay_listener,
-            stop.clone(),
-        ));
-
-        let tenant = Tenant::new(opts.tenant.clone());
-        let passwords = PasswordService::new(
-            tenant.clone(),
-            RelaySender {
-                base_url: format!("http://{relay_addr}"),
-                namespace: namespace.clone(),
-                path: HYBRID_CONNECTION.into(),
-                key_name: "CloudSend".into(),
-                key: send_key,
-            },
-            shared_clock.clone(),
-        );
-        let graph = Graph::new(tenant.clone(), passwords.clone(), shared_clock.clone());
-        let graph_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let graph_url = format!("http://{}", graph_listener.local_addr()?);
-        graph.set_base_url(&graph_url);
-        let app = graph.clone().router();
-        let graph_stop = stop.clone();
-        let graph_listener = axum::serve::ListenerExt::tap_io(graph_listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let graph_task = tokio::spawn(async move {
-            axum::serve(graph_listener, app)
-                .with_graceful_shutdown(async move { graph_stop.cancelled().await })
-                .await
-        });
-        let engine_config = EngineConfig {
-            relay_url: format!("ws://{relay_addr}"),
-            relay_namespace: namespace,
-            relay_path: HYBRID_CONNECTION.into(),
-            relay_key_name: "OnPremListen".into(),
-            relay_key: listen_key,
-            relay_token_lifetime: Duration::from_secs(3600),
-            ad_url: ldaps.clone(),
-            ad_starttls: false,
-            ad_tls_no_verify: true,
-            connector_dn: directory.connector_dn().unwrap_or_default(),
-            connector_password: directory.connector_password().unwrap_or_default(),
-            password_writeback: false,
-            exchange_hybrid: false,
-            reconnect_backoff: (Duration::from_millis(5), Duration::from_millis(200)),
-            graph_url: Some(graph_url.clone()),
-            graph_token: Some(graph.issue_token(Caller::Admin(format!(
-                "Sync_AADCONNECT_0a1b2c3d4e5f@{}",
-                opts.tenant.domain
-            )))),
-            tenant_name: format!("{short}.onmicrosoft.com"),
-            device_writeback: None,
-            group_writeback_v1: None,
-            cloud_sync: None,
-            sync_interval: opts.sync_interval,
+        let s = services::start(&opts, directory, shared_clock, &mut rng, &stop).await?;
+        let (engine_state, engine_config, exchange_hybrid) = match &opts.restore {
+            Some(state) => (
+                EngineState::restore(state.engine.clone()),
+                s.engine_config.with_setup(state.engine.setup.clone()),
+                state.exchange_hybrid,
+            ),
+            None => (
+                EngineState::default(),
+                s.engine_config,
+                opts.exchange_hybrid,
+            ),
         };
         Ok(World {
             clock,
-            directory,
-            tenant,
-            relay,
-            passwords,
-            graph,
-            endpoints: Endpoints {
-                ldaps,
-                graph: graph_url,
-                relay: format!("ws://{relay_addr}"),
-            },
-            engine_state: EngineState::default(),
+            directory: s.directory,
+            tenant: s.tenant,
+            relay: s.relay,
+            passwords: s.passwords,
+            graph: s.graph,
+            identity: s.identity,
+            endpoints: s.endpoints,
+            engine_state,
             engine: None,
             engine_config,
-            exchange_hybrid: opts.exchange_hybrid,
-            dc: Some(dc),
+            exchange_hybrid,
+            dc: Some(s.dc),
             stop,
-            relay_task,
-            graph_task,
+            relay_task: s.relay_task,
+            web_task: s.web_task,
             rng,
+            generation: 0,
         })
     }
 
@@ -426,6 +414,7 @@ impl World {
             dn: format!("CN=Administrator,CN=Users,{}", self.directory.domain().dn),
             password: self.directory.config().admin_password.clone(),
         };
+        self.generation += 1;
         let detail = match self.engine.as_mut() {
             Some(engine) => engine.configure(&choices, &admin).await?,
             None => {
@@ -527,7 +516,34 @@ impl World {
 
     /// A bearer token for Microsoft Graph of the fake tenant.
     pub fn graph_token(&self, caller: Caller) -> String {
-        self.graph.issue_token(caller)
+        self.identity.issue(&caller)
+    }
+
+    /// Register an app in the tenant (or replace the one with its client id).
+    pub fn register_app(&mut self, app: AppRegistration) {
+        self.tenant.put_app(app);
+    }
+
+    /// Everything the world holds, to start again from it ([`WorldOptions::restore`]).
+    pub fn snapshot(&self) -> WorldState {
+        WorldState {
+            directory: self.directory.snapshot(),
+            tenant: self.tenant.snapshot(),
+            engine: self.engine_state.snapshot(self.engine_config().setup()),
+            exchange_hybrid: self.exchange_hybrid,
+        }
+    }
+
+    /// Numbers that move when the directory, the tenant or the engine may have changed:
+    /// what a saver compares to know what to write.
+    pub fn generations(&self) -> Generations {
+        Generations {
+            directory: self.directory.generation(),
+            tenant: self.tenant.generation(),
+            engine: self.generation
+                + self.engine_state.history.generation()
+                + self.engine_state.connector_space.generation(),
+        }
     }
 
     /// The DN of the AD DS connector account.
@@ -558,11 +574,19 @@ impl World {
         }
         self.stop.cancel();
         let _ = (&mut self.relay_task).await;
-        let _ = (&mut self.graph_task).await;
+        let _ = (&mut self.web_task).await;
         if let Some(dc) = self.dc.take() {
             dc.shutdown().await;
         }
     }
+}
+
+/// See [`World::generations`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Generations {
+    pub directory: u64,
+    pub tenant: u64,
+    pub engine: u64,
 }
 
 /// Every fault switch of the world: the relay, the DC as the network sees it, and Graph.

@@ -148,6 +148,7 @@ impl World {
             on_premises,
             sspr_registered: u.sspr_registered,
             groups: u.groups,
+            ..CloudUser::default()
         });
         Ok(id)
     }
@@ -383,6 +384,7 @@ impl World {
         });
         if let Some(x) = t.exchange_hybrid {
             self.exchange_hybrid = x;
+            self.generation += 1;
             changed.push(format!("exchange_hybrid: {x}"));
         }
         if let Some(x) = t.group_writeback_default {

@@ -27,6 +27,7 @@ fn offline_graph(users: usize) -> (Graph, String) {
             on_premises: None,
             sspr_registered: true,
             groups: vec![],
+            ..CloudUser::default()
         });
     }
     let clock = Arc::new(ManualClock::scenario_start());
@@ -38,8 +39,13 @@ fn offline_graph(users: usize) -> (Graph, String) {
         key: "k".into(),
     };
     let passwords = PasswordService::new(tenant.clone(), relay, clock.clone());
-    let graph = Graph::new(tenant, passwords, clock);
-    let token = graph.issue_token(Caller::Admin("admin@gntech.me".into()));
+    let identity = writeback_sim::cloud::identity::Identity::new(
+        tenant.clone(),
+        writeback_sim::cloud::identity::SigningKey::fixture(),
+        clock.clone(),
+    );
+    let graph = Graph::new(tenant, passwords, identity, clock);
+    let token = graph.issue_token(Caller::admin("admin@gntech.me"));
     (graph, token)
 }
 
@@ -82,7 +88,7 @@ async fn bearer_tokens_are_required_and_errors_are_odata() {
     assert!(body["error"]["innerError"].is_object());
     let (s, _) = call(&g, "GET", "/v1.0/users", Some("not-a-token"), "").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let user_token = g.issue_token(Caller::User("user0@gntech.me".into()));
+    let user_token = g.issue_token(Caller::user("user0@gntech.me"));
     let (s, body) = call(
         &g,
         "POST",
@@ -212,8 +218,8 @@ async fn world() -> World {
 #[tokio::test]
 async fn reset_password_is_a_long_running_operation_written_back_to_ad() {
     let w = world().await;
-    let token = w.graph_token(Caller::Admin("admin@gntech.me".into()));
-    let http = reqwest::Client::new();
+    let token = w.graph_token(Caller::admin("admin@gntech.me"));
+    let http = writeback_sim::tls::http_client(None).unwrap();
     let url = format!(
         "{}/v1.0/users/alice@gntech.me/authentication/methods/{PASSWORD_METHOD_ID}/resetPassword",
         w.endpoints().graph
@@ -289,8 +295,8 @@ async fn reset_password_is_a_long_running_operation_written_back_to_ad() {
 #[tokio::test]
 async fn me_change_password_answers_204_or_the_reason() {
     let w = world().await;
-    let token = w.graph_token(Caller::User("alice@gntech.me".into()));
-    let http = reqwest::Client::new();
+    let token = w.graph_token(Caller::user("alice@gntech.me"));
+    let http = writeback_sim::tls::http_client(None).unwrap();
     let url = format!("{}/v1.0/me/changePassword", w.endpoints().graph);
     let bad = http
         .post(&url)
@@ -437,6 +443,13 @@ mod devices {
             (StatusCode::BAD_REQUEST, Some("syncStateNotFound"))
         );
         g.clock().elapse(Duration::from_secs(8 * 24 * 3600)).await;
+        let (s, body) = call(&g, "GET", &delta, Some(&token), "").await;
+        assert_eq!(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "the hour-long token lapsed: {body}"
+        );
+        let token = g.issue_token(Caller::admin("admin@gntech.me"));
         let (s, body) = call(&g, "GET", &delta, Some(&token), "").await;
         assert_eq!(
             (s, body["error"]["code"].as_str()),

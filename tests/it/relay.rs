@@ -70,7 +70,8 @@ impl Fixture {
     }
 
     async fn send(&self, body: &str) -> reqwest::Response {
-        reqwest::Client::new()
+        writeback_sim::tls::http_client(None)
+            .unwrap()
             .post(format!("http://{}/sspr/reset?x=1", self.base))
             .header("ServiceBusAuthorization", self.token("send", "send-key"))
             .header("Content-Type", "application/json")
@@ -217,7 +218,8 @@ async fn handshake_failures_are_http_statuses() {
 async fn no_listener_is_502_and_a_sender_without_send_right_is_403() {
     let f = start().await;
     assert_eq!(f.send("{}").await.status(), 502);
-    let r = reqwest::Client::new()
+    let r = writeback_sim::tls::http_client(None)
+        .unwrap()
         .post(format!("http://{}/sspr", f.base))
         .header("ServiceBusAuthorization", f.token("listen", "listen-key"))
         .send()

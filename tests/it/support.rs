@@ -8,8 +8,8 @@ use std::sync::Arc;
 use writeback_sim::clock::ManualClock;
 use writeback_sim::directory::password_policy::encode_unicode_pwd;
 use writeback_sim::directory::server::Running;
-use writeback_sim::directory::tls::TlsMaterial;
 use writeback_sim::directory::{Directory, DirectoryConfig};
+use writeback_sim::tls::TlsMaterial;
 
 pub const DOMAIN: &str = "DC=gntech,DC=me";
 pub const ADMIN_DN: &str = "CN=Administrator,CN=Users,DC=gntech,DC=me";

@@ -214,8 +214,9 @@ async fn option_a_writes_the_connectors_aces_into_the_containers_descriptor() {
 }
 
 async fn onboarded(w: &World) -> bool {
-    let token = w.graph_token(Caller::Admin("admin@gntech.me".into()));
-    let body: serde_json::Value = reqwest::Client::new()
+    let token = w.graph_token(Caller::admin("admin@gntech.me"));
+    let body: serde_json::Value = writeback_sim::tls::http_client(None)
+        .unwrap()
         .get(format!(
             "{}/v1.0/directory/onPremisesSynchronization",
             w.endpoints().graph

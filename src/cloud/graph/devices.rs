@@ -7,7 +7,7 @@
 //! `syncStateNotFound`, ones older than seven days 410 `resyncRequired` (the status is a GAP
 //! in the docs; 410 is what Graph's other delta APIs use).
 
-use super::{not_found, select, Graph, GraphError, DEFAULT_PAGE, MAX_PAGE};
+use super::{not_found, select, Graph, GraphError, Need, DEFAULT_PAGE, MAX_PAGE};
 use crate::cloud::tenant::{CloudDevice, DeviceDelta};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -123,7 +123,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(q): Query<DeviceQuery>,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadDevices)?;
     let top = page_size(&headers, q.top.as_deref())?;
     let skip = super::skip_of(q.skiptoken.as_deref())?;
     let devices = g.tenant.devices();
@@ -158,7 +158,7 @@ pub async fn one(
     Path(id): Path<String>,
     Query(q): Query<DeviceQuery>,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadDevices)?;
     let d = g.tenant.device_by_id(&id).ok_or_else(|| not_found(&id))?;
     let mut m = with_owners(
         &g,
@@ -178,7 +178,7 @@ pub async fn owners(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadDevices)?;
     let d = g.tenant.device_by_id(&id).ok_or_else(|| not_found(&id))?;
     Ok(Json(
         json!({ "@odata.context": format!("{}/v1.0/$metadata#directoryObjects", g.base()), "value": owners_json(&g, &d) }),
@@ -367,7 +367,7 @@ pub async fn delta(
     headers: HeaderMap,
     Query(q): Query<DeviceQuery>,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadDevices)?;
     let size = page_size(&headers, None)?;
     let now = g.clock.now().timestamp();
     let latest = g.tenant.device_seq();

@@ -4,7 +4,7 @@
 //! onPremisesGroupType), readable and PATCHable (groupwritebackconfiguration.md).
 
 use super::devices::{page_body, page_size, start_round, Round, RoundQuery};
-use super::{not_found, select, skip_of, Graph, GraphError};
+use super::{not_found, select, skip_of, Graph, GraphError, Need};
 use crate::cloud::change_log::Delta;
 use crate::cloud::tenant::{CloudGroup, ON_PREMISES_GROUP_TYPES};
 use axum::extract::rejection::JsonRejection;
@@ -84,7 +84,7 @@ pub async fn list<const BETA: bool>(
     headers: HeaderMap,
     Query(q): Query<GroupQuery>,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadGroups)?;
     let top = page_size(&headers, q.top.as_deref())?;
     let skip = skip_of(q.skiptoken.as_deref())?;
     let unified = unified_only(q.filter.as_deref())?;
@@ -123,7 +123,7 @@ pub async fn one<const BETA: bool>(
     Path(id): Path<String>,
     Query(q): Query<GroupQuery>,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadGroups)?;
     let x = g.tenant.group_by_id(&id).ok_or_else(|| not_found(&id))?;
     Ok(Json(Value::Object(select(
         group_json(&x, BETA),
@@ -136,7 +136,7 @@ pub async fn members(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadGroups)?;
     let x = g.tenant.group_by_id(&id).ok_or_else(|| not_found(&id))?;
     let value: Vec<Value> = x
         .members
@@ -168,7 +168,7 @@ pub async fn patch_beta(
     Path(id): Path<String>,
     body: Result<Json<GroupPatch>, JsonRejection>,
 ) -> Result<Response, GraphError> {
-    g.admin(&headers)?;
+    g.authorize(&headers, Need::WriteGroups)?;
     let Json(body) = body?;
     let Some(w) = body.writeback_configuration else {
         return Ok(StatusCode::NO_CONTENT.into_response());
@@ -210,7 +210,7 @@ pub async fn delta<const BETA: bool>(
     headers: HeaderMap,
     Query(q): Query<GroupQuery>,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadGroups)?;
     let size = page_size(&headers, None)?;
     let now = g.clock.now().timestamp();
     let latest = g.tenant.group_seq();

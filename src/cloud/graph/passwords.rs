@@ -3,7 +3,7 @@
 //! running / succeeded / failed) and `POST /v1.0/me/changePassword` (204 or the reason),
 //! both through the tenant's password services, the relay and the engine.
 
-use super::{not_found, Caller, Graph, GraphError, PASSWORD_METHOD_ID};
+use super::{not_found, Caller, Graph, GraphError, Need, PASSWORD_METHOD_ID};
 use crate::cloud::sspr::{AnswerOutcome, UserAnswer};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -26,7 +26,10 @@ pub async fn reset_password(
     Path((id, method)): Path<(String, String)>,
     body: Result<Json<ResetBody>, JsonRejection>,
 ) -> Result<Response, GraphError> {
-    let admin = g.admin(&headers)?;
+    let admin = match g.authorize(&headers, Need::ResetPassword)? {
+        Caller::User { upn, .. } => upn,
+        Caller::App { .. } => String::new(),
+    };
     let Json(body) = body?;
     let user = g.tenant.user(&id).ok_or_else(|| not_found(&id))?;
     if method != PASSWORD_METHOD_ID {
@@ -99,7 +102,7 @@ pub async fn operation(
     headers: HeaderMap,
     Path((_, op)): Path<(String, String)>,
 ) -> Result<Json<Value>, GraphError> {
-    g.admin(&headers)?;
+    g.authorize(&headers, Need::ResetPassword)?;
     let found = g
         .operations
         .lock()
@@ -121,8 +124,15 @@ pub async fn change_password(
     headers: HeaderMap,
     body: Result<Json<ChangeBody>, JsonRejection>,
 ) -> Result<Response, GraphError> {
-    let upn = match g.caller(&headers)? {
-        Caller::User(u) | Caller::Admin(u) => u,
+    let upn = match g.authorize(&headers, Need::ChangeOwnPassword)? {
+        Caller::User { upn, .. } => upn,
+        Caller::App { .. } => {
+            return Err(GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "/me request is only valid with delegated authentication flow.",
+            ))
+        }
     };
     let Json(body) = body?;
     let a = g

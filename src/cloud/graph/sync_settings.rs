@@ -5,7 +5,7 @@
 //! Left out: `configuration` beyond the sync interval, and the features writeback does
 //! not touch (they read false and cannot be set).
 
-use super::{not_found, Graph, GraphError};
+use super::{not_found, Graph, GraphError, Need};
 use crate::cloud::tenant::SyncFeatures;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -44,7 +44,7 @@ fn object(g: &Graph) -> Value {
 }
 
 pub async fn list(State(g): State<Graph>, headers: HeaderMap) -> Result<Json<Value>, GraphError> {
-    g.admin(&headers)?;
+    g.authorize(&headers, Need::ReadSyncSettings)?;
     Ok(Json(json!({
         "@odata.context": format!("{}/v1.0/$metadata#directory/onPremisesSynchronization", g.base()),
         "value": [object(&g)],
@@ -56,7 +56,7 @@ pub async fn one(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, GraphError> {
-    g.admin(&headers)?;
+    g.authorize(&headers, Need::ReadSyncSettings)?;
     if !id.eq_ignore_ascii_case(&g.tenant().id()) {
         return Err(not_found(&id));
     }
@@ -69,7 +69,7 @@ pub async fn patch(
     Path(id): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, GraphError> {
-    g.admin(&headers)?;
+    g.authorize(&headers, Need::WriteSyncSettings)?;
     let Json(body) = body?;
     if !id.eq_ignore_ascii_case(&g.tenant().id()) {
         return Err(not_found(&id));

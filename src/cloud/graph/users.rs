@@ -2,7 +2,7 @@
 //! `GET /v1.0/users/{id | userPrincipalName}`, and `GET /v1.0/subscribedSkus` (what the
 //! tenant's licence is: AAD_PREMIUM, AAD_PREMIUM_P2, or nothing).
 
-use super::{not_found, select, skip_of, Graph, GraphError, DEFAULT_PAGE, MAX_PAGE};
+use super::{not_found, select, skip_of, Graph, GraphError, Need, DEFAULT_PAGE, MAX_PAGE};
 use crate::cloud::tenant::{CloudUser, License};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -51,7 +51,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadUsers)?;
     let top = match &q.top {
         None => DEFAULT_PAGE,
         Some(t) => match t.parse::<usize>() {
@@ -91,7 +91,7 @@ pub async fn one(
     Path(id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadUsers)?;
     let u = g.tenant.user(&id).ok_or_else(|| not_found(&id))?;
     let mut m = select(user_json(&u), q.select.as_deref());
     m.insert(
@@ -105,7 +105,7 @@ pub async fn subscribed_skus(
     State(g): State<Graph>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, GraphError> {
-    g.caller(&headers)?;
+    g.authorize(&headers, Need::ReadOrganization)?;
     let users = g.tenant.users().len();
     let sku = |part: &str, id: &str| {
         json!({

@@ -1,0 +1,279 @@
+//! The directory's whole state as data, for a lab to keep between runs: every entry with its
+//! attributes (text where the schema says text, base64 otherwise), its password hash and
+//! history, the grants, the counters and the domain's facts. Restoring puts each entry back
+//! with its id, parents first, and rebuilds the indexes; nothing is provisioned again.
+
+use super::access::Grant;
+use super::dn::Dn;
+use super::ids::{guid_text, parse_guid};
+use super::schema::{self, Syntax};
+use super::store::{Attr, Entry, Secret, Store};
+use super::{Directory, DirectoryConfig, DomainInfo, Inner, State};
+use crate::clock::Clock;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DirectorySnapshot {
+    pub forest: String,
+    pub netbios: String,
+    pub sid_prefix: Vec<u32>,
+    pub dc_host: String,
+    pub next_rid: u32,
+    pub usn: i64,
+    pub connector: Option<String>,
+    pub connector_password: Option<String>,
+    pub entries: Vec<EntrySnapshot>,
+    pub grants: Vec<GrantSnapshot>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntrySnapshot {
+    pub id: u64,
+    pub dn: String,
+    pub attrs: BTreeMap<String, Vec<Value>>,
+    /// The password's hash (hex), never the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<String>,
+}
+
+/// One value: text, or bytes in base64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Text(String),
+    Bytes { base64: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GrantSnapshot {
+    /// The trustee's objectGUID.
+    pub trustee: String,
+    pub right: String,
+    pub scope: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the directory's saved state: {0}")]
+pub struct SnapshotError(String);
+
+fn hex(h: &[u8; 32]) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<[u8; 32]> {
+    let bytes: Vec<u8> = (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|x| u8::from_str_radix(x, 16).ok()))
+        .collect::<Option<_>>()?;
+    bytes.try_into().ok()
+}
+
+fn value(name: &str, v: &[u8]) -> Value {
+    let binary = matches!(
+        schema::attr(name).map(|d| d.syntax),
+        Some(Syntax::Guid | Syntax::Sid | Syntax::Bytes)
+    );
+    match std::str::from_utf8(v) {
+        Ok(s) if !binary => Value::Text(s.to_string()),
+        _ => Value::Bytes {
+            base64: B64.encode(v),
+        },
+    }
+}
+
+impl Directory {
+    /// Everything, as data.
+    pub fn snapshot(&self) -> DirectorySnapshot {
+        let st = self.read();
+        let entries = st
+            .store
+            .all()
+            .into_iter()
+            .filter_map(|id| st.store.get(id))
+            .map(|e| EntrySnapshot {
+                id: e.id,
+                dn: e.dn.to_string(),
+                attrs: e
+                    .attrs
+                    .values()
+                    .map(|a| {
+                        (
+                            a.name.to_string(),
+                            a.values.iter().map(|v| value(a.name, v)).collect(),
+                        )
+                    })
+                    .collect(),
+                password: e.secret.hash.as_ref().map(hex),
+                history: e.secret.history.iter().map(hex).collect(),
+            })
+            .collect();
+        DirectorySnapshot {
+            forest: st.domain.dns_name.clone(),
+            netbios: st.domain.netbios.clone(),
+            sid_prefix: st.domain.sid_prefix.clone(),
+            dc_host: st.domain.dc_host.clone(),
+            next_rid: st.next_rid,
+            usn: st.store.usn,
+            connector: st.connector.clone(),
+            connector_password: st.connector_password.clone(),
+            entries,
+            grants: st
+                .grants
+                .iter()
+                .map(|g| GrantSnapshot {
+                    trustee: guid_text(&g.trustee).unwrap_or_default(),
+                    right: g.right.to_string(),
+                    scope: g.scope.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A directory as `snap` left it, served with `config` (its forest is the snapshot's).
+    pub fn restore(
+        config: DirectoryConfig,
+        clock: Arc<dyn Clock>,
+        snap: DirectorySnapshot,
+    ) -> Result<Self, SnapshotError> {
+        let err = |m: String| SnapshotError(m);
+        let mut domain = DomainInfo::new(&snap.forest);
+        domain.netbios = snap.netbios;
+        domain.sid_prefix = snap.sid_prefix;
+        domain.dc_host = snap.dc_host;
+        let mut entries = Vec::with_capacity(snap.entries.len());
+        for e in snap.entries {
+            let dn = Dn::parse(&e.dn).map_err(|why| err(format!("entry `{}`: {why}", e.dn)))?;
+            let mut entry = Entry::new(dn);
+            entry.id = e.id;
+            for (name, values) in e.attrs {
+                let def = schema::attr(&name)
+                    .ok_or_else(|| err(format!("entry `{}`: unknown attribute {name}", e.dn)))?;
+                let values = values
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::Text(t) => Ok(t.into_bytes()),
+                        Value::Bytes { base64 } => B64
+                            .decode(base64)
+                            .map_err(|why| err(format!("entry `{}`, {name}: {why}", e.dn))),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                entry.attrs.insert(
+                    def.name,
+                    Attr {
+                        name: def.name,
+                        values,
+                    },
+                );
+            }
+            let hash = |h: &str| {
+                unhex(h).ok_or_else(|| {
+                    err(format!(
+                        "entry `{}`: a password hash is not 32 bytes of hex",
+                        e.dn
+                    ))
+                })
+            };
+            entry.secret = Secret {
+                hash: e.password.as_deref().map(hash).transpose()?,
+                history: e
+                    .history
+                    .iter()
+                    .map(|h| hash(h))
+                    .collect::<Result<_, _>>()?,
+            };
+            entries.push(entry);
+        }
+        // Parents before children: by depth, then by the order they were created in.
+        entries.sort_by_key(|e| (e.dn.rdns.len(), e.id));
+        let mut store = Store::default();
+        for e in entries {
+            store.restore(e);
+        }
+        store.usn = snap.usn;
+        let grants = snap
+            .grants
+            .into_iter()
+            .map(|g| {
+                Ok(Grant {
+                    trustee: parse_guid(&g.trustee)
+                        .ok_or_else(|| err(format!("grant to `{}`: not a GUID", g.trustee)))?,
+                    right: g.right.parse().map_err(|e| err(format!("grant: {e}")))?,
+                    scope: g.scope,
+                })
+            })
+            .collect::<Result<Vec<_>, SnapshotError>>()?;
+        let state = State {
+            store,
+            grants,
+            domain,
+            rng: StdRng::seed_from_u64(config.seed ^ snap.usn as u64),
+            next_rid: snap.next_rid,
+            connector: snap.connector,
+            connector_password: snap.connector_password,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                state: RwLock::new(state),
+                faults: Default::default(),
+                resets: tokio::sync::watch::channel(0).0,
+                generation: Default::default(),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn a_restored_directory_has_every_entry_password_and_grant_it_had() {
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::scenario_start());
+        let dir = Directory::new(DirectoryConfig::default(), clock.clone()).unwrap();
+        let snap = dir.snapshot();
+        let json = serde_json::to_string(&snap).unwrap();
+        let back: DirectorySnapshot = serde_json::from_str(&json).unwrap();
+        let again = Directory::restore(DirectoryConfig::default(), clock, back).unwrap();
+        assert_eq!(again.len(), dir.len());
+        assert_eq!(again.read().grants, dir.read().grants);
+        assert_eq!(again.read().store.usn, dir.read().store.usn);
+        let connector = dir.connector_dn().unwrap();
+        let (a, b) = (
+            dir.entry(&connector).unwrap(),
+            again.entry(&connector).unwrap(),
+        );
+        assert_eq!(a.attrs, b.attrs);
+        assert_eq!(a.secret, b.secret);
+        assert_eq!(a.id, b.id);
+        assert_eq!(again.connector_password(), dir.connector_password());
+    }
+
+    #[test]
+    fn a_damaged_snapshot_says_what_is_wrong() {
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::scenario_start());
+        let mut snap = Directory::new(DirectoryConfig::default(), clock.clone())
+            .unwrap()
+            .snapshot();
+        snap.entries[3]
+            .attrs
+            .insert("noSuchAttribute".into(), vec![]);
+        let e = Directory::restore(DirectoryConfig::default(), clock, snap)
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string().contains("unknown attribute noSuchAttribute"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! TLS for every listener and client of the crate, on rustls with the ring provider: server
+//! material for LDAPS, StartTLS and HTTPS — a certificate generated with rcgen (self-signed,
+//! or issued by a [`CertificateAuthority`] of our own, a lab's, that clients trust through
+//! its `ca_file`), or a chain and key read from PEM files — and HTTPS clients that trust
+//! the platform's roots or such a CA.
+
+use rustls::ServerConfig;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::path::Path;
+use std::sync::Arc;
+use tokio_rustls::TlsAcceptor;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("could not generate a certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("could not read {path}: {source}")]
+    Read {
+        path: String,
+        source: rustls_pki_types::pem::Error,
+    },
+    #[error("{0} holds no certificate")]
+    NoCertificate(String),
+    #[error("TLS configuration refused: {0}")]
+    Config(#[from] rustls::Error),
+    #[error("the certificate authority's key: {0}")]
+    Key(String),
+    #[error("HTTPS client: {0}")]
+    Client(String),
+}
+
+/// A ready TLS acceptor and the certificate clients should trust.
+#[derive(Clone)]
+pub struct TlsMaterial {
+    pub acceptor: TlsAcceptor,
+    /// PEM of the server certificate (self-signed when generated).
+    pub cert_pem: String,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsMaterial(..)")
+    }
+}
+
+impl TlsMaterial {
+    /// A self-signed certificate for `names` (e.g. `dc1.gntech.me`, `localhost`, `127.0.0.1`).
+    pub fn generate(names: &[String]) -> Result<Self, TlsError> {
+        let ck = rcgen::generate_simple_self_signed(names.to_vec())?;
+        let cert_pem = ck.cert.pem();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+        Self::build(vec![ck.cert.der().clone()], key, cert_pem)
+    }
+
+    /// A certificate chain and private key from PEM files.
+    pub fn from_files(cert: &Path, key: &Path) -> Result<Self, TlsError> {
+        let read_err = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| TlsError::Read { path, source }
+        };
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .map_err(read_err(cert))?
+            .collect::<Result<_, _>>()
+            .map_err(read_err(cert))?;
+        if certs.is_empty() {
+            return Err(TlsError::NoCertificate(cert.display().to_string()));
+        }
+        let key = PrivateKeyDer::from_pem_file(key).map_err(read_err(key))?;
+        let cert_pem = std::fs::read_to_string(cert).unwrap_or_default();
+        Self::build(certs, key, cert_pem)
+    }
+
+    /// A certificate chain and its private key, as PEM text.
+    pub fn from_pem(chain_pem: &str, key_pem: &str) -> Result<Self, TlsError> {
+        let read_err = |source| TlsError::Read {
+            path: "PEM text".into(),
+            source,
+        };
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(chain_pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .map_err(read_err)?;
+        if certs.is_empty() {
+            return Err(TlsError::NoCertificate("PEM text".into()));
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(read_err)?;
+        Self::build(certs, key, chain_pem.to_string())
+    }
+
+    fn build(
+        certs: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        cert_pem: String,
+    ) -> Result<Self, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)?;
+        Ok(Self {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            cert_pem,
+        })
+    }
+}
+
+/// The common name of a lab's certificate authority.
+const CA_NAME: &str = "writeback-sim lab CA";
+
+/// A certificate authority of our own: its certificate, for clients to trust, and the key
+/// that issues the listeners' certificates. A lab creates one with its state and keeps it.
+#[derive(Clone)]
+pub struct CertificateAuthority {
+    cert_pem: String,
+    key_pem: String,
+}
+
+impl std::fmt::Debug for CertificateAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CertificateAuthority(..)")
+    }
+}
+
+impl CertificateAuthority {
+    fn params() -> Result<rcgen::CertificateParams, TlsError> {
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, CA_NAME);
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        Ok(p)
+    }
+
+    /// A new CA (ECDSA P-256), valid for years.
+    pub fn generate() -> Result<Self, TlsError> {
+        let key = rcgen::KeyPair::generate()?;
+        let mut params = Self::params()?;
+        params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2049, 12, 31);
+        let cert = params.self_signed(&key)?;
+        Ok(Self {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+
+    /// A CA kept as PEM (its certificate and PKCS#8 key).
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Self {
+        Self {
+            cert_pem: cert_pem.to_string(),
+            key_pem: key_pem.to_string(),
+        }
+    }
+
+    /// The CA certificate clients trust (a lab's `ca_file`).
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// The CA's private key, to keep with a lab's state.
+    pub fn key_pem(&self) -> &str {
+        &self.key_pem
+    }
+
+    /// Server material for `names` (host names and IP addresses), issued by this CA; the
+    /// chain carries the CA certificate too.
+    pub fn issue(&self, names: &[String]) -> Result<TlsMaterial, TlsError> {
+        let ca_key =
+            rcgen::KeyPair::from_pem(&self.key_pem).map_err(|e| TlsError::Key(e.to_string()))?;
+        let issuer = rcgen::Issuer::new(Self::params()?, ca_key);
+        let key = rcgen::KeyPair::generate()?;
+        let mut params = rcgen::CertificateParams::new(names.to_vec())?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        if let Some(first) = names.first() {
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, first.as_str());
+        }
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = params.signed_by(&key, &issuer)?;
+        let chain = format!("{}{}", cert.pem(), self.cert_pem);
+        TlsMaterial::from_pem(&chain, &key.serialize_pem())
+    }
+}
+
+/// An HTTPS (and HTTP) client on rustls with ring, trusting `extra_ca` (a lab's CA
+/// certificate in PEM) when given, the platform's roots otherwise. Each client has its own
+/// connection pool; the TLS configuration for a set of roots is built once per process.
+pub fn http_client(extra_ca: Option<&str>) -> Result<reqwest::Client, TlsError> {
+    static CONFIGS: std::sync::Mutex<Vec<(Option<String>, rustls::ClientConfig)>> =
+        std::sync::Mutex::new(Vec::new());
+    // reqwest is built without a provider of its own: ring is the crate's, for every
+    // client (an error only says one is installed already).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let key = extra_ca.map(str::to_string);
+    let config = {
+        let mut configs = CONFIGS.lock().unwrap_or_else(|e| e.into_inner());
+        match configs.iter().find(|(k, _)| *k == key) {
+            Some((_, c)) => c.clone(),
+            None => {
+                let c = client_config(extra_ca)?;
+                configs.push((key, c.clone()));
+                c
+            }
+        }
+    };
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .map_err(|e| TlsError::Client(e.to_string()))
+}
+
+fn client_config(extra_ca: Option<&str>) -> Result<rustls::ClientConfig, TlsError> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?;
+    Ok(match extra_ca {
+        Some(pem) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                let c = c.map_err(|source| TlsError::Read {
+                    path: "the CA certificate".into(),
+                    source,
+                })?;
+                roots.add(c)?;
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None => builder.with_platform_verifier()?.with_no_client_auth(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_certificate_issued_by_our_ca_is_trusted_by_a_client_given_the_ca() {
+        let ca = CertificateAuthority::generate().unwrap();
+        let material = ca.issue(&["localhost".into(), "127.0.0.1".into()]).unwrap();
+        assert!(material.cert_pem.contains(ca.cert_pem().trim()));
+        // The same CA, read back from its PEM, issues certificates the same client trusts.
+        let again = CertificateAuthority::from_pem(ca.cert_pem(), ca.key_pem());
+        again.issue(&["localhost".into()]).unwrap();
+        assert!(http_client(Some(ca.cert_pem())).is_ok());
+        assert!(
+            http_client(Some("not pem")).is_ok(),
+            "no certificate: no extra root"
+        );
+    }
+}
