@@ -49,6 +49,53 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock shifted by an offset its owner may change: a lab provisions its forest
+/// "a month ago" (so passwords are past the minimum age, as in a real domain) and then runs
+/// on real time.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock {
+    offset: Arc<Mutex<Duration>>,
+}
+
+impl OffsetClock {
+    pub fn new(offset: Duration) -> Self {
+        Self {
+            offset: Arc::new(Mutex::new(offset)),
+        }
+    }
+
+    pub fn set_offset(&self, offset: Duration) {
+        *self.offset.lock().unwrap_or_else(|e| e.into_inner()) = offset;
+    }
+
+    fn offset(&self) -> Duration {
+        *self.offset.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset()
+    }
+
+    fn elapse(&self, d: std::time::Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(d))
+    }
+
+    fn sleep_until(&self, t: DateTime<Utc>) -> BoxFuture<'static, ()> {
+        let clock = self.clone();
+        Box::pin(async move {
+            // Checked again after each sleep: the offset or the wall clock may move.
+            while let Ok(left) = (t - clock.now()).to_std() {
+                if left.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(left.min(std::time::Duration::from_secs(60))).await;
+            }
+        })
+    }
+}
+
 /// A clock that only moves when told to: scenarios own one of these.
 #[derive(Debug, Clone)]
 pub struct ManualClock {

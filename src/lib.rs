@@ -10,19 +10,21 @@
 //! - [`engine`]: the real writeback engine (production code; speaks protocols only).
 //! - [`sas`], [`hybrid_connections`], [`writeback_protocol`], [`nt_security`]: wire formats
 //!   both sides use (SAS tokens, Hybrid Connections messages, the password message,
-//!   nTSecurityDescriptor).
+//!   nTSecurityDescriptor); [`tls`] and [`https`]: TLS material, a CA of our own, HTTPS
+//!   clients and serving.
 //! - [`clock`]: business time (real, or a virtual clock that scenarios own).
 //!
 //! - [`world`]: one simulated world (directory + relay + tenant + engine, one clock) as an
 //!   API in domain verbs; the only place that wires the parts.
 //! - [`scenario`]: YAML scenarios: parse, validate, run against a world, snapshot.
+//! - [`lab`]: the world kept running for a homelab, with its state folder and controls.
 //!
 //! Where things live: a step action is a world verb called from `scenario::steps` (a file
 //! per family); an expectation is in `scenario::expect` (a file per family); a wizard
 //! decision (licence, forest, rights, onboarding) is in `engine::wizard` and
 //! `engine::adprep`; the schedule is `engine::scheduler`. `tests/it/architecture.rs` keeps
 //! the boundaries. The `writeback-sim` commands are the binary's (`src/main.rs`,
-//! `src/cli/`). Still to come (see the issues): `lab`.
+//! `src/cli/`).
 
 pub mod clock;
 pub mod cloud;
@@ -30,6 +32,7 @@ pub mod directory;
 pub mod engine;
 pub mod https;
 pub mod hybrid_connections;
+pub mod lab;
 pub mod nt_security;
 pub mod relay;
 pub mod sas;

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     // the log says only what went wrong with the tool, unless WRITEBACK_SIM_LOG asks more.
     // The standalone directory logs its warnings.
     let default_filter = match cli.command {
-        cli::Command::Directory(_) => "warn,ldap3_proto=error",
+        cli::Command::Directory(_) | cli::Command::Lab(_) => "warn,ldap3_proto=error",
         _ => "error,ldap3_proto=off",
     };
     tracing_subscriber::fmt()

@@ -9,6 +9,7 @@ use writeback_sim::directory::{Directory, DirectoryConfig};
 use writeback_sim::scenario::{runner, suite};
 use writeback_sim::tls::TlsMaterial;
 
+mod lab;
 mod new;
 mod run;
 use clap::{Parser, Subcommand};
@@ -89,6 +90,9 @@ pub enum Command {
     Schema,
     /// Serve the embedded AD on its own, for ldapsearch / ldapmodify, until Ctrl-C.
     Directory(Box<DirectoryArgs>),
+    /// Keep the whole world running for a homelab — AD, Graph and sign-in, the relay, the
+    /// engine on the real clock — resumed from its state folder; `lab ctl` talks to it.
+    Lab(Box<lab::LabArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -269,6 +273,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(Outcome::Ok)
         }
         Command::Directory(args) => directory(*args).await.map(|()| Outcome::Ok),
+        Command::Lab(args) => lab::lab(*args).await,
     }
 }
 

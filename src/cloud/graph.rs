@@ -268,7 +268,10 @@ impl Graph {
                 get(passwords::operation),
             )
             .route("/v1.0/me/changePassword", post(passwords::change_password))
-            .route("/v1.0/groups", get(groups::list::<false>))
+            .route(
+                "/v1.0/groups",
+                get(groups::list::<false>).post(groups::create),
+            )
             .route("/v1.0/groups/delta", get(groups::delta::<false>))
             .route("/beta/groups/delta", get(groups::delta::<true>))
             .route("/v1.0/groups/{id}", get(groups::one::<false>))

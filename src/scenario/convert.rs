@@ -36,6 +36,7 @@ pub fn user(u: &model::UserSpec) -> world::UserSpec {
         synced_from: u.synced_from.clone(),
         sspr_registered: u.sspr_registered,
         groups: u.groups.clone(),
+        ..world::UserSpec::default()
     }
 }
 

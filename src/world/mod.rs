@@ -5,7 +5,9 @@
 //! through this API, in domain verbs, and never touch a fake.
 //!
 //! - this file: starting and stopping, the clock, the engine (the wizard, sync cycles,
-//!   features, history), faults, endpoints.
+//!   features, history), endpoints.
+//! - `faults`: the fault switches; `state`: what a world keeps to start again (a lab's
+//!   state folder).
 //! - [`tenant`]: the cloud side — users, devices, groups, tenant settings.
 //! - [`people`]: what people do — SSPR resets and unlocks, an admin's reset, a change, an
 //!   on-premises sign-in.
@@ -16,24 +18,24 @@
 //! re-exported here, so a driver needs nothing but `crate::world`.
 
 pub mod ad;
+mod faults;
 pub mod people;
 mod services;
+mod state;
 pub mod tenant;
 
-use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::clock::{Clock, ManualClock, OffsetClock};
 use crate::cloud::graph::Graph;
 use crate::cloud::identity::Identity;
 use crate::cloud::{PasswordService, Tenant};
 use crate::directory::server::Running;
-use crate::directory::snapshot::DirectorySnapshot;
 use crate::directory::{Directory, DirectoryConfig};
-use crate::engine::{Engine, EngineConfig, EngineSnapshot, EngineState};
+use crate::engine::{Engine, EngineConfig, EngineState};
 use crate::relay::Relay;
 use crate::writeback_protocol::HYBRID_CONNECTION;
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,21 +43,27 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::cloud::graph::{Caller, GraphFaults};
 pub use crate::cloud::identity::SigningKey;
-pub use crate::cloud::tenant::AppRegistration;
+pub use crate::cloud::tenant::{
+    password_hash as secret_hash, AppRegistration, State as TenantState,
+};
 pub use crate::cloud::{AnswerOutcome, License, SsprEnabled, TenantSettings, UserAnswer};
 pub use crate::directory::access::Right;
 pub use crate::directory::modify::ModOp;
+pub use crate::directory::snapshot::DirectorySnapshot;
 pub use crate::directory::DirectoryFaults as LdapFaults;
 pub use crate::engine::config::{CloudSyncScope, DeviceClass, V1Naming};
 pub use crate::engine::history::{
     Event, ExportError, ExportErrorKind, Level, Profile, RunRecord, Skipped, Source, Status,
 };
 pub use crate::engine::wizard::{CloudSyncChoice, DeviceChoice, GroupChoice};
+pub use crate::engine::EngineSnapshot;
 pub use crate::engine::{Choices, CompanyFeatures, CycleKind, CycleSummary};
 pub use crate::relay::RelayFaults;
 pub use crate::tls::CertificateAuthority;
 pub use ad::{AdObject, AdRefusal, AdState, AttrChange, NewEntry, PasswordPolicy};
+pub use faults::Faults;
 pub use services::RELAY_MANAGE_POLICY;
+pub use state::{Generations, WorldState};
 pub use tenant::{
     DeviceSpec, DeviceUpdate, GroupKind, GroupSpec, GroupUpdate, SsprChange, TenantChange, UserSpec,
 };
@@ -165,16 +173,6 @@ impl Default for WorldOptions {
     }
 }
 
-/// Everything a world needs to start again where it stopped: what a lab keeps.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorldState {
-    pub directory: DirectorySnapshot,
-    pub tenant: crate::cloud::tenant::State,
-    pub engine: EngineSnapshot,
-    /// The organisation runs Exchange hybrid.
-    pub exchange_hybrid: bool,
-}
-
 /// Where the world's services listen, and what a client needs to reach them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
@@ -205,18 +203,19 @@ pub struct Advanced {
     pub cycle: Option<CycleSummary>,
 }
 
-/// Business time: a virtual clock the world moves, or the system's.
+/// Business time: a virtual clock the world moves, or the system's (shifted back a month
+/// while a new forest is provisioned).
 #[derive(Debug, Clone)]
 enum WorldClock {
     Virtual(ManualClock),
-    System,
+    System(OffsetClock),
 }
 
 impl WorldClock {
     fn shared(&self) -> Arc<dyn Clock> {
         match self {
             Self::Virtual(c) => Arc::new(c.clone()),
-            Self::System => Arc::new(SystemClock),
+            Self::System(c) => Arc::new(c.clone()),
         }
     }
 }
@@ -256,7 +255,11 @@ impl World {
                 c.advance(-chrono::Duration::days(30));
                 WorldClock::Virtual(c)
             }
-            ClockKind::System => WorldClock::System,
+            // A restored forest was provisioned long ago already.
+            ClockKind::System if opts.restore.is_some() => {
+                WorldClock::System(OffsetClock::default())
+            }
+            ClockKind::System => WorldClock::System(OffsetClock::new(-chrono::Duration::days(30))),
         };
         let shared_clock = clock.shared();
         let mut rng = match opts.clock {
@@ -328,17 +331,21 @@ impl World {
 
     /// Business time now.
     pub fn now(&self) -> DateTime<Utc> {
+        self.clock.shared().now()
+    }
+
+    /// Setup is over: a virtual clock moves to the scenario's start (2026-01-05 09:00 UTC),
+    /// the system clock back to real time.
+    pub fn begin(&self) {
         match &self.clock {
-            WorldClock::Virtual(c) => c.now_utc(),
-            WorldClock::System => Utc::now(),
+            WorldClock::Virtual(c) => c.set(ManualClock::scenario_start().now_utc()),
+            WorldClock::System(c) => c.set_offset(chrono::Duration::zero()),
         }
     }
 
-    /// Setup is over: a virtual clock moves to the scenario's start (2026-01-05 09:00 UTC).
-    pub fn begin(&self) {
-        if let WorldClock::Virtual(c) = &self.clock {
-            c.set(ManualClock::scenario_start().now_utc());
-        }
+    /// When the engine's scheduler runs the next delta cycle.
+    pub fn next_cycle(&self) -> Option<DateTime<Utc>> {
+        self.engine_state.connector_space.next_due()
     }
 
     /// Move business time (a virtual clock only). The engine's scheduler does what fell
@@ -411,8 +418,8 @@ impl World {
             choices.exchange_hybrid = Some(self.exchange_hybrid);
         }
         let admin = crate::engine::AdminCredentials {
-            dn: format!("CN=Administrator,CN=Users,{}", self.directory.domain().dn),
-            password: self.directory.config().admin_password.clone(),
+            dn: self.admin_dn(),
+            password: self.admin_password(),
         };
         self.generation += 1;
         let detail = match self.engine.as_mut() {
@@ -484,32 +491,6 @@ impl World {
         self.engine_state.history.runs()
     }
 
-    /// The faults in force.
-    pub fn faults(&self) -> Faults {
-        Faults {
-            relay: self.relay.faults(),
-            ldap: self.directory.faults(),
-            graph: self.graph.faults(),
-        }
-    }
-
-    /// Put these faults in force (and lift the others).
-    pub fn set_faults(&self, f: Faults) {
-        self.relay.set_faults(f.relay);
-        self.directory.set_faults(f.ldap);
-        self.graph.set_faults(f.graph);
-    }
-
-    /// The relay closes every listener's control channel (the engine reconnects).
-    pub fn drop_relay_listeners(&self) {
-        self.relay.drop_listeners();
-    }
-
-    /// The DC resets every open LDAP connection.
-    pub fn reset_ldap_connections(&self) {
-        self.directory.reset_connections();
-    }
-
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
     }
@@ -524,31 +505,23 @@ impl World {
         self.tenant.put_app(app);
     }
 
-    /// Everything the world holds, to start again from it ([`WorldOptions::restore`]).
-    pub fn snapshot(&self) -> WorldState {
-        WorldState {
-            directory: self.directory.snapshot(),
-            tenant: self.tenant.snapshot(),
-            engine: self.engine_state.snapshot(self.engine_config().setup()),
-            exchange_hybrid: self.exchange_hybrid,
-        }
-    }
-
-    /// Numbers that move when the directory, the tenant or the engine may have changed:
-    /// what a saver compares to know what to write.
-    pub fn generations(&self) -> Generations {
-        Generations {
-            directory: self.directory.generation(),
-            tenant: self.tenant.generation(),
-            engine: self.generation
-                + self.engine_state.history.generation()
-                + self.engine_state.connector_space.generation(),
-        }
-    }
-
     /// The DN of the AD DS connector account.
     pub fn connector_dn(&self) -> String {
         self.engine_config.connector_dn.clone()
+    }
+
+    /// The tenant's (and the forest's) DNS domain.
+    pub fn domain(&self) -> String {
+        self.tenant.settings().domain
+    }
+
+    /// The AD's administrator (`CN=Administrator,CN=Users,…`) and its password.
+    pub fn admin_dn(&self) -> String {
+        format!("CN=Administrator,CN=Users,{}", self.directory.domain().dn)
+    }
+
+    pub fn admin_password(&self) -> String {
+        self.directory.config().admin_password.clone()
     }
 
     /// Before a password operation: give a dropped listener its moment to reconnect
@@ -579,20 +552,4 @@ impl World {
             dc.shutdown().await;
         }
     }
-}
-
-/// See [`World::generations`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Generations {
-    pub directory: u64,
-    pub tenant: u64,
-    pub engine: u64,
-}
-
-/// Every fault switch of the world: the relay, the DC as the network sees it, and Graph.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Faults {
-    pub relay: RelayFaults,
-    pub ldap: LdapFaults,
-    pub graph: GraphFaults,
 }

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
 /// A user of the tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserSpec {
     pub upn: String,
     /// The DN of the AD account it is synced from (the anchor is that account's
@@ -22,6 +22,10 @@ pub struct UserSpec {
     pub sspr_registered: bool,
     /// Cloud groups the user is in (for SSPR "selected").
     pub groups: Vec<String>,
+    /// Directory roles (`Global Administrator`, `Authentication Administrator`, …).
+    pub roles: Vec<String>,
+    /// The cloud password of a cloud-only user (synced users sign in with AD's).
+    pub password: Option<String>,
 }
 
 /// A device registering in Entra ID.
@@ -141,6 +145,11 @@ impl World {
             .and_then(|e| e.str("displayName").map(str::to_string))
             .unwrap_or_else(|| u.upn.split('@').next().unwrap_or(&u.upn).to_string());
         let id = self.object_id();
+        let password_hash = u
+            .password
+            .as_deref()
+            .filter(|_| on_premises.is_none())
+            .map(|p| crate::cloud::tenant::password_hash(&id, p));
         self.tenant.add_user(CloudUser {
             id: id.clone(),
             user_principal_name: u.upn,
@@ -148,7 +157,8 @@ impl World {
             on_premises,
             sspr_registered: u.sspr_registered,
             groups: u.groups,
-            ..CloudUser::default()
+            roles: u.roles,
+            password_hash,
         });
         Ok(id)
     }

@@ -202,6 +202,7 @@ async fn world() -> World {
         synced_from: Some("CN=Alice Smith,OU=Staff,DC=gntech,DC=me".into()),
         sspr_registered: true,
         groups: vec![],
+        ..UserSpec::default()
     })
     .unwrap();
     w.begin();

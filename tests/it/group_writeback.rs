@@ -49,6 +49,7 @@ async fn world(license: License, exchange_hybrid: bool) -> World {
             synced_from: dn.map(str::to_string),
             sspr_registered: true,
             groups: vec![],
+            ..UserSpec::default()
         })
         .unwrap();
     }

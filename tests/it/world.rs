@@ -27,6 +27,7 @@ fn alice() -> UserSpec {
         synced_from: Some(ALICE.into()),
         sspr_registered: true,
         groups: vec![],
+        ..UserSpec::default()
     }
 }
 

@@ -203,6 +203,96 @@ pub async fn patch_beta(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// `POST /v1.0/groups` (group-post-groups.md): the four required properties, optional
+/// `groupTypes` (`Unified` for a Microsoft 365 group), `description` and
+/// `members@odata.bind` (`…/users/{id}` links). 201 with the group.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewGroup {
+    display_name: Option<String>,
+    description: Option<String>,
+    mail_enabled: Option<bool>,
+    mail_nickname: Option<String>,
+    security_enabled: Option<bool>,
+    #[serde(default)]
+    group_types: Vec<String>,
+    #[serde(rename = "members@odata.bind", default)]
+    members: Vec<String>,
+}
+
+pub async fn create(
+    State(g): State<Graph>,
+    headers: HeaderMap,
+    body: Result<Json<NewGroup>, JsonRejection>,
+) -> Result<Response, GraphError> {
+    g.authorize(&headers, Need::WriteGroups)?;
+    let Json(body) = body?;
+    let missing = |p: &str| {
+        GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            format!("Invalid value specified for property '{p}' of resource 'Group'."),
+        )
+    };
+    let name = body
+        .display_name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| missing("displayName"))?;
+    let nickname = body
+        .mail_nickname
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| missing("mailNickname"))?;
+    let mail_enabled = body.mail_enabled.ok_or_else(|| missing("mailEnabled"))?;
+    let security_enabled = body
+        .security_enabled
+        .ok_or_else(|| missing("securityEnabled"))?;
+    let unified = body
+        .group_types
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("Unified"));
+    if mail_enabled && !unified {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "Mail-enabled security and distribution groups cannot be created through Microsoft Graph: create a Microsoft 365 group (groupTypes: [\"Unified\"]) or a security group.",
+        ));
+    }
+    let mut members = Vec::new();
+    for link in &body.members {
+        let id = link.rsplit('/').next().unwrap_or_default();
+        let user = g.tenant.user(id).ok_or_else(|| not_found(id))?;
+        members.push(user.id);
+    }
+    let domain = g.tenant.settings().domain;
+    let mail = mail_enabled.then(|| format!("{}@{domain}", nickname.to_ascii_lowercase()));
+    let group = CloudGroup {
+        id: uuid::Uuid::new_v4().hyphenated().to_string(),
+        display_name: name,
+        description: body.description,
+        mail_nickname: nickname,
+        proxy_addresses: mail.iter().map(|m| format!("SMTP:{m}")).collect(),
+        mail,
+        mail_enabled,
+        security_enabled,
+        group_types: if unified {
+            vec!["Unified".into()]
+        } else {
+            vec![]
+        },
+        members,
+        writeback: Default::default(),
+        on_premises_sync_enabled: false,
+    };
+    g.tenant.put_group(group.clone());
+    let created = g.tenant.group_by_id(&group.id).unwrap_or(group);
+    let mut m = group_json(&created, false);
+    m.insert(
+        "@odata.context".into(),
+        json!(format!("{}/v1.0/$metadata#groups/$entity", g.base())),
+    );
+    Ok((StatusCode::CREATED, Json(Value::Object(m))).into_response())
+}
+
 /// `GET /v1.0/groups/delta` and (`BETA`, which also carries `writebackConfiguration`)
 /// `/beta/groups/delta`.
 pub async fn delta<const BETA: bool>(

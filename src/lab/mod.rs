@@ -1,0 +1,512 @@
+//! `writeback-sim lab`: the whole world kept running for a homelab — the embedded AD on
+//! LDAP and LDAPS, Microsoft Graph and the identity platform over HTTPS with a CA of the
+//! lab's own, the relay, and the engine on the real clock with its own scheduler — on fixed
+//! loopback ports (or free ones), kept in a state folder so that it survives restarts.
+//!
+//! - this file: start (a new lab from a world the caller prepares, or the saved one), the
+//!   credentials clients need (`lab.json`), the saver, shutdown.
+//! - [`state`]: the state folder (format, atomic writes, lock).
+//! - [`control`]: the control endpoint (faults, cycles, status) behind a bearer token.
+//!
+//! The lab drives the world through its API only. Left out: a web UI (a later issue).
+
+pub mod control;
+pub mod state;
+
+use crate::world::{
+    AppRegistration, CertificateAuthority, ClockKind, Listeners, SigningKey, UserSpec, World,
+    WorldError, WorldOptions,
+};
+use rand::RngCore;
+use serde::Serialize;
+use state::{Opened, Secrets, StateDir, StateError};
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+/// The fixed ports (`--ports auto` takes free ones instead).
+pub const LDAP_PORT: u16 = 10389;
+pub const LDAPS_PORT: u16 = 10636;
+/// Microsoft Graph and the identity platform (HTTPS).
+pub const WEB_PORT: u16 = 10443;
+pub const RELAY_PORT: u16 = 10080;
+pub const CONTROL_PORT: u16 = 10090;
+/// A hybrid connection of the lab's relay for clients of one's own (hyco-ws).
+pub const LAB_RELAY_PATH: &str = "lab";
+/// How often the saver looks for changes: a crash loses at most this, plus one write.
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+
+/// The application permissions of the lab's app for scripts and SDKs: what the admin
+/// center needs.
+const ADMIN_APP_PERMISSIONS: &[&str] = &[
+    "User.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Device.Read.All",
+    "Directory.ReadWrite.All",
+    "Organization.Read.All",
+    "OnPremDirectorySynchronization.ReadWrite.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+
+/// The delegated permissions of the lab's public client (password grant).
+const PUBLIC_CLIENT_PERMISSIONS: &[&str] = &[
+    "User.Read",
+    "Directory.AccessAsUser.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+    "Group.ReadWrite.All",
+];
+
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// The state folder.
+    pub state: PathBuf,
+    /// Free ports instead of the fixed ones.
+    pub auto_ports: bool,
+    /// The address every listener binds (loopback unless asked otherwise).
+    pub bind: IpAddr,
+    /// How often the engine runs a delta cycle.
+    pub cycle_interval: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    World(#[from] WorldError),
+    #[error("setting up the lab's world: {0}")]
+    Setup(String),
+    #[error("the lab's certificates and keys: {0}")]
+    Keys(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// `lab.json`: what a client needs to reach the lab (mode 0600: it holds secrets).
+#[derive(Debug, Clone, Serialize)]
+pub struct LabInfo {
+    pub domain: String,
+    pub tenant_id: String,
+    /// The https base clients use as their authority (`{authority}/oauth2/v2.0/token`).
+    pub authority: String,
+    pub token_url: String,
+    /// Microsoft Graph, ending in `/v1.0` (`/beta` beside it).
+    pub graph_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub public_client_id: String,
+    /// A cloud Global Administrator (for delegated calls such as resetPassword).
+    pub admin_upn: String,
+    pub admin_user_password: String,
+    /// The CA certificate the HTTPS and LDAPS listeners are issued by.
+    pub ca_file: String,
+    pub ldap_url: String,
+    pub ldaps_url: String,
+    /// The AD's administrator.
+    pub admin_dn: String,
+    pub admin_password: String,
+    pub relay_url: String,
+    pub relay_namespace: String,
+    pub relay_path: String,
+    pub relay_key_name: String,
+    pub relay_key: String,
+    pub control_url: String,
+    pub control_token: String,
+    pub state_dir: String,
+}
+
+/// A running lab.
+pub struct Lab {
+    world: Arc<Mutex<World>>,
+    dir: Arc<StateDir>,
+    info: LabInfo,
+    /// Started from a new state folder.
+    new: bool,
+    next_cycle: Option<chrono::DateTime<chrono::Utc>>,
+    cycle_interval: Duration,
+    stop: CancellationToken,
+    saver: tokio::task::JoinHandle<()>,
+    control: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+fn random_text(bytes: usize) -> String {
+    use base64::Engine as _;
+    let mut b = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+fn guid() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+/// A password the lab makes up: long, and of every category AD counts.
+fn password() -> String {
+    format!("Lab#{}a1", random_text(12))
+}
+
+fn new_secrets() -> Result<Secrets, LabError> {
+    let ca = CertificateAuthority::generate().map_err(|e| LabError::Keys(e.to_string()))?;
+    let key = SigningKey::generate().map_err(LabError::Keys)?;
+    Ok(Secrets {
+        ca_cert: ca.cert_pem().to_string(),
+        ca_key: ca.key_pem().to_string(),
+        signing_key: key.pem().to_string(),
+        client_id: guid(),
+        client_secret: random_text(30),
+        public_client_id: guid(),
+        admin_upn: String::new(),
+        admin_user_password: password(),
+        control_token: random_text(32),
+    })
+}
+
+impl Lab {
+    /// Start the lab kept in `opts.state`, or — when the folder is new — the world
+    /// `new_world` makes from the lab's options (listeners, CA, clock) and prepares.
+    pub async fn start<F, Fut>(opts: LabOptions, new_world: F) -> Result<Lab, LabError>
+    where
+        F: FnOnce(WorldOptions) -> Fut,
+        Fut: Future<Output = Result<World, String>>,
+    {
+        let Opened {
+            dir,
+            secrets,
+            world: saved,
+        } = StateDir::open(&opts.state)?;
+        let new = saved.is_none();
+        let mut secrets = match secrets {
+            Some(s) => s,
+            None => new_secrets()?,
+        };
+        let port = |p: u16| SocketAddr::new(opts.bind, if opts.auto_ports { 0 } else { p });
+        let template = WorldOptions {
+            clock: ClockKind::System,
+            sync_interval: opts.cycle_interval,
+            listen: Listeners {
+                ldap: Some(port(LDAP_PORT)),
+                ldaps: port(LDAPS_PORT),
+                web: port(WEB_PORT),
+                relay: port(RELAY_PORT),
+            },
+            tls: Some(CertificateAuthority::from_pem(
+                &secrets.ca_cert,
+                &secrets.ca_key,
+            )),
+            signing_key: Some(SigningKey::from_pem(&secrets.signing_key).map_err(LabError::Keys)?),
+            relay_paths: vec![LAB_RELAY_PATH.into()],
+            ..WorldOptions::default()
+        };
+        let world = match saved {
+            Some(state) => {
+                let mut w = World::start(WorldOptions {
+                    forest: state.directory.forest.clone(),
+                    restore: Some(Box::new(state)),
+                    ..template
+                })
+                .await?;
+                w.begin();
+                w.start_engine().await;
+                w
+            }
+            None => {
+                let mut w = new_world(template).await.map_err(LabError::Setup)?;
+                secrets.admin_upn = format!("lab-admin@{}", w.domain());
+                add_lab_identities(&mut w, &secrets)?;
+                w
+            }
+        };
+        let info = info(&world, &secrets, &dir);
+        let next_cycle = world.next_cycle();
+        dir.save_secrets(&secrets)?;
+        let world = Arc::new(Mutex::new(world));
+        let dir = Arc::new(dir);
+        save(&world, &dir, None).await?;
+        dir.seal()?;
+        dir.write_file("ca.pem", secrets.ca_cert.as_bytes(), false)?;
+        let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
+        dir.write_file("lab.json", &json, true)?;
+
+        let stop = CancellationToken::new();
+        let control_addr = port(CONTROL_PORT);
+        let listener = tokio::net::TcpListener::bind(control_addr)
+            .await
+            .map_err(|source| LabError::Listen {
+                addr: control_addr,
+                source,
+            })?;
+        let control_url = format!(
+            "http://{}",
+            listener.local_addr().map_err(|source| LabError::Listen {
+                addr: control_addr,
+                source,
+            })?
+        );
+        let info = LabInfo {
+            control_url,
+            ..info
+        };
+        // Written again now that the control port is known.
+        let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
+        dir.write_file("lab.json", &json, true)?;
+        let control = tokio::spawn(control::serve(
+            listener,
+            world.clone(),
+            secrets.control_token.clone(),
+            stop.clone(),
+        ));
+        let saver = tokio::spawn(saver(world.clone(), dir.clone(), stop.clone()));
+        Ok(Lab {
+            world,
+            dir,
+            info,
+            new,
+            next_cycle,
+            cycle_interval: opts.cycle_interval,
+            stop,
+            saver,
+            control,
+        })
+    }
+
+    /// What clients need (also in `lab.json`).
+    pub fn info(&self) -> &LabInfo {
+        &self.info
+    }
+
+    /// The running world, to drive it.
+    pub fn world(&self) -> Arc<Mutex<World>> {
+        self.world.clone()
+    }
+
+    /// The short screen printed at start: what runs where, where the credentials are, and
+    /// three things to try. No secret is on it.
+    pub fn screen(&self) -> String {
+        let i = &self.info;
+        let lab_json = self.dir.file("lab.json").display().to_string();
+        let ca = &i.ca_file;
+        let cycle = match self.next_cycle {
+            Some(t) => format!(
+                "delta cycle every {}, next at {}",
+                humantime(self.cycle_interval),
+                t.format("%H:%M:%SZ")
+            ),
+            None => format!("delta cycle every {}", humantime(self.cycle_interval)),
+        };
+        format!(
+            "writeback-sim lab for {domain} ({state}, {age})\n\
+             \x20 AD       {ldap}  {ldaps}\n\
+             \x20 Graph    {graph}  (beta beside it)\n\
+             \x20 Sign-in  {authority}  (tenant {tid})\n\
+             \x20 Relay    {relay}  ({ns})\n\
+             \x20 Engine   {cycle}\n\
+             \x20 Control  {control}  (writeback-sim lab ctl --state {state} status)\n\
+             Credentials and endpoints: {lab_json} (mode 0600); CA certificate: {ca}\n\
+             Try:\n\
+             \x20 1. LDAPTLS_CACERT={ca} ldapwhoami -x -H {ldaps} -D \"$(jq -r .admin_dn {lab_json})\" -w \"$(jq -r .admin_password {lab_json})\"\n\
+             \x20 2. curl --cacert {ca} {token} -d grant_type=client_credentials -d scope=https://graph.microsoft.com/.default \\\n\
+             \x20       -d client_id=\"$(jq -r .client_id {lab_json})\" -d client_secret=\"$(jq -r .client_secret {lab_json})\"\n\
+             \x20 3. writeback-sim lab ctl --state {state} fault --relay-down   (then reset a password and see SSPR_0030)\n",
+            domain = i.domain,
+            state = self.dir.path().display(),
+            age = if self.new { "new" } else { "resumed" },
+            ldap = i.ldap_url,
+            ldaps = i.ldaps_url,
+            graph = i.graph_url,
+            authority = i.authority,
+            tid = i.tenant_id,
+            relay = i.relay_url,
+            ns = i.relay_namespace,
+            control = i.control_url,
+            token = i.token_url,
+        )
+    }
+
+    /// Run until Ctrl-C or SIGTERM, then shut down cleanly.
+    pub async fn run_until_signal(self) -> Result<(), LabError> {
+        wait_for_signal().await;
+        self.shutdown().await
+    }
+
+    /// Stop serving, save everything, and release the state folder.
+    pub async fn shutdown(self) -> Result<(), LabError> {
+        self.stop.cancel();
+        let _ = self.saver.await;
+        let _ = self.control.await;
+        let result = save(&self.world, &self.dir, None).await;
+        let world = Arc::try_unwrap(self.world).map(Mutex::into_inner);
+        if let Ok(w) = world {
+            w.shutdown().await;
+        }
+        result
+    }
+}
+
+fn humantime(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{}ms", d.as_millis()),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The lab's own identities in the tenant: a cloud Global Administrator, an app for
+/// scripts and SDKs (client credentials), and a public client for the password grant.
+fn add_lab_identities(w: &mut World, s: &Secrets) -> Result<(), LabError> {
+    if w.user_id(&s.admin_upn).is_none() {
+        w.add_user(UserSpec {
+            upn: s.admin_upn.clone(),
+            sspr_registered: true,
+            roles: vec!["Global Administrator".into()],
+            password: Some(s.admin_user_password.clone()),
+            ..UserSpec::default()
+        })?;
+    }
+    let list = |l: &[&str]| l.iter().map(|p| p.to_string()).collect();
+    w.register_app(AppRegistration {
+        client_id: s.client_id.clone(),
+        display_name: "writeback-sim lab".into(),
+        secret_hash: Some(crate::world::secret_hash(&s.client_id, &s.client_secret)),
+        application_permissions: list(ADMIN_APP_PERMISSIONS),
+        delegated_permissions: vec![],
+    });
+    w.register_app(AppRegistration {
+        client_id: s.public_client_id.clone(),
+        display_name: "writeback-sim lab (public client)".into(),
+        secret_hash: None,
+        application_permissions: vec![],
+        delegated_permissions: list(PUBLIC_CLIENT_PERMISSIONS),
+    });
+    Ok(())
+}
+
+fn info(w: &World, s: &Secrets, dir: &StateDir) -> LabInfo {
+    let e = w.endpoints();
+    LabInfo {
+        domain: w.domain(),
+        tenant_id: e.tenant_id.clone(),
+        authority: e.authority.clone(),
+        token_url: e.token_url.clone(),
+        graph_url: format!("{}/v1.0", e.graph),
+        client_id: s.client_id.clone(),
+        client_secret: s.client_secret.clone(),
+        public_client_id: s.public_client_id.clone(),
+        admin_upn: s.admin_upn.clone(),
+        admin_user_password: s.admin_user_password.clone(),
+        ca_file: dir.file("ca.pem").display().to_string(),
+        ldap_url: e.ldap.clone().unwrap_or_default(),
+        ldaps_url: e.ldaps.clone(),
+        admin_dn: w.admin_dn(),
+        admin_password: w.admin_password(),
+        relay_url: e.relay.clone(),
+        relay_namespace: e.relay_namespace.clone(),
+        relay_path: LAB_RELAY_PATH.into(),
+        relay_key_name: crate::world::RELAY_MANAGE_POLICY.into(),
+        relay_key: e.relay_manage_key.clone(),
+        control_url: String::new(),
+        control_token: s.control_token.clone(),
+        state_dir: dir.path().display().to_string(),
+    }
+}
+
+/// What was last written, part by part.
+#[derive(Debug, Clone, Copy, Default)]
+struct Saved {
+    directory: Option<u64>,
+    tenant: Option<u64>,
+    engine: Option<u64>,
+}
+
+/// Write the parts that changed since `saved` (all of them when `None`); the snapshots are
+/// taken under the world's lock, the files written outside it.
+async fn save(
+    world: &Arc<Mutex<World>>,
+    dir: &Arc<StateDir>,
+    saved: Option<&mut Saved>,
+) -> Result<(), LabError> {
+    let mut fresh = Saved::default();
+    let saved = saved.unwrap_or(&mut fresh);
+    let (gens, directory, tenant, engine) = {
+        let w = world.lock().await;
+        let g = w.generations();
+        let changed = |last: Option<u64>, now: u64| last != Some(now);
+        (
+            g,
+            changed(saved.directory, g.directory).then(|| w.directory_snapshot()),
+            changed(saved.tenant, g.tenant).then(|| w.tenant_snapshot()),
+            changed(saved.engine, g.engine).then(|| (w.engine_snapshot(), w.exchange_hybrid())),
+        )
+    };
+    let dir2 = dir.clone();
+    let written = tokio::task::spawn_blocking(move || -> Result<(), StateError> {
+        if let Some(d) = directory {
+            dir2.save_directory(&d)?;
+        }
+        if let Some(t) = tenant {
+            dir2.save_tenant(&t)?;
+        }
+        if let Some((e, x)) = engine {
+            dir2.save_engine(e, x)?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| LabError::Setup(format!("the saver stopped: {e}")))?;
+    written?;
+    saved.directory = Some(gens.directory);
+    saved.tenant = Some(gens.tenant);
+    saved.engine = Some(gens.engine);
+    Ok(())
+}
+
+/// Save what changed, every [`SAVE_EVERY`], until `stop`.
+async fn saver(world: Arc<Mutex<World>>, dir: Arc<StateDir>, stop: CancellationToken) {
+    let mut saved = Saved::default();
+    // The first save at start wrote everything; begin from what is there now.
+    {
+        let g = world.lock().await.generations();
+        saved.directory = Some(g.directory);
+        saved.tenant = Some(g.tenant);
+        saved.engine = Some(g.engine);
+    }
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(SAVE_EVERY) => {}
+        }
+        if let Err(e) = save(&world, &dir, Some(&mut saved)).await {
+            tracing::error!(error = %e, "the lab's state could not be saved");
+        }
+    }
+}
