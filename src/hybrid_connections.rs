@@ -1,7 +1,8 @@
-//! The JSON control messages of Azure Relay Hybrid Connections (HTTP request mode) that
-//! travel on the listener's control channel, as `relay-hybrid-connections-protocol.md`
-//! defines them. A message with `body: true` is followed by one binary frame: the body.
-//! Protocol code, shared by the fake relay and the engine's listener.
+//! The JSON control messages of Azure Relay Hybrid Connections that travel on the
+//! listener's control channel, as `relay-hybrid-connections-protocol.md` defines them:
+//! `request`/`response` (HTTP mode; a message with `body: true` is followed by one binary
+//! frame, the body), `accept` (a WebSocket sender waits at a rendezvous address) and
+//! `renewToken`. Protocol code, shared by the fake relay and the engine's listener.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -39,10 +40,32 @@ pub struct RenewToken {
     pub token: String,
 }
 
+/// Relay → listener: a sender opened a WebSocket (`sb-hc-action=connect`); the listener
+/// accepts it by opening a WebSocket to `address` (single use, about 30 s), or rejects it
+/// by connecting there with `sb-hc-statusCode` and `sb-hc-statusDescription` added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accept {
+    pub address: String,
+    pub id: String,
+    /// The sender's upgrade request headers (`Sec-WebSocket-Key`, `-Version`, `-Protocol`…).
+    pub connect_headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_endpoint: Option<RemoteEndpoint>,
+}
+
+/// Where a sender connected from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteEndpoint {
+    pub address: String,
+    pub port: u16,
+}
+
 /// Every text frame on the control channel is one of these, keyed by its single field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ControlMessage {
+    Accept(Accept),
     Request(Request),
     Response(Response),
     RenewToken(RenewToken),

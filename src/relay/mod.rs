@@ -10,13 +10,19 @@
 //!   relay hands it to a listener as a `request` message and returns the listener's
 //!   `response` — or 502 when no listener is there, 504 when none answers within 60 s of
 //!   business time (the world's clock, so the deadline costs nothing in a scenario);
+//! - a WebSocket sender (`GET /$hc/{path}?sb-hc-action=connect`, Send token) is offered to
+//!   a listener as an `accept` message with a rendezvous address on this relay; the
+//!   listener opens a WebSocket there (`sb-hc-action=accept`) and the relay joins the two
+//!   and relays their messages, or the listener rejects it (`sb-hc-statusCode`) and the
+//!   sender gets that status — what Azure's own `hyco-ws` listener does;
 //! - faults: latency, down (listeners and senders refused with 503), drop_listener.
 //!
 //! [`crate::hybrid_connections`] has the messages, [`server`] the axum routes and the
-//! per-listener task.
-//! Left out on purpose: the WebSocket `accept`/rendezvous mode (`sb-hc-action=connect` and
-//! `accept` are answered 400), bodies over 64 kB, management operations.
+//! per-listener task, [`rendezvous`] the WebSocket mode.
+//! Left out on purpose: HTTP bodies over 64 kB (the `request` rendezvous), management
+//! operations, WebSocket extensions (permessage-deflate is not negotiated).
 
+mod rendezvous;
 pub mod server;
 
 pub use crate::hybrid_connections as protocol;
@@ -136,6 +142,8 @@ enum ToListener {
         body: Vec<u8>,
         reply: oneshot::Sender<HttpResponse>,
     },
+    /// A WebSocket sender waits at a rendezvous address.
+    Accept(protocol::Accept),
     /// Close the control channel with this code and reason.
     Close(u16, String),
 }
@@ -145,6 +153,18 @@ struct Listener {
     id: u64,
     tx: mpsc::UnboundedSender<ToListener>,
     expires: DateTime<Utc>,
+    /// The host (and port) the listener reached the relay at: where it can reach a
+    /// rendezvous address.
+    host: String,
+}
+
+/// The listener a sender's request or connection goes to.
+struct Picked {
+    tx: mpsc::UnboundedSender<ToListener>,
+    host: String,
+    faults: RelayFaults,
+    /// A fresh id for the exchange.
+    exchange: u64,
 }
 
 #[derive(Debug, Default)]
@@ -154,6 +174,8 @@ struct State {
     next_id: u64,
     /// Round-robin position per path (the service balances at random; this is stable).
     turn: HashMap<String, usize>,
+    /// WebSocket senders waiting for a listener at their rendezvous id.
+    waiting: HashMap<String, oneshot::Sender<rendezvous::Outcome>>,
 }
 
 /// A handle on the relay, shared by its routes and the world.
@@ -234,6 +256,7 @@ impl Relay {
         &self,
         path: &str,
         expires: DateTime<Utc>,
+        host: String,
     ) -> (u64, mpsc::UnboundedReceiver<ToListener>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut st = self.state();
@@ -242,7 +265,12 @@ impl Relay {
         st.listeners
             .entry(path.to_ascii_lowercase())
             .or_default()
-            .push(Listener { id, tx, expires });
+            .push(Listener {
+                id,
+                tx,
+                expires,
+                host,
+            });
         (id, rx)
     }
 
@@ -263,51 +291,61 @@ impl Relay {
         }
     }
 
-    /// Send a request to a listener of `path` and wait for its answer.
-    pub async fn send(&self, path: &str, req: HttpRequest) -> Result<HttpResponse, SendError> {
+    /// The next listener of `path` (round robin), after closing those whose token has
+    /// expired (1008, as the service does).
+    fn pick(&self, path: &str) -> Result<Picked, SendError> {
         if !self.path_exists(path) {
             return Err(SendError::NoSuchPath(path.to_string()));
         }
-        let deadline = self.inner.config.response_deadline;
-        let (faults, tx, request_id) = {
-            let now = self.inner.clock.now();
-            let mut st = self.state();
-            if st.faults.down {
-                return Err(SendError::Down);
-            }
-            st.next_id += 1;
-            let request_id = st.next_id;
-            let key = path.to_ascii_lowercase();
-            // A listener whose token has expired is closed (1008), as the service does.
-            if let Some(ls) = st.listeners.get_mut(&key) {
-                ls.retain(|l| {
-                    let alive = l.expires > now;
-                    if !alive {
-                        let _ = l.tx.send(ToListener::Close(
-                            protocol::close::POLICY_VIOLATION,
-                            "token expired".into(),
-                        ));
-                    }
-                    alive
-                });
-            }
-            let count = st.listeners.get(&key).map_or(0, Vec::len);
-            if count == 0 {
-                return Err(SendError::NoListener(path.to_string()));
-            }
-            let turn = st.turn.entry(key.clone()).or_default();
-            let pick = *turn % count;
-            *turn += 1;
-            let tx = st
-                .listeners
-                .get(&key)
-                .and_then(|ls| ls.get(pick))
-                .map(|l| l.tx.clone());
-            (st.faults.clone(), tx, request_id)
-        };
-        let Some(tx) = tx else {
+        let now = self.inner.clock.now();
+        let mut st = self.state();
+        if st.faults.down {
+            return Err(SendError::Down);
+        }
+        st.next_id += 1;
+        let exchange = st.next_id;
+        let key = path.to_ascii_lowercase();
+        if let Some(ls) = st.listeners.get_mut(&key) {
+            ls.retain(|l| {
+                let alive = l.expires > now;
+                if !alive {
+                    let _ = l.tx.send(ToListener::Close(
+                        protocol::close::POLICY_VIOLATION,
+                        "token expired".into(),
+                    ));
+                }
+                alive
+            });
+        }
+        let count = st.listeners.get(&key).map_or(0, Vec::len);
+        if count == 0 {
             return Err(SendError::NoListener(path.to_string()));
-        };
+        }
+        let turn = st.turn.entry(key.clone()).or_default();
+        let pick = *turn % count;
+        *turn += 1;
+        let faults = st.faults.clone();
+        st.listeners
+            .get(&key)
+            .and_then(|ls| ls.get(pick))
+            .map(|l| Picked {
+                tx: l.tx.clone(),
+                host: l.host.clone(),
+                faults,
+                exchange,
+            })
+            .ok_or_else(|| SendError::NoListener(path.to_string()))
+    }
+
+    /// Send a request to a listener of `path` and wait for its answer.
+    pub async fn send(&self, path: &str, req: HttpRequest) -> Result<HttpResponse, SendError> {
+        let deadline = self.inner.config.response_deadline;
+        let Picked {
+            tx,
+            faults,
+            exchange: request_id,
+            ..
+        } = self.pick(path)?;
         if let Some(latency) = faults.latency {
             if latency >= deadline {
                 // The listener would see it only after the deadline: the sender times out.

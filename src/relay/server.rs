@@ -1,29 +1,31 @@
 //! The relay's HTTP/WebSocket surface on axum: the listener control channel
-//! (`GET /$hc/{path}?sb-hc-action=listen`, upgraded to a WebSocket, one task each) and the
+//! (`GET /$hc/{path}?sb-hc-action=listen`, upgraded to a WebSocket, one task each), the
+//! WebSocket sender and rendezvous (`connect`, `accept`: [`super::rendezvous`]) and the
 //! HTTP sender endpoint (`/{path}[/…]`, any method). Handshake failures are plain HTTP
 //! answers, as the service gives them: 404 unknown path, 401 missing/malformed/invalid or
 //! expired token, 403 a token without the right or for another path, 503 when down.
 
 use super::protocol::{close, ControlMessage};
-use super::{HttpRequest, HttpResponse, Relay, Rights};
+use super::{rendezvous, HttpRequest, HttpResponse, Relay, Rights};
 use crate::sas;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response as AxumResponse};
 use axum::routing::{any, get};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use futures::{SinkExt, StreamExt};
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 pub fn router(relay: Relay) -> Router {
     Router::new()
-        .route("/$hc/{path}", get(control_channel))
+        .route("/$hc/{path}", get(hybrid_connection))
         .route("/{path}", any(sender))
         .route("/{path}/{*rest}", any(sender))
         .with_state(relay)
@@ -43,8 +45,11 @@ pub async fn serve(
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let served =
-        axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stop.cancelled().await });
     let closer = async {
         shutdown.cancelled().await;
         relay.close_listeners(close::GOING_AWAY, "relay shutting down");
@@ -53,7 +58,7 @@ pub async fn serve(
     r
 }
 
-fn refuse(status: StatusCode, why: &str) -> AxumResponse {
+pub(super) fn refuse(status: StatusCode, why: &str) -> AxumResponse {
     (status, format!("{} {why}", status.as_u16())).into_response()
 }
 
@@ -138,10 +143,13 @@ impl Relay {
     }
 }
 
-async fn control_channel(
+/// `/$hc/{path}`: a listener's control channel (`listen`), a WebSocket sender (`connect`)
+/// or a listener at a rendezvous address (`accept`).
+async fn hybrid_connection(
     State(relay): State<Relay>,
     Path(path): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> AxumResponse {
@@ -151,38 +159,57 @@ async fn control_channel(
             &format!("the hybrid connection `{path}` does not exist"),
         );
     }
-    match query.get("sb-hc-action").map(String::as_str) {
-        Some("listen") => {}
+    let action = query.get("sb-hc-action").map(String::as_str);
+    if action == Some("accept") {
+        // The rendezvous id is the listener's credential.
+        return rendezvous::accept(relay, &query, &headers, upgrade.ok());
+    }
+    let wanted = match action {
+        Some("listen") => Rights::Listen,
+        Some("connect") => Rights::Send,
         Some(other) => {
             return refuse(
                 StatusCode::BAD_REQUEST,
-                &format!("sb-hc-action={other} is not served by this relay; listeners use `listen`, senders send HTTP to /{path}"),
+                &format!("sb-hc-action={other} is not served by this relay; listeners use `listen`, WebSocket senders `connect`, HTTP senders send to /{path}"),
             )
         }
         None => return refuse(StatusCode::BAD_REQUEST, "sb-hc-action is missing"),
-    }
+    };
     if relay.faults().down {
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "the relay is unavailable (fault)",
         );
     }
-    let expires =
-        match relay.authorize(&path, token_of(&query, &headers).as_deref(), Rights::Listen) {
-            Ok(e) => e,
-            Err((status, why)) => return refuse(status, &why),
-        };
+    let expires = match relay.authorize(&path, token_of(&query, &headers).as_deref(), wanted) {
+        Ok(e) => e,
+        Err((status, why)) => return refuse(status, &why),
+    };
     let Ok(upgrade) = upgrade else {
         return refuse(
             StatusCode::BAD_REQUEST,
-            "the control channel is a WebSocket: send an Upgrade request",
+            "a hybrid connection is a WebSocket here: send an Upgrade request",
         );
     };
-    upgrade.on_upgrade(move |socket| listener_task(relay, path, expires, socket))
+    if wanted == Rights::Send {
+        return rendezvous::connect(relay, path, headers, Some(peer), upgrade).await;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or(relay.config().namespace.as_str())
+        .to_string();
+    upgrade.on_upgrade(move |socket| listener_task(relay, path, expires, host, socket))
 }
 
-async fn listener_task(relay: Relay, path: String, expires: DateTime<Utc>, socket: WebSocket) {
-    let (id, mut rx) = relay.register(&path, expires);
+async fn listener_task(
+    relay: Relay,
+    path: String,
+    expires: DateTime<Utc>,
+    host: String,
+    socket: WebSocket,
+) {
+    let (id, mut rx) = relay.register(&path, expires, host);
     let (mut sink, mut stream) = socket.split();
     let mut pending: HashMap<String, oneshot::Sender<HttpResponse>> = HashMap::new();
     let mut awaiting_body: Option<(String, HttpResponse)> = None;
@@ -202,6 +229,12 @@ async fn listener_task(relay: Relay, path: String, expires: DateTime<Utc>, socke
                         break;
                     }
                     if !body.is_empty() && sink.send(Message::Binary(body.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(super::ToListener::Accept(accept)) => {
+                    let text = serde_json::to_string(&ControlMessage::Accept(accept)).unwrap_or_default();
+                    if sink.send(Message::Text(text.into())).await.is_err() {
                         break;
                     }
                 }
@@ -231,7 +264,7 @@ async fn listener_task(relay: Relay, path: String, expires: DateTime<Utc>, socke
                             break;
                         }
                     },
-                    Ok(ControlMessage::Request(_)) | Err(_) => {
+                    Ok(ControlMessage::Request(_) | ControlMessage::Accept(_)) | Err(_) => {
                         let _ = sink.send(close(close::POLICY_VIOLATION, "not a response or renewToken message".into())).await;
                         break;
                     }

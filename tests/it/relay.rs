@@ -315,3 +315,160 @@ async fn an_expired_listener_token_closes_the_channel_with_1008() {
         other => panic!("expected a close frame, got {other:?}"),
     }
 }
+
+/// Open a WebSocket sender (`sb-hc-action=connect`) with `token`, asking for `protocol`.
+async fn connect_sender(
+    f: &Fixture,
+    token: &str,
+    protocol: Option<&str>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("ws://{}/$hc/sspr?sb-hc-action=connect", f.base)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("ServiceBusAuthorization", token.parse().unwrap());
+    if let Some(p) = protocol {
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(req)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+/// The next `accept` message on a listener's control channel.
+async fn next_accept(ws: &mut Ws) -> serde_json::Value {
+    let Some(Ok(Message::Text(text))) = ws.next().await else {
+        panic!("expected an accept message")
+    };
+    let msg: serde_json::Value = serde_json::from_str(&text).unwrap();
+    msg["accept"].clone()
+}
+
+#[tokio::test]
+async fn a_websocket_sender_meets_the_listener_that_accepts_at_the_rendezvous_address() {
+    let f = start().await;
+    let mut control = listen(&f).await;
+    let f = Arc::new(f);
+    let connecting = tokio::spawn({
+        let f = f.clone();
+        async move {
+            connect_sender(&f, &f.token("send", "send-key"), Some("echo"))
+                .await
+                .unwrap()
+        }
+    });
+    let accept = next_accept(&mut control).await;
+    let address = accept["address"].as_str().unwrap().to_string();
+    assert!(
+        address.starts_with(&format!(
+            "ws://{}/$hc/sspr?sb-hc-action=accept&sb-hc-id=",
+            f.base
+        )),
+        "{address}"
+    );
+    assert_eq!(accept["id"], address.rsplit('=').next().unwrap());
+    let headers = &accept["connectHeaders"];
+    assert!(headers["Sec-WebSocket-Key"].is_string(), "{headers}");
+    assert_eq!(headers["Sec-WebSocket-Protocol"], "echo");
+    assert!(
+        headers.get("ServiceBusAuthorization").is_none(),
+        "the token is stripped"
+    );
+    assert_eq!(accept["remoteEndpoint"]["address"], "127.0.0.1");
+
+    let mut req = address.as_str().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "echo".parse().unwrap());
+    let (mut listener_side, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut sender_side = connecting.await.unwrap();
+
+    sender_side
+        .send(Message::Text("hello".into()))
+        .await
+        .unwrap();
+    let Some(Ok(Message::Text(got))) = listener_side.next().await else {
+        panic!("the listener gets the sender's message")
+    };
+    assert_eq!(got.as_str(), "hello");
+    listener_side
+        .send(Message::Binary(b"HELLO".to_vec().into()))
+        .await
+        .unwrap();
+    let Some(Ok(Message::Binary(back))) = sender_side.next().await else {
+        panic!("the sender gets the listener's answer")
+    };
+    assert_eq!(&back[..], b"HELLO");
+    // The address was single use.
+    let again = tokio_tungstenite::connect_async(address.as_str()).await;
+    assert!(
+        matches!(again, Err(tokio_tungstenite::tungstenite::Error::Http(ref r)) if r.status() == 403)
+    );
+    // A close on one side reaches the other.
+    listener_side.close(None).await.unwrap();
+    assert!(matches!(
+        sender_side.next().await,
+        Some(Ok(Message::Close(_))) | None
+    ));
+}
+
+#[tokio::test]
+async fn a_listener_that_rejects_gives_the_sender_its_status_and_gets_410() {
+    let f = start().await;
+    let mut control = listen(&f).await;
+    let f = Arc::new(f);
+    let connecting = tokio::spawn({
+        let f = f.clone();
+        async move { connect_sender(&f, &f.token("send", "send-key"), None).await }
+    });
+    let accept = next_accept(&mut control).await;
+    let reject = format!(
+        "{}&sb-hc-statusCode=403&sb-hc-statusDescription=not%20you",
+        accept["address"].as_str().unwrap()
+    );
+    let r = tokio_tungstenite::connect_async(reject).await;
+    assert!(
+        matches!(r, Err(tokio_tungstenite::tungstenite::Error::Http(ref resp)) if resp.status() == 410),
+        "{r:?}"
+    );
+    match connecting.await.unwrap() {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), 403);
+            let body = String::from_utf8(resp.body().clone().unwrap_or_default()).unwrap();
+            assert!(body.contains("not you"), "{body}");
+        }
+        other => panic!("expected 403, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn websocket_senders_need_send_rights_a_listener_and_a_valid_rendezvous() {
+    let f = start().await;
+    let status = |r: Result<Ws, tokio_tungstenite::tungstenite::Error>| match r {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => 101,
+    };
+    assert_eq!(
+        status(connect_sender(&f, &f.token("send", "send-key"), None).await),
+        502
+    );
+    let _control = listen(&f).await;
+    assert_eq!(
+        status(connect_sender(&f, &f.token("listen", "listen-key"), None).await),
+        403
+    );
+    assert_eq!(
+        status(connect_sender(&f, &f.token("send", "wrong"), None).await),
+        401
+    );
+    let forged = format!("ws://{}/$hc/sspr?sb-hc-action=accept&sb-hc-id=42", f.base);
+    assert_eq!(
+        status(
+            tokio_tungstenite::connect_async(forged)
+                .await
+                .map(|(ws, _)| ws)
+        ),
+        403
+    );
+}
