@@ -24,7 +24,7 @@ const ACCEPT_WINDOW: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub(super) enum Outcome {
     Accepted {
-        socket: WebSocket,
+        socket: Box<WebSocket>,
         protocol: Option<String>,
     },
     Rejected {
@@ -94,7 +94,7 @@ pub(super) async fn connect(
                 Some(p) => upgrade.protocols([p]),
                 None => upgrade,
             };
-            upgrade.on_upgrade(move |sender| join(sender, socket))
+            upgrade.on_upgrade(move |sender| join(sender, *socket))
         }
         Ok(Ok(Outcome::Rejected {
             status,
@@ -174,9 +174,10 @@ pub(super) fn accept(
         None => upgrade,
     };
     upgrade.on_upgrade(move |socket| async move {
-        if let Err(Outcome::Accepted { mut socket, .. }) =
-            waiting.send(Outcome::Accepted { socket, protocol })
-        {
+        if let Err(Outcome::Accepted { mut socket, .. }) = waiting.send(Outcome::Accepted {
+            socket: Box::new(socket),
+            protocol,
+        }) {
             // The sender gave up before the listener came.
             let _ = socket.close().await;
         }
