@@ -7,7 +7,7 @@ use anyhow::Context;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use writeback_sim::lab::{Lab, LabOptions};
-use writeback_sim::scenario::{model, runner, setup};
+use writeback_sim::scenario::{model, runner};
 use writeback_sim::world::{World, WorldOptions};
 
 /// The default lab world and the forest it imports (written into a new state folder).
@@ -152,23 +152,10 @@ async fn new_world(
             f
         }
     };
-    let mut scenario = runner::parse(&file).map_err(|e| e.to_string())?;
-    setup::add_generated(&mut scenario);
-    let s = setup::options(&scenario);
-    let opts = WorldOptions {
-        seed: s.seed,
-        forest: s.forest,
-        connector_dn: s.connector_dn,
-        tenant: s.tenant,
-        exchange_hybrid: s.exchange_hybrid,
-        ..template
-    };
-    let mut world = World::start(opts).await.map_err(|e| e.to_string())?;
-    if let Err(e) = setup::prepare(&scenario, &file, &mut world).await {
-        world.shutdown().await;
-        return Err(e.to_string());
-    }
-    Ok(world)
+    runner::open(&file, Some(template))
+        .await
+        .map(|(_, world)| world)
+        .map_err(|e| e.to_string())
 }
 
 /// What `lab ctl` needs from lab.json.

@@ -89,12 +89,16 @@ impl GraphClient {
         }
     }
 
-    /// A path under the base (`/v1.0/devices/delta`) or a whole link Graph gave.
+    /// A path under the base (`/v1.0/devices/delta`) or a whole link Graph gave. A link is
+    /// followed on the configured endpoint whatever host it names: the token goes nowhere
+    /// else, and a saved delta link outlives the port of the Graph that gave it (a lab).
     pub fn url(&self, path_or_link: &str) -> String {
-        if path_or_link.starts_with("http") {
-            path_or_link.to_string()
-        } else {
-            format!("{}{path_or_link}", self.base)
+        match reqwest::Url::parse(path_or_link) {
+            Ok(link) => {
+                let query = link.query().map(|q| format!("?{q}")).unwrap_or_default();
+                format!("{}{}{query}", self.base, link.path())
+            }
+            Err(_) => format!("{}{path_or_link}", self.base),
         }
     }
 

@@ -2,7 +2,8 @@
 //! faults on and off while the lab runs, start a cycle now, read the status. `GET /health`
 //! needs no token. `writeback-sim lab ctl` is its client.
 //!
-//! - `GET /status`: features, the next cycle, the faults on, the last runs and events;
+//! - `GET /status`: features, the next cycle, the faults on, how many runs there were, the
+//!   last runs and events;
 //! - `POST /faults`: turn faults on (a JSON body like a scenario's `fault:`, durations in
 //!   milliseconds); `DELETE /faults`: lift them all;
 //! - `POST /sync` `{"kind": "delta" | "initial"}`: a sync cycle now, and what it did.
@@ -144,8 +145,8 @@ async fn status(State(c): State<Control>) -> Response {
         .into_iter()
         .map(|(k, v)| (k.to_string(), json!(v)))
         .collect();
-    let runs: Vec<Value> = w
-        .runs()
+    let all_runs = w.runs();
+    let runs: Vec<Value> = all_runs
         .iter()
         .rev()
         .take(10)
@@ -184,6 +185,7 @@ async fn status(State(c): State<Control>) -> Response {
         "features": features,
         "next_cycle": w.next_cycle(),
         "faults": faults_json(&w.faults()),
+        "run_count": all_runs.len(),
         "runs": runs,
         "events": events,
     }))

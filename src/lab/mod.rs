@@ -18,7 +18,7 @@ use crate::world::{
     WorldError, WorldOptions,
 };
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use state::{Opened, Secrets, StateDir, StateError};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -90,7 +90,7 @@ pub enum LabError {
 }
 
 /// `lab.json`: what a client needs to reach the lab (mode 0600: it holds secrets).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabInfo {
     pub domain: String,
     pub tenant_id: String,

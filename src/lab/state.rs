@@ -285,9 +285,9 @@ fn set_mode(path: &Path, mode: u32) {
 #[cfg(not(unix))]
 fn set_mode(_: &Path, _: u32) {}
 
-/// Is process `pid` alive (and not us)?
+/// Is process `pid` alive (this one included: a folder is opened once)?
 fn alive(pid: u32) -> bool {
-    pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
+    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Take the folder for this process: `lock` names the pid; a lock left by a process that

@@ -6,7 +6,7 @@ pub use super::error::ScenarioError;
 pub use super::expect::Failure;
 use super::model::{self, Scenario};
 use super::report::{self, Baseline, EventShown, Outcome, Report, RunShown};
-use crate::world::World;
+use crate::world::{World, WorldOptions};
 use std::path::Path;
 
 /// A scenario's result: the report, and what did not hold.
@@ -57,24 +57,39 @@ pub fn parse(file: &Path) -> Result<Scenario, ScenarioError> {
 }
 
 pub async fn run(file: &Path, root: &Path) -> Result<Replayed, ScenarioError> {
-    let mut scenario = parse(file)?;
+    let (scenario, mut world) = open(file, None).await?;
     let name = scenario
         .name
         .clone()
         .unwrap_or_else(|| scenario_name(file, root));
+    let replayed = replay(&scenario, &name, &mut world).await;
+    world.shutdown().await;
+    Ok(replayed)
+}
+
+/// The world of the scenario in `file`, started and set up as its `world:` says, ready for
+/// its first step: on the virtual clock, or on `base`'s clock, listeners and keys (a lab).
+pub async fn open(
+    file: &Path,
+    base: Option<WorldOptions>,
+) -> Result<(Scenario, World), ScenarioError> {
+    let mut scenario = parse(file)?;
     super::setup::add_generated(&mut scenario);
-    let mut world = World::start(super::setup::options(&scenario))
+    let opts = match base {
+        Some(base) => super::setup::options_on(&scenario, base),
+        None => super::setup::options(&scenario),
+    };
+    let mut world = World::start(opts)
         .await
         .map_err(|source| ScenarioError::World {
             file: file.display().to_string(),
             source,
         })?;
-    let result = match super::setup::prepare(&scenario, file, &mut world).await {
-        Ok(()) => Ok(replay(&scenario, &name, &mut world).await),
-        Err(e) => Err(e),
-    };
-    world.shutdown().await;
-    result
+    if let Err(e) = super::setup::prepare(&scenario, file, &mut world).await {
+        world.shutdown().await;
+        return Err(e);
+    }
+    Ok((scenario, world))
 }
 
 /// The steps, on a world set up as the file says.

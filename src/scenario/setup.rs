@@ -61,13 +61,24 @@ fn forest(s: &Scenario) -> String {
         .unwrap_or_else(|| domain(s))
 }
 
-/// What the world is started with.
+/// What a scenario's world is started with: on the virtual clock.
 pub fn options(s: &Scenario) -> WorldOptions {
+    options_on(
+        s,
+        WorldOptions {
+            clock: ClockKind::Virtual,
+            ..WorldOptions::default()
+        },
+    )
+}
+
+/// The scenario's world (seed, forest, connector, tenant) on `base`'s clock, listeners and
+/// keys: how a lab opens a scenario.
+pub fn options_on(s: &Scenario, base: WorldOptions) -> WorldOptions {
     let t = &s.world.tenant;
     let sspr = convert::sspr(&t.sspr);
     WorldOptions {
         seed: s.seed,
-        clock: ClockKind::Virtual,
         forest: forest(s),
         connector_dn: s.world.directory.connector.dn.clone(),
         tenant: TenantSettings {
@@ -80,7 +91,7 @@ pub fn options(s: &Scenario) -> WorldOptions {
             group_writeback_default: t.group_writeback_default,
         },
         exchange_hybrid: t.exchange_hybrid,
-        ..WorldOptions::default()
+        ..base
     }
 }
 

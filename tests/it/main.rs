@@ -11,6 +11,7 @@ mod engine;
 mod graph;
 mod group_writeback;
 mod groups_devices;
+mod lab;
 mod ldif;
 mod passwords;
 mod relay;
