@@ -272,8 +272,11 @@ impl Graph {
                 "/v1.0/groups",
                 get(groups::list::<false>).post(groups::create),
             )
+            // `delta()` is the OData function call the SDKs write; Graph takes both.
             .route("/v1.0/groups/delta", get(groups::delta::<false>))
+            .route("/v1.0/groups/delta()", get(groups::delta::<false>))
             .route("/beta/groups/delta", get(groups::delta::<true>))
+            .route("/beta/groups/delta()", get(groups::delta::<true>))
             .route("/v1.0/groups/{id}", get(groups::one::<false>))
             .route("/v1.0/groups/{id}/members", get(groups::members))
             .route("/beta/groups", get(groups::list::<true>))
@@ -283,6 +286,7 @@ impl Graph {
             )
             .route("/v1.0/devices", get(devices::list))
             .route("/v1.0/devices/delta", get(devices::delta))
+            .route("/v1.0/devices/delta()", get(devices::delta))
             .route("/v1.0/devices/{id}", get(devices::one))
             .route("/v1.0/devices/{id}/registeredOwners", get(devices::owners))
             .route(

@@ -117,6 +117,9 @@ pub struct AppRegistration {
     pub application_permissions: Vec<String>,
     /// Delegated permissions (`scp` in user tokens), e.g. `Directory.AccessAsUser.All`.
     pub delegated_permissions: Vec<String>,
+    /// Where the sign-in page may send a code (`http://localhost` matches any port).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
 }
 
 /// One entry of `alternativeSecurityIds` (the device's certificate thumbprint and key).

@@ -52,8 +52,11 @@ const ADMIN_APP_PERMISSIONS: &[&str] = &[
     "UserAuthenticationMethod.ReadWrite.All",
 ];
 
-/// The delegated permissions of the lab's public client (password grant).
-const PUBLIC_CLIENT_PERMISSIONS: &[&str] = &[
+/// Where the lab's apps may be sent a code: any port of localhost, as for a desktop app.
+pub const LAB_REDIRECT_URI: &str = "http://localhost";
+
+/// The delegated permissions of the lab's apps (a user signed in to them).
+const DELEGATED_PERMISSIONS: &[&str] = &[
     "User.Read",
     "Directory.AccessAsUser.All",
     "UserAuthenticationMethod.ReadWrite.All",
@@ -96,12 +99,17 @@ pub struct LabInfo {
     pub tenant_id: String,
     /// The https base clients use as their authority (`{authority}/oauth2/v2.0/token`).
     pub authority: String,
+    /// The authority's host alone (`https://127.0.0.1:PORT`): what azure-identity's
+    /// `authority=` and MSAL's instance take, the tenant being given apart.
+    pub authority_host: String,
     pub token_url: String,
     /// Microsoft Graph, ending in `/v1.0` (`/beta` beside it).
     pub graph_url: String,
     pub client_id: String,
     pub client_secret: String,
     pub public_client_id: String,
+    /// A redirect URI both apps accept (`http://localhost`, any port).
+    pub redirect_uri: String,
     /// A cloud Global Administrator (for delegated calls such as resetPassword).
     pub admin_upn: String,
     pub admin_user_password: String,
@@ -213,6 +221,8 @@ impl Lab {
                 })
                 .await?;
                 w.begin();
+                // As this version registers them (a lab made by an older one catches up).
+                add_lab_identities(&mut w, &secrets)?;
                 w.start_engine().await;
                 w
             }
@@ -399,14 +409,20 @@ fn add_lab_identities(w: &mut World, s: &Secrets) -> Result<(), LabError> {
         display_name: "writeback-sim lab".into(),
         secret_hash: Some(crate::world::secret_hash(&s.client_id, &s.client_secret)),
         application_permissions: list(ADMIN_APP_PERMISSIONS),
-        delegated_permissions: vec![],
+        // Signed in as a user (the authorization-code flow), it acts for them.
+        delegated_permissions: list(DELEGATED_PERMISSIONS),
+        redirect_uris: vec![LAB_REDIRECT_URI.into()],
     });
     w.register_app(AppRegistration {
         client_id: s.public_client_id.clone(),
         display_name: "writeback-sim lab (public client)".into(),
         secret_hash: None,
         application_permissions: vec![],
-        delegated_permissions: list(PUBLIC_CLIENT_PERMISSIONS),
+        delegated_permissions: list(DELEGATED_PERMISSIONS),
+        redirect_uris: vec![
+            LAB_REDIRECT_URI.into(),
+            "https://login.microsoftonline.com/common/oauth2/nativeclient".into(),
+        ],
     });
     Ok(())
 }
@@ -417,11 +433,13 @@ fn info(w: &World, s: &Secrets, dir: &StateDir) -> LabInfo {
         domain: w.domain(),
         tenant_id: e.tenant_id.clone(),
         authority: e.authority.clone(),
+        authority_host: e.graph.clone(),
         token_url: e.token_url.clone(),
         graph_url: format!("{}/v1.0", e.graph),
         client_id: s.client_id.clone(),
         client_secret: s.client_secret.clone(),
         public_client_id: s.public_client_id.clone(),
+        redirect_uri: LAB_REDIRECT_URI.into(),
         admin_upn: s.admin_upn.clone(),
         admin_user_password: s.admin_user_password.clone(),
         ca_file: dir.file("ca.pem").display().to_string(),

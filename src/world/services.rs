@@ -226,6 +226,7 @@ pub(super) async fn start(
         secret_hash: Some(password_hash(&client_id, &client_secret)),
         application_permissions: ENGINE_PERMISSIONS.iter().map(|p| p.to_string()).collect(),
         delegated_permissions: vec![],
+        redirect_uris: vec![],
     });
     let engine_config = EngineConfig {
         relay_url: format!("ws://{relay_addr}"),

@@ -11,6 +11,7 @@ mod engine;
 mod graph;
 mod group_writeback;
 mod groups_devices;
+mod identity;
 mod lab;
 mod ldif;
 mod passwords;

@@ -7,7 +7,9 @@
 //!   in the form or as HTTP Basic; scope `<resource>/.default`), the resource-owner password
 //!   grant (ROPC) for a tenant user — a synced user's password is checked against AD as
 //!   pass-through authentication does, a cloud-only user's against its cloud password —
-//!   and refresh tokens;
+//!   authorization codes (with PKCE) and refresh tokens;
+//! - `GET|POST /{tenant}/oauth2/v2.0/authorize`: the sign-in page of the
+//!   authorization-code flow ([`authorize`]);
 //! - `GET /common/userrealm/{user}`: the home-realm discovery MSAL does before ROPC.
 //!
 //! Access tokens for Graph are RS256 JWTs in Graph's v1.0 shape (`iss`
@@ -15,9 +17,10 @@
 //! or `scp` and `wids` for a user, `iat` / `nbf` / `exp` on the tenant's clock), signed with
 //! the key the JWKS publishes; [`Identity::verify`] checks them for Graph. Errors are the
 //! JSON the real endpoint gives (`error`, `error_description` starting with the AADSTS code,
-//! `error_codes`, trace and correlation ids). Left out: the authorization-code and
-//! device-code flows, certificate credentials, conditional access, MFA.
+//! `error_codes`, trace and correlation ids). Left out: the device-code flow, certificate
+//! credentials, conditional access, MFA, consent prompts (an app has what it was given).
 
+pub mod authorize;
 mod discovery;
 mod token;
 
@@ -263,6 +266,8 @@ pub struct Identity {
     /// `https://localhost:PORT`: the authority host clients are given.
     base: Arc<Mutex<String>>,
     refresh: Arc<Mutex<HashMap<String, Refresh>>>,
+    /// Authorization codes waiting to be redeemed.
+    codes: Arc<Mutex<HashMap<String, authorize::AuthCode>>>,
     check: Arc<Mutex<Option<PasswordCheck>>>,
 }
 
@@ -280,6 +285,7 @@ impl Identity {
             clock,
             base: Arc::new(Mutex::new("https://login.microsoftonline.com".into())),
             refresh: Arc::default(),
+            codes: Arc::default(),
             check: Arc::default(),
         }
     }
@@ -472,6 +478,10 @@ impl Identity {
             )
             .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys))
             .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+            .route(
+                "/{tenant}/oauth2/v2.0/authorize",
+                get(authorize::page).post(authorize::sign_in),
+            )
             .route("/common/userrealm/{user}", get(discovery::user_realm))
             .with_state(self)
     }

@@ -47,6 +47,35 @@ impl AadError {
     }
 }
 
+impl AadError {
+    pub(crate) fn bad_request(error: &'static str, code: u32, text: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error, code, text)
+    }
+
+    pub(crate) fn unknown_client(client_id: &str, tid: &str) -> Self {
+        Self::bad_request("unauthorized_client", 700016, format!("Application with identifier '{client_id}' was not found in the directory '{tid}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The OAuth error (`invalid_grant`, …).
+    pub fn error(&self) -> &'static str {
+        self.error
+    }
+
+    /// The AADSTS number.
+    pub fn code(&self) -> u32 {
+        self.code
+    }
+
+    /// `AADSTS{code}: {text}`.
+    pub fn description(&self) -> String {
+        format!("AADSTS{}: {}", self.code, self.text)
+    }
+}
+
 impl IntoResponse for AadError {
     fn into_response(self) -> Response {
         let trace = uuid::Uuid::new_v4().to_string();
@@ -79,10 +108,13 @@ pub struct TokenForm {
     password: Option<String>,
     refresh_token: Option<String>,
     client_info: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
 }
 
 /// The resource a `scope` asks for, and the delegated scopes it names.
-fn read_scope(scope: &str) -> (Option<String>, Vec<String>) {
+pub(super) fn read_scope(scope: &str) -> (Option<String>, Vec<String>) {
     let mut resource = None;
     let mut scopes = Vec::new();
     for s in scope.split_whitespace() {
@@ -153,7 +185,7 @@ pub async fn token(
     };
     let tid = id.tenant.id();
     let Some(app) = id.tenant.app(&client_id) else {
-        return Err(bad(700016, "unauthorized_client", format!("Application with identifier '{client_id}' was not found in the directory '{tid}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.")));
+        return Err(AadError::unknown_client(&client_id, &tid));
     };
     // A confidential client proves itself with its secret, whatever the grant.
     if let Some(hash) = &app.secret_hash {
@@ -170,6 +202,7 @@ pub async fn token(
         "client_credentials" => client_credentials_grant(&id, &app, &scope),
         "password" => password_grant(&id, &app, &form, &scope).await,
         "refresh_token" => refresh_grant(&id, &app, &form),
+        "authorization_code" => code_grant(&id, &app, &form),
         other => Err(bad(
             70003,
             "unsupported_grant_type",
@@ -211,7 +244,7 @@ fn client_credentials_grant(
 
 /// The delegated scopes a user's token gets: what was asked for among what the app may
 /// have, or everything it may have for `/.default`.
-fn granted(app: &AppRegistration, asked: &[String], default: bool) -> Vec<String> {
+pub(super) fn granted(app: &AppRegistration, asked: &[String], default: bool) -> Vec<String> {
     if default || asked.is_empty() {
         return app.delegated_permissions.clone();
     }
@@ -235,25 +268,7 @@ async fn password_grant(
     let upn = form.username.clone().unwrap_or_default();
     let password = form.password.clone().unwrap_or_default();
     let tid = id.tenant.id();
-    let Some(user) = id.tenant.user(&upn) else {
-        return Err(AadError::new(StatusCode::BAD_REQUEST, "invalid_grant", 50034, format!("The user account {{EUII Hidden}} does not exist in the {tid} directory. To sign into this application, the account must be added to the directory.")));
-    };
-    let ok = match (&user.on_premises, &user.password_hash) {
-        (Some(_), _) => match id.password_check() {
-            Some(check) => check(user.user_principal_name.clone(), password.clone()).await,
-            None => false,
-        },
-        (None, Some(hash)) => password_hash(&user.id, &password) == *hash,
-        (None, None) => false,
-    };
-    if !ok {
-        return Err(AadError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            50126,
-            "Error validating credentials due to invalid username or password.",
-        ));
-    }
+    let user = id.authenticate(&upn, &password).await?;
     let (resource, asked) = read_scope(scope);
     if resource.as_deref().is_some_and(|r| !is_graph(r)) {
         return Err(AadError::new(
@@ -267,7 +282,88 @@ async fn password_grant(
         ));
     }
     let scopes = granted(app, &asked, resource.is_some());
-    Ok(Json(user_tokens(id, app, &user, scopes, form, scope)))
+    Ok(Json(user_tokens(id, app, &user, scopes, form, scope, None)))
+}
+
+impl Identity {
+    /// Check a user's password: pass-through to AD for a synced user, the tenant's hash
+    /// for a cloud-only one.
+    pub(super) async fn authenticate(
+        &self,
+        upn: &str,
+        password: &str,
+    ) -> Result<CloudUser, AadError> {
+        let tid = self.tenant.id();
+        let Some(user) = self.tenant.user(upn) else {
+            return Err(AadError::bad_request("invalid_grant", 50034, format!("The user account {{EUII Hidden}} does not exist in the {tid} directory. To sign into this application, the account must be added to the directory.")));
+        };
+        let ok = match (&user.on_premises, &user.password_hash) {
+            (Some(_), _) => match self.password_check() {
+                Some(check) => check(user.user_principal_name.clone(), password.to_string()).await,
+                None => false,
+            },
+            (None, Some(hash)) => password_hash(&user.id, password) == *hash,
+            (None, None) => false,
+        };
+        if ok {
+            Ok(user)
+        } else {
+            Err(AadError::bad_request(
+                "invalid_grant",
+                50126,
+                "Error validating credentials due to invalid username or password.",
+            ))
+        }
+    }
+}
+
+/// Redeem an authorization code from the sign-in page.
+fn code_grant(
+    id: &Identity,
+    app: &AppRegistration,
+    form: &TokenForm,
+) -> Result<Json<Value>, AadError> {
+    let r = super::authorize::redeem(
+        id,
+        app,
+        form.code.as_deref(),
+        form.redirect_uri.as_deref(),
+        form.code_verifier.as_deref(),
+    )?;
+    let user = id.tenant.user(&r.upn).ok_or_else(|| {
+        AadError::bad_request("invalid_grant", 50034, "The user account no longer exists.")
+    })?;
+    // The ID token carries the nonce the app sent to the sign-in page.
+    Ok(Json(user_tokens(
+        id,
+        app,
+        &user,
+        r.scopes,
+        form,
+        &r.scope,
+        r.nonce.as_deref(),
+    )))
+}
+
+fn id_token(id: &Identity, app: &AppRegistration, user: &CloudUser, nonce: Option<&str>) -> String {
+    let now = id.clock.now().timestamp();
+    let mut claims: BTreeMap<&str, Value> = BTreeMap::from([
+        ("aud", json!(app.client_id)),
+        ("iss", json!(format!("{}/v2.0", id.authority()))),
+        ("iat", json!(now)),
+        ("nbf", json!(now)),
+        ("exp", json!(now + TOKEN_LIFETIME_SECS)),
+        ("name", json!(user.display_name)),
+        ("oid", json!(user.id)),
+        ("preferred_username", json!(user.user_principal_name)),
+        ("sub", json!(derived_id("sub", &user.user_principal_name))),
+        ("tid", json!(id.tenant.id())),
+        ("ver", json!("2.0")),
+    ]);
+    if let Some(n) = nonce {
+        claims.insert("nonce", json!(n));
+    }
+    id.sign(&claims)
 }
 
 fn user_tokens(
@@ -277,6 +373,7 @@ fn user_tokens(
     scopes: Vec<String>,
     form: &TokenForm,
     scope: &str,
+    nonce: Option<&str>,
 ) -> Value {
     let tid = id.tenant.id();
     let access = id.issue(&Caller::User {
@@ -293,20 +390,6 @@ fn user_tokens(
             scopes: scopes.clone(),
         },
     );
-    let now = id.clock.now().timestamp();
-    let id_claims: BTreeMap<&str, Value> = BTreeMap::from([
-        ("aud", json!(app.client_id)),
-        ("iss", json!(format!("{}/v2.0", id.authority()))),
-        ("iat", json!(now)),
-        ("nbf", json!(now)),
-        ("exp", json!(now + TOKEN_LIFETIME_SECS)),
-        ("name", json!(user.display_name)),
-        ("oid", json!(user.id)),
-        ("preferred_username", json!(user.user_principal_name)),
-        ("sub", json!(derived_id("sub", &user.user_principal_name))),
-        ("tid", json!(tid)),
-        ("ver", json!("2.0")),
-    ]);
     let mut body = json!({
         "token_type": "Bearer",
         "scope": scopes.iter().map(|s| format!("{GRAPH_RESOURCE}/{s}")).collect::<Vec<_>>().join(" "),
@@ -316,7 +399,7 @@ fn user_tokens(
         "refresh_token": refresh,
     });
     if scope.split_whitespace().any(|s| s == "openid") || form.client_info.is_some() {
-        body["id_token"] = json!(id.sign(&id_claims));
+        body["id_token"] = json!(id_token(id, app, user, nonce));
     }
     if form.client_info.as_deref() == Some("1") {
         body["client_info"] = json!(client_info(user, &tid));
@@ -355,6 +438,7 @@ fn refresh_grant(
         grant.scopes,
         form,
         form.scope.as_deref().unwrap_or_default(),
+        None,
     )))
 }
 

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Real clients that nobody here wrote, against a running `writeback-sim lab` on free ports:
+# OpenLDAP's tools (LDAP and LDAPS), Microsoft's Graph SDK for Python with azure-identity
+# (tests/interop/graph_sdk.py) and Azure's hyco-ws for Node (tests/interop/hyco-ws-echo.js).
+#
+#   tests/interop/lab-clients.sh BIN VENV NODE_MODULES
+#
+# BIN: the writeback-sim binary; VENV: a Python venv with msgraph-sdk and azure-identity;
+# NODE_MODULES: a node_modules folder holding hyco-ws. Needs ldap-utils, jq and curl.
+set -euo pipefail
+
+BIN=${1:?the writeback-sim binary}
+VENV=${2:?a Python venv with msgraph-sdk and azure-identity}
+NODE_MODULES=${3:?a node_modules folder with hyco-ws}
+HERE=$(cd "$(dirname "$0")" && pwd)
+WORK=$(mktemp -d)
+STATE=$WORK/lab
+
+fail() { echo "FAIL: $*" >&2; echo "--- lab output:" >&2; cat "$WORK/lab.out" >&2 || true; exit 1; }
+
+"$BIN" lab --state "$STATE" --ports auto > "$WORK/lab.out" 2>&1 &
+LAB_PID=$!
+trap 'kill $LAB_PID 2>/dev/null || true; wait $LAB_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+LAB=$STATE/lab.json
+j() { jq -r ".$1" "$LAB"; }
+up=
+for _ in $(seq 1 600); do
+  if [ -s "$LAB" ] && [ -n "$(j control_url)" ] && curl -sf "$(j control_url)/health" > /dev/null; then
+    up=1
+    break
+  fi
+  kill -0 $LAB_PID 2> /dev/null || fail "the lab exited"
+  sleep 0.1
+done
+[ -n "$up" ] || fail "the lab did not answer within 60 s"
+echo "lab up: $(j graph_url)"
+
+CA=$(j ca_file)
+export SSL_CERT_FILE=$CA REQUESTS_CA_BUNDLE=$CA LDAPTLS_CACERT=$CA
+LDAP=$(j ldap_url)
+LDAPS=$(j ldaps_url)
+ADMIN_DN=$(j admin_dn)
+ADMIN_PW=$(j admin_password)
+BASE="DC=gntech,DC=me"
+
+echo "== OpenLDAP's tools"
+who=$(ldapwhoami -x -H "$LDAP" -D "$ADMIN_DN" -w "$ADMIN_PW") || fail "ldapwhoami over LDAP"
+echo "ldapwhoami (LDAP): $who"
+who=$(ldapwhoami -x -H "$LDAPS" -D "$ADMIN_DN" -w "$ADMIN_PW") || fail "ldapwhoami over LDAPS"
+echo "ldapwhoami (LDAPS): $who"
+ldapsearch -LLL -x -H "$LDAPS" -D "$ADMIN_DN" -w "$ADMIN_PW" -b "$BASE" "(sAMAccountName=alice)" dn \
+  | grep -q "CN=Alice Smith,OU=Staff,$BASE" || fail "ldapsearch found no alice"
+echo "ldapsearch (LDAPS): alice found"
+printf 'dn: CN=Alice Smith,OU=Staff,%s\nchangetype: modify\nreplace: description\ndescription: set by ldapmodify\n' "$BASE" \
+  | ldapmodify -x -H "$LDAPS" -D "$ADMIN_DN" -w "$ADMIN_PW" > /dev/null || fail "ldapmodify"
+ldapsearch -LLL -x -H "$LDAP" -D "$ADMIN_DN" -w "$ADMIN_PW" -b "CN=Alice Smith,OU=Staff,$BASE" -s base description \
+  | grep -q "description: set by ldapmodify" || fail "ldapmodify's change is not there"
+echo "ldapmodify (LDAPS): description written and read back"
+if ldapwhoami -x -H "$LDAP" -D "$ADMIN_DN" -w "wrong" 2> "$WORK/bad-bind"; then fail "a wrong password bound"; fi
+grep -q "Invalid credentials (49)" "$WORK/bad-bind" || fail "a wrong password: $(cat "$WORK/bad-bind")"
+grep -q "AcceptSecurityContext error, data 52e" "$WORK/bad-bind" || fail "no AD diagnostic: $(cat "$WORK/bad-bind")"
+echo "ldapwhoami with a wrong password: Invalid credentials (49), data 52e"
+
+echo "== Microsoft Graph SDK for Python"
+NEW_PASSWORD='Sdk-Reset#2026!'
+"$VENV/bin/python" "$HERE/graph_sdk.py" "$LAB" "$NEW_PASSWORD" | tee "$WORK/sdk.out" || fail "the Graph SDK checks"
+DAVID="CN=David Brown,OU=Staff,$BASE"
+bound=
+for _ in $(seq 1 50); do
+  if ldapwhoami -x -H "$LDAPS" -D "$DAVID" -w "$NEW_PASSWORD" > /dev/null 2>&1; then bound=1; break; fi
+  sleep 0.1
+done
+[ -n "$bound" ] || fail "the password reset through Graph does not bind on LDAP"
+echo "ldapwhoami: the password set through Graph binds as $DAVID"
+"$BIN" lab ctl --state "$STATE" status > "$WORK/status.out" || fail "lab ctl status"
+grep -E "PasswordSet +success" "$WORK/status.out" || fail "the run history has no PasswordSet: $(cat "$WORK/status.out")"
+echo "run history: the write is there"
+"$BIN" lab ctl --state "$STATE" sync delta > /dev/null || fail "lab ctl sync delta"
+ldapsearch -LLL -o ldif-wrap=no -x -H "$LDAPS" -D "$ADMIN_DN" -w "$ADMIN_PW" -b "OU=M365 Groups,$BASE" "(mailNickname=lab-falcon)" dn mail \
+  | tee "$WORK/group.out" | grep -q "mail: lab-falcon@gntech.me" || fail "the Microsoft 365 group was not written back: $(cat "$WORK/group.out")"
+echo "group writeback: the Microsoft 365 group the SDK created is in AD: $(head -1 "$WORK/group.out")"
+
+echo "== hyco-ws (Azure Relay Hybrid Connections for Node)"
+NODE_PATH="$NODE_MODULES" node "$HERE/hyco-ws-echo.js" "$LAB" || fail "hyco-ws"
+
+echo "== clean shutdown"
+kill -TERM $LAB_PID
+wait $LAB_PID || fail "the lab did not stop cleanly on SIGTERM"
+grep -q "lab stopped" "$WORK/lab.out" || fail "no shutdown message"
+[ -s "$STATE/state.json" ] || fail "no state.json after shutdown"
+if grep -F -e "$(jq -r .client_secret "$LAB")" -e "$ADMIN_PW" "$WORK/lab.out"; then fail "a secret reached the terminal"; fi
+echo "all lab client checks passed"
