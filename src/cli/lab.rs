@@ -64,6 +64,25 @@ pub enum Ctl {
         #[arg(value_parser = ["delta", "initial"])]
         kind: String,
     },
+    /// Grant an AD right (as Delegate Control or dsacls would), to the AD DS connector
+    /// account unless --to names another.
+    Grant(RightArgs),
+    /// Take an AD right away again.
+    Revoke(RightArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RightArgs {
+    /// reset_password, change_password, unexpire_password, write_pwd_last_set,
+    /// write_lockout_time, full_control, create_/write_/delete_ + user, computer, group,
+    /// device, container, ou.
+    pub right: String,
+    /// The object or subtree, e.g. "OU=Staff,DC=gntech,DC=me".
+    #[arg(long)]
+    pub on: String,
+    /// The account (a DN); default: the AD DS connector account.
+    #[arg(long)]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -185,6 +204,12 @@ async fn ctl(state: &Path, c: Ctl) -> anyhow::Result<Outcome> {
             .post(url("/sync"))
             .json(&serde_json::json!({ "kind": kind })),
         Ctl::Fault(f) => http.post(url("/faults")).json(&fault_body(f)),
+        Ctl::Grant(r) | Ctl::Revoke(r) => http.post(url("/rights")).json(&serde_json::json!({
+            "action": if matches!(c, Ctl::Grant(_)) { "grant" } else { "revoke" },
+            "right": r.right,
+            "on": r.on,
+            "to": r.to,
+        })),
     };
     let resp = req
         .bearer_auth(&control.control_token)

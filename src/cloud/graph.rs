@@ -7,11 +7,13 @@
 //! - `users`: `/users`, `/users/{id | userPrincipalName}`, `/subscribedSkus`;
 //! - `passwords`: `resetPassword` (a long-running operation) and `/me/changePassword`;
 //! - `devices`: `/devices`, `/devices/{id}`, `registeredOwners`, `/devices/delta`;
+//! - `device_registration`: `POST /devices` and `registeredOwners/$ref`;
 //! - `groups`: `/groups`, `/groups/{id}`, `members`, `/groups/delta`, and under `/beta`
 //!   `writebackConfiguration` (readable and PATCHable);
 //! - `sync_settings`: `/directory/onPremisesSynchronization`, the features Entra Connect
 //!   onboards.
 
+mod device_registration;
 mod devices;
 mod groups;
 mod passwords;
@@ -284,11 +286,18 @@ impl Graph {
                 "/beta/groups/{id}",
                 get(groups::one::<true>).patch(groups::patch_beta),
             )
-            .route("/v1.0/devices", get(devices::list))
+            .route(
+                "/v1.0/devices",
+                get(devices::list).post(device_registration::create),
+            )
             .route("/v1.0/devices/delta", get(devices::delta))
             .route("/v1.0/devices/delta()", get(devices::delta))
             .route("/v1.0/devices/{id}", get(devices::one))
             .route("/v1.0/devices/{id}/registeredOwners", get(devices::owners))
+            .route(
+                "/v1.0/devices/{id}/registeredOwners/$ref",
+                post(device_registration::add_owner),
+            )
             .route(
                 "/v1.0/directory/onPremisesSynchronization",
                 get(sync_settings::list),

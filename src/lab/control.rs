@@ -6,9 +6,12 @@
 //!   last runs and events;
 //! - `POST /faults`: turn faults on (a JSON body like a scenario's `fault:`, durations in
 //!   milliseconds); `DELETE /faults`: lift them all;
-//! - `POST /sync` `{"kind": "delta" | "initial"}`: a sync cycle now, and what it did.
+//! - `POST /sync` `{"kind": "delta" | "initial"}`: a sync cycle now, and what it did;
+//! - `POST /rights` `{"action": "grant" | "revoke", "right": "reset_password", "on": DN,
+//!   "to": DN}`: what an AD admin does with Delegate Control or dsacls (`to` defaults to
+//!   the AD DS connector account).
 
-use crate::world::{CycleKind, Faults, World};
+use crate::world::{CycleKind, Faults, Right, World};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -79,6 +82,21 @@ struct SyncRequest {
     kind: String,
 }
 
+/// A grant or revocation of an AD right.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RightsRequest {
+    /// `grant` or `revoke`.
+    pub action: String,
+    /// `reset_password`, `change_password`, `write_pwd_last_set`, … (as in scenarios).
+    pub right: String,
+    /// The object or subtree (a DN).
+    pub on: String,
+    /// The account (a DN); the AD DS connector account when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
@@ -113,6 +131,7 @@ pub async fn serve(
         .route("/status", get(status))
         .route("/faults", post(set_faults).delete(clear_faults))
         .route("/sync", post(sync))
+        .route("/rights", post(rights))
         .route_layer(middleware::from_fn_with_state(control.clone(), authorise))
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such control operation") })
@@ -270,6 +289,43 @@ async fn sync(
             "export_errors": s.export_errors,
             "import_failed": s.import_failed,
             "skipped": s.skipped.iter().map(|x| json!({"object": x.object, "reason": x.reason})).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => error(StatusCode::CONFLICT, e.to_string()),
+    }
+}
+
+async fn rights(
+    State(c): State<Control>,
+    body: Result<Json<RightsRequest>, JsonRejection>,
+) -> Response {
+    let req = match body {
+        Ok(Json(r)) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let right: Right = match req.right.parse() {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("{e}")),
+    };
+    let w = c.world.lock().await;
+    let to = req.to.clone().unwrap_or_else(|| w.connector_dn());
+    let done = match req.action.as_str() {
+        "grant" => w.grant(right, &req.on, Some(&to)).map(|()| true),
+        "revoke" => w.revoke(right, &req.on, Some(&to)),
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("action `{other}`: use grant or revoke"),
+            )
+        }
+    };
+    match done {
+        Ok(changed) => Json(json!({
+            "action": req.action,
+            "right": right.to_string(),
+            "on": req.on,
+            "to": to,
+            "changed": changed,
         }))
         .into_response(),
         Err(e) => error(StatusCode::CONFLICT, e.to_string()),

@@ -1,5 +1,6 @@
 //! The identity platform as clients meet it over HTTP: the token endpoint's grants and its
-//! AADSTS answers, and the sign-in page of the authorization-code flow with PKCE — on the
+//! AADSTS answers, the sign-in page of the authorization-code flow with PKCE, and the
+//! delegated-only Graph operations a signed-in admin can do (register a device) — on the
 //! default lab world, with an app and a public client registered as an admin would.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -351,6 +352,95 @@ async fn the_sign_in_page_refuses_unknown_clients_and_redirect_uris_on_the_page(
             && location.contains("error=unsupported_response_type")
             && location.contains("state=s1"),
         "{location}"
+    );
+    w.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_device_an_admin_registers_through_graph_is_written_back_at_the_next_cycle() {
+    let w = world().await;
+    let (_, body) = token(
+        &w,
+        &[
+            ("grant_type", "password"),
+            ("client_id", PUBLIC),
+            ("username", ADMIN),
+            ("password", ADMIN_PW),
+            ("scope", GRAPH_DEFAULT),
+        ],
+    )
+    .await;
+    let admin = body["access_token"].as_str().unwrap().to_string();
+    let (_, body) = token(
+        &w,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", APP),
+            ("client_secret", APP_SECRET),
+            ("scope", GRAPH_DEFAULT),
+        ],
+    )
+    .await;
+    let app = body["access_token"].as_str().unwrap().to_string();
+    let devices = format!("{}/v1.0/devices", w.endpoints().graph);
+    let device = serde_json::json!({
+        "accountEnabled": true,
+        "alternativeSecurityIds": [{"type": 2, "key": "WAA1ADAAOQA6ADwAUwBIAEEAMQAtAFQAUAAtAFAAVQBCAEsARQBZAD4AQQBCAEMARAA="}],
+        "deviceId": "4c299165-6e8f-4b45-a5ba-c5d250a707ff",
+        "displayName": "ALICE-LAPTOP",
+        "operatingSystem": "Windows",
+        "operatingSystemVersion": "10.0.22631.4317",
+    });
+    let post = |token: String, body: Value| {
+        let devices = devices.clone();
+        async move {
+            let r = http()
+                .post(devices)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = post(app, device.clone()).await;
+    assert_eq!(status, 403, "app-only is not supported: {body}");
+    let mut nameless = device.clone();
+    nameless.as_object_mut().unwrap().remove("displayName");
+    let (status, body) = post(admin.clone(), nameless).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("'displayName'"));
+    let (status, created) = post(admin.clone(), device.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["trustType"], "Workplace");
+    let (status, _) = post(admin.clone(), device).await;
+    assert_eq!(status, 400, "the deviceId is taken");
+
+    let alice = w.user_id("alice@gntech.me").unwrap();
+    let owner = http()
+        .post(format!("{devices}/{}/registeredOwners/$ref", created["id"].as_str().unwrap()))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{alice}")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owner.status(), 204);
+
+    let cycle = w
+        .sync(writeback_sim::world::CycleKind::Delta)
+        .await
+        .unwrap();
+    assert_eq!(cycle.exported.0, 1, "{cycle:?}");
+    let written = w
+        .ad_entry("CN=ALICE-LAPTOP,CN=RegisteredDevices,DC=gntech,DC=me")
+        .expect("the device is in AD");
+    assert_eq!(
+        written.readable("managedBy"),
+        vec!["CN=Alice Smith,OU=Staff,DC=gntech,DC=me".to_string()]
     );
     w.shutdown().await;
 }

@@ -276,6 +276,48 @@ async fn the_control_endpoint_needs_its_token_and_switches_faults_while_the_lab_
     let op = reset_through_graph(&info, &token, "carol@gntech.me", "Lab-Up#2026").await;
     assert_eq!(op["status"], "succeeded", "{op}");
 
+    // An AD admin takes the connector's Reset Password away, and gives it back.
+    let right = |action: &str| json!({"action": action, "right": "reset_password", "on": "DC=gntech,DC=me"});
+    let (code, done) = control(
+        &info,
+        reqwest::Method::POST,
+        "/rights",
+        Some(right("revoke")),
+    )
+    .await;
+    assert_eq!((code, &done["changed"]), (200, &json!(true)), "{done}");
+    assert!(
+        done["to"].as_str().unwrap().starts_with("CN=MSOL_"),
+        "{done}"
+    );
+    let op = reset_through_graph(&info, &token, "erin@gntech.me", "Lab-Denied#2026").await;
+    assert!(
+        op["statusDetail"].as_str().unwrap().contains("SSPR_0029"),
+        "{op}"
+    );
+    let (code, _) = control(
+        &info,
+        reqwest::Method::POST,
+        "/rights",
+        Some(right("grant")),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let op = reset_through_graph(&info, &token, "erin@gntech.me", "Lab-Granted#2026").await;
+    assert_eq!(op["status"], "succeeded", "{op}");
+    let (code, bad) = control(
+        &info,
+        reqwest::Method::POST,
+        "/rights",
+        Some(json!({"action": "grant", "right": "reset_passwords", "on": "DC=gntech,DC=me"})),
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(
+        bad["error"].as_str().unwrap().contains("known rights"),
+        "{bad}"
+    );
+
     let (code, bad) = control(
         &info,
         reqwest::Method::POST,

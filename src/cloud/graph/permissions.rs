@@ -21,6 +21,10 @@ pub enum Need {
     ChangeOwnPassword,
     ReadSyncSettings,
     WriteSyncSettings,
+    /// `POST /devices`: delegated only, by a Global, Intune or Windows 365 Administrator.
+    RegisterDevice,
+    /// A device's registered owners.
+    WriteDevices,
 }
 
 /// The roles that may reset another user's password (authenticationmethod-resetpassword).
@@ -33,7 +37,23 @@ const RESET_ROLES: &[&str] = &[
     "User Administrator",
 ];
 
+/// The roles that may register a device through Graph (device-post-devices).
+const DEVICE_ROLES: &[&str] = &[
+    "Global Administrator",
+    "Intune Administrator",
+    "Windows 365 Administrator",
+];
+
 impl Need {
+    /// The directory roles a signed-in user must also hold, when the operation names some.
+    fn roles(self) -> Option<&'static [&'static str]> {
+        match self {
+            Need::ResetPassword => Some(RESET_ROLES),
+            Need::RegisterDevice => Some(DEVICE_ROLES),
+            _ => None,
+        }
+    }
+
     /// Application permissions that grant it (none: apps may not).
     fn application(self) -> &'static [&'static str] {
         match self {
@@ -72,7 +92,8 @@ impl Need {
                 "OnPremDirectorySynchronization.ReadWrite.All",
             ],
             Need::WriteSyncSettings => &["OnPremDirectorySynchronization.ReadWrite.All"],
-            Need::ResetPassword | Need::ChangeOwnPassword => &[],
+            Need::WriteDevices => &["Device.ReadWrite.All", "Directory.ReadWrite.All"],
+            Need::ResetPassword | Need::ChangeOwnPassword | Need::RegisterDevice => &[],
         }
     }
 
@@ -120,10 +141,7 @@ pub fn check(caller: Caller, need: Need) -> Result<Caller, GraphError> {
         Caller::App { roles, .. } => any(roles, need.application()),
         Caller::User { scopes, roles, .. } => {
             let scoped = any(scopes, need.delegated()) || any(scopes, need.application());
-            match need {
-                Need::ResetPassword => scoped && any(roles, RESET_ROLES),
-                _ => scoped,
-            }
+            scoped && need.roles().is_none_or(|wanted| any(roles, wanted))
         }
     };
     if ok {
@@ -157,5 +175,14 @@ mod tests {
         assert!(check(Caller::user("alice@gntech.me"), Need::ResetPassword).is_err());
         assert!(check(Caller::user("alice@gntech.me"), Need::ChangeOwnPassword).is_ok());
         assert!(check(Caller::user("alice@gntech.me"), Need::ReadUsers).is_ok());
+    }
+
+    #[test]
+    fn registering_a_device_is_delegated_only_and_for_device_admins() {
+        assert!(check(Caller::admin("admin@gntech.me"), Need::RegisterDevice).is_ok());
+        assert!(check(Caller::user("alice@gntech.me"), Need::RegisterDevice).is_err());
+        let app = Caller::app("a", &["Device.ReadWrite.All", "Directory.ReadWrite.All"]);
+        assert!(check(app.clone(), Need::RegisterDevice).is_err());
+        assert!(check(app, Need::WriteDevices).is_ok());
     }
 }
