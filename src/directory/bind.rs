@@ -15,56 +15,83 @@ use super::{Principal, State};
 use crate::clock::{from_filetime, to_filetime};
 use chrono::{DateTime, Utc};
 
+/// What a bind changes in the directory besides answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindEffect {
+    /// A wrong password is counted (and may lock the account).
+    CountBadPassword(EntryId),
+    /// A good bind clears a non-zero bad-password count.
+    ClearBadPasswords(EntryId),
+}
+
 impl State {
     /// Check a simple bind; on success the principal the connection now acts as.
     pub fn bind(&mut self, name: &str, password: &str, now: DateTime<Utc>) -> AdResult<Principal> {
-        if password.is_empty() {
-            return Ok(Principal::Anonymous);
+        let (answer, effect) = self.judge_bind(name, password, now);
+        match effect {
+            Some(BindEffect::CountBadPassword(id)) => self.register_bad_password(id, now),
+            Some(BindEffect::ClearBadPasswords(id)) => {
+                // badPwdCount is not replicated: no USN.
+                if let Some(e) = self.store.get_mut_unindexed(id) {
+                    e.set_int("badPwdCount", 0);
+                }
+            }
+            None => {}
         }
+        answer
+    }
+
+    /// The answer to a simple bind and what it would change, without changing anything:
+    /// most binds change nothing and need no write lock.
+    pub fn judge_bind(
+        &self,
+        name: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> (AdResult<Principal>, Option<BindEffect>) {
+        if password.is_empty() {
+            return (Ok(Principal::Anonymous), None);
+        }
+        let wrong = || Err(AdError::Bind(BindFailure::WrongPassword));
         let Some(id) = self.find_account(name) else {
-            return Err(AdError::Bind(BindFailure::WrongPassword));
+            return (wrong(), None);
         };
-        let policy = self
-            .domain_entry()
-            .map(PasswordPolicy::from_domain)
-            .ok_or(AdError::Unavailable)?;
+        let Some(policy) = self.domain_entry().map(PasswordPolicy::from_domain) else {
+            return (Err(AdError::Unavailable), None);
+        };
         let Some(e) = self.store.get(id) else {
-            return Err(AdError::Bind(BindFailure::WrongPassword));
+            return (wrong(), None);
         };
         if is_locked(e, &policy, now) {
-            return Err(AdError::Bind(BindFailure::Locked));
+            return (Err(AdError::Bind(BindFailure::Locked)), None);
         }
         if !password_policy::matches(e, password) {
-            self.register_bad_password(id, now);
-            return Err(AdError::Bind(BindFailure::WrongPassword));
+            return (wrong(), Some(BindEffect::CountBadPassword(id)));
         }
+        let failure = |f: BindFailure| (Err(AdError::Bind(f)), None);
         let u = e.int("userAccountControl").unwrap_or(0);
         if u & uac::ACCOUNTDISABLE != 0 {
-            return Err(AdError::Bind(BindFailure::Disabled));
+            return failure(BindFailure::Disabled);
         }
         let expires = e.int("accountExpires").unwrap_or(NEVER);
         if expires != 0 && expires != NEVER && expires < to_filetime(now) {
-            return Err(AdError::Bind(BindFailure::AccountExpired));
+            return failure(BindFailure::AccountExpired);
         }
         let last = e.int("pwdLastSet").unwrap_or(0);
         if last == 0 {
-            return Err(AdError::Bind(BindFailure::MustChangePassword));
+            return failure(BindFailure::MustChangePassword);
         }
         if u & uac::DONT_EXPIRE_PASSWORD == 0 {
             if let (Some(max), Some(set_at)) = (policy.max_age, from_filetime(last)) {
                 if now > set_at + max {
-                    return Err(AdError::Bind(BindFailure::PasswordExpired));
+                    return failure(BindFailure::PasswordExpired);
                 }
             }
         }
         let guid = e.guid().map(<[u8]>::to_vec).unwrap_or_default();
-        // A good bind clears the bad-password count (badPwdCount is not replicated: no USN).
-        if let Some(e) = self.store.get_mut_unindexed(id) {
-            if e.int("badPwdCount").unwrap_or(0) != 0 {
-                e.set_int("badPwdCount", 0);
-            }
-        }
-        Ok(Principal::Account(guid))
+        let effect =
+            (e.int("badPwdCount").unwrap_or(0) != 0).then_some(BindEffect::ClearBadPasswords(id));
+        (Ok(Principal::Account(guid)), effect)
     }
 
     /// The account a bind name designates, or `None` (which the caller answers as 52e).

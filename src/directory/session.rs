@@ -204,7 +204,13 @@ impl Session {
             return Err(AdError::BindNeedsTls);
         }
         let now = dir.now();
-        let p = dir.write().bind(name, &password, now)?;
+        // Judged under the read lock; only a bind that counts or clears a bad password
+        // takes the write lock (and is judged again there).
+        let (answer, effect) = dir.read().judge_bind(name, &password, now);
+        let p = match effect {
+            None => answer?,
+            Some(_) => dir.write().bind(name, &password, now)?,
+        };
         self.principal = p;
         Ok(())
     }

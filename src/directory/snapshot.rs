@@ -44,12 +44,46 @@ pub struct EntrySnapshot {
     pub history: Vec<String>,
 }
 
-/// One value: text, or bytes in base64.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One value: text (a JSON string), or bytes in base64 (`{"base64": "…"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Value {
     Text(String),
     Bytes { base64: String },
+}
+
+/// Read by the JSON's own shape (a string or an object) rather than by trying each
+/// variant: a state of 100,000 users has millions of values.
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Shape;
+        impl<'de> serde::de::Visitor<'de> for Shape {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or {\"base64\": \"…\"}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+                Ok(Value::Text(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+                Ok(Value::Text(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
+                let mut base64 = None;
+                while let Some(key) = m.next_key::<String>()? {
+                    if key == "base64" {
+                        base64 = Some(m.next_value::<String>()?);
+                    } else {
+                        return Err(serde::de::Error::unknown_field(&key, &["base64"]));
+                    }
+                }
+                base64
+                    .map(|base64| Value::Bytes { base64 })
+                    .ok_or_else(|| serde::de::Error::missing_field("base64"))
+            }
+        }
+        d.deserialize_any(Shape)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -141,6 +141,8 @@ pub struct Lab {
     cycle_interval: Duration,
     stop: CancellationToken,
     saver: tokio::task::JoinHandle<()>,
+    /// What is on disk, part by part (shared by the saver and shutdown).
+    saved: Arc<Mutex<Saved>>,
     control: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -184,11 +186,16 @@ impl Lab {
         F: FnOnce(WorldOptions) -> Fut,
         Fut: Future<Output = Result<World, String>>,
     {
+        let started = std::time::Instant::now();
         let Opened {
             dir,
             secrets,
             world: saved,
         } = StateDir::open(&opts.state)?;
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "state folder read"
+        );
         let new = saved.is_none();
         let mut secrets = match secrets {
             Some(s) => s,
@@ -220,6 +227,7 @@ impl Lab {
                     ..template
                 })
                 .await?;
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "world restored");
                 w.begin();
                 // As this version registers them (a lab made by an older one catches up).
                 add_lab_identities(&mut w, &secrets)?;
@@ -238,7 +246,13 @@ impl Lab {
         dir.save_secrets(&secrets)?;
         let world = Arc::new(Mutex::new(world));
         let dir = Arc::new(dir);
-        save(&world, &dir, None).await?;
+        // A new lab is written whole; a resumed one is on disk as it was loaded.
+        let mut saved = Saved::default();
+        if new {
+            save(&world, &dir, &mut saved).await?;
+        } else {
+            saved = Saved::now(&*world.lock().await);
+        }
         dir.seal()?;
         dir.write_file("ca.pem", secrets.ca_cert.as_bytes(), false)?;
         let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
@@ -272,7 +286,13 @@ impl Lab {
             secrets.control_token.clone(),
             stop.clone(),
         ));
-        let saver = tokio::spawn(saver(world.clone(), dir.clone(), stop.clone()));
+        let saved = Arc::new(Mutex::new(saved));
+        let saver = tokio::spawn(saver(
+            world.clone(),
+            dir.clone(),
+            saved.clone(),
+            stop.clone(),
+        ));
         Ok(Lab {
             world,
             dir,
@@ -282,6 +302,7 @@ impl Lab {
             cycle_interval: opts.cycle_interval,
             stop,
             saver,
+            saved,
             control,
         })
     }
@@ -350,7 +371,8 @@ impl Lab {
         self.stop.cancel();
         let _ = self.saver.await;
         let _ = self.control.await;
-        let result = save(&self.world, &self.dir, None).await;
+        // What changed since the saver's last write.
+        let result = save(&self.world, &self.dir, &mut *self.saved.lock().await).await;
         let world = Arc::try_unwrap(self.world).map(Mutex::into_inner);
         if let Ok(w) = world {
             w.shutdown().await;
@@ -466,15 +488,26 @@ struct Saved {
     engine: Option<u64>,
 }
 
+impl Saved {
+    /// The world as it is now is what is on disk.
+    fn now(w: &World) -> Self {
+        let g = w.generations();
+        Self {
+            directory: Some(g.directory),
+            tenant: Some(g.tenant),
+            engine: Some(g.engine),
+        }
+    }
+}
+
 /// Write the parts that changed since `saved` (all of them when `None`); the snapshots are
 /// taken under the world's lock, the files written outside it.
 async fn save(
     world: &Arc<Mutex<World>>,
     dir: &Arc<StateDir>,
-    saved: Option<&mut Saved>,
+    saved: &mut Saved,
 ) -> Result<(), LabError> {
-    let mut fresh = Saved::default();
-    let saved = saved.unwrap_or(&mut fresh);
+    let started = std::time::Instant::now();
     let (gens, directory, tenant, engine) = {
         let w = world.lock().await;
         let g = w.generations();
@@ -486,6 +519,9 @@ async fn save(
             changed(saved.engine, g.engine).then(|| (w.engine_snapshot(), w.exchange_hybrid())),
         )
     };
+    if directory.is_some() || tenant.is_some() {
+        tracing::info!(ms = started.elapsed().as_millis() as u64, "snapshot taken");
+    }
     let dir2 = dir.clone();
     let written = tokio::task::spawn_blocking(move || -> Result<(), StateError> {
         if let Some(d) = directory {
@@ -509,21 +545,18 @@ async fn save(
 }
 
 /// Save what changed, every [`SAVE_EVERY`], until `stop`.
-async fn saver(world: Arc<Mutex<World>>, dir: Arc<StateDir>, stop: CancellationToken) {
-    let mut saved = Saved::default();
-    // The first save at start wrote everything; begin from what is there now.
-    {
-        let g = world.lock().await.generations();
-        saved.directory = Some(g.directory);
-        saved.tenant = Some(g.tenant);
-        saved.engine = Some(g.engine);
-    }
+async fn saver(
+    world: Arc<Mutex<World>>,
+    dir: Arc<StateDir>,
+    saved: Arc<Mutex<Saved>>,
+    stop: CancellationToken,
+) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(SAVE_EVERY) => {}
         }
-        if let Err(e) = save(&world, &dir, Some(&mut saved)).await {
+        if let Err(e) = save(&world, &dir, &mut *saved.lock().await).await {
             tracing::error!(error = %e, "the lab's state could not be saved");
         }
     }

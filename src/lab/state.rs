@@ -181,15 +181,23 @@ impl StateDir {
     }
 
     fn read<T: DeserializeOwned>(&self, name: &str) -> Result<T, StateError> {
+        let started = std::time::Instant::now();
         let p = self.file(name);
         let text = std::fs::read_to_string(&p).map_err(|e| StateError::Unreadable {
             path: p.display().to_string(),
             why: e.to_string(),
         })?;
-        serde_json::from_str(&text).map_err(|e| StateError::Unreadable {
+        let value = serde_json::from_str(&text).map_err(|e| StateError::Unreadable {
             path: p.display().to_string(),
             why: e.to_string(),
-        })
+        })?;
+        tracing::info!(
+            file = name,
+            bytes = text.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "read"
+        );
+        Ok(value)
     }
 
     /// Write `name` so that a crash leaves the old file or the new one, never half of one.
@@ -218,11 +226,21 @@ impl StateDir {
         value: &T,
         private: bool,
     ) -> Result<(), StateError> {
+        let started = std::time::Instant::now();
         let bytes = serde_json::to_vec(value).map_err(|e| StateError::Unreadable {
             path: self.file(name).display().to_string(),
             why: e.to_string(),
         })?;
-        self.write_file(name, &bytes, private)
+        let encoded = started.elapsed();
+        self.write_file(name, &bytes, private)?;
+        tracing::info!(
+            file = name,
+            bytes = bytes.len(),
+            encode_ms = encoded.as_millis() as u64,
+            ms = started.elapsed().as_millis() as u64,
+            "written"
+        );
+        Ok(())
     }
 
     pub fn save_secrets(&self, s: &Secrets) -> Result<(), StateError> {

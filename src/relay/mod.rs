@@ -392,6 +392,12 @@ impl Relay {
     }
 }
 
+/// A handshake refused with a plain HTTP status, as the service answers them.
+fn refuse(status: axum::http::StatusCode, why: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (status, format!("{} {why}", status.as_u16())).into_response()
+}
+
 /// RFC 7230 hop-by-hop headers the relay does not forward.
 fn strip_hop_headers(h: BTreeMap<String, String>) -> BTreeMap<String, String> {
     const HOP: [&str; 9] = [

@@ -6,8 +6,7 @@
 //! `statusCode`) rejects the sender, who gets that status; the listener gets 410.
 
 use super::protocol::{Accept, RemoteEndpoint};
-use super::server::refuse;
-use super::{Relay, SendError, ToListener};
+use super::{refuse, Relay, SendError, ToListener};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;

@@ -6,7 +6,7 @@
 //! expired token, 403 a token without the right or for another path, 503 when down.
 
 use super::protocol::{close, ControlMessage};
-use super::{rendezvous, HttpRequest, HttpResponse, Relay, Rights};
+use super::{refuse, rendezvous, HttpRequest, HttpResponse, Relay, Rights};
 use crate::sas;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -56,10 +56,6 @@ pub async fn serve(
     };
     let (r, ()) = tokio::join!(served, closer);
     r
-}
-
-pub(super) fn refuse(status: StatusCode, why: &str) -> AxumResponse {
-    (status, format!("{} {why}", status.as_u16())).into_response()
 }
 
 /// The token of a request: `sb-hc-token` query, `ServiceBusAuthorization` or `Authorization`.

@@ -245,7 +245,9 @@ pub struct World {
 }
 
 impl World {
-    pub async fn start(opts: WorldOptions) -> Result<World, WorldError> {
+    pub async fn start(mut opts: WorldOptions) -> Result<World, WorldError> {
+        // Moved, not copied: a lab's state may hold 100,000 users.
+        let restore = opts.restore.take().map(|b| *b);
         let clock = match opts.clock {
             ClockKind::Virtual => {
                 // The forest is provisioned a month before the first step, so the
@@ -256,9 +258,7 @@ impl World {
                 WorldClock::Virtual(c)
             }
             // A restored forest was provisioned long ago already.
-            ClockKind::System if opts.restore.is_some() => {
-                WorldClock::System(OffsetClock::default())
-            }
+            ClockKind::System if restore.is_some() => WorldClock::System(OffsetClock::default()),
             ClockKind::System => WorldClock::System(OffsetClock::new(-chrono::Duration::days(30))),
         };
         let shared_clock = clock.shared();
@@ -277,20 +277,30 @@ impl World {
             dir_cfg.idle_timeout = None;
             dir_cfg.handshake_timeout = None;
         }
-        let directory = match &opts.restore {
-            Some(state) => {
-                Directory::restore(dir_cfg, shared_clock.clone(), state.directory.clone())?
-            }
-            None => Directory::new(dir_cfg, shared_clock.clone())?,
+        let (directory, tenant, saved_engine) = match restore {
+            Some(WorldState {
+                directory,
+                tenant,
+                engine,
+                exchange_hybrid,
+            }) => (
+                Directory::restore(dir_cfg, shared_clock.clone(), directory)?,
+                Some(tenant),
+                Some((engine, exchange_hybrid)),
+            ),
+            None => (Directory::new(dir_cfg, shared_clock.clone())?, None, None),
         };
         let stop = CancellationToken::new();
-        let s = services::start(&opts, directory, shared_clock, &mut rng, &stop).await?;
-        let (engine_state, engine_config, exchange_hybrid) = match &opts.restore {
-            Some(state) => (
-                EngineState::restore(state.engine.clone()),
-                s.engine_config.with_setup(state.engine.setup.clone()),
-                state.exchange_hybrid,
-            ),
+        let s = services::start(&opts, directory, tenant, shared_clock, &mut rng, &stop).await?;
+        let (engine_state, engine_config, exchange_hybrid) = match saved_engine {
+            Some((engine, exchange_hybrid)) => {
+                let setup = engine.setup.clone();
+                (
+                    EngineState::restore(engine),
+                    s.engine_config.with_setup(setup),
+                    exchange_hybrid,
+                )
+            }
             None => (
                 EngineState::default(),
                 s.engine_config,

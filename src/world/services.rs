@@ -96,6 +96,7 @@ fn password_check(ldaps: String) -> PasswordCheck {
 pub(super) async fn start(
     opts: &WorldOptions,
     directory: Directory,
+    tenant: Option<super::TenantState>,
     clock: Arc<dyn Clock>,
     rng: &mut StdRng,
     stop: &CancellationToken,
@@ -165,8 +166,8 @@ pub(super) async fn start(
         stop.clone(),
     ));
 
-    let tenant = match &opts.restore {
-        Some(state) => Tenant::restore(state.tenant.clone()),
+    let tenant = match tenant {
+        Some(state) => Tenant::restore(state),
         None => Tenant::new(opts.tenant.clone()),
     };
     let passwords = PasswordService::new(

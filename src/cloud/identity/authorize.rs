@@ -3,12 +3,12 @@
 //! it. `GET` shows the page; `POST` checks the credentials (pass-through to AD for synced
 //! users, as the password grant does) and sends the browser back to the app's redirect URI
 //! with a one-time code (`response_mode` query, fragment or form_post), which the token
-//! endpoint redeems ([`redeem`]).
+//! endpoint redeems.
 //!
 //! Mistakes in the client or its redirect URI are shown on the page, as the service shows
 //! them (AADSTS700016, 50011); mistakes after that go back to the app as `error=`.
 
-use super::token::AadError;
+use super::token::{AadError, AuthCode, CODE_LIFETIME};
 use super::{Identity, GRAPH_RESOURCE};
 use crate::cloud::tenant::AppRegistration;
 use axum::extract::{Path, Query, State};
@@ -17,14 +17,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
-
-/// How long a code may wait to be redeemed (the service's ten minutes).
-const CODE_LIFETIME: chrono::Duration = chrono::Duration::minutes(10);
 
 /// The query (GET) or the form's hidden fields (POST) of an authorization request.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -62,22 +57,6 @@ pub struct SignInForm {
     username: String,
     #[serde(default)]
     password: String,
-}
-
-/// A code waiting to be redeemed.
-#[derive(Debug, Clone)]
-pub(super) struct AuthCode {
-    client_id: String,
-    redirect_uri: String,
-    upn: String,
-    scopes: Vec<String>,
-    /// The `scope` asked for (`openid` in it brings an ID token).
-    scope: String,
-    /// `(method, challenge)` when the client used PKCE.
-    challenge: Option<(String, String)>,
-    nonce: Option<String>,
-    expires: DateTime<Utc>,
-    redeemed: bool,
 }
 
 fn pages() -> &'static minijinja::Environment<'static> {
@@ -363,77 +342,4 @@ pub async fn sign_in(
             ),
         ],
     )
-}
-
-/// What a redeemed code grants: the user, the scopes, the nonce for the ID token.
-pub(super) struct Redeemed {
-    pub upn: String,
-    pub scopes: Vec<String>,
-    pub scope: String,
-    pub nonce: Option<String>,
-}
-
-/// Redeem `code` for `app` at the token endpoint (once, within ten minutes, from the
-/// redirect URI it was issued to, with the PKCE verifier when a challenge was sent).
-pub(super) fn redeem(
-    id: &Identity,
-    app: &AppRegistration,
-    code: Option<&str>,
-    redirect_uri: Option<&str>,
-    verifier: Option<&str>,
-) -> Result<Redeemed, AadError> {
-    let grant = |code: u32, text: String| AadError::bad_request("invalid_grant", code, text);
-    let Some(code) = code.filter(|c| !c.is_empty()) else {
-        return Err(AadError::bad_request(
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'code'.",
-        ));
-    };
-    let mut codes = id.codes.lock().unwrap_or_else(|e| e.into_inner());
-    let now = id.clock.now();
-    codes.retain(|_, c| c.expires + CODE_LIFETIME > now);
-    let Some(c) = codes.get_mut(code) else {
-        return Err(grant(
-            9002313,
-            "Invalid request. Request is malformed or invalid.".into(),
-        ));
-    };
-    if c.redeemed {
-        return Err(grant(54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.".into()));
-    }
-    if c.expires <= now {
-        return Err(grant(70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.".into()));
-    }
-    if !c.client_id.eq_ignore_ascii_case(&app.client_id) {
-        return Err(grant(
-            70000,
-            "The provided value for the 'code' parameter is not valid. The code was issued to another client.".into(),
-        ));
-    }
-    let given = redirect_uri.unwrap_or_default();
-    if given != c.redirect_uri {
-        return Err(grant(500112, format!("The reply address '{given}' does not match the reply address '{}' provided when requesting Authorization code.", c.redirect_uri)));
-    }
-    if let Some((method, challenge)) = &c.challenge {
-        let verifier = verifier.unwrap_or_default();
-        let computed = if method == "S256" {
-            B64URL.encode(Sha256::digest(verifier.as_bytes()))
-        } else {
-            verifier.to_string()
-        };
-        if verifier.is_empty() || computed != *challenge {
-            return Err(grant(
-                501481,
-                "The Code_Verifier does not match the code_challenge supplied in the authorization request.".into(),
-            ));
-        }
-    }
-    c.redeemed = true;
-    Ok(Redeemed {
-        upn: c.upn.clone(),
-        scopes: c.scopes.clone(),
-        scope: c.scope.clone(),
-        nonce: c.nonce.clone(),
-    })
 }

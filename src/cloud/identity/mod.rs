@@ -267,7 +267,7 @@ pub struct Identity {
     base: Arc<Mutex<String>>,
     refresh: Arc<Mutex<HashMap<String, Refresh>>>,
     /// Authorization codes waiting to be redeemed.
-    codes: Arc<Mutex<HashMap<String, authorize::AuthCode>>>,
+    codes: Arc<Mutex<HashMap<String, token::AuthCode>>>,
     check: Arc<Mutex<Option<PasswordCheck>>>,
 }
 

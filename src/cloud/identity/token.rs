@@ -14,6 +14,7 @@ use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 fn now_text(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -323,7 +324,7 @@ fn code_grant(
     app: &AppRegistration,
     form: &TokenForm,
 ) -> Result<Json<Value>, AadError> {
-    let r = super::authorize::redeem(
+    let r = redeem(
         id,
         app,
         form.code.as_deref(),
@@ -440,6 +441,98 @@ fn refresh_grant(
         form.scope.as_deref().unwrap_or_default(),
         None,
     )))
+}
+
+/// How long a code may wait to be redeemed (the service's ten minutes).
+pub(super) const CODE_LIFETIME: chrono::Duration = chrono::Duration::minutes(10);
+
+/// A code waiting to be redeemed.
+#[derive(Debug, Clone)]
+pub(super) struct AuthCode {
+    pub(super) client_id: String,
+    pub(super) redirect_uri: String,
+    pub(super) upn: String,
+    pub(super) scopes: Vec<String>,
+    /// The `scope` asked for (`openid` in it brings an ID token).
+    pub(super) scope: String,
+    /// `(method, challenge)` when the client used PKCE.
+    pub(super) challenge: Option<(String, String)>,
+    pub(super) nonce: Option<String>,
+    pub(super) expires: chrono::DateTime<chrono::Utc>,
+    pub(super) redeemed: bool,
+}
+
+/// What a redeemed code grants: the user, the scopes, the nonce for the ID token.
+pub(super) struct Redeemed {
+    pub upn: String,
+    pub scopes: Vec<String>,
+    pub scope: String,
+    pub nonce: Option<String>,
+}
+
+/// Redeem `code` for `app` at the token endpoint (once, within ten minutes, from the
+/// redirect URI it was issued to, with the PKCE verifier when a challenge was sent).
+fn redeem(
+    id: &Identity,
+    app: &AppRegistration,
+    code: Option<&str>,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<Redeemed, AadError> {
+    let grant = |code: u32, text: String| AadError::bad_request("invalid_grant", code, text);
+    let Some(code) = code.filter(|c| !c.is_empty()) else {
+        return Err(AadError::bad_request(
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'code'.",
+        ));
+    };
+    let mut codes = id.codes.lock().unwrap_or_else(|e| e.into_inner());
+    let now = id.clock.now();
+    codes.retain(|_, c| c.expires + CODE_LIFETIME > now);
+    let Some(c) = codes.get_mut(code) else {
+        return Err(grant(
+            9002313,
+            "Invalid request. Request is malformed or invalid.".into(),
+        ));
+    };
+    if c.redeemed {
+        return Err(grant(54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.".into()));
+    }
+    if c.expires <= now {
+        return Err(grant(70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.".into()));
+    }
+    if !c.client_id.eq_ignore_ascii_case(&app.client_id) {
+        return Err(grant(
+            70000,
+            "The provided value for the 'code' parameter is not valid. The code was issued to another client.".into(),
+        ));
+    }
+    let given = redirect_uri.unwrap_or_default();
+    if given != c.redirect_uri {
+        return Err(grant(500112, format!("The reply address '{given}' does not match the reply address '{}' provided when requesting Authorization code.", c.redirect_uri)));
+    }
+    if let Some((method, challenge)) = &c.challenge {
+        let verifier = verifier.unwrap_or_default();
+        let computed = if method == "S256" {
+            B64URL.encode(Sha256::digest(verifier.as_bytes()))
+        } else {
+            verifier.to_string()
+        };
+        if verifier.is_empty() || computed != *challenge {
+            return Err(grant(
+                501481,
+                "The Code_Verifier does not match the code_challenge supplied in the authorization request.".into(),
+            ));
+        }
+    }
+    c.redeemed = true;
+    Ok(Redeemed {
+        upn: c.upn.clone(),
+        scopes: c.scopes.clone(),
+        scope: c.scope.clone(),
+        nonce: c.nonce.clone(),
+    })
 }
 
 #[cfg(test)]
