@@ -464,7 +464,8 @@ fn info(w: &World, s: &Secrets, dir: &StateDir) -> LabInfo {
         redirect_uri: LAB_REDIRECT_URI.into(),
         admin_upn: s.admin_upn.clone(),
         admin_user_password: s.admin_user_password.clone(),
-        ca_file: dir.file("ca.pem").display().to_string(),
+        // Absolute, so that lab.json works from any directory.
+        ca_file: absolute(&dir.file("ca.pem")),
         ldap_url: e.ldap.clone().unwrap_or_default(),
         ldaps_url: e.ldaps.clone(),
         admin_dn: w.admin_dn(),
@@ -476,8 +477,15 @@ fn info(w: &World, s: &Secrets, dir: &StateDir) -> LabInfo {
         relay_key: e.relay_manage_key.clone(),
         control_url: String::new(),
         control_token: s.control_token.clone(),
-        state_dir: dir.path().display().to_string(),
+        state_dir: absolute(dir.path()),
     }
+}
+
+fn absolute(p: &std::path::Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// What was last written, part by part.

@@ -74,8 +74,12 @@ pub enum WorldError {
     Directory(#[from] crate::directory::forest::ProvisionError),
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
-    #[error("cannot listen on loopback: {0}")]
-    Listen(#[from] std::io::Error),
+    #[error("cannot listen for {what} on {addr}: {source} (is another lab or directory running? --ports auto takes free ports)")]
+    Listen {
+        what: &'static str,
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("user {upn}: synced_from `{dn}` is not an entry in the directory")]
     NoAnchor { upn: String, dn: String },
     #[error("{0}")]

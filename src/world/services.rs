@@ -118,7 +118,16 @@ pub(super) async fn start(
         None => TlsMaterial::generate(&names)?,
     };
     let l = &opts.listen;
-    let dc = Running::start(directory.clone(), l.ldap, Some(l.ldaps), tls.clone()).await?;
+    let listen = |what: &'static str, addr: String| {
+        move |source: std::io::Error| WorldError::Listen { what, addr, source }
+    };
+    let dc_addrs = match l.ldap {
+        Some(ldap) => format!("{ldap} and {}", l.ldaps),
+        None => l.ldaps.to_string(),
+    };
+    let dc = Running::start(directory.clone(), l.ldap, Some(l.ldaps), tls.clone())
+        .await
+        .map_err(listen("LDAP and LDAPS", dc_addrs))?;
     let ldaps = dc.ldaps_url().unwrap_or_default();
 
     let short = opts
@@ -158,8 +167,12 @@ pub(super) async fn start(
         },
         clock.clone(),
     );
-    let relay_listener = tokio::net::TcpListener::bind(l.relay).await?;
-    let relay_addr = relay_listener.local_addr()?;
+    let relay_listener = tokio::net::TcpListener::bind(l.relay)
+        .await
+        .map_err(listen("the relay", l.relay.to_string()))?;
+    let relay_addr = relay_listener
+        .local_addr()
+        .map_err(listen("the relay", l.relay.to_string()))?;
     let relay_task = tokio::spawn(relay_server::serve(
         relay.clone(),
         relay_listener,
@@ -190,8 +203,12 @@ pub(super) async fn start(
         identity.clone(),
         clock.clone(),
     );
-    let web_listener = tokio::net::TcpListener::bind(l.web).await?;
-    let web_addr = web_listener.local_addr()?;
+    let web_listener = tokio::net::TcpListener::bind(l.web)
+        .await
+        .map_err(listen("Graph and sign-in", l.web.to_string()))?;
+    let web_addr = web_listener
+        .local_addr()
+        .map_err(listen("Graph and sign-in", l.web.to_string()))?;
     let https = opts.tls.is_some();
     let web_url = format!("{}://{web_addr}", if https { "https" } else { "http" });
     graph.set_base_url(&web_url);
