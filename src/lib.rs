@@ -11,7 +11,7 @@
 //! - [`sas`], [`hybrid_connections`], [`writeback_protocol`], [`nt_security`]: wire formats
 //!   both sides use (SAS tokens, Hybrid Connections messages, the password message,
 //!   nTSecurityDescriptor); [`tls`] and [`https`]: TLS material, a CA of our own, HTTPS
-//!   clients and serving.
+//!   clients and serving; [`net`]: addresses as clients reach them.
 //! - [`clock`]: business time (real, or a virtual clock that scenarios own).
 //!
 //! - [`world`]: one simulated world (directory + relay + tenant + engine, one clock) as an
@@ -33,6 +33,7 @@ pub mod engine;
 pub mod https;
 pub mod hybrid_connections;
 pub mod lab;
+pub mod net;
 pub mod nt_security;
 pub mod relay;
 pub mod sas;

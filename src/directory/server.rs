@@ -281,11 +281,13 @@ impl Running {
     }
 
     pub fn ldap_url(&self) -> Option<String> {
-        self.ldap_addr.map(|a| format!("ldap://{a}"))
+        self.ldap_addr
+            .map(|a| format!("ldap://{}", crate::net::reachable(a)))
     }
 
     pub fn ldaps_url(&self) -> Option<String> {
-        self.ldaps_addr.map(|a| format!("ldaps://{a}"))
+        self.ldaps_addr
+            .map(|a| format!("ldaps://{}", crate::net::reachable(a)))
     }
 
     /// Stop accepting, close every connection, and wait for all of it.

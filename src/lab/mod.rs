@@ -268,10 +268,12 @@ impl Lab {
             })?;
         let control_url = format!(
             "http://{}",
-            listener.local_addr().map_err(|source| LabError::Listen {
-                addr: control_addr,
-                source,
-            })?
+            crate::net::reachable(listener.local_addr().map_err(|source| {
+                LabError::Listen {
+                    addr: control_addr,
+                    source,
+                }
+            })?)
         );
         let info = LabInfo {
             control_url,

@@ -15,6 +15,7 @@ use crate::directory::server::Running;
 use crate::directory::Directory;
 use crate::engine::config::GraphAuth;
 use crate::engine::EngineConfig;
+use crate::net::reachable;
 use crate::relay::{server as relay_server, Relay, RelayConfig, Rights, SasPolicy};
 use crate::tls::TlsMaterial;
 use crate::writeback_protocol::HYBRID_CONNECTION;
@@ -108,11 +109,21 @@ pub(super) async fn start(
         ClockKind::System => StdRng::from_entropy(),
     };
     let virtual_clock = opts.clock == ClockKind::Virtual;
-    let names = [
+    // The certificate names every way a client may reach the lab: loopback, the address
+    // it was asked to bind, and the machine's name when it listens on every address.
+    let mut names = vec![
         directory.domain().dc_host,
         "localhost".into(),
         "127.0.0.1".into(),
     ];
+    let bound = opts.listen.ldaps.ip();
+    if bound.is_unspecified() {
+        if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+            names.push(host.trim().to_string());
+        }
+    } else if !bound.is_loopback() {
+        names.push(bound.to_string());
+    }
     let tls = match &opts.tls {
         Some(ca) => ca.issue(&names)?,
         None => TlsMaterial::generate(&names)?,
@@ -170,9 +181,11 @@ pub(super) async fn start(
     let relay_listener = tokio::net::TcpListener::bind(l.relay)
         .await
         .map_err(listen("the relay", l.relay.to_string()))?;
-    let relay_addr = relay_listener
-        .local_addr()
-        .map_err(listen("the relay", l.relay.to_string()))?;
+    let relay_addr = reachable(
+        relay_listener
+            .local_addr()
+            .map_err(listen("the relay", l.relay.to_string()))?,
+    );
     let relay_task = tokio::spawn(relay_server::serve(
         relay.clone(),
         relay_listener,
@@ -210,7 +223,11 @@ pub(super) async fn start(
         .local_addr()
         .map_err(listen("Graph and sign-in", l.web.to_string()))?;
     let https = opts.tls.is_some();
-    let web_url = format!("{}://{web_addr}", if https { "https" } else { "http" });
+    let web_url = format!(
+        "{}://{}",
+        if https { "https" } else { "http" },
+        reachable(web_addr)
+    );
     graph.set_base_url(&web_url);
     identity.set_base_url(&web_url);
     let router = graph.clone().router().merge(identity.clone().router());

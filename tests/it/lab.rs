@@ -552,3 +552,55 @@ fn check_floor(
         Some((found, count))
     })
 }
+
+/// The binary as a person meets it: a warning when the lab is reachable from elsewhere, and
+/// `--world` refused over a folder that already holds a lab.
+#[cfg(unix)]
+#[test]
+fn the_cli_warns_off_loopback_and_will_not_start_a_world_over_a_lab() {
+    use std::io::{BufRead, BufReader};
+    let folder = Folder::new("cli");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_writeback-sim"))
+        .args(["lab", "--ports", "auto", "--bind", "0.0.0.0", "--state"])
+        .arg(&folder.0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut warning = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut warning)
+        .unwrap();
+    assert!(
+        warning.starts_with("warning: the lab listens on 0.0.0.0"),
+        "{warning}"
+    );
+    let mut screen = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut screen)
+        .unwrap();
+    assert!(
+        screen.starts_with("writeback-sim lab for gntech.me"),
+        "{screen}"
+    );
+    kill(&mut child);
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_writeback-sim"))
+        .args([
+            "lab",
+            "--ports",
+            "auto",
+            "--world",
+            "scenarios/password/access-denied.yaml",
+            "--state",
+        ])
+        .arg(&folder.0)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("already holds a lab") && err.contains("--world"),
+        "{err}"
+    );
+}
