@@ -7,6 +7,8 @@
 #
 # BIN: the writeback-sim binary; VENV: a Python venv with msgraph-sdk and azure-identity;
 # NODE_MODULES: a node_modules folder holding hyco-ws. Needs ldap-utils, jq and curl.
+# (Output goes to files before grep reads it: `cmd | grep -q` under pipefail fails when
+# grep stops reading first.)
 set -euo pipefail
 
 BIN=${1:?the writeback-sim binary}
@@ -50,12 +52,14 @@ echo "ldapwhoami (LDAP): $who"
 who=$(ldapwhoami -x -H "$LDAPS" -D "$ADMIN_DN" -w "$ADMIN_PW") || fail "ldapwhoami over LDAPS"
 echo "ldapwhoami (LDAPS): $who"
 ldapsearch -LLL -x -H "$LDAPS" -D "$ADMIN_DN" -w "$ADMIN_PW" -b "$BASE" "(sAMAccountName=alice)" dn \
-  | grep -q "CN=Alice Smith,OU=Staff,$BASE" || fail "ldapsearch found no alice"
+  > "$WORK/alice.out" || fail "ldapsearch"
+grep -q "CN=Alice Smith,OU=Staff,$BASE" "$WORK/alice.out" || fail "ldapsearch found no alice"
 echo "ldapsearch (LDAPS): alice found"
 printf 'dn: CN=Alice Smith,OU=Staff,%s\nchangetype: modify\nreplace: description\ndescription: set by ldapmodify\n' "$BASE" \
   | ldapmodify -x -H "$LDAPS" -D "$ADMIN_DN" -w "$ADMIN_PW" > /dev/null || fail "ldapmodify"
 ldapsearch -LLL -x -H "$LDAP" -D "$ADMIN_DN" -w "$ADMIN_PW" -b "CN=Alice Smith,OU=Staff,$BASE" -s base description \
-  | grep -q "description: set by ldapmodify" || fail "ldapmodify's change is not there"
+  > "$WORK/described.out" || fail "ldapsearch"
+grep -q "description: set by ldapmodify" "$WORK/described.out" || fail "ldapmodify's change is not there"
 echo "ldapmodify (LDAPS): description written and read back"
 if ldapwhoami -x -H "$LDAP" -D "$ADMIN_DN" -w "wrong" 2> "$WORK/bad-bind"; then fail "a wrong password bound"; fi
 grep -q "Invalid credentials (49)" "$WORK/bad-bind" || fail "a wrong password: $(cat "$WORK/bad-bind")"
@@ -78,7 +82,8 @@ grep -E "PasswordSet +success" "$WORK/status.out" || fail "the run history has n
 echo "run history: the write is there"
 "$BIN" lab ctl --state "$STATE" sync delta > /dev/null || fail "lab ctl sync delta"
 ldapsearch -LLL -o ldif-wrap=no -x -H "$LDAPS" -D "$ADMIN_DN" -w "$ADMIN_PW" -b "OU=M365 Groups,$BASE" "(mailNickname=lab-falcon)" dn mail \
-  | tee "$WORK/group.out" | grep -q "mail: lab-falcon@gntech.me" || fail "the Microsoft 365 group was not written back: $(cat "$WORK/group.out")"
+  > "$WORK/group.out" || fail "ldapsearch"
+grep -q "mail: lab-falcon@gntech.me" "$WORK/group.out" || fail "the Microsoft 365 group was not written back: $(cat "$WORK/group.out")"
 echo "group writeback: the Microsoft 365 group the SDK created is in AD: $(head -1 "$WORK/group.out")"
 
 echo "== hyco-ws (Azure Relay Hybrid Connections for Node)"
