@@ -149,7 +149,8 @@ pub async fn lab(args: LabArgs) -> anyhow::Result<Outcome> {
     let state = args.state.clone();
     let lab = Lab::start(opts, move |template| new_world(template, world_file, state)).await?;
     println!("{}", lab.screen());
-    lab.run_until_signal().await?;
+    super::wait_for_stop().await;
+    lab.shutdown().await?;
     println!("lab stopped; its state is in {}", args.state.display());
     Ok(Outcome::Ok)
 }

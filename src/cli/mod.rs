@@ -368,7 +368,8 @@ async fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_stop() {
+/// Until Ctrl-C or SIGTERM.
+pub(crate) async fn wait_for_stop() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

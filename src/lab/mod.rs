@@ -241,7 +241,19 @@ impl Lab {
                 w
             }
         };
-        let info = info(&world, &secrets, &dir);
+        let control_addr = port(CONTROL_PORT);
+        let listen_error = |source| LabError::Listen {
+            addr: control_addr,
+            source,
+        };
+        let listener = tokio::net::TcpListener::bind(control_addr)
+            .await
+            .map_err(listen_error)?;
+        let control_url = format!(
+            "http://{}",
+            crate::net::reachable(listener.local_addr().map_err(listen_error)?)
+        );
+        let info = info(&world, &secrets, &dir, control_url);
         let next_cycle = world.next_cycle();
         dir.save_secrets(&secrets)?;
         let world = Arc::new(Mutex::new(world));
@@ -259,29 +271,6 @@ impl Lab {
         dir.write_file("lab.json", &json, true)?;
 
         let stop = CancellationToken::new();
-        let control_addr = port(CONTROL_PORT);
-        let listener = tokio::net::TcpListener::bind(control_addr)
-            .await
-            .map_err(|source| LabError::Listen {
-                addr: control_addr,
-                source,
-            })?;
-        let control_url = format!(
-            "http://{}",
-            crate::net::reachable(listener.local_addr().map_err(|source| {
-                LabError::Listen {
-                    addr: control_addr,
-                    source,
-                }
-            })?)
-        );
-        let info = LabInfo {
-            control_url,
-            ..info
-        };
-        // Written again now that the control port is known.
-        let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
-        dir.write_file("lab.json", &json, true)?;
         let control = tokio::spawn(control::serve(
             listener,
             world.clone(),
@@ -362,12 +351,6 @@ impl Lab {
         )
     }
 
-    /// Run until Ctrl-C or SIGTERM, then shut down cleanly.
-    pub async fn run_until_signal(self) -> Result<(), LabError> {
-        wait_for_signal().await;
-        self.shutdown().await
-    }
-
     /// Stop serving, save everything, and release the state folder.
     pub async fn shutdown(self) -> Result<(), LabError> {
         self.stop.cancel();
@@ -390,28 +373,6 @@ fn humantime(d: Duration) -> String {
         s if s % 3600 == 0 => format!("{}h", s / 3600),
         s if s % 60 == 0 => format!("{}m", s / 60),
         s => format!("{s}s"),
-    }
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -451,7 +412,7 @@ fn add_lab_identities(w: &mut World, s: &Secrets) -> Result<(), LabError> {
     Ok(())
 }
 
-fn info(w: &World, s: &Secrets, dir: &StateDir) -> LabInfo {
+fn info(w: &World, s: &Secrets, dir: &StateDir, control_url: String) -> LabInfo {
     let e = w.endpoints();
     LabInfo {
         domain: w.domain(),
@@ -477,7 +438,7 @@ fn info(w: &World, s: &Secrets, dir: &StateDir) -> LabInfo {
         relay_path: LAB_RELAY_PATH.into(),
         relay_key_name: crate::world::RELAY_MANAGE_POLICY.into(),
         relay_key: e.relay_manage_key.clone(),
-        control_url: String::new(),
+        control_url,
         control_token: s.control_token.clone(),
         state_dir: absolute(dir.path()),
     }

@@ -4,8 +4,8 @@
 
 use super::{World, WorldError};
 use crate::cloud::tenant::{
-    AlternativeSecurityId, CloudDevice, CloudGroup, CloudUser, OnPremises, WritebackConfiguration,
-    ON_PREMISES_GROUP_TYPES,
+    AlternativeSecurityId, CloudDevice, CloudGroup, CloudUser, GroupFlags, OnPremises,
+    WritebackConfiguration, ON_PREMISES_GROUP_TYPES,
 };
 use crate::cloud::{License, SsprEnabled};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -294,28 +294,24 @@ impl World {
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect::<String>()
             .to_ascii_lowercase();
-        let mail = mail_enabled.then(|| format!("{nickname}@{}", self.tenant.settings().domain));
         let id = self.object_id();
         self.tenant.put_group(CloudGroup {
-            id: id.clone(),
-            display_name: spec.name,
-            description: None,
-            mail_nickname: nickname,
-            proxy_addresses: mail.iter().map(|m| format!("SMTP:{m}")).collect(),
-            mail,
-            mail_enabled,
-            security_enabled,
-            group_types: if unified {
-                vec!["Unified".into()]
-            } else {
-                vec![]
-            },
-            members,
             writeback: WritebackConfiguration {
                 is_enabled: spec.writeback,
                 on_premises_group_type: spec.on_prem_group_type,
             },
-            on_premises_sync_enabled: false,
+            ..CloudGroup::created(
+                id.clone(),
+                spec.name,
+                nickname,
+                GroupFlags {
+                    unified,
+                    mail_enabled,
+                    security_enabled,
+                },
+                &self.tenant.settings().domain,
+                members,
+            )
         });
         Ok(id)
     }

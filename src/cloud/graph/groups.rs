@@ -6,7 +6,7 @@
 use super::devices::{page_body, page_size, start_round, Round, RoundQuery};
 use super::{not_found, select, skip_of, Graph, GraphError, Need};
 use crate::cloud::change_log::Delta;
-use crate::cloud::tenant::{CloudGroup, ON_PREMISES_GROUP_TYPES};
+use crate::cloud::tenant::{CloudGroup, GroupFlags, ON_PREMISES_GROUP_TYPES};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -263,25 +263,20 @@ pub async fn create(
         let user = g.tenant.user(id).ok_or_else(|| not_found(id))?;
         members.push(user.id);
     }
-    let domain = g.tenant.settings().domain;
-    let mail = mail_enabled.then(|| format!("{}@{domain}", nickname.to_ascii_lowercase()));
     let group = CloudGroup {
-        id: uuid::Uuid::new_v4().hyphenated().to_string(),
-        display_name: name,
         description: body.description,
-        mail_nickname: nickname,
-        proxy_addresses: mail.iter().map(|m| format!("SMTP:{m}")).collect(),
-        mail,
-        mail_enabled,
-        security_enabled,
-        group_types: if unified {
-            vec!["Unified".into()]
-        } else {
-            vec![]
-        },
-        members,
-        writeback: Default::default(),
-        on_premises_sync_enabled: false,
+        ..CloudGroup::created(
+            uuid::Uuid::new_v4().hyphenated().to_string(),
+            name,
+            nickname,
+            GroupFlags {
+                unified,
+                mail_enabled,
+                security_enabled,
+            },
+            &g.tenant.settings().domain,
+            members,
+        )
     };
     g.tenant.put_group(group.clone());
     let created = g.tenant.group_by_id(&group.id).unwrap_or(group);
