@@ -193,6 +193,13 @@ impl CertificateAuthority {
 /// certificate in PEM) when given, the platform's roots otherwise. Each client has its own
 /// connection pool; the TLS configuration for a set of roots is built once per process.
 pub fn http_client(extra_ca: Option<&str>) -> Result<reqwest::Client, TlsError> {
+    http_client_builder(extra_ca)?
+        .build()
+        .map_err(|e| TlsError::Client(e.to_string()))
+}
+
+/// [`http_client`]'s builder, for a client that needs more (no redirects, say).
+pub fn http_client_builder(extra_ca: Option<&str>) -> Result<reqwest::ClientBuilder, TlsError> {
     static CONFIGS: std::sync::Mutex<Vec<(Option<String>, rustls::ClientConfig)>> =
         std::sync::Mutex::new(Vec::new());
     // reqwest is built without a provider of its own: ring is the crate's, for every
@@ -210,10 +217,7 @@ pub fn http_client(extra_ca: Option<&str>) -> Result<reqwest::Client, TlsError> 
             }
         }
     };
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .build()
-        .map_err(|e| TlsError::Client(e.to_string()))
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(config))
 }
 
 fn client_config(extra_ca: Option<&str>) -> Result<rustls::ClientConfig, TlsError> {

@@ -20,5 +20,5 @@ pub mod identity;
 pub mod sspr;
 pub mod tenant;
 
-pub use sspr::{AnswerOutcome, PasswordService, RelaySender, UserAnswer};
+pub use sspr::{sspr_wording, AnswerOutcome, PasswordService, RelaySender, UserAnswer};
 pub use tenant::{CloudUser, License, SsprEnabled, SyncFeatures, Tenant, TenantSettings};

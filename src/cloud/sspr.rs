@@ -60,6 +60,56 @@ impl UserAnswer {
     }
 }
 
+impl UserAnswer {
+    /// The SSPR code the answer carries (`SSPR_0029`), if any.
+    pub fn sspr_code(&self) -> Option<&str> {
+        self.detail
+            .iter()
+            .map(String::as_str)
+            .find(|d| d.starts_with("SSPR_") && d.len() == 9)
+    }
+}
+
+/// What the portal tells a person for an SSPR code: the explanation, then the technical
+/// line with the code (`troubleshoot-sspr.md`, "Error | Details | Technical details").
+pub fn sspr_wording(code: &str) -> Option<(&'static str, &'static str)> {
+    Some(match code {
+        "SSPR_0009" => (
+            "We're sorry, you can't reset your password at this time because your administrator has disabled password reset for your organization. There is no further action you can take to resolve this situation. Contact your admin and ask them to enable this feature.",
+            "We've detected that password reset has not been enabled by your administrator. Contact your admin and ask them to enable password reset for your organization.",
+        ),
+        "SSPR_0010" => (
+            "We're sorry, you can't reset your password at this time because your administrator has not enabled a necessary service for your organization. There is no further action you can take to resolve this situation. Contact your admin and ask them to check your organization's configuration.",
+            "We've detected that password writeback has not been enabled. Contact your admin and ask them to enable password writeback.",
+        ),
+        "SSPR_0011" => (
+            "We're sorry, you can't reset your password at this time because your administrator has not configured password reset for your organization. There is no further action you can take to resolve this situation. Contact your admin and ask them to configure password reset.",
+            "Your organization has not defined a password reset policy. Contact your admin and ask them to define a password reset policy.",
+        ),
+        "SSPR_0012" => (
+            "We're sorry, you can't reset your password at this time because required licenses are missing from your organization. There is no further action you can take to resolve this situation. Contact your admin and ask them to check your license assignment.",
+            "Your organization does not have the required licenses necessary to perform password reset. Contact your admin and ask them to review the license assignments.",
+        ),
+        "SSPR_0013" => (
+            "We're sorry, you can't reset your password at this time because your administrator has not configured your account to use password reset. There is no further action you can take to resolve this situation. Contact your admin and ask them to configure your account for password reset.",
+            "You are not a member of a group enabled for password reset. Contact your admin and request to be added to the group.",
+        ),
+        "SSPR_0014" => (
+            "We're sorry, you can't reset your password at this time because necessary information is missing from your account. There is no further action you can take to resolve this situation. Contact your admin and ask them to reset your password for you.",
+            "Additional security info is needed to reset your password. To proceed, contact your admin and ask them to reset your password. After you have access to your account, you can register additional security info at https://aka.ms/ssprsetup.",
+        ),
+        "SSPR_0029" => (
+            "We're sorry, we can't reset your password at this time because of a problem with your organization's password reset configuration. There is no further action you can take to resolve this situation. Contact your admin and ask them to investigate.",
+            "We are unable to reset your password due to an error in your on-premises configuration. Contact your admin and ask them to investigate.",
+        ),
+        "SSPR_0030" => (
+            "We're sorry, we can't reset your password at this time because of connectivity issues to your organization. There is no action to take right now, but the problem might be resolved if you try again later. If the problem persists, contact your admin and ask them to investigate.",
+            "We can't reset your password due to a poor connection with your on-premises environment. Contact your admin and ask them to investigate.",
+        ),
+        _ => return None,
+    })
+}
+
 /// Where the relay sender endpoint is and the Send key.
 #[derive(Clone)]
 pub struct RelaySender {
@@ -157,6 +207,11 @@ impl PasswordService {
             ));
         }
         Ok((user, s))
+    }
+
+    /// The portal's gates alone, as when a user ID is entered (before any code is sent).
+    pub fn check_portal(&self, upn: &str) -> Result<(), UserAnswer> {
+        self.portal(upn).map(|_| ())
     }
 
     /// Self-service reset at the SSPR portal, identity already verified.

@@ -92,17 +92,43 @@ impl<I: PartialEq> Partition<I> {
     pub(super) fn pending(&self) -> (u32, u32, u32) {
         let mut c = (0, 0, 0);
         for d in self.objects.values() {
-            match (&d.image, &d.exported) {
-                _ if d.retired => c.2 += 1,
+            match d.pending_export() {
+                Some("add") => c.0 += 1,
                 // In AD already, but to be written again in full (rescoped, re-enabled).
-                (Some(_), None) if d.dn.is_some() => c.1 += 1,
-                (Some(_), None) => c.0 += 1,
-                (Some(a), Some(b)) if a != b => c.1 += 1,
-                (None, Some(_)) => c.2 += 1,
-                _ => {}
+                Some("update") => c.1 += 1,
+                Some(_) => c.2 += 1,
+                None => {}
             }
         }
         c
+    }
+}
+
+/// One object of the connector space as the Connectors tab's search shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CsRow {
+    /// `device` or `group`.
+    pub kind: &'static str,
+    pub object_id: String,
+    /// The name the last import saw (or the last export wrote, once deleted in the cloud).
+    pub display_name: String,
+    /// The AD object it is joined to.
+    pub dn: Option<String>,
+    /// The export waiting for the next run: `add`, `update` or `delete`.
+    pub pending_export: Option<&'static str>,
+}
+
+impl<I: PartialEq> CsObject<I> {
+    /// What the next export does with it, as [`Partition::pending`] counts it.
+    fn pending_export(&self) -> Option<&'static str> {
+        match (&self.image, &self.exported) {
+            _ if self.retired => Some("delete"),
+            (Some(_), None) if self.dn.is_some() => Some("update"),
+            (Some(_), None) => Some("add"),
+            (Some(a), Some(b)) if a != b => Some("update"),
+            (None, Some(_)) => Some("delete"),
+            _ => None,
+        }
     }
 }
 
@@ -188,6 +214,15 @@ impl ConnectorSpace {
             .and_then(|d| d.dn.clone())
     }
 
+    /// The AD object joined to a cloud group, if any.
+    pub fn joined_group_dn(&self, object_id: &str) -> Option<String> {
+        self.lock()
+            .groups
+            .objects
+            .get(object_id)
+            .and_then(|g| g.dn.clone())
+    }
+
     /// How many cloud devices the connector space holds (deleted ones not yet exported included).
     pub fn len(&self) -> usize {
         self.lock().devices.objects.len()
@@ -231,6 +266,46 @@ impl ConnectorSpace {
                 g.retired = true;
             }
         }
+    }
+
+    /// The objects whose name, objectId or DN contains `search` (case-insensitive; all
+    /// when empty), devices first, each kind in objectId order.
+    pub fn rows(&self, search: &str) -> Vec<CsRow> {
+        let needle = search.trim().to_lowercase();
+        let st = self.lock();
+        let matches = |r: &CsRow| {
+            needle.is_empty()
+                || r.display_name.to_lowercase().contains(&needle)
+                || r.object_id.to_lowercase().contains(&needle)
+                || r.dn
+                    .as_ref()
+                    .is_some_and(|d| d.to_lowercase().contains(&needle))
+        };
+        let devices = st.devices.objects.iter().map(|(id, d)| CsRow {
+            kind: "device",
+            object_id: id.clone(),
+            display_name: d
+                .image
+                .as_ref()
+                .or(d.exported.as_ref())
+                .map(|i| i.display_name.clone())
+                .unwrap_or_default(),
+            dn: d.dn.clone(),
+            pending_export: d.pending_export(),
+        });
+        let groups = st.groups.objects.iter().map(|(id, g)| CsRow {
+            kind: "group",
+            object_id: id.clone(),
+            display_name: g
+                .image
+                .as_ref()
+                .or(g.exported.as_ref())
+                .map(|i| i.display_name.clone())
+                .unwrap_or_default(),
+            dn: g.dn.clone(),
+            pending_export: g.pending_export(),
+        });
+        devices.chain(groups).filter(matches).collect()
     }
 
     pub fn delta_link(&self) -> Option<String> {

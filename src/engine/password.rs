@@ -102,11 +102,16 @@ pub async fn handle(
                 Level::Error,
                 format!("{name}Fail: {who}, Reason: {event_name}"),
             );
+            // The account the engine found, so that an admin knows where to look.
+            let account = dn
+                .as_ref()
+                .map(|d| format!(", DistinguishedName: {d}"))
+                .unwrap_or_default();
             history.event(
                 end,
                 event_id,
                 Level::Error,
-                format!("{event_name}: {who}, Details: {detail}"),
+                format!("{event_name}: {who}{account}, Details: {detail}"),
             );
             PasswordResponse {
                 outcome,

@@ -11,7 +11,7 @@
 //!   "to": DN}`: what an AD admin does with Delegate Control or dsacls (`to` defaults to
 //!   the AD DS connector account).
 
-use crate::world::{CycleKind, Faults, Right, World};
+use crate::world::{CycleKind, CycleSummary, Event, Faults, Right, RunRecord, World};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -141,7 +141,7 @@ pub async fn serve(
         .await
 }
 
-fn faults_json(f: &Faults) -> Value {
+pub(crate) fn faults_json(f: &Faults) -> Value {
     let ms = |d: Option<Duration>| d.map(|d| d.as_millis() as u64);
     json!({
         "relay": { "latency_ms": ms(f.relay.latency), "down": f.relay.down },
@@ -156,71 +156,60 @@ fn faults_json(f: &Faults) -> Value {
     })
 }
 
-async fn status(State(c): State<Control>) -> Response {
-    let w = c.world.lock().await;
-    let features: serde_json::Map<String, Value> = w
-        .features()
-        .rows()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect();
-    let all_runs = w.runs();
-    let runs: Vec<Value> = all_runs
-        .iter()
-        .rev()
-        .take(10)
-        .map(|r| {
-            json!({
-                "profile": r.profile.to_string(),
-                "status": r.status.to_string(),
-                "start": r.start,
-                "end": r.end,
-                "user": r.user,
-                "adds": r.adds,
-                "updates": r.updates,
-                "deletes": r.deletes,
-                "export_errors": r.export_errors.iter().map(|e| json!({"type": e.kind.to_string(), "dn": e.dn, "detail": e.detail})).collect::<Vec<_>>(),
-                "error": r.error,
-            })
-        })
-        .collect();
-    let events: Vec<Value> = w
-        .events_since((0, 0))
-        .iter()
-        .rev()
-        .take(10)
-        .map(|e| {
-            json!({
-                "id": e.id,
-                "time": e.time,
-                "level": e.level.to_string(),
-                "source": e.source.to_string(),
-                "message": e.message,
-            })
-        })
-        .collect();
-    Json(json!({
-        "now": w.now(),
-        "features": features,
-        "next_cycle": w.next_cycle(),
-        "faults": faults_json(&w.faults()),
-        "run_count": all_runs.len(),
-        "runs": runs,
-        "events": events,
-    }))
-    .into_response()
+/// A run of the history as the Operations tab shows it.
+pub(crate) fn run_json(r: &RunRecord) -> Value {
+    json!({
+        "profile": r.profile.to_string(),
+        "connector": r.connector,
+        "status": r.status.to_string(),
+        "start": r.start,
+        "end": r.end,
+        "user": r.user,
+        "dn": r.dn,
+        "adds": r.adds,
+        "updates": r.updates,
+        "deletes": r.deletes,
+        "export_errors": r.export_errors.iter().map(|e| json!({"type": e.kind.to_string(), "dn": e.dn, "detail": e.detail})).collect::<Vec<_>>(),
+        "skipped": r.skipped.iter().map(|x| json!({"object": x.object, "reason": x.reason})).collect::<Vec<_>>(),
+        "error": r.error,
+    })
 }
 
-async fn set_faults(
-    State(c): State<Control>,
-    body: Result<Json<FaultsRequest>, JsonRejection>,
-) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
-    };
+/// An event of the Application log.
+pub(crate) fn event_json(e: &Event) -> Value {
+    json!({
+        "id": e.id,
+        "time": e.time,
+        "level": e.level.to_string(),
+        "source": e.source.to_string(),
+        "message": e.message,
+    })
+}
+
+/// What a sync cycle did.
+pub(crate) fn cycle_json(s: &CycleSummary) -> Value {
+    json!({
+        "imported": { "adds": s.imported.0, "updates": s.imported.1, "deletes": s.imported.2 },
+        "exported": { "adds": s.exported.0, "updates": s.exported.1, "deletes": s.exported.2 },
+        "export_errors": s.export_errors,
+        "import_failed": s.import_failed,
+        "skipped": s.skipped.iter().map(|x| json!({"object": x.object, "reason": x.reason})).collect::<Vec<_>>(),
+    })
+}
+
+/// `delta` or `initial`.
+pub(crate) fn cycle_kind(kind: &str) -> Result<CycleKind, String> {
+    match kind {
+        "delta" => Ok(CycleKind::Delta),
+        "initial" => Ok(CycleKind::Initial),
+        other => Err(format!("kind `{other}`: use delta or initial")),
+    }
+}
+
+/// Turn on what `req` names (a latency of 0 turns it off) and act on the one-off faults;
+/// returns the faults now in force.
+pub(crate) fn apply_faults(w: &World, req: &FaultsRequest) -> Faults {
     let ms = Duration::from_millis;
-    let w = c.world.lock().await;
     let mut f = w.faults();
     if let Some(l) = req.relay.latency_ms {
         f.relay.latency = (l > 0).then(|| ms(l));
@@ -257,6 +246,48 @@ async fn set_faults(
     if req.ldap.reset_connections {
         w.reset_ldap_connections();
     }
+    f
+}
+
+async fn status(State(c): State<Control>) -> Response {
+    let w = c.world.lock().await;
+    let features: serde_json::Map<String, Value> = w
+        .features()
+        .rows()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let all_runs = w.runs();
+    let runs: Vec<Value> = all_runs.iter().rev().take(10).map(run_json).collect();
+    let events: Vec<Value> = w
+        .events_since((0, 0))
+        .iter()
+        .rev()
+        .take(10)
+        .map(event_json)
+        .collect();
+    Json(json!({
+        "now": w.now(),
+        "features": features,
+        "next_cycle": w.next_cycle(),
+        "faults": faults_json(&w.faults()),
+        "run_count": all_runs.len(),
+        "runs": runs,
+        "events": events,
+    }))
+    .into_response()
+}
+
+async fn set_faults(
+    State(c): State<Control>,
+    body: Result<Json<FaultsRequest>, JsonRejection>,
+) -> Response {
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let w = c.world.lock().await;
+    let f = apply_faults(&w, &req);
     Json(faults_json(&f)).into_response()
 }
 
@@ -270,27 +301,14 @@ async fn sync(
     State(c): State<Control>,
     body: Result<Json<SyncRequest>, JsonRejection>,
 ) -> Response {
-    let kind = match body.as_ref().map(|Json(b)| b.kind.as_str()) {
-        Ok("delta") => CycleKind::Delta,
-        Ok("initial") => CycleKind::Initial,
-        Ok(other) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("kind `{other}`: use delta or initial"),
-            )
-        }
+    let kind = match body.as_ref().map(|Json(b)| cycle_kind(&b.kind)) {
+        Ok(Ok(k)) => k,
+        Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, e),
         Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
     };
     let w = c.world.lock().await;
     match w.sync(kind).await {
-        Ok(s) => Json(json!({
-            "imported": { "adds": s.imported.0, "updates": s.imported.1, "deletes": s.imported.2 },
-            "exported": { "adds": s.exported.0, "updates": s.exported.1, "deletes": s.exported.2 },
-            "export_errors": s.export_errors,
-            "import_failed": s.import_failed,
-            "skipped": s.skipped.iter().map(|x| json!({"object": x.object, "reason": x.reason})).collect::<Vec<_>>(),
-        }))
-        .into_response(),
+        Ok(s) => Json(cycle_json(&s)).into_response(),
         Err(e) => error(StatusCode::CONFLICT, e.to_string()),
     }
 }

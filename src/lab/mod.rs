@@ -8,9 +8,13 @@
 //! - [`state`]: the state folder (format, atomic writes, lock).
 //! - [`control`]: the control endpoint (faults, cycles, status) behind a bearer token.
 //!
-//! The lab drives the world through its API only. Left out: a web UI (a later issue).
+//! - [`pages`]: the web pages (the SSPR portal and My Account, the admin center, the sync
+//!   console), over HTTPS.
+//!
+//! The lab drives the world through its API only.
 
 pub mod control;
+pub mod pages;
 pub mod state;
 
 use crate::world::{
@@ -35,6 +39,8 @@ pub const LDAPS_PORT: u16 = 10636;
 pub const WEB_PORT: u16 = 10443;
 pub const RELAY_PORT: u16 = 10080;
 pub const CONTROL_PORT: u16 = 10090;
+/// The web pages (HTTPS): the portal, the admin center, the sync console.
+pub const PAGES_PORT: u16 = 10444;
 /// A hybrid connection of the lab's relay for clients of one's own (hyco-ws).
 pub const LAB_RELAY_PATH: &str = "lab";
 /// How often the saver looks for changes: a crash loses at most this, plus one write.
@@ -127,6 +133,14 @@ pub struct LabInfo {
     pub relay_key: String,
     pub control_url: String,
     pub control_token: String,
+    /// The user's SSPR portal (`/portal`); My Account is beside it (`/myaccount`).
+    pub portal_url: String,
+    /// The Entra admin center.
+    pub admin_url: String,
+    /// The Entra Connect server's console (Synchronization Service Manager, events, …).
+    pub console_url: String,
+    /// The app the pages sign people in with (a public client).
+    pub pages_client_id: String,
     pub state_dir: String,
 }
 
@@ -144,6 +158,7 @@ pub struct Lab {
     /// What is on disk, part by part (shared by the saver and shutdown).
     saved: Arc<Mutex<Saved>>,
     control: tokio::task::JoinHandle<std::io::Result<()>>,
+    pages: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 fn random_text(bytes: usize) -> String {
@@ -219,7 +234,7 @@ impl Lab {
             relay_paths: vec![LAB_RELAY_PATH.into()],
             ..WorldOptions::default()
         };
-        let world = match saved {
+        let mut world = match saved {
             Some(state) => {
                 let mut w = World::start(WorldOptions {
                     forest: state.directory.forest.clone(),
@@ -241,6 +256,17 @@ impl Lab {
                 w
             }
         };
+        let (pages_listener, pages_tls, pages_url) = pages::start(
+            port(PAGES_PORT),
+            &CertificateAuthority::from_pem(&secrets.ca_cert, &secrets.ca_key),
+            world.dc_host(),
+        )
+        .await?;
+        pages::register_app(
+            &mut world,
+            &pages::client_id(&secrets.client_id),
+            &pages_url,
+        );
         let control_addr = port(CONTROL_PORT);
         let listen_error = |source| LabError::Listen {
             addr: control_addr,
@@ -253,7 +279,7 @@ impl Lab {
             "http://{}",
             crate::net::reachable(listener.local_addr().map_err(listen_error)?)
         );
-        let info = info(&world, &secrets, &dir, control_url);
+        let info = info(&world, &secrets, &dir, control_url, &pages_url);
         let next_cycle = world.next_cycle();
         dir.save_secrets(&secrets)?;
         let world = Arc::new(Mutex::new(world));
@@ -277,6 +303,21 @@ impl Lab {
             secrets.control_token.clone(),
             stop.clone(),
         ));
+        let pages = tokio::spawn(pages::serve(
+            pages_listener,
+            pages_tls,
+            world.clone(),
+            pages::PagesConfig {
+                base_url: pages_url,
+                authority: info.authority.clone(),
+                token_url: info.token_url.clone(),
+                client_id: pages::client_id(&secrets.client_id),
+                ca_pem: secrets.ca_cert.clone(),
+                control_token: secrets.control_token.clone(),
+                cycle_interval: opts.cycle_interval,
+            },
+            stop.clone(),
+        ));
         let saved = Arc::new(Mutex::new(saved));
         let saver = tokio::spawn(saver(
             world.clone(),
@@ -295,6 +336,7 @@ impl Lab {
             saver,
             saved,
             control,
+            pages,
         })
     }
 
@@ -330,6 +372,9 @@ impl Lab {
              \x20 Relay    {relay}  ({ns})\n\
              \x20 Engine   {cycle}\n\
              \x20 Control  {control}  (writeback-sim lab ctl --state {state} status)\n\
+             \x20 Pages    {portal}  (SSPR portal; My Account beside it)\n\
+             \x20          {admin}  (Entra admin center: sign in as admin_upn)\n\
+             \x20          {console}  (Entra Connect server: sign in as admin_dn)\n\
              Credentials and endpoints: {lab_json} (mode 0600); CA certificate: {ca}\n\
              Try:\n\
              \x20 1. LDAPTLS_CACERT={ca} ldapwhoami -x -H {ldaps} -D \"$(jq -r .admin_dn {lab_json})\" -w \"$(jq -r .admin_password {lab_json})\"\n\
@@ -348,6 +393,9 @@ impl Lab {
             ns = i.relay_namespace,
             control = i.control_url,
             token = i.token_url,
+            portal = i.portal_url,
+            admin = i.admin_url,
+            console = i.console_url,
         )
     }
 
@@ -356,6 +404,7 @@ impl Lab {
         self.stop.cancel();
         let _ = self.saver.await;
         let _ = self.control.await;
+        let _ = self.pages.await;
         // What changed since the saver's last write.
         let result = save(&self.world, &self.dir, &mut *self.saved.lock().await).await;
         let world = Arc::try_unwrap(self.world).map(Mutex::into_inner);
@@ -366,7 +415,7 @@ impl Lab {
     }
 }
 
-fn humantime(d: Duration) -> String {
+pub(crate) fn humantime(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0 => format!("{}ms", d.as_millis()),
@@ -412,7 +461,7 @@ fn add_lab_identities(w: &mut World, s: &Secrets) -> Result<(), LabError> {
     Ok(())
 }
 
-fn info(w: &World, s: &Secrets, dir: &StateDir, control_url: String) -> LabInfo {
+fn info(w: &World, s: &Secrets, dir: &StateDir, control_url: String, pages: &str) -> LabInfo {
     let e = w.endpoints();
     LabInfo {
         domain: w.domain(),
@@ -440,6 +489,10 @@ fn info(w: &World, s: &Secrets, dir: &StateDir, control_url: String) -> LabInfo 
         relay_key: e.relay_manage_key.clone(),
         control_url,
         control_token: s.control_token.clone(),
+        portal_url: format!("{pages}/portal"),
+        admin_url: format!("{pages}/admin"),
+        console_url: format!("{pages}/console"),
+        pages_client_id: pages::client_id(&s.client_id),
         state_dir: absolute(dir.path()),
     }
 }

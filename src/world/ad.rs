@@ -329,6 +329,30 @@ impl World {
 
     /// How many entries under `base` (subtree) match the RFC 4515 `filter`.
     pub fn ad_count(&self, base: &str, filter: &str) -> Result<usize, String> {
+        self.ad_select(base, filter, |_, ids| ids.len())
+    }
+
+    /// The entries under `base` (subtree) that match the RFC 4515 `filter`, at most `limit`.
+    pub fn ad_search(
+        &self,
+        base: &str,
+        filter: &str,
+        limit: usize,
+    ) -> Result<Vec<AdObject>, String> {
+        self.ad_select(base, filter, |st, ids| {
+            ids.iter()
+                .take(limit)
+                .filter_map(|id| st.store.get(*id).cloned().map(AdObject))
+                .collect()
+        })
+    }
+
+    fn ad_select<T>(
+        &self,
+        base: &str,
+        filter: &str,
+        f: impl FnOnce(&crate::directory::State, &[crate::directory::store::EntryId]) -> T,
+    ) -> Result<T, String> {
         let parsed = parse_filter(filter)?;
         let st = self.directory.read();
         st.select(
@@ -338,7 +362,7 @@ impl World {
             &parsed,
             self.now(),
         )
-        .map(|sel| sel.ids.len())
+        .map(|sel| f(&st, &sel.ids))
         .map_err(|e| format!("search failed: {}", e.answer().1.trim_end()))
     }
 

@@ -23,6 +23,7 @@ pub mod people;
 mod services;
 mod state;
 pub mod tenant;
+pub mod views;
 
 use crate::clock::{Clock, ManualClock, OffsetClock};
 use crate::cloud::graph::Graph;
@@ -46,7 +47,9 @@ pub use crate::cloud::identity::SigningKey;
 pub use crate::cloud::tenant::{
     password_hash as secret_hash, AppRegistration, State as TenantState,
 };
-pub use crate::cloud::{AnswerOutcome, License, SsprEnabled, TenantSettings, UserAnswer};
+pub use crate::cloud::{
+    sspr_wording, AnswerOutcome, License, SsprEnabled, TenantSettings, UserAnswer,
+};
 pub use crate::directory::access::Right;
 pub use crate::directory::modify::ModOp;
 pub use crate::directory::snapshot::DirectorySnapshot;
@@ -67,6 +70,7 @@ pub use state::{Generations, WorldState};
 pub use tenant::{
     DeviceSpec, DeviceUpdate, GroupKind, GroupSpec, GroupUpdate, SsprChange, TenantChange, UserSpec,
 };
+pub use views::{AdAccount, CsRow, DeviceRow, GroupRow, Page, Query, UserRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorldError {
@@ -531,7 +535,17 @@ impl World {
 
     /// The AD's administrator (`CN=Administrator,CN=Users,…`) and its password.
     pub fn admin_dn(&self) -> String {
-        format!("CN=Administrator,CN=Users,{}", self.directory.domain().dn)
+        format!("CN=Administrator,CN=Users,{}", self.domain_dn())
+    }
+
+    /// The DC's DNS name (`dc1.gntech.me`).
+    pub fn dc_host(&self) -> String {
+        self.directory.domain().dc_host.clone()
+    }
+
+    /// The domain's DN (`DC=gntech,DC=me`).
+    pub fn domain_dn(&self) -> String {
+        self.directory.domain().dn.to_string()
     }
 
     pub fn admin_password(&self) -> String {

@@ -109,21 +109,7 @@ pub(super) async fn start(
         ClockKind::System => StdRng::from_entropy(),
     };
     let virtual_clock = opts.clock == ClockKind::Virtual;
-    // The certificate names every way a client may reach the lab: loopback, the address
-    // it was asked to bind, and the machine's name when it listens on every address.
-    let mut names = vec![
-        directory.domain().dc_host,
-        "localhost".into(),
-        "127.0.0.1".into(),
-    ];
-    let bound = opts.listen.ldaps.ip();
-    if bound.is_unspecified() {
-        if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
-            names.push(host.trim().to_string());
-        }
-    } else if !bound.is_loopback() {
-        names.push(bound.to_string());
-    }
+    let names = crate::net::certificate_names(directory.domain().dc_host, opts.listen.ldaps.ip());
     let tls = match &opts.tls {
         Some(ca) => ca.issue(&names)?,
         None => TlsMaterial::generate(&names)?,

@@ -14,10 +14,14 @@ const PASSWORD_METHOD: &str = "28c10230-6103-485e-b985-444c60001490";
 const ALICE_DN: &str = "CN=Alice Smith,OU=Staff,DC=gntech,DC=me";
 
 /// A state folder of its own, removed afterwards.
-struct Folder(PathBuf);
+pub(crate) struct Folder(PathBuf);
 
 impl Folder {
-    fn new(name: &str) -> Self {
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub(crate) fn new(name: &str) -> Self {
         let p = std::env::temp_dir().join(format!("wbsim-lab-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         Self(p)
@@ -40,7 +44,7 @@ fn options(dir: &Path) -> LabOptions {
 }
 
 /// A new lab from the default lab world.
-async fn start(dir: &Path) -> Lab {
+pub(crate) async fn start(dir: &Path) -> Lab {
     Lab::start(options(dir), |template| async move {
         runner::open(Path::new("fixtures/lab.yaml"), Some(template))
             .await

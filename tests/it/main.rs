@@ -14,6 +14,7 @@ mod groups_devices;
 mod identity;
 mod lab;
 mod ldif;
+mod pages;
 mod passwords;
 mod relay;
 mod scenario_files;
