@@ -183,7 +183,7 @@ pub struct ConnectorSpace {
 impl ConnectorSpace {
     /// Everything in it, to keep.
     pub fn snapshot(&self) -> SyncState {
-        self.lock().clone()
+        self.read().clone()
     }
 
     /// A connector space as `state` left it.
@@ -202,12 +202,17 @@ impl ConnectorSpace {
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.read()
+    }
+
+    /// The state, to read it only (the generation stays).
+    fn read(&self) -> std::sync::MutexGuard<'_, SyncState> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The AD object joined to a cloud device, if any.
     pub fn joined_dn(&self, object_id: &str) -> Option<String> {
-        self.lock()
+        self.read()
             .devices
             .objects
             .get(object_id)
@@ -216,7 +221,7 @@ impl ConnectorSpace {
 
     /// The AD object joined to a cloud group, if any.
     pub fn joined_group_dn(&self, object_id: &str) -> Option<String> {
-        self.lock()
+        self.read()
             .groups
             .objects
             .get(object_id)
@@ -225,7 +230,7 @@ impl ConnectorSpace {
 
     /// How many cloud devices the connector space holds (deleted ones not yet exported included).
     pub fn len(&self) -> usize {
-        self.lock().devices.objects.len()
+        self.read().devices.objects.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -234,7 +239,7 @@ impl ConnectorSpace {
 
     /// Changes imported but not yet in AD.
     pub fn pending(&self) -> usize {
-        self.lock()
+        self.read()
             .devices
             .objects
             .values()
@@ -272,7 +277,7 @@ impl ConnectorSpace {
     /// when empty), devices first, each kind in objectId order.
     pub fn rows(&self, search: &str) -> Vec<CsRow> {
         let needle = search.trim().to_lowercase();
-        let st = self.lock();
+        let st = self.read();
         let matches = |r: &CsRow| {
             needle.is_empty()
                 || r.display_name.to_lowercase().contains(&needle)
@@ -309,11 +314,11 @@ impl ConnectorSpace {
     }
 
     pub fn delta_link(&self) -> Option<String> {
-        self.lock().devices.delta_link.clone()
+        self.read().devices.delta_link.clone()
     }
 
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.lock().next_due
+        self.read().next_due
     }
 
     pub fn set_next_due(&self, t: Option<DateTime<Utc>>) {

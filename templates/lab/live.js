@@ -5,7 +5,15 @@
   if (!window.EventSource || !window.fetch) return;
   var status = document.getElementById("live-status");
   var source = new EventSource("/console/stream");
+  var busy = false;
+  var again = false;
   function refresh() {
+    // One fetch at a time; changes meanwhile make one more.
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
     fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" })
       .then(function (r) { return r.text(); })
       .then(function (text) {
@@ -16,7 +24,14 @@
         });
         if (status) status.textContent = "Updated " + new Date().toLocaleTimeString() + ".";
       })
-      .catch(function () {});
+      .catch(function () {})
+      .then(function () {
+        busy = false;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
   }
   source.addEventListener("change", refresh);
   source.onerror = function () {

@@ -9,7 +9,7 @@ use super::lab::{start, Folder};
 use reqwest::StatusCode;
 use serde_json::Value;
 use writeback_sim::lab::{Lab, LabInfo};
-use writeback_sim::world::{Right, SsprChange, SsprEnabled, TenantChange};
+use writeback_sim::world::Right;
 
 const ALICE_DN: &str = "CN=Alice Smith,OU=Staff,DC=gntech,DC=me";
 
@@ -183,13 +183,16 @@ impl Browser {
     }
 }
 
-/// A script with the lab's control token, reading a page's JSON twin.
-async fn script(lab: &Lab, path: &str) -> Value {
+/// A script with the lab's control token, reading a page's JSON twin (GET) or sending one
+/// of its forms (no CSRF token needed).
+async fn as_script(lab: &Lab, path: &str, form: Option<&[(&str, &str)]>) -> Value {
     let info = lab.info();
     let b = Browser::new(info);
-    let r = b
-        .http
-        .get(b.url(path))
+    let r = match form {
+        Some(f) => b.http.post(b.url(path)).form(f),
+        None => b.http.get(b.url(path)),
+    };
+    let r = r
         .bearer_auth(&info.control_token)
         .header("accept", "application/json")
         .send()
@@ -197,6 +200,14 @@ async fn script(lab: &Lab, path: &str) -> Value {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{path}");
     r.json().await.unwrap()
+}
+
+async fn script(lab: &Lab, path: &str) -> Value {
+    as_script(lab, path, None).await
+}
+
+async fn admin_form(lab: &Lab, path: &str, form: &[(&str, &str)]) -> Value {
+    as_script(lab, path, Some(form)).await
 }
 
 /// The newest code the console shows for `upn`.
@@ -414,16 +425,54 @@ async fn the_portal_shows_the_services_codes_and_words() {
         .await;
     assert!(off.body.contains("No fault is on."), "{}", off.body);
 
-    // The tenant turned SSPR off: the first step answers SSPR_0009, and no code is sent.
-    lab.world().lock().await.change_tenant(TenantChange {
-        sspr: Some(SsprChange {
-            enabled: SsprEnabled::None,
-            writeback: true,
-            selected_group: None,
-            unlock_option: false,
-        }),
-        ..TenantChange::default()
-    });
+    // The admin center allows unlock alone: the portal asks why, and unlocks.
+    let saved = admin_form(
+        &lab,
+        "/admin/password-reset",
+        &[
+            ("enabled", "all"),
+            ("writeback", "yes"),
+            ("unlock_option", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(saved["sspr"]["unlock_option"], true, "{saved}");
+    let choose = b
+        .submit("/portal", "/portal", &[("upn", "frank@gntech.me")])
+        .await;
+    assert!(
+        choose
+            .body
+            .contains("I know my password, but still can't sign in"),
+        "{}",
+        choose.body
+    );
+    let verify = b
+        .submit(
+            "/portal/choose",
+            "/portal/choose",
+            &[("recovery", "unlock")],
+        )
+        .await;
+    assert!(
+        verify.body.contains("Enter your verification code"),
+        "{}",
+        verify.body
+    );
+    let code = code_for(&lab, "frank@gntech.me").await;
+    let unlocked = b
+        .submit("/portal/verify", "/portal/verify", &[("code", &code)])
+        .await;
+    assert!(
+        unlocked.body.contains("Your account has been unlocked"),
+        "{}",
+        unlocked.body
+    );
+    let runs = script(&lab, "/console").await;
+    assert_eq!(runs["runs"][0]["profile"], "AccountUnlock");
+
+    // The admin center turns SSPR off: the first step answers SSPR_0009, no code is sent.
+    admin_form(&lab, "/admin/password-reset", &[("enabled", "none")]).await;
     let sent = script(&lab, "/console/codes").await["codes"]
         .as_array()
         .unwrap()

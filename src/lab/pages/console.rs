@@ -577,15 +577,17 @@ async fn stream(
                     _ = p.stop.cancelled() => return None,
                     now = fingerprint(&p) => now,
                 };
-                if now != last {
-                    last = now;
-                    n += 1;
-                    let event = SseEvent::default().event("change").data(n.to_string());
-                    return Some((Ok::<_, Infallible>(event), (p, last, n)));
-                }
+                let changed = now != last;
+                last = now;
+                // At most one event per look, however fast things change.
                 tokio::select! {
                     _ = p.stop.cancelled() => return None,
                     _ = tokio::time::sleep(WATCH_EVERY) => {}
+                }
+                if changed {
+                    n += 1;
+                    let event = SseEvent::default().event("change").data(n.to_string());
+                    return Some((Ok::<_, Infallible>(event), (p, last, n)));
                 }
             }
         },

@@ -95,6 +95,7 @@ pub(crate) fn router(pages: Pages) -> Router {
         .route("/", get(index))
         .route("/static/style.css", get(stylesheet))
         .route("/static/live.js", get(live_script))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/signin", get(sign_in))
         .route("/signin/callback", get(signed_in))
         .route("/signout", post(sign_out))
@@ -111,7 +112,7 @@ pub(crate) fn router(pages: Pages) -> Router {
 
 // ---- answering: HTML from a template, or the same data as JSON -------------------------
 
-fn templates() -> &'static minijinja::Environment<'static> {
+pub(crate) fn templates() -> &'static minijinja::Environment<'static> {
     static ENV: OnceLock<minijinja::Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = minijinja::Environment::new();
@@ -153,6 +154,7 @@ fn templates() -> &'static minijinja::Environment<'static> {
                 include_str!("../../../templates/lab/console-signin.html"),
             ),
         ];
+        env.add_filter("when", when);
         for (name, source) in templates {
             // Part of the binary, and a test renders each; a broken one shows as a render
             // error on its page.
@@ -160,6 +162,14 @@ fn templates() -> &'static minijinja::Environment<'static> {
         }
         env
     })
+}
+
+/// A time as the Windows tools show it, in UTC to the second (`2026-12-01 09:00:00`); the
+/// JSON twins keep the full RFC 3339 value.
+fn when(v: String) -> String {
+    chrono::DateTime::parse_from_rfc3339(&v)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or(v)
 }
 
 /// Does the client ask for JSON rather than a page?

@@ -437,3 +437,72 @@ async fn change(
     .status(status_of(&answer))
     .render(&caller, &headers)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::pages::templates;
+
+    fn timeout() -> UserAnswer {
+        UserAnswer {
+            outcome: AnswerOutcome::Failed,
+            error: Some("Writeback timeout".into()),
+            detail: vec![
+                "SSPR_0030".into(),
+                "the on-premises service did not answer within 60 s (relay 504)".into(),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_timeout_shows_sspr_0030s_words_and_the_articles_symptom() {
+        let shown = outcome(&timeout());
+        assert_eq!(shown["code"], "SSPR_0030");
+        assert!(shown["technical"]
+            .as_str()
+            .unwrap()
+            .starts_with("SSPR_0030: We can't reset your password due to a poor connection"));
+        let page = templates()
+            .get_template("portal.html")
+            .unwrap()
+            .render(minijinja::context! {
+                step => "answer",
+                what => "reset",
+                answer => minijinja::Value::from(minijinja::value::Serde(&shown)),
+            })
+            .unwrap();
+        assert!(
+            page.contains("We can't reset your password right now"),
+            "{page}"
+        );
+        assert!(
+            page.contains("because of connectivity issues to your organization"),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<p class="error" id="error">Writeback timeout</p>"#),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn an_answer_without_a_code_shows_the_services_words_alone() {
+        let shown = outcome(&UserAnswer {
+            outcome: AnswerOutcome::Rejected,
+            error: Some("Password does not meet complexity requirements".into()),
+            detail: vec!["event 33008 ADPasswordPolicyError".into()],
+        });
+        assert!(shown["code"].is_null() && shown["technical"].is_null());
+        assert_eq!(
+            shown["error"],
+            "Password does not meet complexity requirements"
+        );
+    }
+
+    #[test]
+    fn the_page_checks_what_it_can_before_sending() {
+        assert_eq!(password_problem("", ""), Some("Enter a new password."));
+        assert!(password_problem("a", "b").unwrap().contains("don't match"));
+        assert_eq!(password_problem("same", "same"), None);
+    }
+}
