@@ -116,6 +116,25 @@ pub struct CsRow {
     pub dn: Option<String>,
     /// The export waiting for the next run: `add`, `update` or `delete`.
     pub pending_export: Option<&'static str>,
+    /// For an update, what changed since the last export: the fields of the cloud object
+    /// that differ from what AD holds.
+    pub changes: Vec<String>,
+}
+
+/// The top-level fields in which two images differ, by name.
+fn changed_fields<I: Serialize>(now: Option<&I>, exported: Option<&I>) -> Vec<String> {
+    let (Some(now), Some(exported)) = (now, exported) else {
+        return Vec::new();
+    };
+    let (Ok(Value::Object(a)), Ok(Value::Object(b))) =
+        (serde_json::to_value(now), serde_json::to_value(exported))
+    else {
+        return Vec::new();
+    };
+    a.iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 impl<I: PartialEq> CsObject<I> {
@@ -297,6 +316,7 @@ impl ConnectorSpace {
                 .unwrap_or_default(),
             dn: d.dn.clone(),
             pending_export: d.pending_export(),
+            changes: changed_fields(d.image.as_ref(), d.exported.as_ref()),
         });
         let groups = st.groups.objects.iter().map(|(id, g)| CsRow {
             kind: "group",
@@ -309,6 +329,7 @@ impl ConnectorSpace {
                 .unwrap_or_default(),
             dn: g.dn.clone(),
             pending_export: g.pending_export(),
+            changes: changed_fields(g.image.as_ref(), g.exported.as_ref()),
         });
         devices.chain(groups).filter(matches).collect()
     }

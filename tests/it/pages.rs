@@ -703,5 +703,50 @@ async fn every_page_answers_as_json_and_a_device_shows_in_the_next_export() {
     let devices = script(&lab, "/admin/devices?search=LAB-PC-7").await;
     assert_eq!(devices["devices"][0]["owners"][0], "alice@gntech.me");
     assert_eq!(devices["devices"][0]["written_back_as"], row["dn"]);
+
+    // Renamed in the cloud while the DC is unreachable: the cycle imports the change, the
+    // export fails, and the connector space shows the pending update and what it changes.
+    lab.world()
+        .lock()
+        .await
+        .update_device(writeback_sim::world::DeviceUpdate {
+            name: "LAB-PC-7".into(),
+            display_name: Some("LAB-PC-8".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    console
+        .submit("/console/faults", "/console/faults", &[("ldap_down", "1")])
+        .await;
+    console
+        .submit(
+            "/console/scheduler",
+            "/console/scheduler/run",
+            &[("kind", "delta")],
+        )
+        .await;
+    let cs = script(&lab, "/console/connectors?search=LAB-PC").await;
+    let row = &cs["objects"][0];
+    assert_eq!(row["display_name"], "LAB-PC-8", "{cs}");
+    assert_eq!(row["pending_export"], "update", "{cs}");
+    assert!(
+        row["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "display_name"),
+        "{cs}"
+    );
+    let page = console.get("/console/connectors?search=LAB-PC").await;
+    assert!(page.body.contains("update: display_name"), "{}", page.body);
+    let runs = script(&lab, "/console").await;
+    let failed = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["profile"] == "Export")
+        .unwrap()
+        .clone();
+    assert_ne!(failed["status"], "success", "{failed}");
     lab.shutdown().await.unwrap();
 }
