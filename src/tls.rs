@@ -220,7 +220,8 @@ pub fn http_client_builder(extra_ca: Option<&str>) -> Result<reqwest::ClientBuil
     Ok(reqwest::Client::builder().tls_backend_preconfigured(config))
 }
 
-fn client_config(extra_ca: Option<&str>) -> Result<rustls::ClientConfig, TlsError> {
+/// The rustls client configuration [`http_client`] uses (for LDAPS clients too).
+pub fn client_config(extra_ca: Option<&str>) -> Result<rustls::ClientConfig, TlsError> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)

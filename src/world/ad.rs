@@ -189,6 +189,40 @@ fn ad_interval(d: Duration) -> String {
     format!("-{}", d.as_micros() * 10)
 }
 
+/// The changes of the domain object that set a password policy.
+pub(crate) fn policy_changes(p: &PasswordPolicy) -> Vec<AttrChange> {
+    let mut changes = Vec::new();
+    let mut set = |attr: &str, v: String| {
+        changes.push(AttrChange {
+            op: ModOp::Replace,
+            attr: attr.into(),
+            values: vec![v],
+        })
+    };
+    if let Some(v) = p.min_length {
+        set("minPwdLength", v.to_string());
+    }
+    if let Some(v) = p.complexity {
+        set("pwdProperties", if v { "1" } else { "0" }.into());
+    }
+    if let Some(v) = p.history {
+        set("pwdHistoryLength", v.to_string());
+    }
+    if let Some(d) = p.min_age {
+        set("minPwdAge", ad_interval(d));
+    }
+    if let Some(d) = p.max_age {
+        set("maxPwdAge", ad_interval(d));
+    }
+    if let Some(v) = p.lockout_threshold {
+        set("lockoutThreshold", v.to_string());
+    }
+    if let Some(d) = p.lockout_duration {
+        set("lockoutDuration", ad_interval(d));
+    }
+    changes
+}
+
 /// The DC's own context for changes an administrator makes: encrypted, no controls.
 fn as_admin() -> OpContext {
     OpContext {
@@ -262,37 +296,8 @@ impl World {
 
     /// Set the domain's password policy (the attributes of the domain object).
     pub fn set_password_policy(&self, p: &PasswordPolicy) -> Result<(), AdRefusal> {
-        let mut changes = Vec::new();
-        let mut set = |attr: &str, v: String| {
-            changes.push(AttrChange {
-                op: ModOp::Replace,
-                attr: attr.into(),
-                values: vec![v],
-            })
-        };
-        if let Some(v) = p.min_length {
-            set("minPwdLength", v.to_string());
-        }
-        if let Some(v) = p.complexity {
-            set("pwdProperties", if v { "1" } else { "0" }.into());
-        }
-        if let Some(v) = p.history {
-            set("pwdHistoryLength", v.to_string());
-        }
-        if let Some(d) = p.min_age {
-            set("minPwdAge", ad_interval(d));
-        }
-        if let Some(d) = p.max_age {
-            set("maxPwdAge", ad_interval(d));
-        }
-        if let Some(v) = p.lockout_threshold {
-            set("lockoutThreshold", v.to_string());
-        }
-        if let Some(d) = p.lockout_duration {
-            set("lockoutDuration", ad_interval(d));
-        }
         let domain = self.directory.domain().dn.to_string();
-        self.ad_modify(&domain, changes)
+        self.ad_modify(&domain, policy_changes(p))
     }
 
     /// Grant `right` on `on` (and below) to `to` (a DN; the connector account by default).

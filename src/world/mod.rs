@@ -18,6 +18,7 @@
 //! re-exported here, so a driver needs nothing but `crate::world`.
 
 pub mod ad;
+pub mod external;
 mod faults;
 pub mod people;
 mod services;

@@ -8,6 +8,7 @@ mod binds;
 mod catalogue;
 mod devices;
 mod engine;
+mod external_dc;
 mod graph;
 mod group_writeback;
 mod groups_devices;
