@@ -197,6 +197,7 @@ fn main() {
                 .await
                 .map_err(|e| e.to_string())?;
             w.import_ldif(&users_ldif(n), "bench.ldif")
+                .await
                 .map_err(|e| e.to_string())?;
             for i in 0..n {
                 w.add_user(UserSpec {
@@ -204,6 +205,7 @@ fn main() {
                     synced_from: Some(format!("CN=Bench User {i:06},OU=Bench,DC=gntech,DC=me")),
                     ..UserSpec::default()
                 })
+                .await
                 .map_err(|e| e.to_string())?;
             }
             Ok(w)

@@ -30,6 +30,7 @@ pub mod clock;
 pub mod cloud;
 pub mod directory;
 pub mod engine;
+pub mod fault_proxy;
 pub mod https;
 pub mod hybrid_connections;
 pub mod lab;

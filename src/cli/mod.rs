@@ -57,6 +57,8 @@ pub enum Command {
         /// whose report is not byte-identical every time.
         #[arg(long, default_value_t = 1, value_name = "N")]
         repeat: u32,
+        #[command(flatten)]
+        directory: ExternalDirectoryArgs,
     },
     /// Parse scenarios and report every problem, without running them.
     Validate { paths: Vec<PathBuf> },
@@ -189,6 +191,71 @@ pub fn prepare_environment(cli: &Cli) {
     }
 }
 
+/// `--directory` and the rest: a real DC to run scenarios on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExternalDirectoryArgs {
+    /// Run on this domain controller (`ldaps://HOST:PORT`) instead of the embedded AD:
+    /// each scenario's directory part is provisioned there over LDAP and removed afterwards.
+    #[arg(long, value_name = "URL")]
+    directory: Option<String>,
+    /// The DC's administrator (a DN or user@domain) to provision as.
+    #[arg(long, value_name = "DN", requires = "directory")]
+    directory_admin: Option<String>,
+    /// Its password (or the environment's WBSIM_DIRECTORY_PASSWORD, which keeps it out of
+    /// the process list).
+    #[arg(long, value_name = "PW", requires = "directory")]
+    directory_password: Option<String>,
+    /// A CA certificate (PEM) the DC's certificate is issued by.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "directory",
+        conflicts_with = "directory_insecure"
+    )]
+    directory_ca: Option<PathBuf>,
+    /// Do not verify the DC's certificate (a lab DC with a self-signed one).
+    #[arg(long, requires = "directory")]
+    directory_insecure: bool,
+}
+
+impl ExternalDirectoryArgs {
+    fn target(self) -> anyhow::Result<Option<writeback_sim::world::external::DirectoryTarget>> {
+        let Some(url) = self.directory else {
+            return Ok(None);
+        };
+        if !url.starts_with("ldaps://") {
+            anyhow::bail!(
+                "--directory {url}: give an ldaps:// URL (passwords are set over TLS only)"
+            );
+        }
+        let admin_dn = self.directory_admin.ok_or_else(|| {
+            anyhow::anyhow!("--directory needs --directory-admin (the DC's administrator)")
+        })?;
+        let admin_password = match self.directory_password {
+            Some(p) => p,
+            None => std::env::var("WBSIM_DIRECTORY_PASSWORD").map_err(|_| {
+                anyhow::anyhow!(
+                    "--directory needs --directory-password or WBSIM_DIRECTORY_PASSWORD"
+                )
+            })?,
+        };
+        let ca_pem = match &self.directory_ca {
+            Some(f) => Some(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("--directory-ca {}", f.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Some(writeback_sim::world::external::DirectoryTarget {
+            url,
+            admin_dn,
+            admin_password,
+            ca_pem,
+            insecure: self.directory_insecure,
+        }))
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Run {
@@ -198,15 +265,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             jobs,
             junit,
             ci,
-            accept: _,
+            accept,
             repeat,
+            directory,
         } => {
             let chosen = select(files(paths)?, filter.as_deref(), &tags);
             if chosen.is_empty() {
                 println!("no scenario matches");
                 return Ok(Outcome::Invalid);
             }
-            run::run(&chosen, &run::RunOptions::new(jobs, junit, ci, repeat)).await
+            let mut opts = run::RunOptions::new(jobs, junit, ci, repeat);
+            if let Some(target) = directory.target()? {
+                if accept || repeat > 1 {
+                    anyhow::bail!("--accept and --repeat compare the embedded AD's reports: they do not go with --directory (a real DC assigns its own GUIDs, SIDs and times)");
+                }
+                // One scenario at a time on a DC: each leaves it as it found it.
+                opts.jobs = 1;
+                println!(
+                    "on the directory at {} as {}: one scenario at a time, each left as found; stored snapshots are not compared",
+                    target.url, target.admin_dn
+                );
+                opts.directory = Some(target);
+            }
+            run::run(&chosen, &opts).await
         }
         Command::Validate { paths } => {
             use std::io::IsTerminal;

@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub repeat: u32,
     /// Colours and a progress bar (stdout is a terminal and `NO_COLOR` is not set).
     pub fancy: bool,
+    /// A real DC to run the scenarios on instead of the embedded AD (one at a time).
+    pub directory: Option<writeback_sim::world::external::DirectoryTarget>,
 }
 
 impl RunOptions {
@@ -34,6 +36,7 @@ impl RunOptions {
             mode: SnapshotMode::ci(ci),
             repeat: repeat.max(1),
             fancy: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            directory: None,
         }
     }
 }
@@ -117,7 +120,14 @@ fn describe(c: &Checked, paint: &Paint) -> Vec<String> {
             paint.yellow("accepted"),
             c.name
         )),
-        Verdict::Passed => out.push(format!("{}     {} ({ms} ms)", paint.green("ok"), c.name)),
+        Verdict::Passed => match &c.note {
+            Some(note) => out.push(format!(
+                "{}     {} ({ms} ms): {note}",
+                paint.green("ok"),
+                c.name
+            )),
+            None => out.push(format!("{}     {} ({ms} ms)", paint.green("ok"), c.name)),
+        },
         Verdict::Pending => out.push(format!(
             "{} {} ({ms} ms): new snapshot written as pending: {}",
             paint.yellow("pending"),
@@ -207,7 +217,12 @@ async fn run_once(files: &[PathBuf], opts: &RunOptions, out: &Out, paint: &Paint
     let mut stream = futures::stream::iter(files.iter().cloned())
         .map(|f| async move {
             let file = f.clone();
-            match tokio::spawn(async move { suite::run_and_check(&f, mode).await }).await {
+            let directory = opts.directory.clone();
+            let checked =
+                tokio::spawn(
+                    async move { suite::run_and_check(&f, mode, directory.as_ref()).await },
+                );
+            match checked.await {
                 Ok(c) => c,
                 Err(e) => panicked(&file, &e.to_string()),
             }

@@ -68,10 +68,15 @@ impl AdSession {
 
     /// A session bound as `dn` (the wizard's Enterprise Admin), to the same DC.
     pub async fn open_as(cfg: &EngineConfig, dn: &str, password: &str) -> Result<Self, AdFailure> {
-        let settings = LdapConnSettings::new()
+        let mut settings = LdapConnSettings::new()
             .set_starttls(cfg.ad_starttls)
             .set_no_tls_verify(cfg.ad_tls_no_verify)
             .set_conn_timeout(std::time::Duration::from_secs(10));
+        if let (false, Some(ca)) = (cfg.ad_tls_no_verify, &cfg.ad_ca) {
+            let config = crate::tls::client_config(Some(ca))
+                .map_err(|e| AdFailure::unreachable(format!("the DC's CA certificate: {e}")))?;
+            settings = settings.set_config(std::sync::Arc::new(config));
+        }
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &cfg.ad_url)
             .await
             .map_err(|e| {
@@ -523,9 +528,14 @@ fn integer_control(oid: &str, critical: bool, value: i64) -> RawControl {
     }
 }
 
-/// LDAP_SERVER_POLICY_HINTS with value SEQUENCE { Flags INTEGER 1 }, critical.
+/// LDAP_SERVER_POLICY_HINTS with value SEQUENCE { Flags INTEGER 1 }, not critical: a DC
+/// that knows it (Windows Server 2016 and later) enforces history on the reset, one that
+/// does not (Samba 4.17) ignores it and sets the password — ad-behaviour.md measured both
+/// (critical, Samba answers 12 unavailableCriticalExtension and no password is set at all).
+/// Which of the two Entra Connect sends is not documented; a reset that still works on an
+/// older DC, with history unenforced, is what the article's homelab meets.
 fn policy_hints() -> RawControl {
-    integer_control(POLICY_HINTS_OID, true, 1)
+    integer_control(POLICY_HINTS_OID, false, 1)
 }
 
 /// LDAP_SERVER_SD_FLAGS_OID (MS-ADTS 3.1.1.3.4.1.11) asking for the DACL only

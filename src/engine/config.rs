@@ -25,6 +25,9 @@ pub struct EngineConfig {
     pub ad_starttls: bool,
     /// Skip certificate verification (a lab DC with a self-signed certificate).
     pub ad_tls_no_verify: bool,
+    /// A CA certificate (PEM) the DC's certificate is issued by; the platform's roots
+    /// otherwise.
+    pub ad_ca: Option<String>,
     /// The AD DS connector account (MSOL_…).
     pub connector_dn: String,
     pub connector_password: String,

@@ -328,8 +328,8 @@ async fn rights(
     let w = c.world.lock().await;
     let to = req.to.clone().unwrap_or_else(|| w.connector_dn());
     let done = match req.action.as_str() {
-        "grant" => w.grant(right, &req.on, Some(&to)).map(|()| true),
-        "revoke" => w.revoke(right, &req.on, Some(&to)),
+        "grant" => w.grant(right, &req.on, Some(&to)).await.map(|()| true),
+        "revoke" => w.revoke(right, &req.on, Some(&to)).await,
         other => {
             return error(
                 StatusCode::BAD_REQUEST,

@@ -245,14 +245,14 @@ impl Lab {
                 tracing::info!(ms = started.elapsed().as_millis() as u64, "world restored");
                 w.begin();
                 // As this version registers them (a lab made by an older one catches up).
-                add_lab_identities(&mut w, &secrets)?;
+                add_lab_identities(&mut w, &secrets).await?;
                 w.start_engine().await;
                 w
             }
             None => {
                 let mut w = new_world(template).await.map_err(LabError::Setup)?;
                 secrets.admin_upn = format!("lab-admin@{}", w.domain());
-                add_lab_identities(&mut w, &secrets)?;
+                add_lab_identities(&mut w, &secrets).await?;
                 w
             }
         };
@@ -427,7 +427,7 @@ pub(crate) fn humantime(d: Duration) -> String {
 
 /// The lab's own identities in the tenant: a cloud Global Administrator, an app for
 /// scripts and SDKs (client credentials), and a public client for the password grant.
-fn add_lab_identities(w: &mut World, s: &Secrets) -> Result<(), LabError> {
+async fn add_lab_identities(w: &mut World, s: &Secrets) -> Result<(), LabError> {
     if w.user_id(&s.admin_upn).is_none() {
         w.add_user(UserSpec {
             upn: s.admin_upn.clone(),
@@ -435,7 +435,8 @@ fn add_lab_identities(w: &mut World, s: &Secrets) -> Result<(), LabError> {
             roles: vec!["Global Administrator".into()],
             password: Some(s.admin_user_password.clone()),
             ..UserSpec::default()
-        })?;
+        })
+        .await?;
     }
     let list = |l: &[&str]| l.iter().map(|p| p.to_string()).collect();
     w.register_app(AppRegistration {

@@ -15,6 +15,7 @@
 //! - [`validate`]: every problem in a file at once, located, with hints (miette).
 
 pub mod convert;
+pub mod differences;
 pub mod error;
 pub mod expect;
 pub mod generate;

@@ -6,6 +6,7 @@ pub use super::error::ScenarioError;
 pub use super::expect::Failure;
 use super::model::{self, Scenario};
 use super::report::{self, Baseline, EventShown, Outcome, Report, RunShown};
+use crate::world::external::DirectoryTarget;
 use crate::world::{World, WorldOptions};
 use std::path::Path;
 
@@ -17,6 +18,8 @@ pub struct Replayed {
     pub failures: Vec<Failure>,
     /// The virtual time before the first step and after the last one (RFC 3339, UTC).
     pub clock: (String, String),
+    /// On a real DC: the failures were a known difference of that kind of DC (why).
+    pub known_difference: Option<String>,
 }
 
 /// The scenario's name: its path under `root` without `.yaml` (`password/sspr-reset-ok`).
@@ -57,14 +60,86 @@ pub fn parse(file: &Path) -> Result<Scenario, ScenarioError> {
 }
 
 pub async fn run(file: &Path, root: &Path) -> Result<Replayed, ScenarioError> {
-    let (scenario, mut world) = open(file, None).await?;
+    run_on(file, root, None).await
+}
+
+/// [`run`], with the world's directory on `directory` (a real DC) when given: the DC is
+/// left as it was found afterwards, and a restore that cannot do so is a failure.
+pub async fn run_on(
+    file: &Path,
+    root: &Path,
+    directory: Option<&DirectoryTarget>,
+) -> Result<Replayed, ScenarioError> {
+    let (scenario, mut world) = open_on(file, None, directory).await?;
     let name = scenario
         .name
         .clone()
         .unwrap_or_else(|| scenario_name(file, root));
-    let replayed = replay(&scenario, &name, &mut world).await;
+    let mut replayed = replay(&scenario, &name, &mut world).await;
+    if let Some(kind) = world.directory_kind().await {
+        judge_difference(root, kind, &name, &mut replayed);
+    }
+    if let Some(problem) = leave_as_found(&world).await {
+        replayed.failures.push(Failure {
+            step: scenario.steps.len() + 1,
+            action: "leave the DC as it was found".into(),
+            at: replayed.clock.1.clone(),
+            expected: "every change undone".into(),
+            got: problem,
+        });
+    }
     world.shutdown().await;
     Ok(replayed)
+}
+
+/// On a DC of `kind`: failures of a scenario that `dc-differences.yaml` lists for that
+/// kind are its known difference; a listed scenario that passes is a failure of the file.
+fn judge_difference(root: &Path, kind: &str, name: &str, replayed: &mut Replayed) {
+    let failure = |expected: String, got: String| Failure {
+        step: 0,
+        action: super::differences::FILE.into(),
+        at: replayed.clock.1.clone(),
+        expected,
+        got,
+    };
+    match super::differences::known(root, kind, name) {
+        Ok(Some(k)) if replayed.failures.is_empty() => {
+            let f = failure(
+                format!("a difference on {kind}: {}", k.reason),
+                format!("the same answers as the embedded AD: remove {name} from the {kind} list"),
+            );
+            replayed.failures.push(f);
+        }
+        Ok(Some(k)) => {
+            replayed.known_difference = Some(format!(
+                "known difference on {kind}: {} ({})",
+                k.reason, k.reference
+            ));
+            replayed.failures.clear();
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let f = failure("a readable list of known differences".into(), e);
+            replayed.failures.push(f);
+        }
+    }
+}
+
+/// Restore a real DC from the census taken when the world opened it; what could not be
+/// undone, if anything.
+async fn leave_as_found(world: &World) -> Option<String> {
+    match world.restore_directory().await? {
+        Ok(r) if r.is_clean() => None,
+        Ok(r) => Some(
+            r.lost
+                .iter()
+                .map(|dn| format!("{dn} was deleted and cannot come back"))
+                .chain(r.failed.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// The world of the scenario in `file`, started and set up as its `world:` says, ready for
@@ -73,12 +148,22 @@ pub async fn open(
     file: &Path,
     base: Option<WorldOptions>,
 ) -> Result<(Scenario, World), ScenarioError> {
+    open_on(file, base, None).await
+}
+
+/// [`open`], on a real DC when `directory` names one.
+pub async fn open_on(
+    file: &Path,
+    base: Option<WorldOptions>,
+    directory: Option<&DirectoryTarget>,
+) -> Result<(Scenario, World), ScenarioError> {
     let mut scenario = parse(file)?;
     super::setup::add_generated(&mut scenario);
-    let opts = match base {
+    let mut opts = match base {
         Some(base) => super::setup::options_on(&scenario, base),
         None => super::setup::options(&scenario),
     };
+    opts.directory = directory.cloned();
     let mut world = World::start(opts)
         .await
         .map_err(|source| ScenarioError::World {
@@ -86,8 +171,17 @@ pub async fn open(
             source,
         })?;
     if let Err(e) = super::setup::prepare(&scenario, file, &mut world).await {
+        let left = leave_as_found(&world).await;
         world.shutdown().await;
-        return Err(e);
+        return Err(match left {
+            Some(problem) => ScenarioError::World {
+                file: file.display().to_string(),
+                source: crate::world::WorldError::Refused(format!(
+                    "{e}; and the DC could not be left as it was found: {problem}"
+                )),
+            },
+            None => e,
+        });
     }
     Ok((scenario, world))
 }
@@ -96,7 +190,7 @@ pub async fn open(
 async fn replay(scenario: &Scenario, name: &str, world: &mut World) -> Replayed {
     let mark = world.history_mark();
     // AD before the first step, for `unchanged` and the snapshot.
-    let baseline = Baseline::of(world.ad_state());
+    let baseline = Baseline::of(world.ad_state().await);
     let now = |world: &World| world.now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let started_at = now(world);
     let mut steps = Vec::new();
@@ -117,7 +211,7 @@ async fn replay(scenario: &Scenario, name: &str, world: &mut World) -> Replayed 
         case: scenario.case.clone(),
         seed: scenario.seed,
         steps,
-        ad: report::changed_entries(&world.ad_state(), &baseline),
+        ad: report::changed_entries(&world.ad_state().await, &baseline),
         runs: world.runs_since(mark).iter().map(RunShown::from).collect(),
         events: world
             .events_since(mark)
@@ -130,5 +224,6 @@ async fn replay(scenario: &Scenario, name: &str, world: &mut World) -> Replayed 
         report,
         failures,
         clock: (started_at, now(world)),
+        known_difference: None,
     }
 }

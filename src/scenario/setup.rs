@@ -97,17 +97,18 @@ pub fn options_on(s: &Scenario, base: WorldOptions) -> WorldOptions {
 
 /// Everything before the first step, on a started world.
 pub async fn prepare(s: &Scenario, file: &Path, world: &mut World) -> Result<(), ScenarioError> {
-    directory(s, file, world)?;
+    directory(s, file, world).await?;
     for u in &s.world.tenant.users {
         world
             .add_user(convert::user(u))
+            .await
             .map_err(|e| setup_err(file, e))?;
     }
     world.begin();
     engine(s, file, world).await
 }
 
-fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), ScenarioError> {
+async fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), ScenarioError> {
     let d = &s.world.directory;
     let base_dir = file.parent().unwrap_or(Path::new("."));
     for l in &d.ldif {
@@ -116,6 +117,7 @@ fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), Scenari
             .map_err(|e| setup_err(file, format!("ldif {}: {e}", path.display())))?;
         world
             .import_ldif(&text, &path.display().to_string())
+            .await
             .map_err(|e| setup_err(file, e))?;
     }
     for entry in &d.entries {
@@ -123,11 +125,13 @@ fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), Scenari
         let dn = e.dn.clone();
         world
             .ad_add(e)
+            .await
             .map_err(|e| setup_err(file, format!("entry {dn}: {}", e.message)))?;
     }
     if let Some(p) = &d.password_policy {
         world
             .set_password_policy(&convert::policy(p))
+            .await
             .map_err(|e| setup_err(file, format!("password_policy: {}", e.message)))?;
     }
     match &d.connector.rights {
@@ -147,6 +151,7 @@ fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), Scenari
             }
             world
                 .set_connector_rights(&rights)
+                .await
                 .map_err(|e| setup_err(file, e))?;
         }
     }

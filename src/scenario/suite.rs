@@ -114,6 +114,8 @@ pub struct Checked {
     pub unusable: Option<String>,
     /// The run treated a missing snapshot as a failure.
     pub ci: bool,
+    /// Passed as a known difference of the real DC it ran on (why).
+    pub note: Option<String>,
 }
 
 /// How a checked scenario ended.
@@ -139,6 +141,7 @@ impl Checked {
             snapshot: None,
             unusable: None,
             ci,
+            note: None,
         }
     }
 
@@ -259,21 +262,45 @@ pub fn check_snapshot(file: &Path, summary: Option<&str>, yaml: &str) -> Snapsho
     }
 }
 
-/// Run one file to completion: expectations, then the snapshot.
-pub async fn run_and_check(file: &Path, mode: SnapshotMode) -> Checked {
+/// Where the reports of runs on a real DC go (`target/dc-reports/password/…yaml`).
+pub const DC_REPORTS: &str = "target/dc-reports";
+
+/// Run one file to completion: expectations, then the snapshot. On a real DC
+/// (`directory`) the stored snapshots (the embedded AD's) are not compared.
+pub async fn run_and_check(
+    file: &Path,
+    mode: SnapshotMode,
+    directory: Option<&crate::world::external::DirectoryTarget>,
+) -> Checked {
     let started = std::time::Instant::now();
     let mut checked = Checked::new(file, mode.ci);
-    match runner::run(file, &root_of(file)).await {
+    match runner::run_on(file, &root_of(file), directory).await {
         Ok(outcome) => {
             let yaml = render(&outcome.report);
-            checked.snapshot = Some(check_snapshot(
-                file,
-                outcome.report.summary.as_deref(),
-                &yaml,
-            ));
+            match directory {
+                None => {
+                    checked.snapshot = Some(check_snapshot(
+                        file,
+                        outcome.report.summary.as_deref(),
+                        &yaml,
+                    ))
+                }
+                // The report of the run on the real DC, to read beside the snapshot.
+                Some(_) => {
+                    let path = Path::new(DC_REPORTS).join(format!("{}.yaml", checked.name));
+                    let written = path
+                        .parent()
+                        .map_or(Ok(()), std::fs::create_dir_all)
+                        .and_then(|()| std::fs::write(&path, &yaml));
+                    if let Err(e) = written {
+                        tracing::warn!(path = %path.display(), error = %e, "the report could not be written");
+                    }
+                }
+            }
             checked.seed = outcome.report.seed;
             checked.clock = Some(outcome.clock);
             checked.failures = outcome.failures;
+            checked.note = outcome.known_difference;
             checked.rendered = Some(yaml);
         }
         Err(e) => checked.unusable = Some(e.to_string()),

@@ -68,6 +68,24 @@ pub struct PasswordPolicy {
 pub struct AdObject(Entry);
 
 impl AdObject {
+    /// An entry a real DC returned (attribute names in any case): the attributes the schema
+    /// here knows, in the order the DC created entries (uSNCreated).
+    pub(crate) fn from_ldap(
+        dn: &str,
+        attrs: impl IntoIterator<Item = (String, Vec<Vec<u8>>)>,
+    ) -> Self {
+        let dn = crate::directory::dn::Dn::parse(dn)
+            .unwrap_or_else(|_| crate::directory::dn::Dn::parse("").unwrap_or_default());
+        let mut e = Entry::new(dn);
+        for (name, values) in attrs {
+            if schema::attr(&name).is_some() {
+                e.set(&name, values);
+            }
+        }
+        e.id = e.int("uSNCreated").unwrap_or(0).max(0) as u64;
+        Self(e)
+    }
+
     pub fn dn(&self) -> String {
         self.0.dn.to_string()
     }
@@ -233,12 +251,16 @@ fn as_admin() -> OpContext {
 
 impl World {
     /// Import an LDIF file's records (adds and changes) as the DC.
-    pub fn import_ldif(&self, text: &str, source: &str) -> Result<usize, WorldError> {
+    pub(super) fn import_ldif_embedded(
+        &self,
+        text: &str,
+        source: &str,
+    ) -> Result<usize, WorldError> {
         Ok(self.directory.import_ldif(text, source)?)
     }
 
     /// Add an entry as the DC's administrator; `password` becomes unicodePwd.
-    pub fn ad_add(&self, e: NewEntry) -> Result<(), AdRefusal> {
+    pub(super) fn ad_add_embedded(&self, e: NewEntry) -> Result<(), AdRefusal> {
         let mut attrs: Vec<(String, Vec<Vec<u8>>)> = e
             .attrs
             .into_iter()
@@ -261,7 +283,11 @@ impl World {
     }
 
     /// Modify an entry as the DC's administrator.
-    pub fn ad_modify(&self, dn: &str, changes: Vec<AttrChange>) -> Result<(), AdRefusal> {
+    pub(super) fn ad_modify_embedded(
+        &self,
+        dn: &str,
+        changes: Vec<AttrChange>,
+    ) -> Result<(), AdRefusal> {
         let changes = changes
             .into_iter()
             .map(|c| Change {
@@ -286,7 +312,7 @@ impl World {
     }
 
     /// Delete an entry as the DC's administrator.
-    pub fn ad_delete(&self, dn: &str) -> Result<(), AdRefusal> {
+    pub(super) fn ad_delete_embedded(&self, dn: &str) -> Result<(), AdRefusal> {
         let now = self.now();
         self.directory
             .write()
@@ -295,25 +321,38 @@ impl World {
     }
 
     /// Set the domain's password policy (the attributes of the domain object).
-    pub fn set_password_policy(&self, p: &PasswordPolicy) -> Result<(), AdRefusal> {
+    pub(super) fn set_password_policy_embedded(&self, p: &PasswordPolicy) -> Result<(), AdRefusal> {
         let domain = self.directory.domain().dn.to_string();
-        self.ad_modify(&domain, policy_changes(p))
+        self.ad_modify_embedded(&domain, policy_changes(p))
     }
 
     /// Grant `right` on `on` (and below) to `to` (a DN; the connector account by default).
-    pub fn grant(&self, right: Right, on: &str, to: Option<&str>) -> Result<(), AdRefusal> {
+    pub(super) fn grant_embedded(
+        &self,
+        right: Right,
+        on: &str,
+        to: Option<&str>,
+    ) -> Result<(), AdRefusal> {
         let to = to.map_or_else(|| self.connector_dn(), str::to_string);
         Ok(self.directory.grant(&to, right, on)?)
     }
 
     /// Remove a grant; `false` when there was none.
-    pub fn revoke(&self, right: Right, on: &str, to: Option<&str>) -> Result<bool, AdRefusal> {
+    pub(super) fn revoke_embedded(
+        &self,
+        right: Right,
+        on: &str,
+        to: Option<&str>,
+    ) -> Result<bool, AdRefusal> {
         let to = to.map_or_else(|| self.connector_dn(), str::to_string);
         Ok(self.directory.revoke(&to, right, on)?)
     }
 
     /// Replace the rights the wizard gave the connector account by exactly these.
-    pub fn set_connector_rights(&self, rights: &[(Right, String)]) -> Result<(), WorldError> {
+    pub(super) fn set_connector_rights_embedded(
+        &self,
+        rights: &[(Right, String)],
+    ) -> Result<(), WorldError> {
         let connector = self.connector_dn();
         let domain = self.directory.domain().dn.to_string();
         for r in crate::directory::forest::CONNECTOR_RIGHTS {
@@ -328,17 +367,17 @@ impl World {
     }
 
     /// The entry `dn` (any DN form the DC takes), if it exists.
-    pub fn ad_entry(&self, dn: &str) -> Option<AdObject> {
+    pub(super) fn ad_entry_embedded(&self, dn: &str) -> Option<AdObject> {
         self.directory.entry(dn).map(AdObject)
     }
 
     /// How many entries under `base` (subtree) match the RFC 4515 `filter`.
-    pub fn ad_count(&self, base: &str, filter: &str) -> Result<usize, String> {
+    pub(super) fn ad_count_embedded(&self, base: &str, filter: &str) -> Result<usize, String> {
         self.ad_select(base, filter, |_, ids| ids.len())
     }
 
     /// The entries under `base` (subtree) that match the RFC 4515 `filter`, at most `limit`.
-    pub fn ad_search(
+    pub(super) fn ad_search_embedded(
         &self,
         base: &str,
         filter: &str,
@@ -372,7 +411,7 @@ impl World {
     }
 
     /// Every entry and the highest USN so far.
-    pub fn ad_state(&self) -> AdState {
+    pub(super) fn ad_state_embedded(&self) -> AdState {
         let st = self.directory.read();
         AdState {
             usn: st.store.usn,

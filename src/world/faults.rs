@@ -16,17 +16,37 @@ pub struct Faults {
 impl World {
     /// The faults in force.
     pub fn faults(&self) -> Faults {
+        let ldap = match self.external.as_ref().map(|x| x.proxy.as_ref()) {
+            Some(Some(p)) => LdapFaults {
+                down: p.down(),
+                latency: p.latency(),
+            },
+            Some(None) => LdapFaults::default(),
+            None => self.directory.faults(),
+        };
         Faults {
             relay: self.relay.faults(),
-            ldap: self.directory.faults(),
+            ldap,
             graph: self.graph.faults(),
         }
     }
 
-    /// Put these faults in force (and lift the others).
+    /// Put these faults in force (and lift the others). In front of a real DC the LDAP
+    /// faults are the fault proxy's (latency in real time there).
     pub fn set_faults(&self, f: Faults) {
         self.relay.set_faults(f.relay);
-        self.directory.set_faults(f.ldap);
+        match self.external.as_ref().map(|x| x.proxy.as_ref()) {
+            Some(Some(p)) => {
+                p.set_down(f.ldap.down);
+                p.set_latency(f.ldap.latency);
+            }
+            Some(None) => {
+                if f.ldap != LdapFaults::default() {
+                    tracing::warn!("LDAP faults need the fault proxy, which a verified DC certificate rules out (--directory-insecure puts it in)");
+                }
+            }
+            None => self.directory.set_faults(f.ldap),
+        }
         self.graph.set_faults(f.graph);
     }
 
@@ -37,6 +57,10 @@ impl World {
 
     /// The DC resets every open LDAP connection.
     pub fn reset_ldap_connections(&self) {
-        self.directory.reset_connections();
+        match self.external.as_ref().map(|x| x.proxy.as_ref()) {
+            Some(Some(p)) => p.reset(),
+            Some(None) => {}
+            None => self.directory.reset_connections(),
+        }
     }
 }

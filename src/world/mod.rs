@@ -18,8 +18,10 @@
 //! re-exported here, so a driver needs nothing but `crate::world`.
 
 pub mod ad;
+mod dc;
 pub mod external;
 mod faults;
+mod options;
 pub mod people;
 mod services;
 mod state;
@@ -38,7 +40,6 @@ use crate::writeback_protocol::HYBRID_CONNECTION;
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -66,6 +67,7 @@ pub use crate::relay::RelayFaults;
 pub use crate::tls::CertificateAuthority;
 pub use ad::{AdObject, AdRefusal, AdState, AttrChange, NewEntry, PasswordPolicy};
 pub use faults::Faults;
+pub use options::{ClockKind, Endpoints, Listeners, WorldOptions};
 pub use services::RELAY_MANAGE_POLICY;
 pub use state::{Generations, WorldState};
 pub use tenant::{
@@ -97,111 +99,8 @@ pub enum WorldError {
     /// The world cannot do what was asked, in the words a person would read.
     #[error("{0}")]
     Refused(String),
-}
-
-/// Which clock business time runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ClockKind {
-    /// A virtual clock that moves only with [`World::advance`] (scenarios): it starts a
-    /// month before 2026-01-05 09:00 UTC, and [`World::begin`] moves it there.
-    #[default]
-    Virtual,
-    /// The system clock (the lab): the engine's scheduler runs in real time.
-    System,
-}
-
-/// What a world is made of.
-#[derive(Debug, Clone)]
-pub struct WorldOptions {
-    /// Seeds every GUID, SID, key and objectId, so the same options give the same world.
-    pub seed: u64,
-    pub clock: ClockKind,
-    /// DNS name of the forest (`gntech.me` → `DC=gntech,DC=me`).
-    pub forest: String,
-    /// DN of the AD DS connector account; `CN=MSOL_<12 hex>,CN=Users,…` when `None`.
-    pub connector_dn: Option<String>,
-    pub tenant: TenantSettings,
-    /// The organisation runs an Exchange hybrid deployment: the admin ticks "Exchange
-    /// hybrid deployment" whenever the wizard configures group writeback.
-    pub exchange_hybrid: bool,
-    /// How often the engine's scheduler runs a delta cycle.
-    pub sync_interval: Duration,
-    /// Where the services listen (loopback, free ports, by default).
-    pub listen: Listeners,
-    /// A certificate authority of our own: LDAPS and the web listener get certificates it
-    /// issues, and the web listener (Graph and the identity platform) speaks HTTPS. Without
-    /// one, LDAPS is self-signed and the web listener plain HTTP.
-    pub tls: Option<crate::tls::CertificateAuthority>,
-    /// The identity platform's signing key (the fixture key when `None`).
-    pub signing_key: Option<SigningKey>,
-    /// Hybrid connections the relay serves besides the password writeback one.
-    pub relay_paths: Vec<String>,
-    /// Start from this saved state instead of provisioning a new forest and tenant.
-    pub restore: Option<Box<WorldState>>,
-}
-
-/// The addresses the services listen on (port 0: any free port).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listeners {
-    /// Plain LDAP (with StartTLS), when wanted.
-    pub ldap: Option<SocketAddr>,
-    pub ldaps: SocketAddr,
-    /// Microsoft Graph and the identity platform.
-    pub web: SocketAddr,
-    pub relay: SocketAddr,
-}
-
-impl Default for Listeners {
-    fn default() -> Self {
-        let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self {
-            ldap: None,
-            ldaps: any,
-            web: any,
-            relay: any,
-        }
-    }
-}
-
-impl Default for WorldOptions {
-    fn default() -> Self {
-        Self {
-            seed: 0,
-            clock: ClockKind::Virtual,
-            forest: "gntech.me".into(),
-            connector_dn: None,
-            tenant: TenantSettings::default(),
-            exchange_hybrid: false,
-            sync_interval: Duration::from_secs(30 * 60),
-            listen: Listeners::default(),
-            tls: None,
-            signing_key: None,
-            relay_paths: Vec::new(),
-            restore: None,
-        }
-    }
-}
-
-/// Where the world's services listen, and what a client needs to reach them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoints {
-    /// `ldap://127.0.0.1:PORT`, when plain LDAP was asked for.
-    pub ldap: Option<String>,
-    /// `ldaps://127.0.0.1:PORT` of the embedded AD.
-    pub ldaps: String,
-    /// `http(s)://127.0.0.1:PORT`: Microsoft Graph of the fake tenant (`/v1.0/...`) and the
-    /// identity platform.
-    pub graph: String,
-    /// `ws://127.0.0.1:PORT`: the relay namespace.
-    pub relay: String,
-    /// The namespace's name (`gntech-sspr.servicebus.windows.net`), which SAS tokens name.
-    pub relay_namespace: String,
-    /// The key of the relay's Manage policy ([`RELAY_MANAGE_POLICY`]).
-    pub relay_manage_key: String,
-    /// `https://127.0.0.1:PORT/{tenant id}`: the authority clients sign in at.
-    pub authority: String,
-    pub token_url: String,
-    pub tenant_id: String,
+    #[error("the directory: {0}")]
+    External(#[from] external::ExternalError),
 }
 
 /// What moving the clock did.
@@ -251,6 +150,8 @@ pub struct World {
     rng: StdRng,
     /// Moves with every change the world's own verbs make (the wizard's setup).
     generation: u64,
+    /// A real DC in place of the embedded AD, when the world was given one.
+    external: Option<external::External>,
 }
 
 impl World {
@@ -299,8 +200,24 @@ impl World {
             ),
             None => (Directory::new(dir_cfg, shared_clock.clone())?, None, None),
         };
+        let (external, access) = match &opts.directory {
+            Some(target) => {
+                let (dc, access) = external::open(target, &opts.forest, &mut rng).await?;
+                (Some(dc), Some(access))
+            }
+            None => (None, None),
+        };
         let stop = CancellationToken::new();
-        let s = services::start(&opts, directory, tenant, shared_clock, &mut rng, &stop).await?;
+        let s = services::start(
+            &opts,
+            directory,
+            tenant,
+            shared_clock,
+            &mut rng,
+            &stop,
+            access.as_ref(),
+        )
+        .await?;
         let (engine_state, engine_config, exchange_hybrid) = match saved_engine {
             Some((engine, exchange_hybrid)) => {
                 let setup = engine.setup.clone();
@@ -335,6 +252,7 @@ impl World {
             web_task: s.web_task,
             rng,
             generation: 0,
+            external,
         })
     }
 
@@ -536,7 +454,10 @@ impl World {
 
     /// The AD's administrator (`CN=Administrator,CN=Users,…`) and its password.
     pub fn admin_dn(&self) -> String {
-        format!("CN=Administrator,CN=Users,{}", self.domain_dn())
+        match &self.external {
+            Some(x) => x.target.admin_dn.clone(),
+            None => format!("CN=Administrator,CN=Users,{}", self.domain_dn()),
+        }
     }
 
     /// The DC's DNS name (`dc1.gntech.me`).
@@ -550,7 +471,10 @@ impl World {
     }
 
     pub fn admin_password(&self) -> String {
-        self.directory.config().admin_password.clone()
+        match &self.external {
+            Some(x) => x.target.admin_password.clone(),
+            None => self.directory.config().admin_password.clone(),
+        }
     }
 
     /// Before a password operation: give a dropped listener its moment to reconnect

@@ -101,6 +101,7 @@ pub(super) async fn start(
     clock: Arc<dyn Clock>,
     rng: &mut StdRng,
     stop: &CancellationToken,
+    external: Option<&super::external::Access>,
 ) -> Result<Services, WorldError> {
     // Secrets no report shows come from their own stream, so that adding one moves no
     // objectId a snapshot holds; a lab's are random.
@@ -125,7 +126,11 @@ pub(super) async fn start(
     let dc = Running::start(directory.clone(), l.ldap, Some(l.ldaps), tls.clone())
         .await
         .map_err(listen("LDAP and LDAPS", dc_addrs))?;
-    let ldaps = dc.ldaps_url().unwrap_or_default();
+    // A real DC in place of the embedded one: every LDAPS client of the world goes there.
+    let ldaps = match external {
+        Some(x) => x.url.clone(),
+        None => dc.ldaps_url().unwrap_or_default(),
+    };
 
     let short = opts
         .tenant
@@ -258,9 +263,17 @@ pub(super) async fn start(
         relay_token_lifetime: Duration::from_secs(3600),
         ad_url: ldaps.clone(),
         ad_starttls: false,
-        ad_tls_no_verify: true,
-        connector_dn: directory.connector_dn().unwrap_or_default(),
-        connector_password: directory.connector_password().unwrap_or_default(),
+        // The embedded DC's certificate is its own; a real DC's is checked unless told not to.
+        ad_tls_no_verify: external.is_none_or(|x| x.insecure),
+        ad_ca: external.and_then(|x| x.ca_pem.clone()),
+        connector_dn: match external {
+            Some(x) => x.connector_dn.clone(),
+            None => directory.connector_dn().unwrap_or_default(),
+        },
+        connector_password: match external {
+            Some(x) => x.connector_password.clone(),
+            None => directory.connector_password().unwrap_or_default(),
+        },
         password_writeback: false,
         exchange_hybrid: false,
         reconnect_backoff: (Duration::from_millis(5), Duration::from_millis(200)),

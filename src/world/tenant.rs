@@ -122,27 +122,26 @@ fn check_group_type(t: &Option<String>) -> Result<(), WorldError> {
 
 impl World {
     /// Add a cloud user; returns its objectId.
-    pub fn add_user(&mut self, u: UserSpec) -> Result<String, WorldError> {
-        let on_premises = match &u.synced_from {
-            Some(dn) => {
-                let e = self
-                    .directory
-                    .entry(dn)
+    pub async fn add_user(&mut self, u: UserSpec) -> Result<String, WorldError> {
+        // The AD account it is synced from, as the DC has it (embedded or real).
+        let account = match &u.synced_from {
+            Some(dn) => Some(
+                self.ad_entry(dn)
+                    .await
                     .ok_or_else(|| WorldError::NoAnchor {
                         upn: u.upn.clone(),
                         dn: dn.clone(),
-                    })?;
-                Some(OnPremises {
-                    immutable_id: B64.encode(e.guid().unwrap_or_default()),
-                    distinguished_name: e.dn.to_string(),
-                })
-            }
+                    })?,
+            ),
             None => None,
         };
-        let display_name = on_premises
+        let on_premises = account.as_ref().map(|e| OnPremises {
+            immutable_id: B64.encode(e.values("objectGUID").first().cloned().unwrap_or_default()),
+            distinguished_name: e.dn(),
+        });
+        let display_name = account
             .as_ref()
-            .and_then(|o| self.directory.entry(&o.distinguished_name))
-            .and_then(|e| e.str("displayName").map(str::to_string))
+            .and_then(|e| e.readable("displayName").into_iter().next())
             .unwrap_or_else(|| u.upn.split('@').next().unwrap_or(&u.upn).to_string());
         let id = self.object_id();
         let password_hash = u

@@ -160,9 +160,9 @@ impl World {
     }
 
     /// The tenant's users, with the AD accounts of synced ones.
-    pub fn cloud_users(&self, q: &Query) -> Page<UserRow> {
+    pub async fn cloud_users(&self, q: &Query) -> Page<UserRow> {
         let users = self.tenant.users();
-        q.page(
+        let page = q.page(
             users,
             |u: &CloudUser| {
                 vec![
@@ -171,40 +171,45 @@ impl World {
                     u.id.as_str(),
                 ]
             },
-            |u: CloudUser| {
-                let ad = u
+            |u: CloudUser| u,
+        );
+        let mut rows = Vec::with_capacity(page.rows.len());
+        for u in page.rows {
+            let ad = match &u.on_premises {
+                Some(o) => Some(ad_account(self.ad_entry(&o.distinguished_name).await)),
+                None => None,
+            };
+            rows.push(UserRow {
+                on_premises_sync_enabled: u.on_premises.is_some(),
+                on_premises_distinguished_name: u
                     .on_premises
                     .as_ref()
-                    .map(|o| ad_account(self.ad_entry(&o.distinguished_name)));
-                UserRow {
-                    on_premises_sync_enabled: u.on_premises.is_some(),
-                    on_premises_distinguished_name: u
-                        .on_premises
-                        .as_ref()
-                        .map(|o| o.distinguished_name.clone()),
-                    on_premises_immutable_id: u
-                        .on_premises
-                        .as_ref()
-                        .map(|o| o.immutable_id.clone()),
-                    id: u.id,
-                    user_principal_name: u.user_principal_name,
-                    display_name: u.display_name,
-                    sspr_registered: u.sspr_registered,
-                    roles: u.roles,
-                    groups: u.groups,
-                    ad,
-                }
-            },
-        )
+                    .map(|o| o.distinguished_name.clone()),
+                on_premises_immutable_id: u.on_premises.as_ref().map(|o| o.immutable_id.clone()),
+                id: u.id,
+                user_principal_name: u.user_principal_name,
+                display_name: u.display_name,
+                sspr_registered: u.sspr_registered,
+                roles: u.roles,
+                groups: u.groups,
+                ad,
+            });
+        }
+        Page {
+            rows,
+            total: page.total,
+            offset: page.offset,
+        }
     }
 
     /// One user by UPN or objectId.
-    pub fn cloud_user(&self, upn: &str) -> Option<UserRow> {
+    pub async fn cloud_user(&self, upn: &str) -> Option<UserRow> {
         let id = self.tenant.user(upn)?.id;
         self.cloud_users(&Query {
             search: id,
             ..Query::default()
         })
+        .await
         .rows
         .into_iter()
         .next()

@@ -61,8 +61,8 @@ fn dn(i: usize) -> String {
     format!("CN={},{CONTAINER}", name(i))
 }
 
-fn one(w: &World, dn: &str, attr: &str) -> Option<String> {
-    w.ad_entry(dn)?.readable(attr).into_iter().next()
+async fn one(w: &World, dn: &str, attr: &str) -> Option<String> {
+    w.ad_entry(dn).await?.readable(attr).into_iter().next()
 }
 
 fn export(w: &World) -> writeback_sim::world::RunRecord {
@@ -85,15 +85,15 @@ async fn devices_flow_to_ad_and_follow_changes() {
         (s.imported, s.exported, s.export_errors),
         ((5, 0, 0), (5, 0, 0), 0)
     );
-    let e = w.ad_entry(&dn(2)).unwrap();
+    let e = w.ad_entry(&dn(2)).await.unwrap();
     assert!(e.readable("objectClass").contains(&"computer".to_string()));
     let thumbprint = ids[2].replace('-', "").to_ascii_uppercase();
     assert_eq!(
-        one(&w, &dn(2), "altSecurityIdentities"),
+        one(&w, &dn(2), "altSecurityIdentities").await,
         Some(format!("X509:<SHA1-TP-PUBKEY>{thumbprint}"))
     );
     assert_eq!(
-        one(&w, &dn(2), "userAccountControl").as_deref(),
+        one(&w, &dn(2), "userAccountControl").await.as_deref(),
         Some("4096")
     );
 
@@ -114,11 +114,14 @@ async fn devices_flow_to_ad_and_follow_changes() {
     let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!((s.imported, s.exported), ((0, 2, 1), (0, 2, 1)));
     assert_eq!(
-        one(&w, &dn(1), "userAccountControl").as_deref(),
+        one(&w, &dn(1), "userAccountControl").await.as_deref(),
         Some("4098")
     );
-    assert!(w.ad_entry(&dn(3)).is_none());
-    assert!(w.ad_entry(&format!("CN=LAPTOP-444,{CONTAINER}")).is_some());
+    assert!(w.ad_entry(&dn(3)).await.is_none());
+    assert!(w
+        .ad_entry(&format!("CN=LAPTOP-444,{CONTAINER}"))
+        .await
+        .is_some());
     let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!((s.imported, s.exported), ((0, 0, 0), (0, 0, 0)));
 
@@ -160,7 +163,7 @@ async fn a_missing_container_is_an_export_error_until_it_exists() {
         .unwrap();
     let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!((s.exported, s.export_errors), ((1, 0, 0), 0));
-    assert!(w.ad_entry(&dn(1)).is_some());
+    assert!(w.ad_entry(&dn(1)).await.is_some());
     w.shutdown().await;
 }
 
@@ -188,16 +191,19 @@ async fn throttling_is_waited_out_and_nothing_is_lost() {
         "three Retry-After waits of 10 s"
     );
     let dn1 = format!("CN={},{CONTAINER}", ids[1]);
-    let e = w.ad_entry(&dn1).unwrap();
+    let e = w.ad_entry(&dn1).await.unwrap();
     assert!(e
         .readable("objectClass")
         .contains(&"msDS-Device".to_string()));
-    let anchor = one(&w, &dn1, "msDS-CloudAnchor").unwrap();
+    let anchor = one(&w, &dn1, "msDS-CloudAnchor").await.unwrap();
     assert!(
         anchor.starts_with("Device_") && !anchor.contains(&ids[1]),
         "the anchor is the objectId, not the deviceId: {anchor}"
     );
-    assert_eq!(one(&w, &dn1, "msDS-IsEnabled").as_deref(), Some("TRUE"));
+    assert_eq!(
+        one(&w, &dn1, "msDS-IsEnabled").await.as_deref(),
+        Some("TRUE")
+    );
 
     // Graph down for the whole cycle: the import stops, nothing is exported, and the next
     // cycle picks everything up.
@@ -226,7 +232,7 @@ async fn the_wizard_refuses_without_premium_and_for_another_forest() {
         .unwrap_err();
     assert!(e.to_string().contains("P1 or P2"), "{e}");
     assert!(
-        w.ad_entry(CONTAINER).is_none(),
+        w.ad_entry(CONTAINER).await.is_none(),
         "a refused configuration changes nothing"
     );
     w.change_tenant(writeback_sim::world::TenantChange {
@@ -237,13 +243,13 @@ async fn the_wizard_refuses_without_premium_and_for_another_forest() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("single forest"), "{e}");
-    assert!(w.ad_entry(CONTAINER).is_none());
+    assert!(w.ad_entry(CONTAINER).await.is_none());
     assert!(
         configure(&mut w, Some("gntech.me"), DeviceClass::Computer, true)
             .await
             .is_ok()
     );
-    assert!(w.ad_entry(CONTAINER).is_some());
+    assert!(w.ad_entry(CONTAINER).await.is_some());
     w.shutdown().await;
 }
 
@@ -282,6 +288,9 @@ async fn a_round_that_fails_midway_resumes_after_the_last_applied_page() {
         "resumed from the next page, nothing imported twice"
     );
     assert_eq!(s.exported, (250, 0, 0));
-    assert_eq!(w.ad_count(CONTAINER, "(objectClass=computer)"), Ok(250));
+    assert_eq!(
+        w.ad_count(CONTAINER, "(objectClass=computer)").await,
+        Ok(250)
+    );
     w.shutdown().await;
 }

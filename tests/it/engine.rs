@@ -20,6 +20,7 @@ fn config(dc: &Dc) -> EngineConfig {
         ad_url: dc.ldaps_url(),
         ad_starttls: false,
         ad_tls_no_verify: true,
+        ad_ca: None,
         connector_dn: dc.dir.connector_dn().unwrap(),
         connector_password: dc.dir.connector_password().unwrap(),
         password_writeback: true,

@@ -14,6 +14,9 @@ const CONNECTOR: &str = "CN=MSOL_wbsimtest,CN=Users,DC=gntech,DC=me";
 const CONNECTOR_PASSWORD: &str = "Conn3ctor!Pass#2026";
 const ALICE: &str = "CN=Alice Smith,OU=Staff,DC=gntech,DC=me";
 
+/// One test at a time on the DC: each takes its census and restores from it.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The DC the environment names, or `None` (the test then says so and passes).
 fn target() -> Option<DirectoryTarget> {
     let url = std::env::var("WBSIM_DC_URL").ok()?;
@@ -102,6 +105,7 @@ async fn a_real_dc_is_provisioned_over_ldap_and_left_as_it_was_found() {
         eprintln!("WBSIM_DC_URL is not set: no DC to provision (CI starts Samba for this test)");
         return;
     };
+    let _one = ONE_AT_A_TIME.lock().await;
     let mut dc = ExternalDc::connect(&t).await.unwrap();
     let before = picture(&dc.dump().await.unwrap());
     assert_eq!(dc.domain(), "DC=gntech,DC=me");
@@ -160,6 +164,32 @@ async fn a_real_dc_is_provisioned_over_ldap_and_left_as_it_was_found() {
             .any(|dn| dn.eq_ignore_ascii_case(&domain)),
         "{restored:?}"
     );
+    let after = picture(&dc.dump().await.unwrap());
+    let changed = differences(&before, &after);
+    assert!(changed.is_empty(), "not as found: {changed:?}");
+    dc.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_replayed_on_a_real_dc_passes_and_leaves_it_as_it_was_found() {
+    let Some(t) = target() else {
+        eprintln!("WBSIM_DC_URL is not set: no DC to replay on (CI starts Samba for this test)");
+        return;
+    };
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut dc = ExternalDc::connect(&t).await.unwrap();
+    let before = picture(&dc.dump().await.unwrap());
+    // The article's "Access denied": the connector's missing Reset Password right gives
+    // SSPR_0029 and event 33004 on a real DC as on the embedded AD, then the fix works.
+    let file = std::path::Path::new("scenarios/password/access-denied.yaml");
+    let replayed =
+        writeback_sim::scenario::runner::run_on(file, std::path::Path::new("scenarios"), Some(&t))
+            .await
+            .unwrap();
+    assert!(replayed.failures.is_empty(), "{:?}", replayed.failures);
+    assert!(replayed.known_difference.is_none());
+    let events: Vec<u32> = replayed.report.events.iter().map(|e| e.id).collect();
+    assert!(events.contains(&33004), "{events:?}");
     let after = picture(&dc.dump().await.unwrap());
     let changed = differences(&before, &after);
     assert!(changed.is_empty(), "not as found: {changed:?}");

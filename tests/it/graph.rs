@@ -196,7 +196,7 @@ async fn world() -> World {
         "/fixtures/gntech.me.ldif"
     ))
     .unwrap();
-    w.import_ldif(&text, "gntech.me.ldif").unwrap();
+    w.import_ldif(&text, "gntech.me.ldif").await.unwrap();
     w.add_user(UserSpec {
         upn: "alice@gntech.me".into(),
         synced_from: Some("CN=Alice Smith,OU=Staff,DC=gntech,DC=me".into()),
@@ -204,6 +204,7 @@ async fn world() -> World {
         groups: vec![],
         ..UserSpec::default()
     })
+    .await
     .unwrap();
     w.begin();
     w.start_engine().await;
@@ -255,6 +256,7 @@ async fn reset_password_is_a_long_running_operation_written_back_to_ad() {
     assert_eq!(status, "succeeded");
     assert_ne!(
         w.ad_entry("CN=Alice Smith,OU=Staff,DC=gntech,DC=me")
+            .await
             .unwrap()
             .readable("pwdLastSet"),
         vec!["0".to_string()]

@@ -28,7 +28,7 @@ async fn world(license: License, exchange_hybrid: bool) -> World {
         "/fixtures/gntech.me.ldif"
     ))
     .unwrap();
-    w.import_ldif(&text, "gntech.me.ldif").unwrap();
+    w.import_ldif(&text, "gntech.me.ldif").await.unwrap();
     for (upn, dn) in [
         (
             "alice@gntech.me",
@@ -51,6 +51,7 @@ async fn world(license: License, exchange_hybrid: bool) -> World {
             groups: vec![],
             ..UserSpec::default()
         })
+        .await
         .unwrap();
     }
     w.begin();
@@ -83,8 +84,8 @@ fn group(w: &mut World, name: &str, kind: GroupKind, members: &[&str]) -> String
     .unwrap()
 }
 
-fn values(w: &World, dn: &str, attr: &str) -> Vec<String> {
-    let e = w.ad_entry(dn).unwrap_or_else(|| panic!("{dn} in AD"));
+async fn values(w: &World, dn: &str, attr: &str) -> Vec<String> {
+    let e = w.ad_entry(dn).await.unwrap_or_else(|| panic!("{dn} in AD"));
     let mut v = e.readable(attr);
     v.sort();
     v
@@ -115,10 +116,10 @@ async fn microsoft_365_groups_are_written_with_synced_members_only() {
     let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!((s.exported, s.export_errors), ((1, 0, 0), 0), "{s:?}");
     let dn = format!("CN=Group_{marketing},{OU}");
-    assert_eq!(values(&w, &dn, "groupType"), vec!["8"]);
-    assert_eq!(values(&w, &dn, "mail"), vec!["marketing@gntech.me"]);
+    assert_eq!(values(&w, &dn, "groupType").await, vec!["8"]);
+    assert_eq!(values(&w, &dn, "mail").await, vec!["marketing@gntech.me"]);
     assert_eq!(
-        values(&w, &dn, "member"),
+        values(&w, &dn, "member").await,
         vec![
             "CN=Alice Smith,OU=Staff,DC=gntech,DC=me",
             "CN=Bob Jones,OU=Staff,DC=gntech,DC=me"
@@ -154,9 +155,9 @@ async fn microsoft_365_groups_are_written_with_synced_members_only() {
     .unwrap();
     let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 1, 0), "{s:?}");
-    assert_eq!(values(&w, &dn, "groupType"), vec!["-2147483640"]);
+    assert_eq!(values(&w, &dn, "groupType").await, vec!["-2147483640"]);
     assert_eq!(
-        values(&w, &dn, "member"),
+        values(&w, &dn, "member").await,
         vec![
             "CN=Bob Jones,OU=Staff,DC=gntech,DC=me",
             "CN=Carol White,OU=Staff,DC=gntech,DC=me"
@@ -170,12 +171,12 @@ async fn microsoft_365_groups_are_written_with_synced_members_only() {
     .unwrap();
     let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 0, 0));
-    assert!(w.ad_entry(&dn).is_some(), "kept until a hard delete");
+    assert!(w.ad_entry(&dn).await.is_some(), "kept until a hard delete");
     assert!(s.skipped.iter().any(|x| x.reason.contains("stays in AD")));
     w.delete_group("Marketing").unwrap();
     let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 0, 1), "{s:?}");
-    assert!(w.ad_entry(&dn).is_none());
+    assert!(w.ad_entry(&dn).await.is_none());
     w.shutdown().await;
 }
 
@@ -193,7 +194,7 @@ async fn display_name_naming_renames_with_the_cloud_group() {
     let tail = &id[id.len() - 12..];
     w.sync(CycleKind::Delta).await.unwrap();
     let named = |n: &str| format!("CN={n}_{tail},OU=Groups,DC=gntech,DC=me");
-    assert!(w.ad_entry(&named("Administrators")).is_some());
+    assert!(w.ad_entry(&named("Administrators")).await.is_some());
     w.update_group(GroupUpdate {
         name: "Administrators".into(),
         display_name: Some("Admins".into()),
@@ -202,7 +203,7 @@ async fn display_name_naming_renames_with_the_cloud_group() {
     .unwrap();
     let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 1, 0), "{s:?}");
-    assert!(w.ad_entry(&named("Admins")).is_some());
+    assert!(w.ad_entry(&named("Admins")).await.is_some());
 
     // Turning group writeback off deletes what it wrote on the next cycle.
     let detail = w
@@ -215,7 +216,7 @@ async fn display_name_naming_renames_with_the_cloud_group() {
     assert_eq!(detail, vec!["group writeback v1 disabled"]);
     let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!(s.exported, (0, 0, 1), "{s:?}");
-    assert!(w.ad_entry(&named("Admins")).is_none());
+    assert!(w.ad_entry(&named("Admins")).await.is_none());
     assert_eq!(feature(&w, "UnifiedGroupWriteback"), "Disabled");
     w.shutdown().await;
 }
@@ -243,7 +244,7 @@ async fn without_exchange_hybrid_or_a_licence_nothing_is_written() {
         .to_string();
     assert!(err.contains("needs Microsoft Entra ID P1 or P2"), "{err}");
     assert!(
-        w.ad_entry(OU).is_none(),
+        w.ad_entry(OU).await.is_none(),
         "the refused wizard created nothing"
     );
     w.shutdown().await;
@@ -279,6 +280,7 @@ async fn cloud_sync_matches_an_existing_group_by_its_anchor() {
         ],
         password: None,
     })
+    .await
     .unwrap();
     let s = w.sync(CycleKind::Delta).await.unwrap();
     assert_eq!((s.exported, s.export_errors), ((0, 1, 0), 0), "{s:?}");
@@ -286,10 +288,10 @@ async fn cloud_sync_matches_an_existing_group_by_its_anchor() {
         "CN=Finance_{},OU=Cloud Groups,DC=gntech,DC=me",
         &finance[finance.len() - 12..]
     );
-    assert!(w.ad_entry(legacy).is_none(), "renamed by the rule");
-    assert_eq!(values(&w, &dn, "groupType"), vec!["-2147483640"]);
+    assert!(w.ad_entry(legacy).await.is_none(), "renamed by the rule");
+    assert_eq!(values(&w, &dn, "groupType").await, vec!["-2147483640"]);
     assert_eq!(
-        values(&w, &dn, "member"),
+        values(&w, &dn, "member").await,
         vec!["CN=Alice Smith,OU=Staff,DC=gntech,DC=me"]
     );
     assert!(s

@@ -52,6 +52,7 @@ async fn world() -> World {
         password: Some(ADMIN_PW.into()),
         ..UserSpec::default()
     })
+    .await
     .unwrap();
     w
 }
@@ -437,6 +438,7 @@ async fn a_device_an_admin_registers_through_graph_is_written_back_at_the_next_c
     assert_eq!(cycle.exported.0, 1, "{cycle:?}");
     let written = w
         .ad_entry("CN=ALICE-LAPTOP,CN=RegisteredDevices,DC=gntech,DC=me")
+        .await
         .expect("the device is in AD");
     assert_eq!(
         written.readable("managedBy"),

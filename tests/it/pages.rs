@@ -337,6 +337,7 @@ async fn the_portal_shows_the_services_codes_and_words() {
         let w = world.lock().await;
         let domain = w.domain_dn();
         w.revoke(Right::ResetPassword, &domain, Some(&connector))
+            .await
             .unwrap();
     }
     verified(&lab, &mut b, "bob@gntech.me").await;
@@ -361,6 +362,7 @@ async fn the_portal_shows_the_services_codes_and_words() {
         let w = world.lock().await;
         let domain = w.domain_dn();
         w.grant(Right::ResetPassword, &domain, Some(&connector))
+            .await
             .unwrap();
     }
 

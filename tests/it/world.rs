@@ -55,11 +55,17 @@ async fn on_a_virtual_clock_the_scheduler_runs_a_delta_cycle_when_one_falls_due(
         a.cycle, None,
         "not due yet: the initial cycle was 20 minutes ago"
     );
-    assert!(w.ad_entry(&format!("CN=LAPTOP-01,{CONTAINER}")).is_none());
+    assert!(w
+        .ad_entry(&format!("CN=LAPTOP-01,{CONTAINER}"))
+        .await
+        .is_none());
     let a = w.advance(Duration::from_secs(10 * 60)).await.unwrap();
     let cycle = a.cycle.expect("due 30 minutes after the last cycle");
     assert_eq!(cycle.exported, (1, 0, 0));
-    assert!(w.ad_entry(&format!("CN=LAPTOP-01,{CONTAINER}")).is_some());
+    assert!(w
+        .ad_entry(&format!("CN=LAPTOP-01,{CONTAINER}"))
+        .await
+        .is_some());
     let last = w.runs().last().cloned().unwrap();
     assert_eq!(last.profile, Profile::Export);
     assert_eq!(
@@ -83,8 +89,8 @@ async fn on_a_virtual_clock_the_scheduler_runs_a_delta_cycle_when_one_falls_due(
 #[tokio::test]
 async fn on_a_virtual_clock_the_relay_token_is_renewed_across_a_long_advance() {
     let mut w = World::start(WorldOptions::default()).await.unwrap();
-    w.import_ldif(&ldif(), "gntech.me.ldif").unwrap();
-    w.add_user(alice()).unwrap();
+    w.import_ldif(&ldif(), "gntech.me.ldif").await.unwrap();
+    w.add_user(alice()).await.unwrap();
     w.begin();
     w.start_engine().await;
     w.configure(password_writeback(true)).await.unwrap();
@@ -115,11 +121,11 @@ async fn on_the_real_clock_nobody_has_to_start_a_cycle() {
     .unwrap();
     let dn = format!("CN=LAPTOP-RT,{CONTAINER}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while w.ad_entry(&dn).is_none() && tokio::time::Instant::now() < deadline {
+    while w.ad_entry(&dn).await.is_none() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(
-        w.ad_entry(&dn).is_some(),
+        w.ad_entry(&dn).await.is_some(),
         "a scheduled cycle wrote the device"
     );
     assert!(
@@ -191,7 +197,7 @@ async fn option_a_writes_the_connectors_aces_into_the_containers_descriptor() {
     assert!(has(mask::DELETE_CHILD, computer, None), "{mine:?}");
     assert!(has(mask::WRITE_PROP, None, computer), "{mine:?}");
 
-    let usn = w.ad_entry(CONTAINER).unwrap().usn();
+    let usn = w.ad_entry(CONTAINER).await.unwrap().usn();
     let detail = configure(&mut w, None, DeviceClass::Computer, true)
         .await
         .unwrap();
@@ -207,7 +213,7 @@ async fn option_a_writes_the_connectors_aces_into_the_containers_descriptor() {
         "no ACE added twice"
     );
     assert_eq!(
-        w.ad_entry(CONTAINER).unwrap().usn(),
+        w.ad_entry(CONTAINER).await.unwrap().usn(),
         usn,
         "nothing was missing, so nothing was written"
     );
@@ -256,8 +262,8 @@ async fn password_writeback_is_onboarded_over_graph_and_only_with_a_licence() {
     })
     .await
     .unwrap();
-    w.import_ldif(&ldif(), "gntech.me.ldif").unwrap();
-    w.add_user(alice()).unwrap();
+    w.import_ldif(&ldif(), "gntech.me.ldif").await.unwrap();
+    w.add_user(alice()).await.unwrap();
     w.begin();
     w.start_engine().await;
     let e = w.configure(password_writeback(true)).await.unwrap_err();

@@ -96,16 +96,17 @@ struct SignInForm {
 
 /// Is `account` (a DN, UPN or `DOMAIN\sam`) the domain's Administrator or in one of the
 /// administrators' groups?
-fn administers(w: &World, account: &str) -> bool {
+async fn administers(w: &World, account: &str) -> bool {
     let domain = w.domain_dn();
     let entry = if account.contains('=') {
-        w.ad_entry(account)
+        w.ad_entry(account).await
     } else {
         let filter = match account.split_once('\\') {
             Some((_, sam)) => format!("(sAMAccountName={})", escape(sam)),
             None => format!("(userPrincipalName={})", escape(account)),
         };
         w.ad_search(&domain, &filter, 1)
+            .await
             .ok()
             .and_then(|mut v| v.pop())
     };
@@ -157,7 +158,7 @@ async fn sign_in(
     if let Err(e) = w.sign_in(user, &f.password).await {
         return again(format!("The user name or password is incorrect ({e})."));
     }
-    if !administers(&w, user) {
+    if !administers(&w, user).await {
         return again(format!(
             "{user} is not an administrator of this server (members of {} may sign in).",
             ADMIN_GROUPS.join(", ")

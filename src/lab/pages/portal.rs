@@ -372,7 +372,7 @@ async fn my_account(
     let Some(upn) = caller.user().map(str::to_string) else {
         return sign_in_first(&headers, "/signin?next=/myaccount");
     };
-    let user = p.world.lock().await.cloud_user(&upn);
+    let user = p.world.lock().await.cloud_user(&upn).await;
     Answer::page(
         "myaccount.html",
         json!({ "view": "overview", "account": user }),

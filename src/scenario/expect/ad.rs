@@ -8,10 +8,10 @@ use crate::scenario::report::{Baseline, StepReport};
 use crate::world::ad::dn_key;
 use crate::world::World;
 
-pub fn check(world: &World, x: &ExpectAd, n: usize, before: &Baseline) -> StepReport {
+pub async fn check(world: &World, x: &ExpectAd, n: usize, before: &Baseline) -> StepReport {
     if let (Some(base), Some(filter)) = (&x.base, &x.filter) {
         let label = format!("expect_ad {filter} under {base}");
-        let mismatches = match (world.ad_count(base, filter), x.count) {
+        let mismatches = match (world.ad_count(base, filter).await, x.count) {
             (Err(e), _) => vec![Mismatch::new("search", format!("{filter} under {base}"), e)],
             (Ok(found), Some(c)) if found != c => {
                 vec![Mismatch::new("count", c.to_string(), found.to_string())]
@@ -33,7 +33,7 @@ pub fn check(world: &World, x: &ExpectAd, n: usize, before: &Baseline) -> StepRe
     };
     let label = format!("expect_ad {dn}");
     let exists = x.exists.unwrap_or(true);
-    let e = match (world.ad_entry(dn), exists) {
+    let e = match (world.ad_entry(dn).await, exists) {
         (None, true) => {
             return StepReport::check(
                 n,

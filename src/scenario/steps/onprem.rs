@@ -57,10 +57,10 @@ pub async fn restart_engine(world: &mut World, n: usize) -> StepReport {
     StepReport::done::<String>(n, "restart_engine".into(), Ok(vec![]))
 }
 
-pub fn ad(world: &World, c: &AdChange, n: usize) -> StepReport {
+pub async fn ad(world: &World, c: &AdChange, n: usize) -> StepReport {
     let (label, result) = if let Some(add) = &c.add {
         match convert::new_entry(add) {
-            Ok(e) => (format!("ad add {}", e.dn), world.ad_add(e)),
+            Ok(e) => (format!("ad add {}", e.dn), world.ad_add(e).await),
             Err(e) => return StepReport::done(n, "ad add".into(), Err(e)),
         }
     } else if let Some(m) = &c.modify {
@@ -80,10 +80,10 @@ pub fn ad(world: &World, c: &AdChange, n: usize) -> StepReport {
         }
         (
             format!("ad modify {}", m.dn),
-            world.ad_modify(&m.dn, changes),
+            world.ad_modify(&m.dn, changes).await,
         )
     } else if let Some(dn) = &c.delete {
-        (format!("ad delete {dn}"), world.ad_delete(dn))
+        (format!("ad delete {dn}"), world.ad_delete(dn).await)
     } else {
         return StepReport::done(n, "ad".into(), Err("`ad` needs add, modify or delete"));
     };
@@ -96,16 +96,17 @@ fn grant_label(world: &World, verb: &str, g: &GrantSpec) -> String {
 }
 
 /// `grant` or `revoke` (dsacls /G or /R); a revoke that removed nothing says so.
-fn permission(world: &World, g: &GrantSpec, n: usize, granting: bool) -> StepReport {
-    let r = g
-        .right
-        .parse::<Right>()
-        .map_err(|e| e.to_string())
-        .and_then(|right| {
+async fn permission(world: &World, g: &GrantSpec, n: usize, granting: bool) -> StepReport {
+    let r = match g.right.parse::<Right>() {
+        Err(e) => Err(e.to_string()),
+        Ok(right) => {
             let done = if granting {
-                world.grant(right, &g.on, g.to.as_deref()).map(|()| true)
+                world
+                    .grant(right, &g.on, g.to.as_deref())
+                    .await
+                    .map(|()| true)
             } else {
-                world.revoke(right, &g.on, g.to.as_deref())
+                world.revoke(right, &g.on, g.to.as_deref()).await
             };
             done.map(|had| {
                 if had {
@@ -115,15 +116,16 @@ fn permission(world: &World, g: &GrantSpec, n: usize, granting: bool) -> StepRep
                 }
             })
             .map_err(|e| e.message)
-        });
+        }
+    };
     let verb = if granting { "grant" } else { "revoke" };
     StepReport::done(n, grant_label(world, verb, g), r)
 }
 
-pub fn grant(world: &World, g: &GrantSpec, n: usize) -> StepReport {
-    permission(world, g, n, true)
+pub async fn grant(world: &World, g: &GrantSpec, n: usize) -> StepReport {
+    permission(world, g, n, true).await
 }
 
-pub fn revoke(world: &World, g: &GrantSpec, n: usize) -> StepReport {
-    permission(world, g, n, false)
+pub async fn revoke(world: &World, g: &GrantSpec, n: usize) -> StepReport {
+    permission(world, g, n, false).await
 }

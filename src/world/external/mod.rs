@@ -14,6 +14,9 @@
 //! there (entries, LDIF, the password policy, rights as ACEs).
 
 mod changes;
+mod setup;
+
+pub(crate) use setup::{open, Access, External};
 
 use crate::directory::modify::ModOp;
 use crate::nt_security::SecurityDescriptor;
@@ -166,6 +169,8 @@ pub struct ExternalDc {
     target: DirectoryTarget,
     ldap: Ldap,
     domain: String,
+    /// The RootDSE's vendorName (Samba names itself; a Windows DC has none).
+    vendor: Option<String>,
     census: BTreeMap<String, Seen>,
     start_usn: i64,
 }
@@ -300,7 +305,7 @@ impl ExternalDc {
                 "",
                 Scope::Base,
                 "(objectClass=*)",
-                vec!["defaultNamingContext", "highestCommittedUSN"],
+                vec!["defaultNamingContext", "highestCommittedUSN", "vendorName"],
             )
             .await
             .and_then(|r| r.success())
@@ -326,10 +331,16 @@ impl ExternalDc {
             .and_then(|v| v.first())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        let vendor = root
+            .attrs
+            .get("vendorName")
+            .and_then(|v| v.first())
+            .cloned();
         let mut dc = Self {
             target: target.clone(),
             ldap,
             domain,
+            vendor,
             census: BTreeMap::new(),
             start_usn,
         };
@@ -351,22 +362,45 @@ impl ExternalDc {
         &self.target
     }
 
+    /// What kind of DC it is, as the differences file names them: `samba` when the RootDSE
+    /// says so, `windows` otherwise.
+    pub fn kind(&self) -> &'static str {
+        match &self.vendor {
+            Some(v) if v.to_ascii_lowercase().contains("samba") => "samba",
+            _ => "windows",
+        }
+    }
+
     /// Every entry of the domain partition now, with its DACL.
     pub async fn dump(&mut self) -> Result<Vec<Seen>, ExternalError> {
+        let domain = self.domain.clone();
+        self.read(&domain, Scope::Subtree, "(objectClass=*)", usize::MAX)
+            .await
+            .map_err(|r| ExternalError::Ldap {
+                what: format!("reading {domain}"),
+                why: r.to_string(),
+            })
+    }
+
+    /// The entries under `base` (`scope`) that match the RFC 4515 `filter`, at most `limit`,
+    /// with every attribute and the DACL.
+    pub async fn read(
+        &mut self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        limit: usize,
+    ) -> Result<Vec<Seen>, AdRefusal> {
         let (entries, _) = self
             .ldap
             .with_controls(vec![sd_flags()])
-            .search(
-                &self.domain,
-                Scope::Subtree,
-                "(objectClass=*)",
-                vec!["*", "nTSecurityDescriptor"],
-            )
+            .search(base, scope, filter, vec!["*", "nTSecurityDescriptor"])
             .await
             .and_then(|r| r.success())
-            .map_err(ldap_error(format!("reading {}", self.domain)))?;
+            .map_err(refusal)?;
         Ok(entries
             .into_iter()
+            .take(limit)
             .map(SearchEntry::construct)
             .map(|e| {
                 let mut attrs: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
@@ -390,6 +424,51 @@ impl ExternalDc {
                 }
             })
             .collect())
+    }
+
+    /// The entry `dn`, if it exists.
+    pub async fn entry(&mut self, dn: &str) -> Option<Seen> {
+        self.read(dn, Scope::Base, "(objectClass=*)", 1)
+            .await
+            .ok()
+            .and_then(|mut v| v.pop())
+    }
+
+    /// How many entries under `base` (subtree) match `filter`.
+    pub async fn count(&mut self, base: &str, filter: &str) -> Result<usize, AdRefusal> {
+        let (entries, _) = self
+            .ldap
+            .search(base, Scope::Subtree, filter, vec!["1.1"])
+            .await
+            .and_then(|r| r.success())
+            .map_err(refusal)?;
+        Ok(entries.len())
+    }
+
+    /// The DC's highestCommittedUSN now.
+    pub async fn highest_usn(&mut self) -> i64 {
+        let found = self
+            .ldap
+            .search(
+                "",
+                Scope::Base,
+                "(objectClass=*)",
+                vec!["highestCommittedUSN"],
+            )
+            .await
+            .and_then(|r| r.success());
+        found
+            .ok()
+            .and_then(|(v, _)| v.into_iter().next())
+            .map(SearchEntry::construct)
+            .and_then(|e| {
+                e.attrs
+                    .get("highestCommittedUSN")
+                    .and_then(|v| v.first())
+                    .cloned()
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Undo everything since the census: delete what was created (children first), give

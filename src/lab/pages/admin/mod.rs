@@ -74,7 +74,7 @@ impl Admin {
 }
 
 /// The signed-in admin, or the answer for someone who is not one.
-fn admin(
+async fn admin(
     w: &World,
     caller: &Caller,
     headers: &HeaderMap,
@@ -93,7 +93,7 @@ fn admin(
             &format!("/signin?next={here}"),
         )));
     };
-    let roles = w.cloud_user(upn).map(|u| u.roles).unwrap_or_default();
+    let roles = w.cloud_user(upn).await.map(|u| u.roles).unwrap_or_default();
     let a = Admin {
         upn: upn.to_string(),
         roles,
@@ -135,7 +135,7 @@ async fn overview(
     headers: HeaderMap,
 ) -> Response {
     let w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin") {
+    let a = match admin(&w, &caller, &headers, "/admin").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -147,7 +147,7 @@ async fn overview(
         json!({
             "tenant": { "domain": s.domain, "id": w.endpoints().tenant_id, "license": s.license },
             "counts": {
-                "users": w.cloud_users(&Query { limit: 1, ..all.clone() }).total,
+                "users": w.cloud_users(&Query { limit: 1, ..all.clone() }).await.total,
                 "devices": w.cloud_devices(&Query { limit: 1, ..all.clone() }).total,
                 "groups": w.cloud_groups(&Query { limit: 1, ..all }).total,
             },
@@ -192,11 +192,11 @@ async fn users(
     UrlQuery(q): UrlQuery<ListQuery>,
 ) -> Response {
     let w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/users") {
+    let a = match admin(&w, &caller, &headers, "/admin/users").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
-    let list = w.cloud_users(&q.query());
+    let list = w.cloud_users(&q.query()).await;
     page(
         "users",
         &a,
@@ -212,11 +212,11 @@ async fn user(
     Path(upn): Path<String>,
 ) -> Response {
     let w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/users") {
+    let a = match admin(&w, &caller, &headers, "/admin/users").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
-    match w.cloud_user(&upn) {
+    match w.cloud_user(&upn).await {
         Some(u) => page("user", &a, json!({ "user": u })).render(&caller, &headers),
         None => Answer::message(
             StatusCode::NOT_FOUND,
@@ -267,7 +267,7 @@ async fn reset_password(
         return r;
     }
     let w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/users") {
+    let a = match admin(&w, &caller, &headers, "/admin/users").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -279,7 +279,7 @@ async fn reset_password(
             "Helpdesk Administrator (or a higher)",
         );
     }
-    let Some(user) = w.cloud_user(&upn) else {
+    let Some(user) = w.cloud_user(&upn).await else {
         return Answer::message(
             StatusCode::NOT_FOUND,
             "User not found",
@@ -296,7 +296,7 @@ async fn reset_password(
     };
     let force = f.force_change.is_some();
     let answer = w.admin_reset(&upn, &password, force).await;
-    let user = w.cloud_user(&upn).unwrap_or(user);
+    let user = w.cloud_user(&upn).await.unwrap_or(user);
     let ok = answer.outcome == crate::world::AnswerOutcome::Ok;
     page(
         "user",
@@ -322,7 +322,7 @@ async fn devices(
     UrlQuery(q): UrlQuery<ListQuery>,
 ) -> Response {
     let w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/devices") {
+    let a = match admin(&w, &caller, &headers, "/admin/devices").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -342,7 +342,7 @@ async fn groups(
     UrlQuery(q): UrlQuery<ListQuery>,
 ) -> Response {
     let w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/groups") {
+    let a = match admin(&w, &caller, &headers, "/admin/groups").await {
         Ok(a) => a,
         Err(r) => return *r,
     };

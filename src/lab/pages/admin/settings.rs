@@ -53,7 +53,7 @@ pub(super) async fn group_settings(
         return r;
     }
     let mut w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/groups") {
+    let a = match admin(&w, &caller, &headers, "/admin/groups").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -82,7 +82,7 @@ pub(super) async fn group_writeback(
         return r;
     }
     let w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/groups") {
+    let a = match admin(&w, &caller, &headers, "/admin/groups").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -128,7 +128,7 @@ pub(super) async fn password_reset(
     headers: HeaderMap,
 ) -> Response {
     let w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/password-reset") {
+    let a = match admin(&w, &caller, &headers, "/admin/password-reset").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -173,7 +173,7 @@ pub(super) async fn save_password_reset(
         return r;
     }
     let mut w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/password-reset") {
+    let a = match admin(&w, &caller, &headers, "/admin/password-reset").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -237,7 +237,7 @@ pub(super) async fn licenses(
     headers: HeaderMap,
 ) -> Response {
     let w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/licenses") {
+    let a = match admin(&w, &caller, &headers, "/admin/licenses").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -268,7 +268,7 @@ pub(super) async fn save_license(
         return r;
     }
     let mut w = p.world.lock().await;
-    let a = match admin(&w, &caller, &headers, "/admin/licenses") {
+    let a = match admin(&w, &caller, &headers, "/admin/licenses").await {
         Ok(a) => a,
         Err(r) => return *r,
     };
