@@ -135,6 +135,9 @@ pub struct DirectoryArgs {
     /// Write the certificate clients should trust to this file.
     #[arg(long)]
     pub write_cert: Option<PathBuf>,
+    /// Where the URLs and credentials go (JSON, mode 0600); the terminal shows no password.
+    #[arg(long, value_name = "FILE", default_value = "writeback-directory.json")]
+    pub credentials: PathBuf,
 }
 
 /// What a command ended with, for the exit code.
@@ -385,6 +388,22 @@ async fn show(file: &std::path::Path) -> anyhow::Result<Outcome> {
     Ok(Outcome::Failed)
 }
 
+/// Write `bytes` to `path` readable by its owner only (it holds passwords).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode on open: make it the owner's only.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(bytes)
+}
+
 async fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
     let config = DirectoryConfig {
         forest: args.forest.clone(),
@@ -418,6 +437,19 @@ async fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
     let running = Running::start(dir.clone(), Some(args.ldap), Some(args.ldaps), tls)
         .await
         .context("binding the LDAP/LDAPS listeners")?;
+    let admin_dn = format!("CN=Administrator,CN=Users,{}", domain.dn);
+    let credentials = serde_json::json!({
+        "ldap_url": running.ldap_url(),
+        "ldaps_url": running.ldaps_url(),
+        "admin_dn": admin_dn,
+        "admin_password": args.admin_password,
+        "connector_dn": dir.connector_dn(),
+        "connector_password": dir.connector_password(),
+        "certificate": args.write_cert.as_ref().map(|p| p.display().to_string()),
+    });
+    write_private(&args.credentials, &serde_json::to_vec_pretty(&credentials)?)
+        .with_context(|| format!("writing {}", args.credentials.display()))?;
+    let creds = args.credentials.display();
     println!("embedded AD for {} ({})", domain.dns_name, domain.dn);
     if let Some(u) = running.ldap_url() {
         println!("  ldap:  {u}  (StartTLS available)");
@@ -425,21 +457,18 @@ async fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
     if let Some(u) = running.ldaps_url() {
         println!("  ldaps: {u}");
     }
-    println!(
-        "  admin: CN=Administrator,CN=Users,{}  password: {}",
-        domain.dn, args.admin_password
-    );
-    if let (Some(dn), Some(pw)) = (dir.connector_dn(), dir.connector_password()) {
-        println!("  connector: {dn}  password: {pw}");
+    println!("  admin: {admin_dn}");
+    if let Some(dn) = dir.connector_dn() {
+        println!("  connector: {dn}");
     }
+    println!("  credentials: {creds} (mode 0600: the passwords are there, not here)");
     if let Some(path) = &args.write_cert {
         println!("  certificate: {}", path.display());
     }
     println!(
-        "try: LDAPTLS_REQCERT=never ldapsearch -x -H {} -D Administrator@{} -w '{}' -b {} '(objectClass=user)' cn",
+        "try: LDAPTLS_REQCERT=never ldapsearch -x -H {} -D Administrator@{} -w \"$(jq -r .admin_password {creds})\" -b {} '(objectClass=user)' cn",
         running.ldaps_url().unwrap_or_default(),
         domain.dns_name,
-        args.admin_password,
         domain.dn
     );
     println!("ready; Ctrl-C stops");

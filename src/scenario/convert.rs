@@ -92,6 +92,26 @@ pub fn new_entry(map: &BTreeMap<String, AttrValue>) -> Result<NewEntry, String> 
     Ok(entry)
 }
 
+/// An entry the world declares (`world.directory.entries`): as [`new_entry`], but a user
+/// given a password and no userAccountControl is a normal enabled account (512), as an
+/// admin's provisioning script makes it — not the disabled account (546) a bare LDAP add
+/// of a user gets. An explicit userAccountControl wins.
+pub fn declared_entry(map: &BTreeMap<String, AttrValue>) -> Result<NewEntry, String> {
+    let mut e = new_entry(map)?;
+    let has = |name: &str| e.attrs.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let is_user = e.attrs.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("objectClass")
+            && v.iter()
+                .any(|c| c.eq_ignore_ascii_case("user") || c.eq_ignore_ascii_case("inetOrgPerson"))
+            && !v.iter().any(|c| c.eq_ignore_ascii_case("computer"))
+    });
+    if e.password.is_some() && is_user && !has("userAccountControl") {
+        e.attrs
+            .push(("userAccountControl".into(), vec!["512".into()]));
+    }
+    Ok(e)
+}
+
 pub fn policy(p: &model::PolicySpec) -> PasswordPolicy {
     PasswordPolicy {
         min_length: p.min_length,

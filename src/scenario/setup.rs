@@ -121,7 +121,7 @@ async fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), S
             .map_err(|e| setup_err(file, e))?;
     }
     for entry in &d.entries {
-        let e = convert::new_entry(entry).map_err(|e| setup_err(file, e))?;
+        let e = convert::declared_entry(entry).map_err(|e| setup_err(file, e))?;
         let dn = e.dn.clone();
         world
             .ad_add(e)

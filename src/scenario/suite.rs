@@ -303,7 +303,13 @@ pub async fn run_and_check(
             checked.note = outcome.known_difference;
             checked.rendered = Some(yaml);
         }
-        Err(e) => checked.unusable = Some(e.to_string()),
+        Err(e) => {
+            // The file's own seed, when it reads, so that the failure names it.
+            if let Ok(s) = runner::parse(file) {
+                checked.seed = s.seed;
+            }
+            checked.unusable = Some(e.to_string());
+        }
     }
     checked.elapsed = started.elapsed();
     checked

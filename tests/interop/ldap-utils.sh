@@ -10,14 +10,19 @@ done
 [[ -x $BIN ]] || { echo "interop: $BIN is not built" >&2; exit 2; }
 
 ADMIN_PW='Adm1n!Pass2026'
-LOG=$(mktemp); trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -f "$LOG"' EXIT
-"$BIN" directory --ldap 127.0.0.1:0 --ldaps 127.0.0.1:0 --ldif fixtures/gntech.me.ldif >"$LOG" 2>&1 &
+LOG=$(mktemp); trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -f "$LOG" "$CREDS"' EXIT
+CREDS=$(mktemp -u)
+"$BIN" directory --ldap 127.0.0.1:0 --ldaps 127.0.0.1:0 --ldif fixtures/gntech.me.ldif --credentials "$CREDS" >"$LOG" 2>&1 &
 PID=$!
 for _ in $(seq 100); do grep -q '^ready' "$LOG" && break; sleep 0.1; done
 grep -q '^ready' "$LOG" || { cat "$LOG"; echo "interop: the directory did not start" >&2; exit 1; }
 LDAP=$(sed -n 's/^  ldap:  \(ldap:\/\/[^ ]*\).*/\1/p' "$LOG")
 LDAPS=$(sed -n 's/^  ldaps: \(ldaps:\/\/[^ ]*\).*/\1/p' "$LOG")
 export LDAPTLS_REQCERT=never
+# The terminal shows no password; the credentials file (mode 0600) has them.
+if grep -q "$ADMIN_PW" "$LOG"; then echo "FAIL the directory printed a password" >&2; exit 1; fi
+[[ $(stat -c %a "$CREDS") == 600 ]] || { echo "FAIL $CREDS is not mode 0600" >&2; exit 1; }
+[[ $(jq -r .admin_password "$CREDS") == "$ADMIN_PW" ]] || { echo "FAIL $CREDS has no admin_password" >&2; exit 1; }
 
 passed=0; failed=0
 # expect CODE DESCRIPTION COMMAND...: the command must exit with CODE (its LDAP result code).

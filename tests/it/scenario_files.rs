@@ -368,3 +368,61 @@ fn new_writes_a_starting_scenario_that_runs() {
     assert_eq!(sim(&t.0, &["new", "no-area"], &[]).0, 2);
     assert_eq!(sim(&t.0, &["new", "demo/x", "--from", "nope"], &[]).0, 2);
 }
+
+/// A user the world declares with a password is an account one can sign in with (512);
+/// an explicit userAccountControl wins (546: disabled, data 533).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_user_with_a_password_is_enabled_unless_it_says_otherwise() {
+    let f = file(
+        r#"
+world:
+  directory:
+    entries:
+      - { dn: "OU=Staff,DC=gntech,DC=me", objectClass: organizationalUnit }
+      - dn: "CN=Dana Declared,OU=Staff,DC=gntech,DC=me"
+        objectClass: user
+        sAMAccountName: dana
+        userPrincipalName: dana@gntech.me
+        password: "Declared#Pass2026"
+      - dn: "CN=Ed Disabled,OU=Staff,DC=gntech,DC=me"
+        objectClass: user
+        sAMAccountName: ed
+        userPrincipalName: ed@gntech.me
+        userAccountControl: "546"
+        password: "Declared#Pass2026"
+steps:
+  - expect_ad:
+      dn: "CN=Dana Declared,OU=Staff,DC=gntech,DC=me"
+      attributes: { userAccountControl: "512" }
+  - sign_in: { user: dana@gntech.me, password: "Declared#Pass2026" }
+    expect: { outcome: ok }
+  - sign_in: { user: ed@gntech.me, password: "Declared#Pass2026" }
+    expect: { outcome: failed, error: "data 533" }
+"#,
+    );
+    let replayed = runner::run(&f.0, &std::env::temp_dir()).await.unwrap();
+    assert!(replayed.failures.is_empty(), "{:?}", replayed.failures);
+}
+
+/// A scenario that cannot be set up is reported with its own seed, not the default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setup_failure_names_the_files_own_seed() {
+    let f = file(
+        r#"
+seed: 7
+world:
+  tenant:
+    users:
+      - { upn: nobody@gntech.me, synced_from: "CN=Nobody,OU=Staff,DC=gntech,DC=me" }
+steps: []
+"#,
+    );
+    let mode = writeback_sim::scenario::suite::SnapshotMode::ci(false);
+    let checked = writeback_sim::scenario::suite::run_and_check(&f.0, mode, None).await;
+    assert!(checked
+        .unusable
+        .as_deref()
+        .unwrap_or_default()
+        .contains("CN=Nobody"));
+    assert_eq!(checked.seed, 7);
+}
