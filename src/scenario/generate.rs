@@ -3,7 +3,8 @@
 //! seed gives the same names, ids and memberships on every run.
 //!
 //! Users are synced: each gets an AD account in `OU=Generated Users,<domain>` (password
-//! `Initial#Pass2026`, as in the fixtures) and a tenant user anchored to it. Devices are
+//! [`GENERATED_PASSWORD`], which no generated name can make too simple) and a tenant user
+//! anchored to it. Devices are
 //! hybrid-joined Windows machines owned by generated users; groups alternate Microsoft 365
 //! and security, with a few generated members each. What it leaves out: cloud-only users
 //! and nested groups (list those explicitly).
@@ -19,8 +20,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The OU generated accounts live in, under the domain.
 pub const GENERATED_OU: &str = "OU=Generated Users";
 
-/// The password of every generated AD account.
-pub const GENERATED_PASSWORD: &str = "Initial#Pass2026";
+/// The password of every generated AD account. Of every category AD counts, and with no
+/// three letters or digits in a row, so that no token of a generated name (AD's
+/// complexity rule refuses a password holding a 3+ character token of the account's
+/// displayName or its sAMAccountName) can be in it, whatever the seed.
+pub const GENERATED_PASSWORD: &str = "W9#b7$G5!n3%P2&k";
 
 /// What `generate` adds to the world.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -211,6 +215,50 @@ mod tests {
             let dn = u.synced_from.as_deref().unwrap();
             assert!(dn.ends_with(",OU=Generated Users,DC=gntech,DC=me"), "{dn}");
             assert!(crate::world::ad::parse_dn(dn).is_ok(), "{dn}");
+        }
+    }
+    /// Every generated account's password passes the domain's complexity rule against its
+    /// own names, whatever the seed and size (a name that is a token of the password would
+    /// make the whole tenant fail to load).
+    #[test]
+    fn every_generated_password_passes_the_domains_policy_for_its_account() {
+        use crate::directory::dn::Dn;
+        use crate::directory::password_policy::{check, Candidate, PasswordPolicy};
+        use crate::directory::store::Entry;
+        let policy =
+            PasswordPolicy::from_domain(&Entry::new(Dn::parse("DC=gntech,DC=me").unwrap()));
+        let taken = BTreeSet::new();
+        for (seed, users) in [(0, 5000), (1, 5000), (2, 1000), (3, 1000), (4, 1000)]
+            .into_iter()
+            .chain((5..40).map(|s| (s, 200)))
+        {
+            let spec = GenerateSpec {
+                users,
+                devices: 0,
+                groups: 0,
+            };
+            let g = expand(&spec, seed, "gntech.me", "DC=gntech,DC=me", &taken);
+            for e in g.entries.iter().skip(1) {
+                let mut account = Entry::new(Dn::parse(&e["dn"].texts()[0]).unwrap());
+                for attr in ["sAMAccountName", "displayName"] {
+                    account.set_str(attr, &e[attr].texts()[0]);
+                }
+                let password = e["password"].texts()[0].clone();
+                let c = Candidate {
+                    password: &password,
+                    account: &account,
+                    enforce_history: false,
+                    enforce_min_age: false,
+                    now: chrono::Utc::now(),
+                };
+                assert!(
+                    check(&policy, &c).is_ok(),
+                    "seed {seed}, {} users: {} ({}) is refused its password",
+                    users,
+                    e["displayName"].texts()[0],
+                    e["sAMAccountName"].texts()[0],
+                );
+            }
         }
     }
 }
