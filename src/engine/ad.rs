@@ -538,10 +538,15 @@ fn policy_hints() -> RawControl {
     integer_control(POLICY_HINTS_OID, false, 1)
 }
 
-/// LDAP_SERVER_SD_FLAGS_OID (MS-ADTS 3.1.1.3.4.1.11) asking for the DACL only
-/// (DACL_SECURITY_INFORMATION, 4); not critical, as dsacls sends it.
+/// LDAP_SERVER_SD_FLAGS_OID (MS-ADTS 3.1.1.3.4.1.11) naming the parts of a descriptor to
+/// read or write (OWNER 1, GROUP 2, DACL 4, SACL 8); not critical, as dsacls sends it.
+pub fn sd_flags_control(parts: i64) -> RawControl {
+    integer_control(SD_FLAGS_OID, false, parts)
+}
+
+/// The SD flags control for the DACL only (DACL_SECURITY_INFORMATION).
 fn sd_flags_dacl() -> RawControl {
-    integer_control(SD_FLAGS_OID, false, 4)
+    sd_flags_control(4)
 }
 
 #[cfg(test)]

@@ -172,8 +172,9 @@ fn guid() -> String {
     uuid::Uuid::new_v4().hyphenated().to_string()
 }
 
-/// A password the lab makes up: long, and of every category AD counts.
-fn password() -> String {
+/// A password the lab makes up: long, and of every category AD counts (its own admin's, and
+/// the admin center's temporary ones).
+pub(crate) fn password() -> String {
     format!("Lab#{}a1", random_text(12))
 }
 

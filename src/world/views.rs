@@ -175,25 +175,7 @@ impl World {
         );
         let mut rows = Vec::with_capacity(page.rows.len());
         for u in page.rows {
-            let ad = match &u.on_premises {
-                Some(o) => Some(ad_account(self.ad_entry(&o.distinguished_name).await)),
-                None => None,
-            };
-            rows.push(UserRow {
-                on_premises_sync_enabled: u.on_premises.is_some(),
-                on_premises_distinguished_name: u
-                    .on_premises
-                    .as_ref()
-                    .map(|o| o.distinguished_name.clone()),
-                on_premises_immutable_id: u.on_premises.as_ref().map(|o| o.immutable_id.clone()),
-                id: u.id,
-                user_principal_name: u.user_principal_name,
-                display_name: u.display_name,
-                sspr_registered: u.sspr_registered,
-                roles: u.roles,
-                groups: u.groups,
-                ad,
-            });
+            rows.push(self.user_row(u).await);
         }
         Page {
             rows,
@@ -204,15 +186,31 @@ impl World {
 
     /// One user by UPN or objectId.
     pub async fn cloud_user(&self, upn: &str) -> Option<UserRow> {
-        let id = self.tenant.user(upn)?.id;
-        self.cloud_users(&Query {
-            search: id,
-            ..Query::default()
-        })
-        .await
-        .rows
-        .into_iter()
-        .next()
+        let u = self.tenant.user(upn)?;
+        Some(self.user_row(u).await)
+    }
+
+    /// A user as the lists show it, with its AD account read from the directory.
+    async fn user_row(&self, u: CloudUser) -> UserRow {
+        let ad = match &u.on_premises {
+            Some(o) => Some(ad_account(self.ad_entry(&o.distinguished_name).await)),
+            None => None,
+        };
+        UserRow {
+            on_premises_sync_enabled: u.on_premises.is_some(),
+            on_premises_distinguished_name: u
+                .on_premises
+                .as_ref()
+                .map(|o| o.distinguished_name.clone()),
+            on_premises_immutable_id: u.on_premises.as_ref().map(|o| o.immutable_id.clone()),
+            id: u.id,
+            user_principal_name: u.user_principal_name,
+            display_name: u.display_name,
+            sspr_registered: u.sspr_registered,
+            roles: u.roles,
+            groups: u.groups,
+            ad,
+        }
     }
 
     /// The tenant's registered devices.

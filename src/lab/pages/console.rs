@@ -305,10 +305,6 @@ async fn events(
     .render(&caller, &headers)
 }
 
-fn humantime(d: Duration) -> String {
-    crate::lab::humantime(d)
-}
-
 async fn scheduler(
     State(p): State<Pages>,
     Extension(caller): Extension<Caller>,
@@ -323,7 +319,7 @@ async fn scheduler(
         json!({
             "now": w.now(),
             "next_cycle": w.next_cycle(),
-            "interval": humantime(p.cfg.cycle_interval),
+            "interval": crate::lab::humantime(p.cfg.cycle_interval),
             "last": w.runs().iter().rev().find(|r| r.connector.is_some()).map(run_json),
         }),
     )

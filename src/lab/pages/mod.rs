@@ -25,7 +25,7 @@ mod session;
 use super::LabError;
 use crate::world::World;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -430,11 +430,7 @@ pub(crate) fn done(headers: &HeaderMap, to: &str, data: Value) -> Response {
     if wants_json(headers) {
         return Json(data).into_response();
     }
-    let mut r = Redirect::to(to).into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    r
+    Redirect::to(to).into_response()
 }
 
 /// Start the pages' listener: bind, issue a certificate, and serve in a task.

@@ -19,6 +19,7 @@ mod setup;
 pub(crate) use setup::{open, Access, External};
 
 use crate::directory::modify::ModOp;
+use crate::engine::ad::sd_flags_control;
 use crate::nt_security::SecurityDescriptor;
 use ldap3::controls::RawControl;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
@@ -26,9 +27,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// LDAP_SERVER_SD_FLAGS_OID with OWNER | GROUP | DACL: what an administrator reads and
-/// writes of a security descriptor (the SACL needs a privilege).
-const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
 /// LDAP_SERVER_SHOW_DELETED is not used: tombstones are not restored.
 /// Attributes the DC keeps itself; a restore never writes them back.
 const KEPT_BY_THE_DC: &[&str] = &[
@@ -212,21 +210,12 @@ fn checked(r: Result<ldap3::LdapResult, ldap3::LdapError>) -> Result<(), AdRefus
 
 /// The SD flags control asking for owner, group and DACL (to read).
 fn sd_flags() -> RawControl {
-    sd_flags_for(7)
+    sd_flags_control(7)
 }
 
 /// The SD flags control naming the DACL alone (to write it and leave the rest).
 fn sd_flags_dacl() -> RawControl {
-    sd_flags_for(4)
-}
-
-fn sd_flags_for(flags: u8) -> RawControl {
-    // BER: SEQUENCE { INTEGER flags }
-    RawControl {
-        ctype: SD_FLAGS_OID.into(),
-        crit: true,
-        val: Some(vec![0x30, 0x03, 0x02, 0x01, flags]),
-    }
+    sd_flags_control(4)
 }
 
 /// The control bits that are about the DACL (present, defaulted, auto-inherit requested,

@@ -40,15 +40,6 @@ pub(crate) struct Access {
     pub(crate) ca_pem: Option<String>,
 }
 
-/// The forest name's DN (`gntech.me` → `DC=gntech,DC=me`).
-fn forest_dn(forest: &str) -> String {
-    forest
-        .split('.')
-        .map(|p| format!("DC={p}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Open the world's session to `target` (after its census), check it is the forest the
 /// world expects, and make the AD DS connector account there with the rights the wizard
 /// gives it (as ACEs on the domain), as Entra Connect's express setup does.
@@ -58,7 +49,9 @@ pub(crate) async fn open(
     rng: &mut impl rand::RngCore,
 ) -> Result<(External, Access), ExternalError> {
     let mut dc = ExternalDc::connect(target).await?;
-    let want = forest_dn(forest);
+    let want = crate::directory::domain::DomainInfo::new(forest)
+        .dn
+        .to_string();
     if key(dc.domain()) != key(&want) {
         return Err(ExternalError::Ldap {
             what: format!("the directory at {}", target.url),

@@ -18,7 +18,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
-use rand::Rng;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -240,22 +239,6 @@ struct ResetForm {
     force_change: Option<String>,
 }
 
-/// A temporary password as the admin center makes them: long enough, of every category.
-fn temporary_password() -> String {
-    let mut r = rand::thread_rng();
-    let word: String = (0..5)
-        .map(|i| {
-            let c = (b'a' + r.gen_range(0..26)) as char;
-            if i == 0 {
-                c.to_ascii_uppercase()
-            } else {
-                c
-            }
-        })
-        .collect();
-    format!("{word}{:04}!", r.gen_range(0..10_000))
-}
-
 async fn reset_password(
     State(p): State<Pages>,
     Extension(caller): Extension<Caller>,
@@ -290,7 +273,7 @@ async fn reset_password(
     };
     let generated = f.password.is_empty();
     let password = if generated {
-        temporary_password()
+        crate::lab::password()
     } else {
         f.password.clone()
     };
