@@ -191,6 +191,7 @@ fn main() {
             auto_ports: true,
             bind: [127, 0, 0, 1].into(),
             cycle_interval: Duration::from_secs(30 * 60),
+            directory: None,
         };
         let lab = Lab::start(opts, move |template| async move {
             let (_, mut w) = runner::open(Path::new("fixtures/lab.yaml"), Some(template))

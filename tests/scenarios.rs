@@ -10,7 +10,7 @@ fn scenario(path: &Path) -> datatest_stable::Result<()> {
         .enable_all()
         .build()?;
     let mode = suite::SnapshotMode::ci(false);
-    let checked = rt.block_on(suite::run_and_check(path, mode, None));
+    let checked = rt.block_on(suite::run_and_check(path, mode, None, false));
     // Under `cargo test` a new snapshot fails too (as insta's own assertions do), so it
     // is reviewed before it lands.
     let mut problems = checked.problems();

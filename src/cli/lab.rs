@@ -33,6 +33,8 @@ pub struct LabArgs {
     /// How often the engine runs a delta cycle (30m as Entra Connect; 90s, 5m, …).
     #[arg(long, default_value = "30m", value_parser = duration)]
     pub cycle_interval: std::time::Duration,
+    #[command(flatten)]
+    pub directory: super::ExternalDirectoryArgs,
     #[command(subcommand)]
     pub ctl: Option<LabCommand>,
 }
@@ -139,11 +141,20 @@ pub async fn lab(args: LabArgs) -> anyhow::Result<Outcome> {
             args.bind
         );
     }
+    let directory = args.directory.clone().target()?;
+    let dc_url = directory.as_ref().map(|t| t.url.clone());
+    if let Some(t) = &directory {
+        println!(
+            "the lab's directory is the DC at {} (as {}): the world is provisioned there and removed again when the lab stops",
+            t.url, t.admin_dn
+        );
+    }
     let opts = LabOptions {
         state: args.state.clone(),
         auto_ports: args.ports == "auto",
         bind: args.bind,
         cycle_interval: args.cycle_interval,
+        directory,
     };
     let world_file = args.world.clone();
     let state = args.state.clone();
@@ -151,7 +162,10 @@ pub async fn lab(args: LabArgs) -> anyhow::Result<Outcome> {
     println!("{}", lab.screen());
     super::wait_for_stop().await;
     lab.shutdown().await?;
-    println!("lab stopped; its state is in {}", args.state.display());
+    match dc_url {
+        Some(url) => println!("lab stopped; the DC at {url} is as it was found"),
+        None => println!("lab stopped; its state is in {}", args.state.display()),
+    }
     Ok(Outcome::Ok)
 }
 

@@ -59,6 +59,12 @@ pub enum Command {
         repeat: u32,
         #[command(flatten)]
         directory: ExternalDirectoryArgs,
+        /// With --directory: run each scenario on the embedded AD too (expectations and
+        /// snapshot) and compare the AD parts of the two reports, after masking what each
+        /// server assigns; print "same" or the differing lines, and fail on a difference
+        /// dc-differences.yaml does not list.
+        #[arg(long, requires = "directory")]
+        compare: bool,
     },
     /// Parse scenarios and report every problem, without running them.
     Validate { paths: Vec<PathBuf> },
@@ -219,10 +225,17 @@ pub struct ExternalDirectoryArgs {
     /// Do not verify the DC's certificate (a lab DC with a self-signed one).
     #[arg(long, requires = "directory")]
     directory_insecure: bool,
+    /// Where a scenario's forest is prepared for Exchange and the DC's schema lacks
+    /// mailNickname, add it (as Exchange's /PrepareSchema would; needs Schema Admins, and
+    /// a schema extension is permanent). Without it such a scenario stops with what to do.
+    #[arg(long, requires = "directory")]
+    directory_prepare_schema: bool,
 }
 
 impl ExternalDirectoryArgs {
-    fn target(self) -> anyhow::Result<Option<writeback_sim::world::external::DirectoryTarget>> {
+    pub(crate) fn target(
+        self,
+    ) -> anyhow::Result<Option<writeback_sim::world::external::DirectoryTarget>> {
         let Some(url) = self.directory else {
             return Ok(None);
         };
@@ -255,6 +268,7 @@ impl ExternalDirectoryArgs {
             admin_password,
             ca_pem,
             insecure: self.directory_insecure,
+            prepare_schema: self.directory_prepare_schema,
         }))
     }
 }
@@ -271,6 +285,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             accept,
             repeat,
             directory,
+            compare,
         } => {
             let chosen = select(files(paths)?, filter.as_deref(), &tags);
             if chosen.is_empty() {
@@ -284,11 +299,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 }
                 // One scenario at a time on a DC: each leaves it as it found it.
                 opts.jobs = 1;
+                let snapshots = if compare {
+                    "each compared with the embedded AD's run"
+                } else {
+                    "stored snapshots are not compared"
+                };
                 println!(
-                    "on the directory at {} as {}: one scenario at a time, each left as found; stored snapshots are not compared",
+                    "on the directory at {} as {}: one scenario at a time, each left as found; {snapshots}",
                     target.url, target.admin_dn
                 );
                 opts.directory = Some(target);
+                opts.compare = compare;
             }
             run::run(&chosen, &opts).await
         }

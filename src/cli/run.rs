@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub fancy: bool,
     /// A real DC to run the scenarios on instead of the embedded AD (one at a time).
     pub directory: Option<writeback_sim::world::external::DirectoryTarget>,
+    /// `--compare`: each scenario on the embedded AD too, the AD parts compared.
+    pub compare: bool,
 }
 
 impl RunOptions {
@@ -37,6 +39,7 @@ impl RunOptions {
             repeat: repeat.max(1),
             fancy: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             directory: None,
+            compare: false,
         }
     }
 }
@@ -112,6 +115,32 @@ impl Out {
 
 /// The lines that explain one scenario's result; empty details for a pass.
 fn describe(c: &Checked, paint: &Paint) -> Vec<String> {
+    let mut out = outcome_lines(c, paint);
+    match c.compared.as_deref() {
+        Some([]) => out.push(format!("       AD: {}", paint.green("same"))),
+        Some(lines) => {
+            let known = if c.note.is_some() {
+                " (known, listed)"
+            } else {
+                ""
+            };
+            out.push(format!("       AD differs{known}:"));
+            for l in lines {
+                let l = if l.starts_with('+') {
+                    paint.yellow(l)
+                } else {
+                    paint.dim(l)
+                };
+                out.push(format!("         {l}"));
+            }
+        }
+        None => {}
+    }
+    out
+}
+
+/// [`describe`] without the comparison.
+fn outcome_lines(c: &Checked, paint: &Paint) -> Vec<String> {
     let ms = c.elapsed.as_millis();
     let mut out = Vec::new();
     match c.verdict() {
@@ -218,10 +247,10 @@ async fn run_once(files: &[PathBuf], opts: &RunOptions, out: &Out, paint: &Paint
         .map(|f| async move {
             let file = f.clone();
             let directory = opts.directory.clone();
-            let checked =
-                tokio::spawn(
-                    async move { suite::run_and_check(&f, mode, directory.as_ref()).await },
-                );
+            let compare = opts.compare;
+            let checked = tokio::spawn(async move {
+                suite::run_and_check(&f, mode, directory.as_ref(), compare).await
+            });
             match checked.await {
                 Ok(c) => c,
                 Err(e) => panicked(&file, &e.to_string()),

@@ -58,7 +58,9 @@ impl State {
         let mut given: Vec<(&'static schema::AttrDef, Vec<Vec<u8>>)> = Vec::new();
         let mut classes: Vec<String> = Vec::new();
         for (name, vals) in req.attrs {
-            let def = schema::attr(&name).ok_or_else(|| AdError::UnknownAttribute(name.clone()))?;
+            let def = self
+                .attr_def(&name)
+                .ok_or_else(|| AdError::UnknownAttribute(name.clone()))?;
             if def.name == "objectClass" {
                 for v in vals {
                     classes.push(
@@ -189,6 +191,11 @@ impl State {
         if !e.has("objectCategory") {
             e.set_str("objectCategory", &self.domain.category_dn(class.category));
         }
+        // A class whose schema has defaultHidingValue TRUE (container, msDS-Device, …): its
+        // objects are created with showInAdvancedViewOnly TRUE (MS-ADTS 3.1.1.5.2.2).
+        if schema::HIDDEN_BY_DEFAULT.contains(&class.name) && !e.has("showInAdvancedViewOnly") {
+            e.set_str("showInAdvancedViewOnly", "TRUE");
+        }
         for m in class.must {
             if !e.has(m) {
                 return Err(AdError::MissingMandatory {
@@ -303,6 +310,16 @@ impl State {
                 };
                 let uac_v = e.int("userAccountControl").unwrap_or(default_uac);
                 e.set_int("userAccountControl", uac_v);
+                // MS-SAMR 3.1.1.8.10: a trust account is marked critical (a DC) or not (a
+                // workstation), as a real DC does on the add.
+                let trust = uac_v & (uac::WORKSTATION_TRUST_ACCOUNT | uac::SERVER_TRUST_ACCOUNT);
+                if trust != 0 && !e.has("isCriticalSystemObject") {
+                    let critical = uac_v & uac::SERVER_TRUST_ACCOUNT != 0;
+                    e.set_str(
+                        "isCriticalSystemObject",
+                        if critical { "TRUE" } else { "FALSE" },
+                    );
+                }
                 e.set_int("sAMAccountType", sam_account_type_of_uac(uac_v));
                 let defaults: [(&str, i64); 10] = [
                     ("primaryGroupID", if computer { 515 } else { 513 }),

@@ -3,7 +3,7 @@
 
 use super::ad_error::{AdError, AdResult};
 use super::filter::Matcher;
-use super::schema::{self, Syntax};
+use super::schema::Syntax;
 use super::values::values_equal;
 use super::{Principal, State};
 use chrono::{DateTime, Utc};
@@ -25,7 +25,7 @@ impl State {
         let Some(e) = self.store.get(id) else {
             return Ok(false);
         };
-        let Some(def) = schema::attr(attr) else {
+        let Some(def) = self.attr_def(attr) else {
             return Ok(false);
         };
         let wanted = match def.syntax {

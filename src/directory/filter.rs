@@ -70,7 +70,7 @@ impl Matcher<'_> {
                 .iter()
                 .any(|c| c.eq_ignore_ascii_case(b"subSchema"));
             return if subschema {
-                schema::subschema(attr)
+                super::subschema::subschema_of(attr, self.st.exchange_schema)
             } else {
                 Vec::new()
             };

@@ -121,6 +121,8 @@ pub fn provision(dir: &Directory) -> Result<(), ProvisionError> {
                     "description",
                     &["Default container for upgraded user accounts"],
                 ),
+                ("showInAdvancedViewOnly", &["FALSE"]),
+                ("isCriticalSystemObject", &["TRUE"]),
             ],
         ),
         (
@@ -131,6 +133,8 @@ pub fn provision(dir: &Directory) -> Result<(), ProvisionError> {
                     "description",
                     &["Default container for upgraded computer accounts"],
                 ),
+                ("showInAdvancedViewOnly", &["FALSE"]),
+                ("isCriticalSystemObject", &["TRUE"]),
             ],
         ),
         (
@@ -138,6 +142,8 @@ pub fn provision(dir: &Directory) -> Result<(), ProvisionError> {
             &[
                 ("objectClass", &["organizationalUnit"]),
                 ("description", &["Default container for domain controllers"]),
+                ("showInAdvancedViewOnly", &["FALSE"]),
+                ("isCriticalSystemObject", &["TRUE"]),
             ],
         ),
         (

@@ -43,6 +43,7 @@ pub mod server;
 pub mod session;
 pub mod snapshot;
 pub mod store;
+pub mod subschema;
 pub mod values;
 
 use crate::clock::{generalized_time, Clock};
@@ -84,6 +85,9 @@ pub struct DirectoryConfig {
     pub idle_timeout: Option<std::time::Duration>,
     /// Drop a connection whose TLS handshake takes longer than this; `None` as above.
     pub handshake_timeout: Option<std::time::Duration>,
+    /// The forest's schema is prepared for Exchange (mailNickname, targetAddress,
+    /// extensionAttribute1-15); a fresh forest's is not.
+    pub exchange_schema: bool,
 }
 
 impl std::fmt::Debug for DirectoryConfig {
@@ -110,6 +114,7 @@ impl Default for DirectoryConfig {
             connector_dn: None,
             idle_timeout: Some(std::time::Duration::from_secs(900)),
             handshake_timeout: Some(std::time::Duration::from_secs(10)),
+            exchange_schema: false,
         }
     }
 }
@@ -152,9 +157,17 @@ pub struct State {
     pub connector: Option<String>,
     /// Its password, so the world can configure the engine (and the CLI can print it).
     pub connector_password: Option<String>,
+    /// The schema holds Exchange's attributes (`/PrepareSchema` has run on the forest).
+    pub exchange_schema: bool,
 }
 
 impl State {
+    /// The schema's definition of an attribute a client names, as this forest's schema
+    /// has it: Exchange's attributes only once it is prepared for Exchange.
+    pub fn attr_def(&self, name: &str) -> Option<&'static schema::AttrDef> {
+        schema::attr(name).filter(|d| self.exchange_schema || !schema::is_exchange(d.name))
+    }
+
     /// A fresh GUID in AD's stored byte order, from the seeded RNG.
     pub fn new_guid(&mut self) -> Vec<u8> {
         let mut b = [0u8; 16];
@@ -399,6 +412,7 @@ impl Directory {
             next_rid: rid::FIRST_FREE,
             connector: None,
             connector_password: None,
+            exchange_schema: config.exchange_schema,
         };
         let dir = Self {
             inner: Arc::new(Inner {
@@ -470,6 +484,11 @@ impl Directory {
 
     pub fn domain(&self) -> DomainInfo {
         self.read().domain.clone()
+    }
+
+    /// Exchange's `/PrepareSchema`: the schema gains Exchange's attributes (for good).
+    pub fn prepare_exchange_schema(&self) {
+        self.write().exchange_schema = true;
     }
 
     /// Grant `right` on `scope` (and below) to the account or group `trustee` (DNs).

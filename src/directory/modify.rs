@@ -72,8 +72,9 @@ impl State {
         let mut needs: Vec<Right> = Vec::new();
         let mut new_sd: Option<Vec<u8>> = None;
         for c in other {
-            let def =
-                schema::attr(&c.attr).ok_or_else(|| AdError::UnknownAttribute(c.attr.clone()))?;
+            let def = self
+                .attr_def(&c.attr)
+                .ok_or_else(|| AdError::UnknownAttribute(c.attr.clone()))?;
             let rdn_attr = class.map(|cl| cl.rdn).unwrap_or("cn");
             if def.name.eq_ignore_ascii_case(rdn_attr) || def.name == "name" {
                 let shown =

@@ -252,6 +252,7 @@ impl Directory {
             next_rid: snap.next_rid,
             connector: snap.connector,
             connector_password: snap.connector_password,
+            exchange_schema: config.exchange_schema,
         };
         Ok(Self {
             inner: Arc::new(Inner {

@@ -4,7 +4,8 @@
 //! loopback ports (or free ones), kept in a state folder so that it survives restarts.
 //!
 //! - this file: start (a new lab from a world the caller prepares, or the saved one), the
-//!   credentials clients need (`lab.json`), the saver, shutdown.
+//!   credentials clients need (`lab.json`), shutdown.
+//! - `saver`: what changed is written to the state folder, part by part.
 //! - [`state`]: the state folder (format, atomic writes, lock).
 //! - [`control`]: the control endpoint (faults, cycles, status) behind a bearer token.
 //!
@@ -15,6 +16,7 @@
 
 pub mod control;
 pub mod pages;
+mod saver;
 pub mod state;
 
 use crate::world::{
@@ -22,6 +24,7 @@ use crate::world::{
     WorldError, WorldOptions,
 };
 use rand::RngCore;
+use saver::{save, saver, Saved};
 use serde::{Deserialize, Serialize};
 use state::{Opened, Secrets, StateDir, StateError};
 use std::future::Future;
@@ -43,9 +46,6 @@ pub const CONTROL_PORT: u16 = 10090;
 pub const PAGES_PORT: u16 = 10444;
 /// A hybrid connection of the lab's relay for clients of one's own (hyco-ws).
 pub const LAB_RELAY_PATH: &str = "lab";
-/// How often the saver looks for changes: a crash loses at most this, plus one write.
-const SAVE_EVERY: Duration = Duration::from_millis(500);
-
 /// The application permissions of the lab's app for scripts and SDKs: what the admin
 /// center needs.
 const ADMIN_APP_PERMISSIONS: &[&str] = &[
@@ -79,6 +79,10 @@ pub struct LabOptions {
     pub bind: IpAddr,
     /// How often the engine runs a delta cycle.
     pub cycle_interval: Duration,
+    /// The admin's own DC instead of the embedded AD: the world's directory part is
+    /// provisioned there, the engine and the pages use it, and stopping the lab leaves it
+    /// as it was found. Such a lab starts fresh every time (nothing of it is saved).
+    pub directory: Option<crate::world::external::DirectoryTarget>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +216,12 @@ impl Lab {
             ms = started.elapsed().as_millis() as u64,
             "state folder read"
         );
+        if opts.directory.is_some() && saved.is_some() {
+            return Err(LabError::Setup(format!(
+                "{} holds a lab on the embedded AD; a lab on your own DC starts fresh each time: give it a new --state folder",
+                opts.state.display()
+            )));
+        }
         let new = saved.is_none();
         let mut secrets = match secrets {
             Some(s) => s,
@@ -233,6 +243,7 @@ impl Lab {
             )),
             signing_key: Some(SigningKey::from_pem(&secrets.signing_key).map_err(LabError::Keys)?),
             relay_paths: vec![LAB_RELAY_PATH.into()],
+            directory: opts.directory.clone(),
             ..WorldOptions::default()
         };
         let mut world = match saved {
@@ -292,7 +303,11 @@ impl Lab {
         } else {
             saved = Saved::now(&*world.lock().await);
         }
-        dir.seal()?;
+        // A lab on a real DC is not resumed (see `save`): its folder stays unsealed, so that
+        // the next start builds the world afresh.
+        if opts.directory.is_none() {
+            dir.seal()?;
+        }
         dir.write_file("ca.pem", secrets.ca_cert.as_bytes(), false)?;
         let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
         dir.write_file("lab.json", &json, true)?;
@@ -409,10 +424,22 @@ impl Lab {
         // What changed since the saver's last write.
         let result = save(&self.world, &self.dir, &mut *self.saved.lock().await).await;
         let world = Arc::try_unwrap(self.world).map(Mutex::into_inner);
+        let mut left = Ok(());
         if let Ok(w) = world {
+            // A lab on the admin's own DC leaves it as it found it.
+            left = match w.restore_directory().await {
+                Some(Ok(r)) => match r.problem() {
+                    Some(p) => Err(LabError::Setup(format!(
+                        "the DC could not be left as it was found: {p}"
+                    ))),
+                    None => Ok(()),
+                },
+                Some(Err(e)) => Err(e.into()),
+                None => Ok(()),
+            };
             w.shutdown().await;
         }
-        result
+        result.and(left)
     }
 }
 
@@ -504,86 +531,4 @@ fn absolute(p: &std::path::Path) -> String {
         .unwrap_or_else(|_| p.to_path_buf())
         .display()
         .to_string()
-}
-
-/// What was last written, part by part.
-#[derive(Debug, Clone, Copy, Default)]
-struct Saved {
-    directory: Option<u64>,
-    tenant: Option<u64>,
-    engine: Option<u64>,
-}
-
-impl Saved {
-    /// The world as it is now is what is on disk.
-    fn now(w: &World) -> Self {
-        let g = w.generations();
-        Self {
-            directory: Some(g.directory),
-            tenant: Some(g.tenant),
-            engine: Some(g.engine),
-        }
-    }
-}
-
-/// Write the parts that changed since `saved` (all of them when `None`); the snapshots are
-/// taken under the world's lock, the files written outside it.
-async fn save(
-    world: &Arc<Mutex<World>>,
-    dir: &Arc<StateDir>,
-    saved: &mut Saved,
-) -> Result<(), LabError> {
-    let started = std::time::Instant::now();
-    let (gens, directory, tenant, engine) = {
-        let w = world.lock().await;
-        let g = w.generations();
-        let changed = |last: Option<u64>, now: u64| last != Some(now);
-        (
-            g,
-            changed(saved.directory, g.directory).then(|| w.directory_snapshot()),
-            changed(saved.tenant, g.tenant).then(|| w.tenant_snapshot()),
-            changed(saved.engine, g.engine).then(|| (w.engine_snapshot(), w.exchange_hybrid())),
-        )
-    };
-    if directory.is_some() || tenant.is_some() {
-        tracing::info!(ms = started.elapsed().as_millis() as u64, "snapshot taken");
-    }
-    let dir2 = dir.clone();
-    let written = tokio::task::spawn_blocking(move || -> Result<(), StateError> {
-        if let Some(d) = directory {
-            dir2.save_directory(&d)?;
-        }
-        if let Some(t) = tenant {
-            dir2.save_tenant(&t)?;
-        }
-        if let Some((e, x)) = engine {
-            dir2.save_engine(e, x)?;
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|e| LabError::Setup(format!("the saver stopped: {e}")))?;
-    written?;
-    saved.directory = Some(gens.directory);
-    saved.tenant = Some(gens.tenant);
-    saved.engine = Some(gens.engine);
-    Ok(())
-}
-
-/// Save what changed, every [`SAVE_EVERY`], until `stop`.
-async fn saver(
-    world: Arc<Mutex<World>>,
-    dir: Arc<StateDir>,
-    saved: Arc<Mutex<Saved>>,
-    stop: CancellationToken,
-) {
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(SAVE_EVERY) => {}
-        }
-        if let Err(e) = save(&world, &dir, &mut *saved.lock().await).await {
-            tracing::error!(error = %e, "the lab's state could not be saved");
-        }
-    }
 }

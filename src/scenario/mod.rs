@@ -11,9 +11,11 @@
 //! - [`expect`]: the checks (`expect_ad`, `expect_run`, `expect_features`, `expect:`).
 //! - [`runner`]: one file from parse to report; [`error`]: why a file could not run.
 //! - [`report`]: what is snapshotted.
+//! - [`compare`]: the AD part of two reports side by side (`run --compare`).
 //! - [`suite`]: discovery and the snapshot check shared by the CLI and `cargo test`.
 //! - [`validate`]: every problem in a file at once, located, with hints (miette).
 
+pub mod compare;
 pub mod convert;
 pub mod differences;
 pub mod error;

@@ -18,6 +18,8 @@ pub struct Replayed {
     pub failures: Vec<Failure>,
     /// The virtual time before the first step and after the last one (RFC 3339, UTC).
     pub clock: (String, String),
+    /// On a real DC: its kind (`samba`, `windows`), from its RootDSE.
+    pub dc_kind: Option<String>,
     /// On a real DC: the failures were a known difference of that kind of DC (why).
     pub known_difference: Option<String>,
 }
@@ -76,9 +78,7 @@ pub async fn run_on(
         .clone()
         .unwrap_or_else(|| scenario_name(file, root));
     let mut replayed = replay(&scenario, &name, &mut world).await;
-    if let Some(kind) = world.directory_kind().await {
-        judge_difference(root, kind, &name, &mut replayed);
-    }
+    replayed.dc_kind = world.directory_kind().await.map(str::to_string);
     if let Some(problem) = leave_as_found(&world).await {
         replayed.failures.push(Failure {
             step: scenario.steps.len() + 1,
@@ -92,9 +92,18 @@ pub async fn run_on(
     Ok(replayed)
 }
 
-/// On a DC of `kind`: failures of a scenario that `dc-differences.yaml` lists for that
-/// kind are its known difference; a listed scenario that passes is a failure of the file.
-fn judge_difference(root: &Path, kind: &str, name: &str, replayed: &mut Replayed) {
+/// On a DC of `kind`: a scenario that `dc-differences.yaml` lists for that kind may fail
+/// there or leave AD otherwise than the embedded AD does (`ad_lines`: the differing lines
+/// of `run --compare`, empty when not compared or the same) — its known difference; a
+/// listed scenario that does neither is listed for nothing and fails, and an unlisted one
+/// whose AD differs fails.
+pub fn judge_difference(
+    root: &Path,
+    kind: &str,
+    name: &str,
+    replayed: &mut Replayed,
+    ad_lines: &[String],
+) {
     let failure = |expected: String, got: String| Failure {
         step: 0,
         action: super::differences::FILE.into(),
@@ -103,7 +112,7 @@ fn judge_difference(root: &Path, kind: &str, name: &str, replayed: &mut Replayed
         got,
     };
     match super::differences::known(root, kind, name) {
-        Ok(Some(k)) if replayed.failures.is_empty() => {
+        Ok(Some(k)) if replayed.failures.is_empty() && ad_lines.is_empty() => {
             let f = failure(
                 format!("a difference on {kind}: {}", k.reason),
                 format!("the same answers as the embedded AD: remove {name} from the {kind} list"),
@@ -117,6 +126,16 @@ fn judge_difference(root: &Path, kind: &str, name: &str, replayed: &mut Replayed
             ));
             replayed.failures.clear();
         }
+        Ok(None) if !ad_lines.is_empty() => {
+            let f = Failure {
+                step: 0,
+                action: "compare".into(),
+                at: replayed.clock.1.clone(),
+                expected: format!("AD on {kind} as on the embedded AD"),
+                got: format!("{} differing lines (shown below)", ad_lines.len()),
+            };
+            replayed.failures.push(f);
+        }
         Ok(None) => {}
         Err(e) => {
             let f = failure("a readable list of known differences".into(), e);
@@ -129,15 +148,7 @@ fn judge_difference(root: &Path, kind: &str, name: &str, replayed: &mut Replayed
 /// undone, if anything.
 async fn leave_as_found(world: &World) -> Option<String> {
     match world.restore_directory().await? {
-        Ok(r) if r.is_clean() => None,
-        Ok(r) => Some(
-            r.lost
-                .iter()
-                .map(|dn| format!("{dn} was deleted and cannot come back"))
-                .chain(r.failed.iter().cloned())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
+        Ok(r) => r.problem(),
         Err(e) => Some(e.to_string()),
     }
 }
@@ -163,7 +174,9 @@ pub async fn open_on(
         Some(base) => super::setup::options_on(&scenario, base),
         None => super::setup::options(&scenario),
     };
-    opts.directory = directory.cloned();
+    if let Some(d) = directory {
+        opts.directory = Some(d.clone());
+    }
     let mut world = World::start(opts)
         .await
         .map_err(|source| ScenarioError::World {
@@ -224,6 +237,7 @@ async fn replay(scenario: &Scenario, name: &str, world: &mut World) -> Replayed 
         report,
         failures,
         clock: (started_at, now(world)),
+        dc_kind: None,
         known_difference: None,
     }
 }

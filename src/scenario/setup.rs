@@ -91,6 +91,7 @@ pub fn options_on(s: &Scenario, base: WorldOptions) -> WorldOptions {
             group_writeback_default: t.group_writeback_default,
         },
         exchange_hybrid: t.exchange_hybrid,
+        exchange_schema: s.world.directory.exchange_schema,
         ..base
     }
 }

@@ -116,6 +116,9 @@ pub struct Checked {
     pub ci: bool,
     /// Passed as a known difference of the real DC it ran on (why).
     pub note: Option<String>,
+    /// `run --compare`: the lines of the AD part that differ between the embedded AD and the
+    /// DC (empty: the same); `None` when not compared.
+    pub compared: Option<Vec<String>>,
 }
 
 /// How a checked scenario ended.
@@ -142,6 +145,7 @@ impl Checked {
             unusable: None,
             ci,
             note: None,
+            compared: None,
         }
     }
 
@@ -266,37 +270,102 @@ pub fn check_snapshot(file: &Path, summary: Option<&str>, yaml: &str) -> Snapsho
 pub const DC_REPORTS: &str = "target/dc-reports";
 
 /// Run one file to completion: expectations, then the snapshot. On a real DC
-/// (`directory`) the stored snapshots (the embedded AD's) are not compared.
+/// (`directory`) the stored snapshots (the embedded AD's) are not compared; with `compare`
+/// the file runs on the embedded AD first (expectations and snapshot), then on the DC, and
+/// the AD parts of the two reports are compared ([`super::compare`]).
 pub async fn run_and_check(
     file: &Path,
     mode: SnapshotMode,
     directory: Option<&crate::world::external::DirectoryTarget>,
+    compare: bool,
 ) -> Checked {
     let started = std::time::Instant::now();
+    let root = root_of(file);
     let mut checked = Checked::new(file, mode.ci);
-    match runner::run_on(file, &root_of(file), directory).await {
+    let Some(dc) = directory else {
+        let outcome = runner::run_on(file, &root, None).await;
+        take(&mut checked, file, outcome, |c, yaml, report| {
+            c.snapshot = Some(check_snapshot(file, report.summary.as_deref(), yaml));
+        });
+        checked.elapsed = started.elapsed();
+        return checked;
+    };
+    let embedded = if compare {
+        let outcome = runner::run_on(file, &root, None).await;
+        let mut on_embedded = Checked::new(file, mode.ci);
+        let mut report = None;
+        take(&mut on_embedded, file, outcome, |c, yaml, r| {
+            c.snapshot = Some(check_snapshot(file, r.summary.as_deref(), yaml));
+            report = Some(r.clone());
+        });
+        Some((on_embedded, report))
+    } else {
+        None
+    };
+    let outcome = runner::run_on(file, &root, Some(dc)).await;
+    let name = checked.name.clone();
+    let mut dc_report = None;
+    let outcome = outcome.map(|mut replayed| {
+        let kind = replayed.dc_kind.clone().unwrap_or_else(|| "the DC".into());
+        let lines = match &embedded {
+            Some((_, Some(e))) => {
+                let lines = super::compare::differing(e, &replayed.report, &kind);
+                checked.compared = Some(lines.clone());
+                lines
+            }
+            _ => Vec::new(),
+        };
+        if let Some(kind) = replayed.dc_kind.clone() {
+            runner::judge_difference(&root, &kind, &name, &mut replayed, &lines);
+        }
+        dc_report = Some(replayed.report.clone());
+        replayed
+    });
+    take(&mut checked, file, outcome, |c, yaml, _| {
+        // The report of the run on the real DC, to read beside the snapshot.
+        let path = Path::new(DC_REPORTS).join(format!("{}.yaml", c.name));
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, yaml));
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "the report could not be written");
+        }
+    });
+    if let Some((on_embedded, _)) = embedded {
+        // What failed on the embedded AD fails here too, named as such.
+        checked.snapshot = on_embedded.snapshot;
+        if let Some(e) = on_embedded.unusable {
+            checked
+                .unusable
+                .get_or_insert(format!("on the embedded AD: {e}"));
+        }
+        let mut failures: Vec<runner::Failure> = on_embedded
+            .failures
+            .into_iter()
+            .map(|mut f| {
+                f.action = format!("{} (embedded AD)", f.action);
+                f
+            })
+            .collect();
+        failures.append(&mut checked.failures);
+        checked.failures = failures;
+    }
+    checked.elapsed = started.elapsed();
+    checked
+}
+
+/// Fill `checked` from one run's outcome; `report` sees the rendered report.
+fn take(
+    checked: &mut Checked,
+    file: &Path,
+    outcome: Result<runner::Replayed, runner::ScenarioError>,
+    mut report: impl FnMut(&mut Checked, &str, &Report),
+) {
+    match outcome {
         Ok(outcome) => {
             let yaml = render(&outcome.report);
-            match directory {
-                None => {
-                    checked.snapshot = Some(check_snapshot(
-                        file,
-                        outcome.report.summary.as_deref(),
-                        &yaml,
-                    ))
-                }
-                // The report of the run on the real DC, to read beside the snapshot.
-                Some(_) => {
-                    let path = Path::new(DC_REPORTS).join(format!("{}.yaml", checked.name));
-                    let written = path
-                        .parent()
-                        .map_or(Ok(()), std::fs::create_dir_all)
-                        .and_then(|()| std::fs::write(&path, &yaml));
-                    if let Err(e) = written {
-                        tracing::warn!(path = %path.display(), error = %e, "the report could not be written");
-                    }
-                }
-            }
+            report(checked, &yaml, &outcome.report);
             checked.seed = outcome.report.seed;
             checked.clock = Some(outcome.clock);
             checked.failures = outcome.failures;
@@ -311,8 +380,6 @@ pub async fn run_and_check(
             checked.unusable = Some(e.to_string());
         }
     }
-    checked.elapsed = started.elapsed();
-    checked
 }
 
 /// Run `files` and return each one's report as the snapshot holds it, by scenario name,

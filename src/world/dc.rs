@@ -45,6 +45,25 @@ impl World {
         }
     }
 
+    /// Exchange's `/PrepareSchema` on the forest (idempotent); what it added.
+    pub async fn prepare_exchange_schema(&self) -> Result<Vec<String>, WorldError> {
+        match &self.external {
+            Some(x) => Ok(x
+                .dc
+                .lock()
+                .await
+                .prepare_exchange_schema(x.target.prepare_schema)
+                .await?),
+            None if self.directory.read().exchange_schema => Ok(Vec::new()),
+            None => {
+                self.directory.prepare_exchange_schema();
+                Ok(vec![
+                    "the forest's schema prepared for Exchange (mailNickname, targetAddress, extensionAttribute1-15)".into(),
+                ])
+            }
+        }
+    }
+
     /// Set the domain's password policy (the attributes of the domain object).
     pub async fn set_password_policy(&self, p: &PasswordPolicy) -> Result<(), AdRefusal> {
         match &self.external {

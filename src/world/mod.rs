@@ -182,6 +182,10 @@ impl World {
             seed: opts.seed,
             ..DirectoryConfig::default()
         };
+        // An organisation with Exchange hybrid has prepared its forest for Exchange.
+        let exchange_schema = opts.exchange_schema.unwrap_or(opts.exchange_hybrid)
+            || restore.as_ref().is_some_and(|r| r.exchange_hybrid);
+        dir_cfg.exchange_schema = exchange_schema;
         if opts.clock == ClockKind::Virtual {
             // No tokio timers racing socket I/O in a scenario (tokio-rs/tokio#4522).
             dir_cfg.idle_timeout = None;
@@ -202,13 +206,29 @@ impl World {
         };
         let (external, access) = match &opts.directory {
             Some(target) => {
-                let (dc, access) = external::open(target, &opts.forest, &mut rng).await?;
+                // The DC's own made-up names come from an RNG of their own, so that the
+                // tenant's objectIds are the same as in the same world on the embedded AD
+                // (`run --compare` lines them up).
+                let mut dc_rng = match opts.clock {
+                    ClockKind::Virtual => StdRng::seed_from_u64(opts.seed ^ 0x0dc0_ffee),
+                    ClockKind::System => StdRng::from_entropy(),
+                };
+                let (dc, access) = external::open(target, &opts.forest, &mut dc_rng).await?;
+                {
+                    let mut session = dc.dc.lock().await;
+                    session.prepare_2016_schema(target.prepare_schema).await?;
+                    if exchange_schema {
+                        session
+                            .prepare_exchange_schema(target.prepare_schema)
+                            .await?;
+                    }
+                }
                 (Some(dc), Some(access))
             }
             None => (None, None),
         };
         let stop = CancellationToken::new();
-        let s = services::start(
+        let mut s = services::start(
             &opts,
             directory,
             tenant,
@@ -218,6 +238,11 @@ impl World {
             access.as_ref(),
         )
         .await?;
+        if let Some(target) = &opts.directory {
+            // What clients are told to reach: the DC itself, not the unused embedded AD.
+            s.endpoints.ldaps = target.url.clone();
+            s.endpoints.ldap = None;
+        }
         let (engine_state, engine_config, exchange_hybrid) = match saved_engine {
             Some((engine, exchange_hybrid)) => {
                 let setup = engine.setup.clone();

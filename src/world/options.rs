@@ -30,6 +30,10 @@ pub struct WorldOptions {
     /// The organisation runs an Exchange hybrid deployment: the admin ticks "Exchange
     /// hybrid deployment" whenever the wizard configures group writeback.
     pub exchange_hybrid: bool,
+    /// The forest's schema is prepared for Exchange (mailNickname, …); `None`: as
+    /// `exchange_hybrid`. On a real DC that lacks it, the schema is extended when the
+    /// target allows it ([`external::DirectoryTarget::prepare_schema`]).
+    pub exchange_schema: Option<bool>,
     /// How often the engine's scheduler runs a delta cycle.
     pub sync_interval: Duration,
     /// Where the services listen (loopback, free ports, by default).
@@ -81,6 +85,7 @@ impl Default for WorldOptions {
             connector_dn: None,
             tenant: TenantSettings::default(),
             exchange_hybrid: false,
+            exchange_schema: None,
             sync_interval: Duration::from_secs(30 * 60),
             listen: Listeners::default(),
             tls: None,

@@ -369,7 +369,20 @@ impl World {
     }
 
     /// Change tenant settings; returns what changed, as the admin center would confirm it.
-    pub fn change_tenant(&mut self, t: TenantChange) -> Vec<String> {
+    /// Deploying Exchange hybrid prepares the forest's schema for Exchange as Exchange's
+    /// setup does (on a real DC, where the run allows it).
+    pub async fn change_tenant(&mut self, t: TenantChange) -> Result<Vec<String>, WorldError> {
+        let deploying = t.exchange_hybrid == Some(true);
+        let mut changed = self.change_tenant_settings(t);
+        if deploying {
+            changed.extend(self.prepare_exchange_schema().await?);
+        }
+        Ok(changed)
+    }
+
+    /// [`Self::change_tenant`] for the settings alone: licence, SSPR, the group default (an
+    /// `exchange_hybrid` given here changes the flag and leaves the forest's schema as is).
+    pub fn change_tenant_settings(&mut self, t: TenantChange) -> Vec<String> {
         let mut changed = Vec::new();
         self.tenant.update(|s| {
             if let Some(l) = t.license {

@@ -238,7 +238,9 @@ async fn the_wizard_refuses_without_premium_and_for_another_forest() {
     w.change_tenant(writeback_sim::world::TenantChange {
         license: Some(License::P2),
         ..Default::default()
-    });
+    })
+    .await
+    .unwrap();
     let e = configure(&mut w, Some("contoso.com"), DeviceClass::Computer, true)
         .await
         .unwrap_err();

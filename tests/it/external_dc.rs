@@ -33,6 +33,7 @@ fn target() -> Option<DirectoryTarget> {
             .unwrap_or_else(|_| "Adm1n!Pass2026".into()),
         insecure: ca_pem.is_none(),
         ca_pem,
+        prepare_schema: true,
     })
 }
 
@@ -182,14 +183,14 @@ async fn a_scenario_replayed_on_a_real_dc_passes_and_leaves_it_as_it_was_found()
     // The article's "Access denied": the connector's missing Reset Password right gives
     // SSPR_0029 and event 33004 on a real DC as on the embedded AD, then the fix works.
     let file = std::path::Path::new("scenarios/password/access-denied.yaml");
-    let replayed =
-        writeback_sim::scenario::runner::run_on(file, std::path::Path::new("scenarios"), Some(&t))
-            .await
-            .unwrap();
-    assert!(replayed.failures.is_empty(), "{:?}", replayed.failures);
-    assert!(replayed.known_difference.is_none());
-    let events: Vec<u32> = replayed.report.events.iter().map(|e| e.id).collect();
-    assert!(events.contains(&33004), "{events:?}");
+    // `run --compare`: on the embedded AD and on the DC, the AD parts the same.
+    let mode = writeback_sim::scenario::suite::SnapshotMode { ci: true };
+    let checked = writeback_sim::scenario::suite::run_and_check(file, mode, Some(&t), true).await;
+    assert!(checked.problems().is_empty(), "{:?}", checked.problems());
+    assert_eq!(checked.compared, Some(vec![]), "the AD parts differ");
+    assert!(checked.note.is_none());
+    let report = checked.rendered.unwrap();
+    assert!(report.contains("id: 33004"), "{report}");
     let after = picture(&dc.dump().await.unwrap());
     let changed = differences(&before, &after);
     assert!(changed.is_empty(), "not as found: {changed:?}");

@@ -40,6 +40,7 @@ fn options(dir: &Path) -> LabOptions {
         auto_ports: true,
         bind: [127, 0, 0, 1].into(),
         cycle_interval: Duration::from_secs(30 * 60),
+        directory: None,
     }
 }
 

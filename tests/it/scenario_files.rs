@@ -418,11 +418,64 @@ steps: []
 "#,
     );
     let mode = writeback_sim::scenario::suite::SnapshotMode::ci(false);
-    let checked = writeback_sim::scenario::suite::run_and_check(&f.0, mode, None).await;
+    let checked = writeback_sim::scenario::suite::run_and_check(&f.0, mode, None, false).await;
     assert!(checked
         .unusable
         .as_deref()
         .unwrap_or_default()
         .contains("CN=Nobody"));
     assert_eq!(checked.seed, 7);
+}
+
+/// Exchange hybrid comes from the directory: a forest whose schema is not prepared for
+/// Exchange does not know mailNickname (16 0000200A on an add, not in the subschema), so
+/// the wizard refuses group writeback v1; deploying Exchange hybrid prepares the schema
+/// (as Exchange's setup does) and the same configuration then writes the group back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchange_hybrid_needs_a_forest_prepared_for_exchange() {
+    let f = file(
+        r#"
+world:
+  tenant:
+    exchange_hybrid: true
+    users:
+      - { upn: alice@gntech.me, synced_from: "CN=Alice Smith,OU=Staff,DC=gntech,DC=me" }
+  directory:
+    ldif: [FIXTURE]
+    exchange_schema: false
+    entries:
+      - { dn: "OU=M365 Groups,DC=gntech,DC=me", objectClass: organizationalUnit }
+steps:
+  - ad: { add: { dn: "CN=Mail Test,OU=M365 Groups,DC=gntech,DC=me", objectClass: group, mailNickname: mailtest } }
+    expect: { outcome: failed, error: "Error in attribute conversion operation" }
+  - configure: { group_writeback_v1: { ou: "OU=M365 Groups,DC=gntech,DC=me" } }
+    expect: { outcome: failed, error: "run Exchange's /PrepareSchema first" }
+  - create_group: { name: Marketing, type: m365, members: [alice@gntech.me], writeback: true }
+  - tenant: { exchange_hybrid: true }
+    expect: { outcome: ok }
+  - configure: { group_writeback_v1: { ou: "OU=M365 Groups,DC=gntech,DC=me" } }
+    expect: { outcome: ok }
+  - sync: delta
+  - expect_ad: { base: "OU=M365 Groups,DC=gntech,DC=me", filter: "(&(displayName=Marketing)(mailNickname=marketing))", count: 1 }
+"#
+        .replace(
+            "FIXTURE",
+            &std::path::absolute("fixtures/gntech.me.ldif")
+                .unwrap()
+                .display()
+                .to_string(),
+        )
+        .as_str(),
+    );
+    let replayed = runner::run(&f.0, &std::env::temp_dir()).await.unwrap();
+    assert!(replayed.failures.is_empty(), "{:?}", replayed.failures);
+    let tenant_step = &replayed.report.steps[3];
+    assert!(
+        tenant_step
+            .detail
+            .iter()
+            .any(|d| d.contains("schema prepared for Exchange")),
+        "{:?}",
+        tenant_step.detail
+    );
 }

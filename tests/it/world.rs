@@ -278,7 +278,9 @@ async fn password_writeback_is_onboarded_over_graph_and_only_with_a_licence() {
     w.change_tenant(TenantChange {
         license: Some(License::P1),
         ..TenantChange::default()
-    });
+    })
+    .await
+    .unwrap();
     let a = w.sspr_reset("alice@gntech.me", "Summer#2026x").await;
     assert!(
         a.error

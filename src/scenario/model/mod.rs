@@ -181,6 +181,10 @@ pub struct DirectorySpec {
     pub password_policy: Option<PolicySpec>,
     #[serde(default)]
     pub connector: ConnectorSpec,
+    /// The forest's schema is prepared for Exchange (Exchange's `/PrepareSchema`:
+    /// mailNickname and the other Exchange attributes). Default: as `tenant.exchange_hybrid`
+    /// (an organisation with Exchange hybrid has prepared its forest).
+    pub exchange_schema: Option<bool>,
 }
 
 /// An attribute value in YAML: a scalar or a list of scalars.

@@ -57,12 +57,14 @@ pub fn delete_group(world: &World, d: &DeleteGroup, n: usize) -> StepReport {
     StepReport::done(n, format!("delete_group {}", d.name), r)
 }
 
-pub fn tenant(world: &mut World, t: &TenantChange, n: usize) -> StepReport {
-    let changed = world.change_tenant(world::TenantChange {
-        license: t.license.map(convert::license),
-        sspr: t.sspr.as_ref().map(convert::sspr),
-        exchange_hybrid: t.exchange_hybrid,
-        group_writeback_default: t.group_writeback_default,
-    });
-    StepReport::done::<String>(n, "tenant".into(), Ok(changed))
+pub async fn tenant(world: &mut World, t: &TenantChange, n: usize) -> StepReport {
+    let changed = world
+        .change_tenant(world::TenantChange {
+            license: t.license.map(convert::license),
+            sspr: t.sspr.as_ref().map(convert::sspr),
+            exchange_hybrid: t.exchange_hybrid,
+            group_writeback_default: t.group_writeback_default,
+        })
+        .await;
+    StepReport::done(n, "tenant".into(), changed)
 }

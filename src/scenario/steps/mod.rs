@@ -27,7 +27,7 @@ pub async fn run(world: &mut World, step: &Step, n: usize, baseline: &Baseline) 
         Action::CreateGroup(g) => cloud::create_group(world, g, n),
         Action::UpdateGroup(u) => cloud::update_group(world, u, n),
         Action::DeleteGroup(d) => cloud::delete_group(world, d, n),
-        Action::Tenant(t) => cloud::tenant(world, t, n),
+        Action::Tenant(t) => cloud::tenant(world, t, n).await,
         Action::Configure(c) => onprem::configure(world, c, n).await,
         Action::Sync(kind) => onprem::sync(world, *kind, n).await,
         Action::RestartEngine => onprem::restart_engine(world, n).await,

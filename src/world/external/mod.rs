@@ -14,6 +14,7 @@
 //! there (entries, LDIF, the password policy, rights as ACEs).
 
 mod changes;
+mod schema;
 mod setup;
 
 pub(crate) use setup::{open, Access, External};
@@ -97,6 +98,9 @@ pub struct DirectoryTarget {
     pub ca_pem: Option<String>,
     /// Do not verify the DC's certificate at all (`--directory-insecure`).
     pub insecure: bool,
+    /// Extend the DC's schema where a world needs it (`--directory-prepare-schema`): the
+    /// one change a run does not undo.
+    pub prepare_schema: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +119,9 @@ pub enum ExternalError {
     Ldap { what: String, why: String },
     #[error("{0}")]
     Ldif(#[from] crate::directory::ldif::LdifError),
+    /// The DC is not fit for the world and the run may not change that.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// What AD answered to a change it refused (code and diagnostic).
@@ -159,6 +166,18 @@ pub struct Restored {
 impl Restored {
     pub fn is_clean(&self) -> bool {
         self.lost.is_empty() && self.failed.is_empty()
+    }
+
+    /// What could not be undone, as one line; `None` when the DC is as it was found.
+    pub fn problem(&self) -> Option<String> {
+        (!self.is_clean()).then(|| {
+            self.lost
+                .iter()
+                .map(|dn| format!("{dn} was deleted and cannot come back"))
+                .chain(self.failed.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
     }
 }
 

@@ -63,7 +63,7 @@ pub(super) async fn group_settings(
     let Some(yes) = f.yes() else {
         return bad_value(&caller, &headers, "/admin/groups");
     };
-    let changed = w.change_tenant(TenantChange {
+    let changed = w.change_tenant_settings(TenantChange {
         group_writeback_default: Some(yes),
         ..TenantChange::default()
     });
@@ -215,7 +215,7 @@ pub(super) async fn save_password_reset(
         "no" => false,
         _ => default,
     };
-    let changed = w.change_tenant(TenantChange {
+    let changed = w.change_tenant_settings(TenantChange {
         sspr: Some(SsprChange {
             enabled,
             writeback: yes(&f.writeback, current.sspr_writeback),
@@ -289,7 +289,7 @@ pub(super) async fn save_license(
             .render(&caller, &headers)
         }
     };
-    let changed = w.change_tenant(TenantChange {
+    let changed = w.change_tenant_settings(TenantChange {
         license: Some(license),
         ..TenantChange::default()
     });
