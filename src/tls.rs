@@ -94,10 +94,14 @@ impl TlsMaterial {
         cert_pem: String,
     ) -> Result<Self, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ServerConfig::builder_with_provider(provider)
+        let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_single_cert(certs, key)?;
+        // No TLS 1.3 session tickets: a ticket goes out after the client's Finished, at no
+        // fixed point relative to its first request, and the fault proxy's latency counts
+        // the server's answers (one per exchange), which must not depend on that race.
+        config.send_tls13_tickets = 0;
         Ok(Self {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             cert_pem,

@@ -365,21 +365,9 @@ struct Inner {
     config: DirectoryConfig,
     clock: Arc<dyn Clock>,
     state: RwLock<State>,
-    faults: std::sync::Mutex<DirectoryFaults>,
-    /// Bumped by a `reset_connections` fault; every connection watches it.
-    resets: tokio::sync::watch::Sender<u64>,
     /// Bumped whenever the state is locked for writing: tells a saver something may have
     /// changed.
     generation: std::sync::atomic::AtomicU64,
-}
-
-/// Fault switches for scenarios: the DC as the network sees it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DirectoryFaults {
-    /// Connections are dropped as soon as they arrive (the DC is unreachable).
-    pub down: bool,
-    /// Every request costs this much business time before it is answered.
-    pub latency: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -419,8 +407,6 @@ impl Directory {
                 config,
                 clock,
                 state: RwLock::new(state),
-                faults: Default::default(),
-                resets: tokio::sync::watch::channel(0).0,
                 generation: Default::default(),
             }),
         };
@@ -438,28 +424,6 @@ impl Directory {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
-    }
-
-    pub fn faults(&self) -> DirectoryFaults {
-        self.inner
-            .faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    pub fn set_faults(&self, f: DirectoryFaults) {
-        *self.inner.faults.lock().unwrap_or_else(|e| e.into_inner()) = f;
-    }
-
-    /// Close every open connection (fault `reset_connections`).
-    pub fn reset_connections(&self) {
-        self.inner.resets.send_modify(|n| *n += 1);
-    }
-
-    /// Changes when connections are reset.
-    pub fn resets(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.inner.resets.subscribe()
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, State> {

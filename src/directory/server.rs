@@ -9,7 +9,7 @@ use super::codec::AdCodec;
 use super::session::{notice_of_disconnection, Action, Session};
 use super::Directory;
 use futures::{SinkExt, StreamExt};
-use ldap3_proto::proto::{LdapOp, LdapResultCode};
+use ldap3_proto::proto::LdapResultCode;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -41,11 +41,6 @@ pub async fn serve(
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    if dir.faults().down {
-                        // The DC is unreachable: the connection ends before a byte is read.
-                        drop(stream);
-                        continue;
-                    }
                     let _ = stream.set_nodelay(true);
                     tracing::debug!(%peer, "LDAP connection");
                     tracker.spawn(connection(dir.clone(), stream, listen.clone(), shutdown.clone()));
@@ -157,10 +152,8 @@ async fn run<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut resets = dir.resets();
     loop {
         let next = tokio::select! {
-            _ = resets.changed() => return Exit::Closed,
             _ = shutdown.cancelled() => {
                 let notice = notice_of_disconnection(
                     LdapResultCode::Unavailable,
@@ -190,12 +183,6 @@ where
                 return Exit::Closed;
             }
         };
-        // A slow DC delays every answer; unbind and abandon get none, so they cost nothing
-        // (and cannot move the clock behind the client's back).
-        let answered = !matches!(msg.op, LdapOp::UnbindRequest | LdapOp::AbandonRequest(_));
-        if let (true, Some(latency)) = (answered, dir.faults().latency) {
-            dir.clock().elapse(latency).await;
-        }
         match session.handle(dir, msg) {
             Action::Reply(msgs) => {
                 for m in msgs {

@@ -259,8 +259,6 @@ impl Directory {
                 config,
                 clock,
                 state: RwLock::new(state),
-                faults: Default::default(),
-                resets: tokio::sync::watch::channel(0).0,
                 generation: Default::default(),
             }),
         })

@@ -1,8 +1,9 @@
-//! The world's fault switches: the relay, the DC as the network sees it, and Graph.
+//! The world's fault switches: the relay, the DC as the network sees it (the fault proxy),
+//! and Graph.
 
 use super::World;
 use crate::cloud::graph::GraphFaults;
-use crate::directory::DirectoryFaults as LdapFaults;
+use crate::fault_proxy::LdapFaults;
 use crate::relay::RelayFaults;
 
 /// Every fault switch of the world: the relay, the DC as the network sees it, and Graph.
@@ -16,36 +17,27 @@ pub struct Faults {
 impl World {
     /// The faults in force.
     pub fn faults(&self) -> Faults {
-        let ldap = match self.external.as_ref().map(|x| x.proxy.as_ref()) {
-            Some(Some(p)) => LdapFaults {
-                down: p.down(),
-                latency: p.latency(),
-            },
-            Some(None) => LdapFaults::default(),
-            None => self.directory.faults(),
-        };
         Faults {
             relay: self.relay.faults(),
-            ldap,
+            ldap: self
+                .ldap_proxy
+                .as_ref()
+                .map(|p| p.faults())
+                .unwrap_or_default(),
             graph: self.graph.faults(),
         }
     }
 
-    /// Put these faults in force (and lift the others). In front of a real DC the LDAP
-    /// faults are the fault proxy's (latency in real time there).
+    /// Put these faults in force (and lift the others). The LDAP faults are the fault
+    /// proxy's, between the world's LDAP clients and the DC, the embedded AD or a real one.
     pub fn set_faults(&self, f: Faults) {
         self.relay.set_faults(f.relay);
-        match self.external.as_ref().map(|x| x.proxy.as_ref()) {
-            Some(Some(p)) => {
-                p.set_down(f.ldap.down);
-                p.set_latency(f.ldap.latency);
+        match &self.ldap_proxy {
+            Some(p) => p.set_faults(f.ldap),
+            None if f.ldap != LdapFaults::default() => {
+                tracing::warn!("LDAP faults need the fault proxy, which a verified DC certificate rules out (--directory-insecure puts it in)");
             }
-            Some(None) => {
-                if f.ldap != LdapFaults::default() {
-                    tracing::warn!("LDAP faults need the fault proxy, which a verified DC certificate rules out (--directory-insecure puts it in)");
-                }
-            }
-            None => self.directory.set_faults(f.ldap),
+            None => {}
         }
         self.graph.set_faults(f.graph);
     }
@@ -57,10 +49,8 @@ impl World {
 
     /// The DC resets every open LDAP connection.
     pub fn reset_ldap_connections(&self) {
-        match self.external.as_ref().map(|x| x.proxy.as_ref()) {
-            Some(Some(p)) => p.reset(),
-            Some(None) => {}
-            None => self.directory.reset_connections(),
+        if let Some(p) = &self.ldap_proxy {
+            p.reset();
         }
     }
 }

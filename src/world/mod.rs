@@ -55,7 +55,6 @@ pub use crate::cloud::{
 pub use crate::directory::access::Right;
 pub use crate::directory::modify::ModOp;
 pub use crate::directory::snapshot::DirectorySnapshot;
-pub use crate::directory::DirectoryFaults as LdapFaults;
 pub use crate::engine::config::{CloudSyncScope, DeviceClass, V1Naming};
 pub use crate::engine::history::{
     Event, ExportError, ExportErrorKind, Level, Profile, RunRecord, Skipped, Source, Status,
@@ -63,6 +62,7 @@ pub use crate::engine::history::{
 pub use crate::engine::wizard::{CloudSyncChoice, DeviceChoice, GroupChoice};
 pub use crate::engine::EngineSnapshot;
 pub use crate::engine::{Choices, CompanyFeatures, CycleKind, CycleSummary};
+pub use crate::fault_proxy::LdapFaults;
 pub use crate::relay::RelayFaults;
 pub use crate::tls::CertificateAuthority;
 pub use ad::{AdObject, AdRefusal, AdState, AttrChange, NewEntry, PasswordPolicy};
@@ -144,6 +144,8 @@ pub struct World {
     engine_config: EngineConfig,
     exchange_hybrid: bool,
     dc: Option<Running>,
+    /// The network between the world's LDAP clients and the DC (see [`crate::fault_proxy`]).
+    ldap_proxy: Option<crate::fault_proxy::FaultProxy>,
     stop: CancellationToken,
     relay_task: tokio::task::JoinHandle<std::io::Result<()>>,
     web_task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -272,6 +274,7 @@ impl World {
             engine_config,
             exchange_hybrid,
             dc: Some(s.dc),
+            ldap_proxy: s.ldap_proxy,
             stop,
             relay_task: s.relay_task,
             web_task: s.web_task,

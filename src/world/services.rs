@@ -15,6 +15,7 @@ use crate::directory::server::Running;
 use crate::directory::Directory;
 use crate::engine::config::GraphAuth;
 use crate::engine::EngineConfig;
+use crate::fault_proxy::{upstream_of, FaultProxy};
 use crate::net::reachable;
 use crate::relay::{server as relay_server, Relay, RelayConfig, Rights, SasPolicy};
 use crate::tls::TlsMaterial;
@@ -42,6 +43,10 @@ pub const RELAY_MANAGE_POLICY: &str = "RootManageSharedAccessKey";
 pub(super) struct Services {
     pub directory: Directory,
     pub dc: Running,
+    /// Between the world's LDAP clients (the engine, sign-ins) and the DC, for the LDAP
+    /// faults; `None` in front of a real DC whose certificate is verified (a proxy on
+    /// 127.0.0.1 would not match its name), and then LDAP faults cannot be put in force.
+    pub ldap_proxy: Option<FaultProxy>,
     pub tenant: Tenant,
     pub relay: Relay,
     pub passwords: PasswordService,
@@ -131,6 +136,19 @@ pub(super) async fn start(
         Some(x) => x.url.clone(),
         None => dc.ldaps_url().unwrap_or_default(),
     };
+    // The world's own LDAP clients reach it through the fault proxy.
+    let ldap_proxy = if external.is_none_or(|x| x.insecure) {
+        Some(
+            FaultProxy::start(upstream_of(&ldaps), clock.clone())
+                .await
+                .map_err(listen("the LDAP fault proxy", "127.0.0.1:0".into()))?,
+        )
+    } else {
+        None
+    };
+    let clients_url = ldap_proxy
+        .as_ref()
+        .map_or_else(|| ldaps.clone(), |p| format!("ldaps://{}", p.addr()));
 
     let short = opts
         .tenant
@@ -200,7 +218,7 @@ pub(super) async fn start(
     );
     let signing = opts.signing_key.clone().unwrap_or_else(SigningKey::fixture);
     let identity = Identity::new(tenant.clone(), signing, clock.clone());
-    identity.set_password_check(password_check(ldaps.clone()));
+    identity.set_password_check(password_check(clients_url.clone()));
     let graph = Graph::new(
         tenant.clone(),
         passwords.clone(),
@@ -261,7 +279,7 @@ pub(super) async fn start(
         relay_key_name: "OnPremListen".into(),
         relay_key: listen_key,
         relay_token_lifetime: Duration::from_secs(3600),
-        ad_url: ldaps.clone(),
+        ad_url: clients_url,
         ad_starttls: false,
         // The embedded DC's certificate is its own; a real DC's is checked unless told not to.
         ad_tls_no_verify: external.is_none_or(|x| x.insecure),
@@ -304,6 +322,7 @@ pub(super) async fn start(
     Ok(Services {
         directory,
         dc,
+        ldap_proxy,
         tenant,
         relay,
         passwords,

@@ -6,8 +6,8 @@ use crate::devices::{configure, world};
 use std::time::Duration;
 use writeback_sim::nt_security::{ace_flags, guid_bytes, guids, mask, SecurityDescriptor};
 use writeback_sim::world::{
-    Caller, Choices, ClockKind, CycleKind, DeviceClass, DeviceSpec, License, Profile, TenantChange,
-    UserSpec, World, WorldOptions,
+    Caller, Choices, ClockKind, CycleKind, DeviceClass, DeviceSpec, Faults, LdapFaults, License,
+    Profile, TenantChange, UserSpec, World, WorldOptions,
 };
 
 const CONTAINER: &str = "CN=RegisteredDevices,DC=gntech,DC=me";
@@ -86,14 +86,20 @@ async fn on_a_virtual_clock_the_scheduler_runs_a_delta_cycle_when_one_falls_due(
     w.shutdown().await;
 }
 
-#[tokio::test]
-async fn on_a_virtual_clock_the_relay_token_is_renewed_across_a_long_advance() {
+/// A world on the virtual clock with Alice synced and password writeback on.
+async fn password_world() -> World {
     let mut w = World::start(WorldOptions::default()).await.unwrap();
     w.import_ldif(&ldif(), "gntech.me.ldif").await.unwrap();
     w.add_user(alice()).await.unwrap();
     w.begin();
     w.start_engine().await;
     w.configure(password_writeback(true)).await.unwrap();
+    w
+}
+
+#[tokio::test]
+async fn on_a_virtual_clock_the_relay_token_is_renewed_across_a_long_advance() {
+    let mut w = password_world().await;
     // The listener's token lasts an hour; two days pass.
     w.advance(Duration::from_secs(2 * 86400)).await.unwrap();
     let a = w.sspr_reset("alice@gntech.me", "Summer#2026x").await;
@@ -310,6 +316,51 @@ async fn password_writeback_is_onboarded_over_graph_and_only_with_a_licence() {
             .unwrap_or_default()
             .starts_with("SSPR_0010"),
         "{a:?}"
+    );
+    w.shutdown().await;
+}
+
+/// The LDAP faults are the network's between the engine and the DC (the fault proxy), the
+/// same on the embedded AD as in front of a real one: the engine cannot reach a DC that is
+/// down while a workstation's sign-in still can; latency is business time per exchange.
+#[tokio::test]
+async fn ldap_faults_sit_between_the_engine_and_the_embedded_ad() {
+    let w = password_world().await;
+
+    w.set_faults(Faults {
+        ldap: LdapFaults {
+            down: true,
+            latency: None,
+        },
+        ..Faults::default()
+    });
+    assert!(w.faults().ldap.down, "the switch reads back");
+    let mark = w.history_mark();
+    let a = w.sspr_reset("alice@gntech.me", "Summer#2026x").await;
+    assert!(a.error.is_some(), "{a:?}");
+    let ids: Vec<u32> = w.events_since(mark).iter().map(|e| e.id).collect();
+    assert!(ids.contains(&33001), "{ids:?}");
+    assert_eq!(
+        w.sign_in("alice@gntech.me", "Initial#Pass2026").await,
+        Ok(()),
+        "the DC itself is up"
+    );
+
+    w.set_faults(Faults {
+        ldap: LdapFaults {
+            down: false,
+            latency: Some(Duration::from_secs(2)),
+        },
+        ..Faults::default()
+    });
+    w.reset_ldap_connections();
+    let before = w.now();
+    let a = w.sspr_reset("alice@gntech.me", "Summer#2026x").await;
+    assert_eq!(a.error, None, "{a:?}");
+    let took = (w.now() - before).num_seconds();
+    assert!(
+        took >= 8 && took % 2 == 0,
+        "the handshake, bind, search and modify each wait 2 s: {took} s"
     );
     w.shutdown().await;
 }

@@ -1,7 +1,7 @@
 //! A world opening a real DC: the session and its census, a check that the DC serves the
 //! world's forest, the AD DS connector account with the wizard's rights (ACEs), the
 //! minimum password age that makes freshly set fixture passwords behave as a month-old
-//! ones do on the embedded AD, and the fault proxy in front of it.
+//! ones do on the embedded AD.
 
 use super::{key, AdRefusal, DirectoryTarget, ExternalDc, ExternalError};
 
@@ -11,23 +11,6 @@ pub(crate) struct External {
     pub(crate) dc: tokio::sync::Mutex<ExternalDc>,
     pub(crate) target: DirectoryTarget,
     pub(crate) connector_dn: String,
-    /// Between the world's LDAP clients (the engine, sign-ins) and the DC, for the LDAP
-    /// faults; `None` when the DC's certificate is verified (a proxy on 127.0.0.1 would
-    /// not match its name), and then LDAP faults cannot be put in force.
-    pub(crate) proxy: Option<crate::fault_proxy::FaultProxy>,
-}
-
-/// `host:port` of an `ldaps://host[:port]` URL.
-fn host_port(url: &str) -> String {
-    let rest = url.trim_start_matches("ldaps://").trim_end_matches('/');
-    if rest
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        rest.to_string()
-    } else {
-        format!("{rest}:636")
-    }
 }
 
 /// What the rest of the world needs to reach the DC: its URL, the connector account, how to
@@ -111,21 +94,8 @@ pub(crate) async fn open(
         what: format!("setting minPwdAge on {domain}"),
         why: r.to_string(),
     })?;
-    let proxy = if target.insecure {
-        let p = crate::fault_proxy::FaultProxy::start(host_port(&target.url))
-            .await
-            .map_err(|e| ExternalError::Connect {
-                url: target.url.clone(),
-                why: format!("the fault proxy in front of it: {e}"),
-            })?;
-        Some(p)
-    } else {
-        None
-    };
     let access = Access {
-        url: proxy
-            .as_ref()
-            .map_or_else(|| target.url.clone(), |p| format!("ldaps://{}", p.addr())),
+        url: target.url.clone(),
         connector_dn: connector_dn.clone(),
         connector_password: password,
         insecure: target.insecure,
@@ -136,7 +106,6 @@ pub(crate) async fn open(
             dc: tokio::sync::Mutex::new(dc),
             target: target.clone(),
             connector_dn,
-            proxy,
         },
         access,
     ))
