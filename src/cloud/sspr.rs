@@ -58,6 +58,16 @@ impl UserAnswer {
     fn code(code: &str, text: &str) -> Self {
         Self::failed(&format!("{code}: {text}"), vec![code.into()])
     }
+
+    /// A failure the page explains by its SSPR code: the person reads the code's technical
+    /// line; the cause (the article's words), the event and AD's answer are the admin's
+    /// detail, after the code.
+    fn coded(code: &str, cause: &str, mut detail: Vec<String>) -> Self {
+        detail.insert(0, code.into());
+        detail.insert(1, cause.into());
+        let text = sspr_wording(code).map_or(cause, |w| w.1);
+        Self::failed(&format!("{code}: {text}"), detail)
+    }
 }
 
 impl UserAnswer {
@@ -353,12 +363,10 @@ impl PasswordService {
         match status {
             200 => {}
             504 => {
-                return UserAnswer::failed(
+                return UserAnswer::coded(
+                    "SSPR_0030",
                     "Writeback timeout",
-                    vec![
-                        "SSPR_0030".into(),
-                        "the on-premises service did not answer within 60 s (relay 504)".into(),
-                    ],
+                    vec!["the on-premises service did not answer within 60 s (relay 504)".into()],
                 )
             }
             _ => {
@@ -402,28 +410,25 @@ impl PasswordService {
                 rejected("Password does not meet complexity requirements", detail)
             }
             Outcome::IncorrectPassword => rejected("The current password is incorrect", detail),
-            Outcome::AccessDenied => {
-                detail.insert(0, "SSPR_0029".into());
-                UserAnswer::failed("Access denied", detail)
-            }
+            Outcome::AccessDenied => UserAnswer::coded(
+                "SSPR_0029",
+                "Access denied: the AD DS connector account lacks the Reset password right",
+                detail,
+            ),
             Outcome::AccountDisabled => {
-                detail.insert(0, "SSPR_0029".into());
-                UserAnswer::failed("The on-premises account is disabled", detail)
+                UserAnswer::coded("SSPR_0029", "The on-premises account is disabled", detail)
             }
             Outcome::UserNotFound => {
-                detail.insert(0, "SSPR_0029".into());
-                UserAnswer::failed("The account was not found on-premises", detail)
+                UserAnswer::coded("SSPR_0029", "The account was not found on-premises", detail)
             }
             Outcome::WritebackDisabled => {
                 UserAnswer::code("SSPR_0010", "Password writeback is not enabled on-premises")
             }
-            Outcome::Error => {
-                detail.insert(0, "SSPR_0029".into());
-                UserAnswer::failed(
-                    "SSPR_0029: An error occurred in your on-premises configuration",
-                    detail,
-                )
-            }
+            Outcome::Error => UserAnswer::coded(
+                "SSPR_0029",
+                "An error occurred in the on-premises configuration",
+                detail,
+            ),
         }
     }
 }

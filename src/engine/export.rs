@@ -10,7 +10,8 @@ use super::connector_space::ConnectorSpace;
 use super::devices::{self, DeviceImage};
 use super::graph_client::GraphClient;
 use super::groups::{self, GroupImage, V1Skip};
-use super::history::{ExportError, ExportErrorKind, Skipped};
+use super::history::{ExportError, ExportErrorKind, ProvisioningLog, Skipped};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 /// The owner's AD account (cloud-only owners have none), looked up once per export.
@@ -43,11 +44,22 @@ fn export_error(f: super::ad::AdFailure, dn: Option<String>) -> ExportError {
             _ => ExportErrorKind::CdError,
         },
         dn: dn.unwrap_or_default(),
-        detail: match f.code {
-            Some(c) => format!("LDAP {c}: {}", f.message.lines().next().unwrap_or_default()),
-            None => f.message,
-        },
+        detail: failure_text(&f),
     }
+}
+
+/// An AD failure in one line: `LDAP 50: …`.
+fn failure_text(f: &super::ad::AdFailure) -> String {
+    match f.code {
+        Some(c) => format!("LDAP {c}: {}", f.message.lines().next().unwrap_or_default()),
+        None => f.message.clone(),
+    }
+}
+
+/// The value of a DN's first RDN (`Finance_…` of `CN=Finance_…,OU=…`).
+fn first_rdn_value(dn: &str) -> &str {
+    let rdn = &dn[..dn.len().saturating_sub(super::ad::parent_of(dn).len() + 1)];
+    rdn.split_once('=').map_or(rdn, |(_, v)| v)
 }
 
 pub(super) async fn export_devices(
@@ -187,28 +199,83 @@ pub(super) fn groups_need_export(cfg: &EngineConfig, cs: &ConnectorSpace) -> boo
         })
 }
 
+/// What a group export did: counts (adds, updates, deletes), errors, the groups left
+/// alone on purpose, and Cloud Sync's provisioning log rows for its groups.
+#[derive(Debug, Default)]
+pub(super) struct GroupExport {
+    pub counts: (u32, u32, u32),
+    pub errors: Vec<ExportError>,
+    pub skipped: Vec<Skipped>,
+    pub provisioning: Vec<ProvisioningLog>,
+}
+
+/// Cloud Sync's provisioning log row for `object` at `time`.
+fn provisioned(
+    time: DateTime<Utc>,
+    object: &str,
+    action: &str,
+    status: &str,
+    detail: String,
+) -> ProvisioningLog {
+    ProvisioningLog {
+        time,
+        object: object.to_string(),
+        action: action.to_string(),
+        status: status.to_string(),
+        detail,
+    }
+}
+
+/// Cloud Sync's job without a scope: every cycle, its log says so (no group is provisioned).
+pub(super) fn cloud_sync_without_scope(
+    cfg: &EngineConfig,
+    time: DateTime<Utc>,
+) -> Option<ProvisioningLog> {
+    let c = cfg.cloud_sync.as_ref().filter(|c| c.scope.is_none())?;
+    let reason = format!("no scope configured: no group is provisioned to {}; choose all security groups or selected groups in the Cloud Sync provisioning settings", c.ou);
+    Some(provisioned(
+        time,
+        "group provisioning job",
+        "Other",
+        "Skipped",
+        reason,
+    ))
+}
+
 /// Groups to AD: group writeback v1 (Microsoft 365 groups) and Cloud Sync (security
 /// groups) add, update or delete each pending group. Groups out of scope are left alone
 /// and listed with the reason; a written group whose writeback is turned off stays in AD
-/// (deleted there only on a hard delete, the default rules).
+/// (deleted there only on a hard delete, the default rules). What Cloud Sync did or
+/// skipped goes to its provisioning logs too, stamped `now`.
 pub(super) async fn export_groups(
     cfg: &EngineConfig,
     cs: &ConnectorSpace,
     graph: &GraphClient,
-) -> ((u32, u32, u32), Vec<ExportError>, Vec<Skipped>) {
+    now: DateTime<Utc>,
+) -> GroupExport {
     let mut counts = (0, 0, 0);
-    let (mut errors, mut skipped) = (Vec::new(), Vec::new());
+    let (mut errors, mut skipped, mut provisioning) = (Vec::new(), Vec::new(), Vec::new());
     let work = cs.lock().groups.pending_work();
     if work.is_empty() {
-        return (counts, errors, skipped);
+        return GroupExport::default();
     }
     let domain = domain_of(&cfg.connector_dn);
     let mut ad = match AdSession::open(cfg).await {
         Ok(s) => s,
         Err(f) => {
             errors.push(export_error(f, Some(domain)));
-            return (counts, errors, skipped);
+            return GroupExport {
+                errors,
+                ..GroupExport::default()
+            };
         }
+    };
+    // A group Cloud Sync provisioned lives in its OU.
+    let cloud_sync_ou = cfg.cloud_sync.as_ref().map(|c| c.ou.to_ascii_lowercase());
+    let in_cloud_sync_ou = |dn: &str| {
+        cloud_sync_ou
+            .as_deref()
+            .is_some_and(|ou| dn.to_ascii_lowercase().ends_with(&format!(",{ou}")))
     };
     let mut cache = HashMap::new();
     for (id, g) in work {
@@ -225,6 +292,17 @@ pub(super) async fn export_groups(
                 },
                 None => Ok(()),
             };
+            if let Some(dn) = g.dn.as_deref().filter(|dn| in_cloud_sync_ou(dn)) {
+                // The name it was provisioned under, else its CN.
+                let name = g
+                    .exported
+                    .as_ref()
+                    .map_or(first_rdn_value(dn), |e| e.display_name.as_str());
+                provisioning.push(match &result {
+                    Ok(()) => provisioned(now, name, "Delete", "Success", dn.to_string()),
+                    Err(f) => provisioned(now, name, "Delete", "Failure", failure_text(f)),
+                });
+            }
             match result {
                 Ok(()) => cs.lock().groups.settle(&id, None, None),
                 Err(f) => errors.push(export_error(f, g.dn.clone())),
@@ -267,10 +345,21 @@ pub(super) async fn export_groups(
                     Some(dn) => format!("{why}; {dn} stays in AD and is no longer updated"),
                     None => why.clone(),
                 };
-                skipped.push(Skipped {
-                    object: img.display_name.clone(),
-                    reason,
-                });
+                if cfg.cloud_sync.is_some() && !img.unified {
+                    // Cloud Sync's own service says why, in its provisioning logs.
+                    provisioning.push(provisioned(
+                        now,
+                        &img.display_name,
+                        "Other",
+                        "Skipped",
+                        reason,
+                    ));
+                } else {
+                    skipped.push(Skipped {
+                        object: img.display_name.clone(),
+                        reason,
+                    });
+                }
                 cs.lock()
                     .groups
                     .settle(&id, Some(img.clone()), g.dn.clone());
@@ -361,13 +450,25 @@ pub(super) async fn export_groups(
             }
             _ => continue,
         };
+        if matches!(chosen, Plan::CloudSync) {
+            let action = if g.dn.is_some() { "Update" } else { "Create" };
+            provisioning.push(match &result {
+                Ok(dn) => provisioned(now, &img.display_name, action, "Success", dn.clone()),
+                Err(f) => provisioned(now, &img.display_name, action, "Failure", failure_text(f)),
+            });
+        }
         match result {
             Ok(dn) => cs.lock().groups.settle(&id, Some(img.clone()), Some(dn)),
             Err(f) => errors.push(export_error(f, g.dn.clone().or(Some(target)))),
         }
     }
     ad.close().await;
-    (counts, errors, skipped)
+    GroupExport {
+        counts,
+        errors,
+        skipped,
+        provisioning,
+    }
 }
 
 /// The DC= part of a DN: the domain naming context it is in.

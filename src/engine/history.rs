@@ -1,8 +1,9 @@
 //! What an admin reads afterwards: the run history (Synchronization Service Manager's
 //! Operations tab: PasswordSet / PasswordChange rows, and the import / synchronization /
 //! export runs of sync cycles with their counts and export errors) and the Application
-//! event log (PasswordResetService, Directory Synchronization). Both live outside the
-//! engine's tasks so they survive a restart of the service.
+//! event log (PasswordResetService, Directory Synchronization), and Cloud Sync's own
+//! provisioning logs (what its group provisioning did or skipped, per group, and why). They
+//! live outside the engine's tasks so they survive a restart of the service.
 //!
 //! Profiles, statuses, event levels and sources are enums; their `Display` is how the
 //! Synchronization Service Manager and the event viewer word them.
@@ -210,11 +211,37 @@ pub struct Event {
     pub message: String,
 }
 
-/// Every run and event so far, as data.
+/// One row of Cloud Sync's provisioning logs (Entra admin center → Microsoft Entra Connect
+/// → Cloud Sync → Provisioning logs): a group, what was done with it, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisioningLog {
+    pub time: DateTime<Utc>,
+    /// The group's display name (or the job itself, for what concerns every group).
+    pub object: String,
+    /// Create, Update, Delete or Other (a group left alone).
+    pub action: String,
+    /// Success, Skipped or Failure.
+    pub status: String,
+    /// The target DN, the reason a group was skipped, or the error.
+    pub detail: String,
+}
+
+/// Every run, event and provisioning log row so far, as data.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Records {
     pub runs: Vec<RunRecord>,
     pub events: Vec<Event>,
+    /// Cloud Sync's provisioning logs (absent from state saved before they existed).
+    #[serde(default)]
+    pub provisioning: Vec<ProvisioningLog>,
+}
+
+/// How much the history held at one moment: what came after is read with `*_since`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HistoryMark {
+    pub runs: usize,
+    pub events: usize,
+    pub provisioning: usize,
 }
 
 /// Shared, append-only history; cheap to clone.
@@ -254,6 +281,15 @@ impl History {
         });
     }
 
+    /// A row of Cloud Sync's provisioning logs.
+    pub fn provisioning(&self, row: ProvisioningLog) {
+        self.lock().provisioning.push(row);
+    }
+
+    pub fn provisioning_logs(&self) -> Vec<ProvisioningLog> {
+        self.lock().provisioning.clone()
+    }
+
     pub fn runs(&self) -> Vec<RunRecord> {
         self.lock().runs.clone()
     }
@@ -274,15 +310,19 @@ impl History {
         }
     }
 
-    /// A number that moves with every run and event (the history only grows).
+    /// A number that moves with every row (the history only grows).
     pub fn generation(&self) -> u64 {
         let r = self.lock();
-        (r.runs.len() + r.events.len()) as u64
+        (r.runs.len() + r.events.len() + r.provisioning.len()) as u64
     }
 
-    /// How many runs and events there are so far: a mark to read what came after.
-    pub fn mark(&self) -> (usize, usize) {
+    /// How many rows there are so far: a mark to read what came after.
+    pub fn mark(&self) -> HistoryMark {
         let r = self.lock();
-        (r.runs.len(), r.events.len())
+        HistoryMark {
+            runs: r.runs.len(),
+            events: r.events.len(),
+            provisioning: r.provisioning.len(),
+        }
     }
 }

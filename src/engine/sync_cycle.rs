@@ -11,7 +11,9 @@ use super::devices::DeviceImage;
 use super::export::{export_devices, export_groups, groups_need_export};
 use super::graph_client::GraphClient;
 use super::groups::GroupImage;
-use super::history::{History, Level, Profile, RunRecord, Skipped, Source, Status};
+use super::history::{
+    History, Level, Profile, ProvisioningLog, RunRecord, Skipped, Source, Status,
+};
 use crate::clock::Clock;
 use serde_json::Value;
 use std::sync::Arc;
@@ -32,6 +34,8 @@ pub struct CycleSummary {
     pub import_failed: Option<String>,
     /// Objects the export left alone on purpose, and why.
     pub skipped: Vec<Skipped>,
+    /// What Cloud Sync's group provisioning did or skipped (its provisioning logs).
+    pub provisioning: Vec<ProvisioningLog>,
 }
 
 fn aad_connector(cfg: &EngineConfig) -> String {
@@ -127,12 +131,21 @@ pub async fn run(
         counts = sum(counts, c);
         errors.extend(e);
     }
+    let mut provisioning: Vec<ProvisioningLog> =
+        super::export::cloud_sync_without_scope(cfg, start)
+            .into_iter()
+            .collect();
     {
-        let (c, e, s) = export_groups(cfg, cs, graph).await;
-        counts = sum(counts, c);
-        errors.extend(e);
-        skipped.extend(s);
+        let g = export_groups(cfg, cs, graph, start).await;
+        counts = sum(counts, g.counts);
+        errors.extend(g.errors);
+        skipped.extend(g.skipped);
+        provisioning.extend(g.provisioning);
     }
+    for row in &provisioning {
+        history.provisioning(row.clone());
+    }
+    summary.provisioning = provisioning;
     let end = clock.now();
     summary.exported = counts;
     summary.export_errors = errors.len();

@@ -260,7 +260,7 @@ async fn status(State(c): State<Control>) -> Response {
     let all_runs = w.runs();
     let runs: Vec<Value> = all_runs.iter().rev().take(10).map(run_json).collect();
     let events: Vec<Value> = w
-        .events_since((0, 0))
+        .events_since(crate::world::HistoryMark::default())
         .iter()
         .rev()
         .take(10)

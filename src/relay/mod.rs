@@ -9,7 +9,8 @@
 //! - a sender (the SSPR service) sends an HTTP request to `/{path}` with a Send token; the
 //!   relay hands it to a listener as a `request` message and returns the listener's
 //!   `response` — or 502 when no listener is there, 504 when none answers within 60 s of
-//!   business time (the world's clock, so the deadline costs nothing in a scenario);
+//!   business time (the world's clock, so the deadline costs nothing in a scenario; an
+//!   answer that arrives later is dropped, though the listener did the work);
 //! - a WebSocket sender (`GET /$hc/{path}?sb-hc-action=connect`, Send token) is offered to
 //!   a listener as an `accept` message with a rendezvous address on this relay; the
 //!   listener opens a WebSocket there (`sb-hc-action=accept`) and the relay joins the two
@@ -337,9 +338,13 @@ impl Relay {
             .ok_or_else(|| SendError::NoListener(path.to_string()))
     }
 
-    /// Send a request to a listener of `path` and wait for its answer.
+    /// Send a request to a listener of `path` and wait for its answer. The deadline runs on
+    /// the world's clock from now until the answer arrives, whatever makes it late (the
+    /// relay's latency, a slow DC behind the listener, many round trips): a late answer is
+    /// dropped and the sender gets 504 — although the listener may have done the work.
     pub async fn send(&self, path: &str, req: HttpRequest) -> Result<HttpResponse, SendError> {
         let deadline = self.inner.config.response_deadline;
+        let sent_at = self.inner.clock.now();
         let Picked {
             tx,
             faults,
@@ -382,7 +387,20 @@ impl Relay {
             Ok(Ok(resp)) if resp.status == 502 || resp.status == 504 => {
                 Err(SendError::BadListenerStatus(resp.status))
             }
-            Ok(Ok(resp)) => Ok(resp),
+            Ok(Ok(resp)) => {
+                let took = (self.inner.clock.now() - sent_at)
+                    .to_std()
+                    .unwrap_or_default();
+                if took > deadline {
+                    tracing::info!(
+                        path,
+                        took_s = took.as_secs(),
+                        "the listener answered after the deadline: the answer is dropped"
+                    );
+                    return Err(SendError::Timeout(deadline));
+                }
+                Ok(resp)
+            }
             Ok(Err(_)) => Err(SendError::NoListener(path.to_string())),
             Err(_) => {
                 self.inner.clock.elapse(Duration::ZERO).await;

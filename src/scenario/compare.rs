@@ -338,6 +338,7 @@ mod tests {
             )],
             runs: vec![],
             events: vec![],
+            provisioning_logs: vec![],
             features: BTreeMap::new(),
         };
         assert!(differing(&report("1"), &report("1"), "samba").is_empty());

@@ -8,7 +8,9 @@
 //! wording here are the snapshot format, so renaming something in the engine cannot
 //! silently rewrite every snapshot.
 
-use crate::world::{AdObject, AdState, CompanyFeatures, Event, ExportError, RunRecord, Skipped};
+use crate::world::{
+    AdObject, AdState, CompanyFeatures, Event, ExportError, ProvisioningLog, RunRecord, Skipped,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -289,6 +291,9 @@ pub struct Report {
     pub ad: Vec<AdEntry>,
     pub runs: Vec<RunShown>,
     pub events: Vec<EventShown>,
+    /// Cloud Sync's own provisioning logs (a world with Cloud Sync only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provisioning_logs: Vec<ProvisioningLog>,
     /// `Get-ADSyncAADCompanyFeature` at the end.
     pub features: BTreeMap<String, String>,
 }

@@ -231,6 +231,7 @@ async fn replay(scenario: &Scenario, name: &str, world: &mut World) -> Replayed 
             .iter()
             .map(EventShown::from)
             .collect(),
+        provisioning_logs: world.provisioning_logs_since(mark),
         features: report::features(&world.features()),
     };
     Replayed {

@@ -57,7 +57,8 @@ pub use crate::directory::modify::ModOp;
 pub use crate::directory::snapshot::DirectorySnapshot;
 pub use crate::engine::config::{CloudSyncScope, DeviceClass, V1Naming};
 pub use crate::engine::history::{
-    Event, ExportError, ExportErrorKind, Level, Profile, RunRecord, Skipped, Source, Status,
+    Event, ExportError, ExportErrorKind, HistoryMark, Level, Profile, ProvisioningLog, RunRecord,
+    Skipped, Source, Status,
 };
 pub use crate::engine::wizard::{CloudSyncChoice, DeviceChoice, GroupChoice};
 pub use crate::engine::EngineSnapshot;
@@ -432,23 +433,30 @@ impl World {
         self.engine_config().features()
     }
 
-    /// How many runs and events the history holds: a mark for [`World::runs_since`].
-    pub fn history_mark(&self) -> (usize, usize) {
+    /// How much the history holds: a mark for [`World::runs_since`] and the like.
+    pub fn history_mark(&self) -> HistoryMark {
         self.engine_state.history.mark()
     }
 
     /// The runs (Operations tab) after `mark`.
-    pub fn runs_since(&self, mark: (usize, usize)) -> Vec<RunRecord> {
+    pub fn runs_since(&self, mark: HistoryMark) -> Vec<RunRecord> {
         let mut runs = self.engine_state.history.runs();
-        runs.drain(..mark.0.min(runs.len()));
+        runs.drain(..mark.runs.min(runs.len()));
         runs
     }
 
     /// The Application log's events after `mark`.
-    pub fn events_since(&self, mark: (usize, usize)) -> Vec<Event> {
+    pub fn events_since(&self, mark: HistoryMark) -> Vec<Event> {
         let mut events = self.engine_state.history.events();
-        events.drain(..mark.1.min(events.len()));
+        events.drain(..mark.events.min(events.len()));
         events
+    }
+
+    /// Cloud Sync's provisioning logs after `mark`.
+    pub fn provisioning_logs_since(&self, mark: HistoryMark) -> Vec<ProvisioningLog> {
+        let mut rows = self.engine_state.history.provisioning_logs();
+        rows.drain(..mark.provisioning.min(rows.len()));
+        rows
     }
 
     /// Every run so far.

@@ -6,39 +6,95 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use writeback_sim::scenario::suite;
 
-/// The article's rows that must each have a scenario: the three troubleshooting tables,
-/// the device checklist, the licensing table, "When to Skip Writeback" and "What We Built".
-const ARTICLE_ROWS: &[&str] = &[
+/// The article's rows that must each have a scenario — the three troubleshooting tables,
+/// the device checklist, the licensing table, "When to Skip Writeback" and "What We
+/// Built" — as the catalogue row starts, and the words by which a linked scenario's `case:`
+/// names that row (quotes and case aside).
+const ARTICLE_ROWS: &[(&str, &str)] = &[
     // Troubleshooting Writeback: Password / Device / Group Writeback Fails.
-    "“Password does not meet complexity requirements”",
-    "“Writeback timeout”",
-    "“Access denied”",
-    "Device not in AD after sync",
-    "Export error “no-writeback-container”",
-    "Device shows in Entra but not on-prem",
-    "M365 group not in AD",
-    "“Group writeback not enabled”",
-    "Cloud Sync group not provisioned",
+    (
+        "“Password does not meet complexity requirements”",
+        "Password does not meet complexity requirements",
+    ),
+    ("“Writeback timeout”", "Writeback timeout"),
+    ("“Access denied”", "Access denied"),
+    ("Device not in AD after sync", "Device not in AD after sync"),
+    (
+        "Export error “no-writeback-container”",
+        "Export error no-writeback-container",
+    ),
+    (
+        "Device shows in Entra but not on-prem",
+        "Device shows in Entra but not on-prem",
+    ),
+    ("M365 group not in AD", "M365 group not in AD"),
+    (
+        "“Group writeback not enabled”",
+        "Group writeback not enabled",
+    ),
+    (
+        "Cloud Sync group not provisioned",
+        "Cloud Sync group not provisioned",
+    ),
     // Device Writeback, Step 4.
-    "Is the device registered in Entra ID?",
-    "Has a sync cycle completed since registration?",
-    "Check for device writeback errors",
+    (
+        "Is the device registered in Entra ID?",
+        "is the device registered in Entra ID?",
+    ),
+    (
+        "Has a sync cycle completed since registration?",
+        "Has a sync cycle completed since registration?",
+    ),
+    (
+        "Check for device writeback errors",
+        "Check for device writeback errors",
+    ),
     // Writeback Licensing Summary.
-    "Password writeback — Entra ID P1 or P2",
-    "Device writeback — Entra ID P1 or P2",
-    "Group writeback v1 (M365 groups) — Entra ID P1 or P2 + Exchange hybrid",
-    "Group writeback Cloud Sync (security groups) — Entra ID P1 or P2",
-    "Without at least P1 licenses",
+    (
+        "Password writeback — Entra ID P1 or P2",
+        "Password writeback",
+    ),
+    ("Device writeback — Entra ID P1 or P2", "Device writeback"),
+    (
+        "Group writeback v1 (M365 groups) — Entra ID P1 or P2 + Exchange hybrid",
+        "Group writeback v1 (M365 groups)",
+    ),
+    (
+        "Group writeback Cloud Sync (security groups) — Entra ID P1 or P2",
+        "Group writeback Cloud Sync (security groups)",
+    ),
+    (
+        "Without at least P1 licenses",
+        "Without at least P1 licenses",
+    ),
     // When to Skip Writeback.
-    "No on-premises Exchange? Skip group writeback v1",
-    "No Hybrid Entra Join planned? Skip device writeback",
-    "Small lab with same admin passwords?",
-    "If unsure, enable password writeback and skip the others",
-    // What We Built.
-    "Password writeback (SSPR)",
-    "Device writeback — registered devices appear in AD",
-    "Group writeback v1 (M365 groups) — optional",
-    "Group writeback Cloud Sync — optional",
+    (
+        "No on-premises Exchange? Skip group writeback v1",
+        "No on-premises Exchange? Skip group writeback v1",
+    ),
+    (
+        "No Hybrid Entra Join planned? Skip device writeback",
+        "No Hybrid Entra Join planned? Skip device writeback",
+    ),
+    (
+        "Small lab with same admin passwords?",
+        "Small lab with same admin passwords?",
+    ),
+    (
+        "If unsure, enable password writeback and skip the others",
+        "if unsure, enable password writeback and skip the others",
+    ),
+    // What We Built: the scenario is about that feature.
+    ("Password writeback (SSPR)", "Password writeback"),
+    (
+        "Device writeback — registered devices appear in AD",
+        "Device writeback",
+    ),
+    (
+        "Group writeback v1 (M365 groups) — optional",
+        "Group writeback v1",
+    ),
+    ("Group writeback Cloud Sync — optional", "Cloud Sync"),
 ];
 
 fn scenarios_dir() -> PathBuf {
@@ -96,22 +152,60 @@ fn every_scenario_is_in_the_catalogue_and_every_link_exists() {
     );
 }
 
+/// Lower case, without quotes: how a row's words are looked for in a `case:`.
+fn plain(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '"' | '“' | '”'))
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The scenarios a catalogue row links: its own and those of the rows under it that
+/// continue it (`| | …`).
+fn row_links(rows: &[&str], start: usize) -> Vec<String> {
+    let mut out: Vec<String> = links(rows[start]).into_iter().map(String::from).collect();
+    for row in &rows[start + 1..] {
+        if !row.starts_with("| |") {
+            break;
+        }
+        out.extend(links(row).into_iter().map(String::from));
+    }
+    out
+}
+
 #[test]
-fn every_article_row_has_a_scenario() {
+fn every_article_row_has_a_scenario_about_that_row() {
     let text = catalogue();
     let rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
-    let uncovered: Vec<_> = ARTICLE_ROWS
-        .iter()
-        .filter(|want| {
-            !rows
-                .iter()
-                .any(|row| row.contains(*want) && !links(row).is_empty())
-        })
-        .collect();
-    assert!(
-        uncovered.is_empty(),
-        "article rows without a scenario in scenarios/README.md: {uncovered:?}"
-    );
+    let mut wrong = Vec::new();
+    for (row_text, words) in ARTICLE_ROWS {
+        let Some(start) = rows
+            .iter()
+            .position(|r| r.starts_with(&format!("| {row_text}")))
+        else {
+            wrong.push(format!("{row_text}: no row in scenarios/README.md"));
+            continue;
+        };
+        let linked = row_links(&rows, start);
+        if linked.is_empty() {
+            wrong.push(format!("{row_text}: the row links no scenario"));
+            continue;
+        }
+        let cases: Vec<String> = linked
+            .iter()
+            .filter_map(|l| {
+                writeback_sim::scenario::runner::parse(&scenarios_dir().join(l))
+                    .ok()?
+                    .case
+            })
+            .collect();
+        if !cases.iter().any(|c| plain(c).contains(&plain(words))) {
+            wrong.push(format!(
+                "{row_text}: no linked scenario's case names it ({words:?}); cases: {cases:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]

@@ -101,6 +101,14 @@ async fn listen(f: &Fixture) -> Ws {
 
 /// Answer one request: echo its body back, upper-cased, with status 200.
 async fn answer_one(ws: &mut Ws) -> serde_json::Value {
+    answer_one_after(ws, None).await
+}
+
+/// Answer the next request once `work` has let business time pass on the clock.
+async fn answer_one_after(
+    ws: &mut Ws,
+    work: Option<(&ManualClock, Duration)>,
+) -> serde_json::Value {
     let Some(Ok(Message::Text(text))) = ws.next().await else {
         panic!("expected a request")
     };
@@ -114,6 +122,9 @@ async fn answer_one(ws: &mut Ws) -> serde_json::Value {
     } else {
         String::new()
     };
+    if let Some((clock, d)) = work {
+        clock.elapse(d).await;
+    }
     let response = serde_json::json!({"response": {"requestId": req["id"], "statusCode": 200, "responseHeaders": {"Content-Type": "text/plain"}, "body": true}});
     ws.send(Message::Text(response.to_string().into()))
         .await
@@ -263,6 +274,28 @@ async fn latency_below_the_deadline_delays_on_business_time() {
     assert_eq!(f.send("ok").await.status(), 200);
     assert_eq!(f.clock.now() - before, chrono::Duration::seconds(2));
     listener.await.unwrap();
+}
+
+/// The deadline runs from the send until the answer arrives: a listener whose own work
+/// takes 70 s of business time (a slow DC behind it) answers too late, and its answer is
+/// dropped although it did the work.
+#[tokio::test]
+async fn an_answer_after_the_deadline_is_dropped_whatever_made_it_late() {
+    let f = start().await;
+    let mut ws = listen(&f).await;
+    let clock = f.clock.clone();
+    let listener = tokio::spawn(async move {
+        answer_one_after(&mut ws, Some((&clock, Duration::from_secs(70)))).await;
+        ws
+    });
+    let before = f.clock.now();
+    assert_eq!(f.send("{}").await.status(), 504);
+    assert_eq!(f.clock.now() - before, chrono::Duration::seconds(70));
+    // Within the deadline the same work is answered.
+    let mut ws = listener.await.unwrap();
+    let answered = tokio::spawn(async move { answer_one(&mut ws).await });
+    assert_eq!(f.send("ok").await.status(), 200);
+    answered.await.unwrap();
 }
 
 #[tokio::test]

@@ -479,3 +479,48 @@ steps:
         tenant_step.detail
     );
 }
+
+/// Cloud Sync is a service of its own: its provisioning logs are in the report, and a job
+/// without a scope says so on every cycle (not only in setup's first one).
+#[tokio::test]
+async fn cloud_sync_provisioning_logs_explain_a_missing_scope_on_every_cycle() {
+    let scenarios = std::path::absolute("scenarios").unwrap();
+    let replayed = runner::run(
+        &scenarios.join("group/cloud-sync-scope-not-configured.yaml"),
+        &scenarios,
+    )
+    .await
+    .unwrap();
+    assert!(replayed.failures.is_empty(), "{:?}", replayed.failures);
+    let first_sync = &replayed.report.steps[0];
+    assert!(
+        first_sync
+            .detail
+            .iter()
+            .any(|d| d.contains("no scope configured")),
+        "{:?}",
+        first_sync.detail
+    );
+    let logs = &replayed.report.provisioning_logs;
+    assert!(
+        logs.iter()
+            .any(|l| l.status == "Skipped" && l.detail.contains("no scope configured")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.object == "HR" && l.detail.contains("not among the groups selected")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.object == "Finance" && l.action == "Create" && l.status == "Success"),
+        "{logs:?}"
+    );
+    // The Entra Connect Export run does not carry Cloud Sync's decisions.
+    assert!(replayed
+        .report
+        .runs
+        .iter()
+        .all(|r| r.skipped.iter().all(|s| s.object != "HR")));
+}

@@ -290,7 +290,7 @@ async fn events(
         .unwrap_or_else(|| "PasswordResetService".into());
     let w = p.world.lock().await;
     let rows: Vec<Value> = w
-        .events_since((0, 0))
+        .events_since(crate::world::HistoryMark::default())
         .iter()
         .rev()
         .filter(|e| source == "all" || e.source.to_string() == source)

@@ -33,6 +33,17 @@ pub(super) fn cycle_detail(s: &CycleSummary) -> Result<Vec<String>, String> {
             .iter()
             .map(|x| format!("skipped {}: {}", x.object, x.reason)),
     );
+    // Cloud Sync is a service of its own: what its provisioning logs say.
+    detail.extend(s.provisioning.iter().map(|p| {
+        let what = match (p.status.as_str(), p.action.as_str()) {
+            ("Skipped", _) => "skipped".to_string(),
+            ("Success", "Create") => "created".to_string(),
+            ("Success", "Update") => "updated".to_string(),
+            ("Success", "Delete") => "deleted".to_string(),
+            (status, action) => format!("{action} {}", status.to_lowercase()),
+        };
+        format!("Cloud Sync: {} {what}: {}", p.object, p.detail)
+    }));
     Ok(detail)
 }
 
