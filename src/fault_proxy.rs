@@ -57,19 +57,6 @@ impl Switches {
     }
 }
 
-/// `host:port` of an `ldaps://host[:port]` URL: what the proxy forwards to.
-pub fn upstream_of(url: &str) -> String {
-    let rest = url.trim_start_matches("ldaps://").trim_end_matches('/');
-    if rest
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        rest.to_string()
-    } else {
-        format!("{rest}:636")
-    }
-}
-
 /// A running proxy: where it listens and its switches.
 pub struct FaultProxy {
     addr: SocketAddr,

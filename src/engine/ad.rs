@@ -77,14 +77,21 @@ impl AdSession {
                 .map_err(|e| AdFailure::unreachable(format!("the DC's CA certificate: {e}")))?;
             settings = settings.set_config(std::sync::Arc::new(config));
         }
+        // The OS's words for it vary (refused, reset, EOF); the event says what Windows
+        // would: LDAP_SERVER_DOWN. The raw error goes to the trace.
+        let down = |e: &dyn std::fmt::Display| {
+            tracing::debug!(url = %cfg.ad_url, error = %e, "cannot reach the domain controller");
+            AdFailure::unreachable(format!(
+                "cannot reach {}: the server is not operational (LDAP_SERVER_DOWN)",
+                cfg.ad_url
+            ))
+        };
+        let settings = crate::net::ldap_nodelay(settings, &cfg.ad_url)
+            .await
+            .map_err(|e| down(&e))?;
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &cfg.ad_url)
             .await
-            .map_err(|e| {
-                // The OS's words for it vary (refused, reset, EOF); the event says what
-                // Windows would: LDAP_SERVER_DOWN. The raw error goes to the trace.
-                tracing::debug!(url = %cfg.ad_url, error = %e, "cannot reach the domain controller");
-                AdFailure::unreachable(format!("cannot reach {}: the server is not operational (LDAP_SERVER_DOWN)", cfg.ad_url))
-            })?;
+            .map_err(|e| down(&e))?;
         ldap3::drive!(conn);
         let r = ldap.simple_bind(dn, password).await.map_err(|e| {
             tracing::debug!(url = %cfg.ad_url, error = %e, "the connection to the domain controller failed");

@@ -11,6 +11,7 @@ use crate::hybrid_connections::{ControlMessage, RenewToken, Response};
 use crate::sas;
 use crate::writeback_protocol::PasswordRequest;
 use chrono::{DateTime, Utc};
+use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -133,6 +134,9 @@ async fn serve(
     shutdown: &CancellationToken,
 ) {
     let (mut sink, mut stream) = ws.split();
+    // Requests are handled side by side (one user's slow DC does not hold up the next
+    // user); each answer goes out as soon as it is ready, matched by its request id.
+    let mut work = FuturesUnordered::new();
     loop {
         let msg = tokio::select! {
             _ = shutdown.cancelled() => {
@@ -147,6 +151,12 @@ async fn serve(
                 }
                 shared.set_token_expires(Some(expires));
                 let _ = done.send(());
+                continue;
+            }
+            Some((id, status, reply)) = work.next(), if !work.is_empty() => {
+                if answer(&mut sink, id, status, reply).await.is_err() {
+                    return;
+                }
                 continue;
             }
             msg = stream.next() => msg,
@@ -170,36 +180,42 @@ async fn serve(
         } else {
             Vec::new()
         };
-        let (status, reply) = match serde_json::from_slice::<PasswordRequest>(&body) {
-            Ok(pr) => {
-                let answer =
-                    password::handle(&shared.cfg, shared.clock.as_ref(), &shared.history, pr).await;
-                (200, serde_json::to_vec(&answer).unwrap_or_default())
-            }
-            Err(e) => (
-                400,
-                format!("{{\"error\":\"not a password request: {e}\"}}").into_bytes(),
-            ),
-        };
-        let head = ControlMessage::Response(Response {
-            request_id: req.id,
-            status_code: status,
-            status_description: None,
-            response_headers: BTreeMap::from([(
-                "Content-Type".to_string(),
-                "application/json".to_string(),
-            )]),
-            body: true,
+        work.push(async move {
+            let (status, reply) = match serde_json::from_slice::<PasswordRequest>(&body) {
+                Ok(pr) => {
+                    let answer =
+                        password::handle(&shared.cfg, shared.clock.as_ref(), &shared.history, pr)
+                            .await;
+                    (200, serde_json::to_vec(&answer).unwrap_or_default())
+                }
+                Err(e) => (
+                    400,
+                    format!("{{\"error\":\"not a password request: {e}\"}}").into_bytes(),
+                ),
+            };
+            (req.id, status, reply)
         });
-        if sink
-            .send(Message::Text(
-                serde_json::to_string(&head).unwrap_or_default().into(),
-            ))
-            .await
-            .is_err()
-            || sink.send(Message::Binary(reply.into())).await.is_err()
-        {
-            return;
-        }
     }
+}
+
+/// The listener's answer to request `id`: the response message, then its body.
+async fn answer<S>(sink: &mut S, id: String, status: u16, reply: Vec<u8>) -> Result<(), S::Error>
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    let head = ControlMessage::Response(Response {
+        request_id: id,
+        status_code: status,
+        status_description: None,
+        response_headers: BTreeMap::from([(
+            "Content-Type".to_string(),
+            "application/json".to_string(),
+        )]),
+        body: true,
+    });
+    sink.send(Message::Text(
+        serde_json::to_string(&head).unwrap_or_default().into(),
+    ))
+    .await?;
+    sink.send(Message::Binary(reply.into())).await
 }

@@ -46,6 +46,9 @@ impl World {
     /// DN). `Err` says what the DC answered.
     pub async fn sign_in(&self, user: &str, password: &str) -> Result<(), String> {
         let settings = ldap3::LdapConnSettings::new().set_no_tls_verify(true);
+        let settings = crate::net::ldap_nodelay(settings, &self.endpoints.ldaps)
+            .await
+            .map_err(|e| format!("cannot reach the directory: {e}"))?;
         let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(settings, &self.endpoints.ldaps)
             .await
             .map_err(|e| format!("cannot reach the directory: {e}"))?;

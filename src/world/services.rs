@@ -15,7 +15,7 @@ use crate::directory::server::Running;
 use crate::directory::Directory;
 use crate::engine::config::GraphAuth;
 use crate::engine::EngineConfig;
-use crate::fault_proxy::{upstream_of, FaultProxy};
+use crate::fault_proxy::FaultProxy;
 use crate::net::reachable;
 use crate::relay::{server as relay_server, Relay, RelayConfig, Rights, SasPolicy};
 use crate::tls::TlsMaterial;
@@ -84,6 +84,9 @@ fn password_check(ldaps: String) -> PasswordCheck {
                 return false;
             }
             let settings = ldap3::LdapConnSettings::new().set_no_tls_verify(true);
+            let Ok(settings) = crate::net::ldap_nodelay(settings, &url).await else {
+                return false;
+            };
             let Ok((conn, mut ldap)) = ldap3::LdapConnAsync::with_settings(settings, &url).await
             else {
                 return false;
@@ -139,7 +142,7 @@ pub(super) async fn start(
     // The world's own LDAP clients reach it through the fault proxy.
     let ldap_proxy = if external.is_none_or(|x| x.insecure) {
         Some(
-            FaultProxy::start(upstream_of(&ldaps), clock.clone())
+            FaultProxy::start(crate::net::ldap_host_port(&ldaps), clock.clone())
                 .await
                 .map_err(listen("the LDAP fault proxy", "127.0.0.1:0".into()))?,
         )

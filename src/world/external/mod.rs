@@ -293,12 +293,16 @@ impl ExternalDc {
             })?;
             settings = settings.set_config(Arc::new(config));
         }
+        let unreachable = |why: String| ExternalError::Connect {
+            url: target.url.clone(),
+            why,
+        };
+        let settings = crate::net::ldap_nodelay(settings, &target.url)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &target.url)
             .await
-            .map_err(|e| ExternalError::Connect {
-                url: target.url.clone(),
-                why: e.to_string(),
-            })?;
+            .map_err(|e| unreachable(e.to_string()))?;
         ldap3::drive!(conn);
         ldap.simple_bind(&target.admin_dn, &target.admin_password)
             .await
