@@ -15,9 +15,14 @@ fn main() -> ExitCode {
     // A scenario's own story (a dropped relay link, a DC that is down) is in its report;
     // the log says only what went wrong with the tool, unless WRITEBACK_SIM_LOG asks more.
     // The standalone directory logs its warnings.
-    let default_filter = match cli.command {
-        cli::Command::Directory(_) | cli::Command::Lab(_) => "warn,ldap3_proto=error",
-        _ => "error,ldap3_proto=off",
+    let server = matches!(
+        cli.command,
+        cli::Command::Directory(_) | cli::Command::Lab(_)
+    );
+    let default_filter = if server {
+        "warn,ldap3_proto=error"
+    } else {
+        "error,ldap3_proto=off"
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -27,6 +32,18 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     cli::prepare_environment(&cli);
+    // A reader that stops reading (`writeback-sim list | head -1`) ends a command the way
+    // it ends any Unix tool: by SIGPIPE, quietly — not by a panic on the failed print (Rust
+    // ignores SIGPIPE by default). The servers (lab, directory) keep ignoring it: a client
+    // gone away must not stop them.
+    #[cfg(unix)]
+    if !server {
+        // SAFETY: called once, before any thread of ours is started; SIG_DFL is a valid
+        // disposition for SIGPIPE.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // One line per panic, no backtrace: a snapshot mismatch is reported by insta (with its
     // diff) and then by the runner; anything else still names its place.
     std::panic::set_hook(Box::new(|info| {

@@ -524,3 +524,36 @@ async fn cloud_sync_provisioning_logs_explain_a_missing_scope_on_every_cycle() {
         .iter()
         .all(|r| r.skipped.iter().all(|s| s.object != "HR")));
 }
+
+/// A reader that goes away (`writeback-sim list | head -1`) ends a command quietly, as it
+/// ends any Unix tool (SIGPIPE): no panic, no "internal error".
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    for args in [
+        &["list", "scenarios"][..],
+        &["schema"],
+        &["run", "scenarios/status"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_writeback-sim"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("internal error") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+            "{args:?}: {:?}",
+            out.status
+        );
+    }
+}
