@@ -457,7 +457,7 @@ async fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
     }
     let running = Running::start(dir.clone(), Some(args.ldap), Some(args.ldaps), tls)
         .await
-        .context("binding the LDAP/LDAPS listeners")?;
+        .context("binding the LDAP/LDAPS listeners (another directory or lab on them? --ldap and --ldaps choose others)")?;
     let admin_dn = format!("CN=Administrator,CN=Users,{}", domain.dn);
     let credentials = serde_json::json!({
         "ldap_url": running.ldap_url(),

@@ -235,8 +235,14 @@ impl Running {
         let mut tasks = Vec::new();
         let mut ldap_addr = None;
         let mut ldaps_addr = None;
+        // The error names the address: "Address already in use" alone says not which.
+        let bind = |addr: std::net::SocketAddr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{addr}: {e}")))
+        };
         if let Some(addr) = ldap {
-            let l = TcpListener::bind(addr).await?;
+            let l = bind(addr).await?;
             ldap_addr = Some(l.local_addr()?);
             let listen = Listen::Ldap {
                 starttls: Some(tls.acceptor.clone()),
@@ -249,7 +255,7 @@ impl Running {
             )));
         }
         if let Some(addr) = ldaps {
-            let l = TcpListener::bind(addr).await?;
+            let l = bind(addr).await?;
             ldaps_addr = Some(l.local_addr()?);
             tasks.push(tokio::spawn(serve(
                 dir.clone(),

@@ -557,3 +557,18 @@ fn a_closed_stdout_ends_a_command_quietly() {
         );
     }
 }
+
+/// A port already taken is named in the error, with what to do about it.
+#[test]
+fn a_busy_port_is_named() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_writeback-sim"))
+        .args(["directory", "--ldap", &addr, "--ldaps", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&addr), "{stderr}");
+    assert!(stderr.contains("--ldap"), "{stderr}");
+}
