@@ -3,7 +3,7 @@
 //! exiting.
 
 use anyhow::Context;
-use writeback_sim::clock::SystemClock;
+use writeback_sim::clock::OffsetClock;
 use writeback_sim::directory::server::Running;
 use writeback_sim::directory::{Directory, DirectoryConfig};
 use writeback_sim::scenario::{runner, suite};
@@ -435,13 +435,19 @@ async fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
         connector_password: args.connector_password.clone(),
         ..DirectoryConfig::default()
     };
-    let dir = Directory::new(config, Arc::new(SystemClock)).context("provisioning the forest")?;
+    // The forest and the fixtures are made a month ago, as in a scenario or a lab: their
+    // accounts' passwords are past the domain's one-day minimum age (a fixture user can
+    // change their own password at once) and within the maximum age. Then the clock is
+    // the real one.
+    let clock = OffsetClock::new(-chrono::Duration::days(30));
+    let dir = Directory::new(config, Arc::new(clock.clone())).context("provisioning the forest")?;
     for file in &args.ldif {
         let text =
             std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         let n = dir.import_ldif(&text, &file.display().to_string())?;
         println!("imported {n} records from {}", file.display());
     }
+    clock.set_offset(chrono::Duration::zero());
     let domain = dir.domain();
     let tls = match (&args.cert, &args.key) {
         (Some(c), Some(k)) => TlsMaterial::from_files(c, k)?,

@@ -55,6 +55,10 @@ expect_out '^dn: CN=Alice Smith,OU=Staff,DC=gntech,DC=me' "search by sAMAccountN
 expect_out '^# numEntries: 21' "paged search over the 21 people with a UPN (pr=5)" ldapsearch "${ADMIN[@]}" -H "$LDAPS" -b DC=gntech,DC=me -E pr=5/noprompt '(&(objectCategory=person)(userPrincipalName=*))' cn
 expect_out '^# numEntries: 3' "bit-AND rule: disabled accounts (Guest, krbtgt, Victor)" ldapsearch "${ADMIN[@]}" -H "$LDAPS" -b DC=gntech,DC=me '(userAccountControl:1.2.840.113556.1.4.803:=2)' cn
 expect 4 "size limit exceeded" ldapsearch "${ADMIN[@]}" -H "$LDAPS" -b DC=gntech,DC=me -z 3 '(objectClass=user)' cn
+change_ldif() { printf 'dn: %s\nchangetype: modify\ndelete: unicodePwd\nunicodePwd:: %s\n-\nadd: unicodePwd\nunicodePwd:: %s\n-\n' "$1" "$(pwd_b64 "$2")" "$(pwd_b64 "$3")"; }
+# Fixture accounts have existed for a while: their passwords are past the one-day minimum
+# age, so a user can change their own at once.
+expect 0 "carol changes her own password right after the directory starts" ldapmodify -x -D carol@gntech.me -w 'Initial#Pass2026' -H "$LDAPS" -f <(change_ldif 'CN=Carol White,OU=Staff,DC=gntech,DC=me' 'Initial#Pass2026' 'Spring#2026cw')
 expect 53 "unicodePwd over plain LDAP: unwillingToPerform" ldapmodify "${ADMIN[@]}" -H "$LDAP" -f <(reset_ldif 'Summer#2026x')
 expect 19 "too-short password: constraintViolation" ldapmodify "${ADMIN[@]}" -H "$LDAPS" -f <(reset_ldif 'Sh0rt!')
 expect 0 "admin reset over LDAPS" ldapmodify "${ADMIN[@]}" -H "$LDAPS" -f <(reset_ldif 'Summer#2026x')
