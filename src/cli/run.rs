@@ -220,10 +220,9 @@ fn outcome_lines(c: &Checked, paint: &Paint) -> Vec<String> {
                     }
                     out.push(format!("       {}", suite::accept_hint(&c.name)));
                 }
-                Some(SnapshotStatus::New { .. }) if c.ci => out.push(format!(
-                    "       no stored snapshot, and a CI run does not accept new ones: run `writeback-sim run --filter {}` outside CI and review it",
-                    c.name
-                )),
+                Some(SnapshotStatus::New { .. }) if c.ci => {
+                    out.push(format!("       {}", suite::ci_new_snapshot(&c.name)))
+                }
                 _ => {}
             }
         }
@@ -290,6 +289,13 @@ fn shuffled(files: &[PathBuf], round: u32) -> Vec<PathBuf> {
 /// be byte-identical to the first round's.
 pub async fn run(files: &[PathBuf], opts: &RunOptions) -> anyhow::Result<Outcome> {
     let paint = Paint { on: opts.fancy };
+    for (file, index) in suite::unlisted(files) {
+        eprintln!(
+            "warning: {} is not in the catalogue index {}: add a row linking it (`cargo test` checks that every scenario is listed)",
+            file.display(),
+            index.display()
+        );
+    }
     let started = std::time::Instant::now();
     let out = Out::new(files.len(), opts.fancy);
     let mut results = run_once(files, opts, &out, &paint).await;
@@ -389,8 +395,12 @@ fn write_junit(path: &Path, results: &[Checked], wall: Duration) -> anyhow::Resu
         let status = match c.verdict() {
             Verdict::Passed => TestCaseStatus::success(),
             Verdict::Pending => {
-                let mut s = TestCaseStatus::success();
-                s.set_description("new snapshot written as pending review");
+                // Not a pass: nothing was compared yet.
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(format!(
+                    "new snapshot written as pending review; {}",
+                    suite::accept_hint(&c.name)
+                ));
                 s
             }
             Verdict::Failed => {

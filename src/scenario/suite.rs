@@ -30,6 +30,56 @@ pub fn discover(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The `(target)` of every markdown link in `line` that ends in `.yaml`: the scenarios a
+/// catalogue index (`scenarios/README.md`) lists.
+pub fn yaml_links(line: &str) -> Vec<&str> {
+    line.match_indices("](")
+        .filter_map(|(i, _)| {
+            let rest = &line[i + 2..];
+            rest.find(')').map(|end| &rest[..end])
+        })
+        .filter(|t| t.ends_with(".yaml"))
+        .collect()
+}
+
+/// The files that are not in the catalogue index above them — the nearest `README.md` up
+/// the tree, when it links scenarios — with that index (`cargo test` wants each listed).
+pub fn unlisted(files: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
+    use std::collections::{BTreeSet, HashMap};
+    let mut indexes: HashMap<PathBuf, Option<BTreeSet<String>>> = HashMap::new();
+    let mut out = Vec::new();
+    for file in files {
+        let Ok(abs) = std::path::absolute(file) else {
+            continue;
+        };
+        let Some(dir) = abs
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join("README.md").is_file())
+        else {
+            continue;
+        };
+        let listed = indexes.entry(dir.to_path_buf()).or_insert_with(|| {
+            let text = std::fs::read_to_string(dir.join("README.md")).ok()?;
+            let links: BTreeSet<String> = text
+                .lines()
+                .flat_map(yaml_links)
+                .map(str::to_string)
+                .collect();
+            (!links.is_empty()).then_some(links)
+        });
+        let Some(listed) = listed else { continue };
+        let relative = abs
+            .strip_prefix(dir)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        if !listed.contains(&relative) {
+            out.push((file.clone(), dir.join("README.md")));
+        }
+    }
+    out
+}
+
 /// The root scenario names are relative to: the nearest ancestor called `scenarios`.
 pub fn root_of(file: &Path) -> PathBuf {
     file.ancestors()
@@ -178,14 +228,16 @@ impl Checked {
                 stored.display(),
                 accept_hint(&self.name)
             )),
-            Some(SnapshotStatus::New { pending }) if self.ci => out.push(format!(
-                "no stored snapshot (a CI run does not accept new ones); run it outside CI to write {} and review it",
-                pending.display()
-            )),
+            Some(SnapshotStatus::New { .. }) if self.ci => out.push(ci_new_snapshot(&self.name)),
             _ => {}
         }
         out
     }
+}
+
+/// What a CI run says of a scenario without a stored snapshot, and what fixes it.
+pub fn ci_new_snapshot(name: &str) -> String {
+    format!("no stored snapshot, and a CI run does not accept new ones: `writeback-sim run --accept --filter {name}` writes and accepts it (or run it without --ci and review the pending file)")
 }
 
 /// The command that accepts a scenario's new snapshot.

@@ -105,15 +105,9 @@ fn catalogue() -> String {
     std::fs::read_to_string(scenarios_dir().join("README.md")).expect("scenarios/README.md")
 }
 
-/// The `(target)` of every markdown link in a line that ends in `.yaml`.
+/// The scenarios a catalogue line links.
 fn links(line: &str) -> Vec<&str> {
-    line.match_indices("](")
-        .filter_map(|(i, _)| {
-            let rest = &line[i + 2..];
-            rest.find(')').map(|end| &rest[..end])
-        })
-        .filter(|t| t.ends_with(".yaml"))
-        .collect()
+    suite::yaml_links(line)
 }
 
 fn relative(path: &Path) -> String {

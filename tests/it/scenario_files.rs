@@ -572,3 +572,47 @@ fn a_busy_port_is_named() {
     assert!(stderr.contains(&addr), "{stderr}");
     assert!(stderr.contains("--ldap"), "{stderr}");
 }
+
+/// A new snapshot is not a pass: JUnit marks it skipped, with the command that accepts it,
+/// and `--ci` names that command too. A scenario missing from the catalogue index above it
+/// is named before the run (`cargo test` would fail on it later).
+#[test]
+fn a_pending_snapshot_is_not_a_pass_and_an_unlisted_scenario_is_named() {
+    let t = tree("pending");
+    std::fs::write(
+        t.0.join("scenarios/demo/features.yaml"),
+        "summary: The feature status.\nsteps:\n  - expect_features: { PasswordWriteback: Enabled }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.0.join("scenarios/README.md"),
+        "| row | [demo/other](demo/other.yaml) |\n",
+    )
+    .unwrap();
+    let junit = t.0.join("junit.xml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_writeback-sim"))
+        .current_dir(&t.0)
+        .args(["run", "--junit", junit.to_str().unwrap(), "scenarios"])
+        .env_remove("CI")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("demo/features.yaml is not in the catalogue index")
+            && stderr.contains("README.md"),
+        "{stderr}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<skipped"), "{xml}");
+    assert!(
+        xml.contains("writeback-sim run --accept --filter demo/features"),
+        "{xml}"
+    );
+    let (code, out) = sim(&t.0, &["run", "--ci", "scenarios"], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("`writeback-sim run --accept --filter demo/features` writes and accepts it"),
+        "{out}"
+    );
+}
