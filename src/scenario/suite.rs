@@ -16,8 +16,10 @@ pub fn discover(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir)? {
-            let p = entry?.path();
-            if p.is_dir() {
+            let entry = entry?;
+            let p = entry.path();
+            // A linked folder is not followed: a link back up the tree would never end.
+            if entry.file_type()?.is_dir() {
                 if p.file_name().is_some_and(|n| n != "snapshots") {
                     stack.push(p);
                 }

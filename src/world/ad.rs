@@ -164,6 +164,9 @@ pub struct AdState {
     pub objects: Vec<AdObject>,
 }
 
+/// How deep a filter of a scenario may nest: far beyond any real one.
+pub const MAX_FILTER_DEPTH: usize = 100;
+
 /// An RFC 4515 filter string, the way ldapsearch takes it (`(displayName=Project X)`), or
 /// why the text is not one. ldap3's parser reads the text and BER carries it to
 /// ldap3_proto's filter type, as the filter would cross the wire to a DC; nothing here
@@ -174,6 +177,26 @@ pub fn parse_filter(text: &str) -> Result<LdapFilter, String> {
             "`{text}` is not an LDAP filter (RFC 4515): write it in parentheses, e.g. (displayName=Marketing) or (&(objectClass=group)(cn=Group_*)); escape ( ) * \\ in values as \\28 \\29 \\2a \\5c"
         )
     };
+    // ldap3's parser recurses once per level: a filter nested thousands deep would
+    // overflow the stack and abort the process, so the depth is checked first (values
+    // cannot hold a bare parenthesis: RFC 4515 escapes them as \28 \29).
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_FILTER_DEPTH {
+        return Err(format!(
+            "the filter nests {deepest} levels deep; at most {MAX_FILTER_DEPTH} are read"
+        ));
+    }
     let tag = ldap3::parse_filter(text).map_err(|()| not_a_filter())?;
     let mut ber = bytes::BytesMut::new();
     ldap3::asn1::write::encode_into(&mut ber, tag.into_structure())
@@ -460,6 +483,11 @@ mod tests {
             parse_filter("displayName=x").unwrap(),
             LdapFilter::Equality("displayName".into(), "x".into())
         );
+        let deep = format!("{}(cn=x){}", "(!".repeat(10_000), ")".repeat(10_000));
+        let e = parse_filter(&deep).unwrap_err();
+        assert!(e.contains("nests 10001 levels deep"), "{e}");
+        let ok = format!("{}(cn=x){}", "(!".repeat(50), ")".repeat(50));
+        assert!(parse_filter(&ok).is_ok());
         let e = parse_filter("(cn=x").unwrap_err();
         assert!(e.contains("RFC 4515"), "{e}");
         assert!(parse_filter("(&(cn=x)").is_err());

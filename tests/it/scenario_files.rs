@@ -616,3 +616,16 @@ fn a_pending_snapshot_is_not_a_pass_and_an_unlisted_scenario_is_named() {
         "{out}"
     );
 }
+
+/// A folder link back up the tree is not followed: discovery ends, with each real file once.
+#[cfg(unix)]
+#[test]
+fn discovery_does_not_follow_a_link_back_up_the_tree() {
+    let t = tree("links");
+    let demo = t.0.join("scenarios/demo");
+    std::fs::write(demo.join("a.yaml"), "steps: []\n").unwrap();
+    std::os::unix::fs::symlink(&t.0, demo.join("up")).unwrap();
+    std::os::unix::fs::symlink(&demo, demo.join("here")).unwrap();
+    let found = writeback_sim::scenario::suite::discover(&t.0.join("scenarios")).unwrap();
+    assert_eq!(found, vec![demo.join("a.yaml")]);
+}
