@@ -35,8 +35,7 @@ pub struct LdapFaults {
 
 #[derive(Default)]
 struct Switches {
-    down: AtomicBool,
-    latency: Mutex<Option<Duration>>,
+    faults: Mutex<LdapFaults>,
     /// Cancelled to cut every connection open now; replaced by a fresh one after.
     cut: Mutex<CancellationToken>,
 }
@@ -52,8 +51,11 @@ impl Switches {
         self.cut.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn latency(&self) -> Option<Duration> {
-        *self.latency.lock().unwrap_or_else(|e| e.into_inner())
+    fn faults(&self) -> LdapFaults {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -102,21 +104,18 @@ impl FaultProxy {
 
     /// The faults in force.
     pub fn faults(&self) -> LdapFaults {
-        LdapFaults {
-            down: self.switches.down.load(Ordering::SeqCst),
-            latency: self.switches.latency(),
-        }
+        self.switches.faults()
     }
 
     /// Put these faults in force: a DC that goes down cuts what is open.
     pub fn set_faults(&self, f: LdapFaults) {
+        let down = f.down;
         *self
             .switches
-            .latency
+            .faults
             .lock()
-            .unwrap_or_else(|e| e.into_inner()) = f.latency;
-        self.switches.down.store(f.down, Ordering::SeqCst);
-        if f.down {
+            .unwrap_or_else(|e| e.into_inner()) = f;
+        if down {
             self.switches.cut_all();
         }
     }
@@ -152,7 +151,7 @@ async fn serve(
                 }
             },
         };
-        if switches.down.load(Ordering::SeqCst) {
+        if switches.faults().down {
             drop(client);
             continue;
         }
@@ -229,7 +228,7 @@ async fn pipe(client: TcpStream, server: TcpStream, switches: &Switches, clock: 
                 Ok(n) => n,
             };
             if !only_alerts(&buf[..n]) && client_spoke.swap(false, Ordering::SeqCst) {
-                if let Some(l) = switches.latency() {
+                if let Some(l) = switches.faults().latency {
                     tracing::debug!(bytes = n, ?l, "fault proxy: the DC's answer waits");
                     clock.elapse(l).await;
                 }

@@ -61,9 +61,7 @@ fn mask_guids(s: &str) -> String {
 fn mask_word(word: &str) -> String {
     let word = mask_guids(word);
     let (head, tail) = split_punctuation(&word);
-    let masked = if is_guid(head) {
-        "GUID".to_string()
-    } else if let Some(rest) = head.strip_prefix("S-1-5-21-") {
+    let masked = if let Some(rest) = head.strip_prefix("S-1-5-21-") {
         // A domain SID: the domain's part and the RID are the server's.
         if rest.split('-').all(|p| p.parse::<u64>().is_ok()) {
             "SID".to_string()
@@ -191,7 +189,7 @@ pub fn ad_part(report: &Report) -> Vec<String> {
             "step {} {}: {}",
             s.step,
             mask(&s.action),
-            serde_plain(&s.outcome)
+            s.outcome.word()
         ));
     }
     let mut entries: Vec<Vec<String>> = report.ad.iter().map(entry_lines).collect();
@@ -215,13 +213,6 @@ pub fn ad_part(report: &Report) -> Vec<String> {
         out.push(format!("run {}: {}{counts}{errors}", r.profile, r.status));
     }
     out
-}
-
-/// The outcome's name as the report writes it (`ok`, `failed`, `passed`).
-fn serde_plain<T: serde::Serialize>(v: &T) -> String {
-    serde_saphyr::to_string(v)
-        .map(|s| s.trim().trim_matches('"').to_string())
-        .unwrap_or_default()
 }
 
 /// The lines that differ between the embedded AD's report and the DC's, `-` for the

@@ -29,6 +29,18 @@ pub enum Outcome {
     Passed,
 }
 
+impl Outcome {
+    /// Its name as the report writes it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+            Self::Passed => "passed",
+        }
+    }
+}
+
 /// A check that did not hold: what was checked, what the scenario expected, what the
 /// world showed.
 #[derive(Debug, Clone, PartialEq, Eq)]

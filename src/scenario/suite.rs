@@ -358,7 +358,6 @@ pub async fn run_and_check(
     };
     let outcome = runner::run_on(file, &root, Some(dc)).await;
     let name = checked.name.clone();
-    let mut dc_report = None;
     let outcome = outcome.map(|mut replayed| {
         let kind = replayed.dc_kind.clone().unwrap_or_else(|| "the DC".into());
         let lines = match &embedded {
@@ -372,7 +371,6 @@ pub async fn run_and_check(
         if let Some(kind) = replayed.dc_kind.clone() {
             runner::judge_difference(&root, &kind, &name, &mut replayed, &lines);
         }
-        dc_report = Some(replayed.report.clone());
         replayed
     });
     take(&mut checked, file, outcome, |c, yaml, _| {

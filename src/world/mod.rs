@@ -231,7 +231,7 @@ impl World {
             None => (None, None),
         };
         let stop = CancellationToken::new();
-        let mut s = services::start(
+        let s = services::start(
             &opts,
             directory,
             tenant,
@@ -241,11 +241,6 @@ impl World {
             access.as_ref(),
         )
         .await?;
-        if let Some(target) = &opts.directory {
-            // What clients are told to reach: the DC itself, not the unused embedded AD.
-            s.endpoints.ldaps = target.url.clone();
-            s.endpoints.ldap = None;
-        }
         let (engine_state, engine_config, exchange_hybrid) = match saved_engine {
             Some((engine, exchange_hybrid)) => {
                 let setup = engine.setup.clone();

@@ -45,20 +45,26 @@ impl World {
     /// An on-premises sign-in: a simple bind over LDAPS as `user` (a UPN, `DOMAIN\sam` or a
     /// DN). `Err` says what the DC answered.
     pub async fn sign_in(&self, user: &str, password: &str) -> Result<(), String> {
-        let settings = ldap3::LdapConnSettings::new().set_no_tls_verify(true);
-        let settings = crate::net::ldap_nodelay(settings, &self.endpoints.ldaps)
-            .await
-            .map_err(|e| format!("cannot reach the directory: {e}"))?;
-        let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(settings, &self.endpoints.ldaps)
-            .await
-            .map_err(|e| format!("cannot reach the directory: {e}"))?;
-        ldap3::drive!(conn);
-        let r = ldap.simple_bind(user, password).await;
-        let _ = ldap.unbind().await;
-        match r {
-            Ok(r) if r.rc == 0 => Ok(()),
-            Ok(r) => Err(format!("LDAP {}: {}", r.rc, r.text)),
-            Err(e) => Err(format!("sign-in failed: {e}")),
-        }
+        simple_bind(&self.endpoints.ldaps, user, password).await
+    }
+}
+
+/// A simple bind as `user` on the DC at `url` (LDAPS, its certificate not checked), then
+/// an unbind. `Err` says what the DC answered, or that it could not be reached.
+pub(super) async fn simple_bind(url: &str, user: &str, password: &str) -> Result<(), String> {
+    let settings = ldap3::LdapConnSettings::new().set_no_tls_verify(true);
+    let settings = crate::net::ldap_nodelay(settings, url)
+        .await
+        .map_err(|e| format!("cannot reach the directory: {e}"))?;
+    let (conn, mut ldap) = ldap3::LdapConnAsync::with_settings(settings, url)
+        .await
+        .map_err(|e| format!("cannot reach the directory: {e}"))?;
+    ldap3::drive!(conn);
+    let r = ldap.simple_bind(user, password).await;
+    let _ = ldap.unbind().await;
+    match r {
+        Ok(r) if r.rc == 0 => Ok(()),
+        Ok(r) => Err(format!("LDAP {}: {}", r.rc, r.text)),
+        Err(e) => Err(format!("sign-in failed: {e}")),
     }
 }

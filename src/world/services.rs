@@ -80,24 +80,10 @@ fn password_check(ldaps: String) -> PasswordCheck {
     Arc::new(move |upn: String, password: String| {
         let url = ldaps.clone();
         Box::pin(async move {
-            if password.is_empty() {
-                return false;
-            }
-            let settings = ldap3::LdapConnSettings::new().set_no_tls_verify(true);
-            let Ok(settings) = crate::net::ldap_nodelay(settings, &url).await else {
-                return false;
-            };
-            let Ok((conn, mut ldap)) = ldap3::LdapConnAsync::with_settings(settings, &url).await
-            else {
-                return false;
-            };
-            ldap3::drive!(conn);
-            let ok = ldap
-                .simple_bind(&upn, &password)
-                .await
-                .is_ok_and(|r| r.rc == 0);
-            let _ = ldap.unbind().await;
-            ok
+            !password.is_empty()
+                && super::people::simple_bind(&url, &upn, &password)
+                    .await
+                    .is_ok()
         })
     })
 }
@@ -312,7 +298,9 @@ pub(super) async fn start(
         sync_interval: opts.sync_interval,
     };
     let endpoints = Endpoints {
-        ldap: dc.ldap_url(),
+        // With a real DC, what clients are told to reach is the DC itself (its LDAPS URL),
+        // not the unused embedded AD.
+        ldap: dc.ldap_url().filter(|_| external.is_none()),
         ldaps,
         graph: web_url.clone(),
         relay: format!("ws://{relay_addr}"),

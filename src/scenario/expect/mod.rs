@@ -21,12 +21,6 @@ pub fn outcome(exp: &Expect, r: &StepReport, at: &str) -> Vec<Failure> {
         expected,
         got,
     };
-    let word = |o: Outcome| match o {
-        Outcome::Ok => "ok",
-        Outcome::Rejected => "rejected",
-        Outcome::Failed => "failed",
-        Outcome::Passed => "passed",
-    };
     let mut failures = Vec::new();
     if let Some(want) = exp.outcome {
         let want = match want {
@@ -36,10 +30,10 @@ pub fn outcome(exp: &Expect, r: &StepReport, at: &str) -> Vec<Failure> {
         };
         if r.outcome != want {
             failures.push(failure(
-                format!("outcome {}", word(want)),
+                format!("outcome {}", want.word()),
                 format!(
                     "outcome {}{}",
-                    word(r.outcome),
+                    r.outcome.word(),
                     r.error
                         .as_ref()
                         .map(|e| format!(" ({e})"))

@@ -186,6 +186,8 @@ pub struct ExternalDc {
     target: DirectoryTarget,
     ldap: Ldap,
     domain: String,
+    /// The RootDSE's schemaNamingContext.
+    schema: Option<String>,
     /// The RootDSE's vendorName (Samba names itself; a Windows DC has none).
     vendor: Option<String>,
     census: BTreeMap<String, Seen>,
@@ -317,7 +319,12 @@ impl ExternalDc {
                 "",
                 Scope::Base,
                 "(objectClass=*)",
-                vec!["defaultNamingContext", "highestCommittedUSN", "vendorName"],
+                vec![
+                    "defaultNamingContext",
+                    "schemaNamingContext",
+                    "highestCommittedUSN",
+                    "vendorName",
+                ],
             )
             .await
             .and_then(|r| r.success())
@@ -348,10 +355,16 @@ impl ExternalDc {
             .get("vendorName")
             .and_then(|v| v.first())
             .cloned();
+        let schema = root
+            .attrs
+            .get("schemaNamingContext")
+            .and_then(|v| v.first())
+            .cloned();
         let mut dc = Self {
             target: target.clone(),
             ldap,
             domain,
+            schema,
             vendor,
             census: BTreeMap::new(),
             start_usn,

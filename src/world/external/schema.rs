@@ -88,33 +88,17 @@ fn set(values: &[&str]) -> HashSet<Vec<u8>> {
 }
 
 impl ExternalDc {
-    /// The DC's schema naming context (RootDSE `schemaNamingContext`).
-    async fn schema_dn(&mut self) -> Result<String, ExternalError> {
-        let (entries, _) = self
-            .ldap
-            .search(
-                "",
-                Scope::Base,
-                "(objectClass=*)",
-                vec!["schemaNamingContext"],
-            )
-            .await
-            .and_then(|r| r.success())
-            .map_err(super::ldap_error("reading the RootDSE"))?;
-        entries
-            .into_iter()
-            .next()
-            .map(ldap3::SearchEntry::construct)
-            .and_then(|e| e.attrs.get("schemaNamingContext")?.first().cloned())
-            .ok_or_else(|| ExternalError::Ldap {
-                what: "reading the RootDSE".into(),
-                why: "it names no schemaNamingContext".into(),
-            })
+    /// The DC's schema naming context (RootDSE `schemaNamingContext`, read on connect).
+    fn schema_dn(&self) -> Result<String, ExternalError> {
+        self.schema.clone().ok_or_else(|| ExternalError::Ldap {
+            what: "reading the RootDSE".into(),
+            why: "it names no schemaNamingContext".into(),
+        })
     }
 
     /// Does the DC's schema define the attribute `name` (its lDAPDisplayName)?
     pub async fn schema_has(&mut self, name: &str) -> Result<bool, ExternalError> {
-        let base = self.schema_dn().await?;
+        let base = self.schema_dn()?;
         let filter = format!("(&(objectClass=attributeSchema)(lDAPDisplayName={name}))");
         let (entries, _) = self
             .ldap
@@ -162,7 +146,6 @@ impl ExternalDc {
         why: &str,
     ) -> Result<Vec<String>, ExternalError> {
         let mut added = Vec::new();
-        let mut base = None;
         for a in additions {
             if self.schema_has(a.name).await? {
                 continue;
@@ -174,11 +157,7 @@ impl ExternalDc {
                     a.name, a.by
                 )));
             }
-            let base = match &base {
-                Some(b) => b,
-                None => base.insert(self.schema_dn().await?),
-            }
-            .clone();
+            let base = self.schema_dn()?;
             added.push(self.extend(a, &base).await?);
         }
         if !added.is_empty() {
