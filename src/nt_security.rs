@@ -110,6 +110,29 @@ impl Ace {
         }
     }
 
+    /// The same ACE denying instead of allowing (ACCESS_DENIED / ACCESS_DENIED_OBJECT).
+    pub fn denying(mut self) -> Self {
+        self.kind = match self.kind {
+            ace_type::ACCESS_ALLOWED => ace_type::ACCESS_DENIED,
+            ace_type::ACCESS_ALLOWED_OBJECT => ace_type::ACCESS_DENIED_OBJECT,
+            other => other,
+        };
+        self
+    }
+
+    /// The same ACE as a descendant holds it: INHERITED set.
+    pub fn inherited(mut self) -> Self {
+        self.flags |= ace_flags::INHERITED;
+        self
+    }
+
+    pub fn is_deny(&self) -> bool {
+        matches!(
+            self.kind,
+            ace_type::ACCESS_DENIED | ace_type::ACCESS_DENIED_OBJECT
+        )
+    }
+
     fn is_object(kind: u8) -> bool {
         matches!(kind, 0x05..=0x08)
     }

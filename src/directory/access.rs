@@ -4,11 +4,18 @@
 //!
 //! Modelled: the extended rights writeback uses (Reset Password, Change Password,
 //! Unexpire Password), write-property on pwdLastSet and lockoutTime, and create / delete /
-//! write per object kind. Administrator and members of Domain Admins or Enterprise Admins
-//! may do anything; every authenticated principal may read; a user may change (not reset)
-//! their own password. Left out: deny ACEs, per-attribute ACEs beyond those two,
-//! security descriptors on the wire (nTSecurityDescriptor).
+//! write per object kind, each allowed or denied; inheritance down the tree, blocked where
+//! an object's DACL is protected; AD's canonical order (explicit deny, explicit allow, then
+//! each ancestor's inherited deny and allow, nearest first), the first ACE that applies
+//! deciding. Administrator, Domain Admins and Enterprise Admins hold full control through
+//! an explicit ACE on every object (so an explicit deny reaches them, an inherited one does
+//! not); every authenticated principal may read; a user may change (not reset) their own
+//! password. Left out: per-attribute ACEs beyond pwdLastSet and lockoutTime, property sets,
+//! SACLs and owners.
 
+use super::dn::Dn;
+use super::store::EntryId;
+use super::{ids, AdError, AdResult, Principal, State};
 use std::fmt;
 use std::str::FromStr;
 
@@ -134,14 +141,127 @@ impl FromStr for Right {
     }
 }
 
-/// One inherited allow ACE: `trustee` holds `right` on `scope` and everything below it.
+/// One explicit, inheritable ACE: `trustee` is allowed (or, `deny`, refused) `right` on
+/// `scope` and everything below it that inherits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
-    /// The objectGUID of the trustee (a user or a group), so renames do not lose it.
+    /// The trustee's objectSid (an account or a group), or a well-known SID without an
+    /// object ([`EVERYONE`], [`AUTHENTICATED_USERS`]). SIDs survive renames and moves.
     pub trustee: Vec<u8>,
     pub right: Right,
     /// Normalised DN of the object the ACE sits on.
     pub scope: String,
+    pub deny: bool,
+}
+
+/// S-1-1-0 (`WD`) and S-1-5-11 (`AU`): in every account's token, with no object of their
+/// own in the directory.
+pub const EVERYONE: &[u8] = &[1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0];
+pub const AUTHENTICATED_USERS: &[u8] = &[1, 1, 0, 0, 0, 0, 0, 5, 11, 0, 0, 0];
+
+impl State {
+    /// The SIDs in `p`'s token: its own, its groups' (transitively), Everyone and
+    /// Authenticated Users.
+    pub fn token_sids(&self, p: &Principal) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = self
+            .token(p)
+            .iter()
+            .filter_map(|g| self.store.by_guid(g))
+            .filter_map(|e| e.values("objectSid").first().cloned())
+            .collect();
+        if matches!(p, Principal::Account(_)) {
+            out.push(EVERYONE.to_vec());
+            out.push(AUTHENTICATED_USERS.to_vec());
+        }
+        out
+    }
+
+    /// The normalised DNs whose ACEs apply to `target`, nearest first: the object itself,
+    /// then each ancestor up to the first whose DACL is protected (inheritance blocked).
+    pub fn acl_levels(&self, target: &Dn) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut at = Some(target.clone());
+        while let Some(dn) = at {
+            if dn.is_root() {
+                break;
+            }
+            let norm = dn.norm();
+            let stop = self.protected.contains(&norm);
+            out.push(norm);
+            if stop {
+                break;
+            }
+            at = dn.parent();
+        }
+        out
+    }
+
+    /// Does `p` hold `right` on the entry `target`? AD's evaluation: the ACEs on the
+    /// object, then those inherited from each ancestor, denies before allows at each level;
+    /// the first that names a SID of the token and covers the right decides.
+    pub fn has_right(&self, p: &Principal, right: Right, target: EntryId) -> bool {
+        match p {
+            Principal::System => return true,
+            Principal::Anonymous => return false,
+            Principal::Account(_) => {}
+        }
+        let Some(t) = self.store.get(target) else {
+            return false;
+        };
+        let kind = ObjectKind::of_class(t.structural());
+        let sids = self.token_sids(p);
+        let admin = self.is_admin(p);
+        for (level, scope) in self.acl_levels(&t.dn).iter().enumerate() {
+            for deny in [true, false] {
+                let decided = self.grants.iter().any(|g| {
+                    g.deny == deny
+                        && g.scope == *scope
+                        && sids.contains(&g.trustee)
+                        && covers(g.right, right, kind)
+                });
+                if decided {
+                    return !deny;
+                }
+                // The admins' full control is an explicit allow on every object.
+                if level == 0 && !deny && admin {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    pub(super) fn grant_for(
+        &self,
+        trustee: &str,
+        right: Right,
+        scope: &str,
+        deny: bool,
+    ) -> AdResult<Grant> {
+        let s = self.resolve(scope)?;
+        Ok(Grant {
+            trustee: self.sid_of(trustee)?,
+            right,
+            scope: self.store.get(s).map(|e| e.dn.norm()).unwrap_or_default(),
+            deny,
+        })
+    }
+
+    /// The objectSid of the account or group a DN names (`S-1-…` text is taken as it is).
+    pub fn sid_of(&self, trustee: &str) -> AdResult<Vec<u8>> {
+        if let Some(sid) = ids::parse_sid(trustee.trim()).filter(|_| !trustee.contains('=')) {
+            return Ok(sid);
+        }
+        let id = self.resolve(trustee)?;
+        self.store
+            .get(id)
+            .and_then(|e| e.values("objectSid").first().cloned())
+            .ok_or_else(|| {
+                AdError::Unwilling(format!(
+                    "{trustee} is not a security principal (it has no objectSid)"
+                ))
+            })
+    }
 }
 
 /// Does `right` (as granted) cover `wanted`? FullControl covers everything; write on an

@@ -388,6 +388,12 @@ impl State {
                     let s = std::str::from_utf8(&v).map_err(|_| bad())?;
                     Dn::parse(s).map_err(|_| bad())?.to_string().into_bytes()
                 }
+                Syntax::DnBinary => {
+                    let s = std::str::from_utf8(&v).map_err(|_| bad())?;
+                    let (data, dn) = super::values::split_dn_binary(s).ok_or_else(bad)?;
+                    let dn = Dn::parse(dn).map_err(|_| bad())?;
+                    format!("{data}:{dn}").into_bytes()
+                }
                 Syntax::Bytes => v,
                 Syntax::Time => {
                     let s = std::str::from_utf8(&v).map_err(|_| bad())?;

@@ -6,7 +6,7 @@
 //! An absent attribute makes a test false, and its negation true, as in AD.
 
 use super::codec::filter_value_bytes;
-use super::dn::{self, Dn};
+use super::dn;
 use super::schema::{self, Syntax};
 use super::store::{Entry, EntryId};
 use super::{ids, State};
@@ -60,6 +60,21 @@ impl Matcher<'_> {
                 .map(|v| vec![v.to_string().into_bytes()])
                 .unwrap_or_default();
         }
+        if attr.eq_ignore_ascii_case("msDS-UserPasswordExpiryTimeComputed") {
+            return password_expiry(self.st, e)
+                .map(|v| vec![v.to_string().into_bytes()])
+                .unwrap_or_default();
+        }
+        // createTimeStamp and modifyTimeStamp are whenCreated and whenChanged under their
+        // LDAP names (constructed, returned when asked for).
+        for (asked, stored) in [
+            ("createTimeStamp", "whenCreated"),
+            ("modifyTimeStamp", "whenChanged"),
+        ] {
+            if attr.eq_ignore_ascii_case(asked) {
+                return e.values(stored).to_vec();
+            }
+        }
         if attr.eq_ignore_ascii_case("nTSecurityDescriptor") {
             return vec![self.st.security_descriptor(e.id)];
         }
@@ -108,6 +123,12 @@ impl Matcher<'_> {
                 Err(_) => return false,
             },
             Syntax::Sid => ids::parse_sid(v).unwrap_or_else(|| filter_value_bytes(v)),
+            Syntax::Dn | Syntax::DnText if v.trim_start().starts_with('<') => {
+                match self.st.extended_dn_text(v) {
+                    Some(dn) => dn.into_bytes(),
+                    None => return false,
+                }
+            }
             Syntax::DnText if def.name == "objectCategory" && !v.contains('=') => {
                 match schema::category_for_short_name(v) {
                     Some(c) => self.st.domain.category_dn(c).into_bytes(),
@@ -183,10 +204,7 @@ impl Matcher<'_> {
                 })
             }
             Some(RULE_IN_CHAIN) => {
-                let Some(target) = Dn::parse(&m.match_value)
-                    .ok()
-                    .and_then(|d| self.st.store.id_by_dn(&d))
-                else {
+                let Ok(target) = self.st.resolve(&m.match_value) else {
                     return false;
                 };
                 self.reaches(e.id, attr, target)
@@ -268,6 +286,31 @@ pub fn computed_uac(st: &State, e: &Entry, now: DateTime<Utc>) -> Option<i64> {
         }
     }
     Some(v)
+}
+
+/// msDS-UserPasswordExpiryTimeComputed (MS-ADTS 3.1.1.4.5.27), a FILETIME: never
+/// (0x7FFFFFFFFFFFFFFF) for passwords that do not expire, 0 when the password must be
+/// changed at next logon, else pwdLastSet + maxPwdAge.
+pub fn password_expiry(st: &State, e: &Entry) -> Option<i64> {
+    if !e.is("user") {
+        return None;
+    }
+    let policy = st
+        .domain_entry()
+        .map(super::password_policy::PasswordPolicy::from_domain)?;
+    let u = e.int("userAccountControl").unwrap_or(0);
+    let last = e.int("pwdLastSet").unwrap_or(0);
+    let never = super::values::NEVER;
+    Some(match policy.max_age {
+        _ if u & super::values::uac::DONT_EXPIRE_PASSWORD != 0 => never,
+        None => never,
+        Some(_) if last == 0 => 0,
+        Some(max) => max
+            .num_microseconds()
+            .and_then(|us| us.checked_mul(10))
+            .and_then(|ticks| last.checked_add(ticks))
+            .unwrap_or(never),
+    })
 }
 
 /// The lower-case DN key used in `<dn>` style comparisons.

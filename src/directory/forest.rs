@@ -90,6 +90,14 @@ pub fn provision(dir: &Directory) -> Result<(), ProvisionError> {
     let sid = |r: u32| ids::sid_text(&d.sid(r)).unwrap_or_default();
     let domain_sid = ids::sid_text(&ids::sid_bytes(5, &d.sid_prefix)).unwrap_or_default();
 
+    // The default containers as clients find them, `<WKGUID=…,DC=…>` (MS-ADTS 6.1.1.4),
+    // for those this domain has; the GUIDs as a Samba or Windows DC lists them.
+    let well_known = [
+        ("A9D1CA15768811D1ADED00C04FD8D5CD", "CN=Users"),
+        ("AA312825768811D1ADED00C04FD8D5CD", "CN=Computers"),
+        ("A361B2FFFFD211D1AA4B00C04FD7D83A", "OU=Domain Controllers"),
+    ]
+    .map(|(guid, rdn)| format!("B:32:{guid}:{rdn},{domain}"));
     sys_add(
         &mut st,
         now,
@@ -108,6 +116,10 @@ pub fn provision(dir: &Directory) -> Result<(), ProvisionError> {
             ("lockOutObservationWindow", &["-18000000000"]),
             ("msDS-Behavior-Version", &["7"]),
             ("isCriticalSystemObject", &["TRUE"]),
+            (
+                "wellKnownObjects",
+                &well_known.each_ref().map(String::as_str),
+            ),
         ],
         None,
     )?;

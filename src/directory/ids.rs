@@ -17,6 +17,9 @@ pub fn sid_bytes(authority: u64, subs: &[u32]) -> Vec<u8> {
 
 /// Parse `S-1-5-21-…` into the binary form.
 pub fn parse_sid(text: &str) -> Option<Vec<u8>> {
+    if let Some(b) = hex_bytes(text).filter(|b| sid_text(b).is_some()) {
+        return Some(b);
+    }
     let mut parts = text
         .strip_prefix("S-")
         .or_else(|| text.strip_prefix("s-"))?
@@ -63,9 +66,25 @@ pub fn guid_text(b: &[u8]) -> Option<String> {
 
 /// AD's 16 stored bytes from a GUID's text form.
 pub fn parse_guid(text: &str) -> Option<Vec<u8>> {
+    if let Some(b) = hex_bytes(text).filter(|b| b.len() == 16) {
+        return Some(b); // the stored bytes in hex, as `<GUID=…>` also takes them
+    }
     Uuid::parse_str(text.trim_matches(|c| c == '{' || c == '}'))
         .ok()
         .map(|u| u.to_bytes_le().to_vec())
+}
+
+/// Bytes written as plain hex digits (no dashes or braces), as AD's extended DN forms
+/// accept a GUID or SID in their binary form.
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    let t = text.trim();
+    if t.is_empty() || !t.len().is_multiple_of(2) || !t.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..t.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&t[i..i + 2], 16).ok())
+        .collect()
 }
 
 #[cfg(test)]

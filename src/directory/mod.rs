@@ -19,6 +19,7 @@
 
 pub mod access;
 pub mod ad_error;
+pub mod ad_schema;
 pub mod add;
 pub mod bind;
 pub mod codec;
@@ -47,7 +48,7 @@ pub mod subschema;
 pub mod values;
 
 use crate::clock::{generalized_time, Clock};
-use access::{covers, Grant, ObjectKind, Right};
+use access::{Grant, Right};
 use ad_error::{AdError, AdResult};
 use chrono::{DateTime, Utc};
 use dn::Dn;
@@ -150,6 +151,8 @@ pub struct OpContext {
 pub struct State {
     pub store: Store,
     pub grants: Vec<Grant>,
+    /// Normalised DNs of the objects whose DACL is protected (inheritance blocked).
+    pub protected: std::collections::BTreeSet<String>,
     pub domain: DomainInfo,
     rng: StdRng,
     next_rid: u32,
@@ -205,22 +208,19 @@ impl State {
         self.store.by_dn(&self.domain.dn)
     }
 
-    /// Parse a DN as AD does, including the `<GUID=…>` and `<SID=…>` forms.
+    /// Parse a DN as AD does, including the `<GUID=…>`, `<SID=…>` and `<WKGUID=…,DN>`
+    /// forms (MS-ADTS 3.1.1.3.1.2.4).
     pub fn resolve(&self, text: &str) -> AdResult<EntryId> {
         let t = text.trim();
         if let Some(inner) = t.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-            let found = if let Some(g) = inner
-                .strip_prefix("GUID=")
-                .or_else(|| inner.strip_prefix("guid="))
-            {
-                ids::parse_guid(g).and_then(|b| self.store.by_guid(&b))
-            } else if let Some(s) = inner
-                .strip_prefix("SID=")
-                .or_else(|| inner.strip_prefix("sid="))
-            {
-                ids::parse_sid(s).and_then(|b| self.store.by_sid(&b))
-            } else {
-                return Err(AdError::InvalidDn(t.to_string()));
+            let (key, value) = inner
+                .split_once('=')
+                .ok_or_else(|| AdError::InvalidDn(t.to_string()))?;
+            let found = match key.to_ascii_uppercase().as_str() {
+                "GUID" => ids::parse_guid(value).and_then(|b| self.store.by_guid(&b)),
+                "SID" => ids::parse_sid(value).and_then(|b| self.store.by_sid(&b)),
+                "WKGUID" => self.well_known(value),
+                _ => return Err(AdError::InvalidDn(t.to_string())),
             };
             return found.map(|e| e.id).ok_or(AdError::NoSuchObject {
                 matched: String::new(),
@@ -232,6 +232,35 @@ impl State {
             .ok_or_else(|| AdError::NoSuchObject {
                 matched: self.store.best_match(&dn),
             })
+    }
+
+    /// `GUID,DN` of a `<WKGUID=…>` name: the object DN's wellKnownObjects (or
+    /// otherWellKnownObjects) lists under that GUID.
+    fn well_known(&self, value: &str) -> Option<&Entry> {
+        let (guid, dn) = value.split_once(',')?;
+        let holder = self.store.by_dn(&Dn::parse(dn).ok()?)?;
+        let target = ["wellKnownObjects", "otherWellKnownObjects"]
+            .iter()
+            .flat_map(|a| holder.values(a))
+            .filter_map(|v| std::str::from_utf8(v).ok())
+            .find_map(|v| {
+                let rest = v.strip_prefix("B:32:")?;
+                let (g, target) = rest.split_at_checked(32)?;
+                g.eq_ignore_ascii_case(guid.trim())
+                    .then(|| target.strip_prefix(':'))
+                    .flatten()
+            })?;
+        self.store.by_dn(&Dn::parse(target).ok()?)
+    }
+
+    /// The DN an extended name (`<GUID=…>`, `<SID=…>`, `<WKGUID=…>`) stands for, as
+    /// text; other text is returned as it is. Filter values of DN-syntax attributes.
+    pub fn extended_dn_text(&self, text: &str) -> Option<String> {
+        if !text.trim_start().starts_with('<') {
+            return Some(text.to_string());
+        }
+        let id = self.resolve(text).ok()?;
+        self.store.get(id).map(|e| e.dn.to_string())
     }
 
     pub fn principal_entry(&self, p: &Principal) -> Option<&Entry> {
@@ -287,24 +316,6 @@ impl State {
         }
     }
 
-    /// Does `p` hold `right` on the entry `target` (by an ACE on it or an ancestor)?
-    pub fn has_right(&self, p: &Principal, right: Right, target: EntryId) -> bool {
-        if self.is_admin(p) {
-            return true;
-        }
-        let Some(t) = self.store.get(target) else {
-            return false;
-        };
-        let kind = ObjectKind::of_class(t.structural());
-        let token = self.token(p);
-        let norm = t.dn.norm();
-        self.grants.iter().any(|g| {
-            token.contains(&g.trustee)
-                && covers(g.right, right, kind)
-                && (norm == g.scope || norm.ends_with(&format!(",{}", g.scope)))
-        })
-    }
-
     /// The objectGUID of the object a DN names.
     pub fn guid_of(&self, dn: &str) -> AdResult<Vec<u8>> {
         let id = self.resolve(dn)?;
@@ -317,15 +328,6 @@ impl State {
     }
 
     /// The ACE "`trustee` holds `right` on `scope` and below", from DNs.
-    fn grant_for(&self, trustee: &str, right: Right, scope: &str) -> AdResult<Grant> {
-        let s = self.resolve(scope)?;
-        Ok(Grant {
-            trustee: self.guid_of(trustee)?,
-            right,
-            scope: self.store.get(s).map(|e| e.dn.norm()).unwrap_or_default(),
-        })
-    }
-
     /// Fail with 50 unless `p` holds `right` on `target`.
     pub fn require(&self, p: &Principal, right: Right, target: EntryId) -> AdResult<()> {
         if self.has_right(p, right, target) {
@@ -395,6 +397,7 @@ impl Directory {
         let state = State {
             store: Store::default(),
             grants: Vec::new(),
+            protected: Default::default(),
             domain,
             rng,
             next_rid: rid::FIRST_FREE,
@@ -455,23 +458,49 @@ impl Directory {
         self.write().exchange_schema = true;
     }
 
-    /// Grant `right` on `scope` (and below) to the account or group `trustee` (DNs).
+    /// Grant `right` on `scope` (and below) to the account or group `trustee` (DNs; or a
+    /// SID such as `S-1-5-11`): an explicit, inheritable allow ACE.
     pub fn grant(&self, trustee: &str, right: Right, scope: &str) -> AdResult<()> {
+        self.add_ace(trustee, right, scope, false)
+    }
+
+    /// Deny `right` on `scope` (and below) to `trustee`: an explicit, inheritable deny ACE,
+    /// which wins over every allow at its level and below it.
+    pub fn deny(&self, trustee: &str, right: Right, scope: &str) -> AdResult<()> {
+        self.add_ace(trustee, right, scope, true)
+    }
+
+    fn add_ace(&self, trustee: &str, right: Right, scope: &str, deny: bool) -> AdResult<()> {
         let mut st = self.write();
-        let g = st.grant_for(trustee, right, scope)?;
+        let g = st.grant_for(trustee, right, scope, deny)?;
         if !st.grants.contains(&g) {
             st.grants.push(g);
         }
         Ok(())
     }
 
-    /// Remove the grant of `right` on `scope` to `trustee`. Returns whether one existed.
+    /// Remove the ACEs (allow or deny) of `right` on `scope` for `trustee`. Returns whether
+    /// there was one.
     pub fn revoke(&self, trustee: &str, right: Right, scope: &str) -> AdResult<bool> {
         let mut st = self.write();
-        let g = st.grant_for(trustee, right, scope)?;
+        let g = st.grant_for(trustee, right, scope, false)?;
         let before = st.grants.len();
-        st.grants.retain(|x| *x != g);
+        st.grants
+            .retain(|x| (&x.trustee, x.right, &x.scope) != (&g.trustee, g.right, &g.scope));
         Ok(st.grants.len() != before)
+    }
+
+    /// Block (or restore) inheritance on `scope`: its DACL becomes protected, and the ACEs
+    /// of its ancestors no longer reach it or its subtree. Returns whether anything changed.
+    pub fn set_inheritance_blocked(&self, scope: &str, blocked: bool) -> AdResult<bool> {
+        let mut st = self.write();
+        let id = st.resolve(scope)?;
+        let norm = st.store.get(id).map(|e| e.dn.norm()).unwrap_or_default();
+        Ok(if blocked {
+            st.protected.insert(norm)
+        } else {
+            st.protected.remove(&norm)
+        })
     }
 
     /// Does the account `who` (a DN) hold `right` on `target` (a DN)?

@@ -25,6 +25,8 @@ pub enum Syntax {
     Dn,
     /// A DN kept as text, not checked (objectCategory, msDS-DeviceLocation).
     DnText,
+    /// Object(DN-Binary) / Object(DN-String): `B:32:hex:DN` (wellKnownObjects).
+    DnBinary,
     /// Raw octets.
     Bytes,
     /// GeneralizedTime (`20261125215640.0Z`).
@@ -82,6 +84,7 @@ pub(crate) static ATTRS: &[AttrDef] = attrs! {
     "uSNChanged": Int, true, SystemOnly;
     "systemFlags": Int, true, SystemOnly;
     "isCriticalSystemObject": Bool, true, SystemOnly;
+    "wellKnownObjects": DnBinary, false, SystemOnly;
     "showInAdvancedViewOnly": Bool, true, Yes;
     // Multi-valued in the schema, but the SAM allows one value on the objects writeback
     // touches, and a DC answers a second one with 20 (measured).
@@ -197,14 +200,47 @@ pub(crate) static ATTRS: &[AttrDef] = attrs! {
     "extensionAttribute15": Str, true, Yes;
 };
 
+/// Every other attribute of the AD schema, as the directory checks it.
+static GENERATED: LazyLock<Vec<AttrDef>> = LazyLock::new(|| {
+    super::ad_schema::AD_SCHEMA
+        .attrs
+        .iter()
+        .filter(|a| !ATTRS.iter().any(|h| h.name.eq_ignore_ascii_case(a.name)))
+        .map(|a| AttrDef {
+            name: a.name,
+            syntax: syntax_of(a.attribute_syntax),
+            single: a.single,
+            writable: if a.dc_only() { SystemOnly } else { Yes },
+        })
+        .collect()
+});
+
+/// How the directory compares and checks values of an attributeSyntax (MS-ADTS 3.1.1.2.2).
+fn syntax_of(attribute_syntax: &str) -> Syntax {
+    match attribute_syntax {
+        "2.5.5.1" => Dn,
+        "2.5.5.7" | "2.5.5.14" => DnBinary,
+        "2.5.5.8" => Bool,
+        "2.5.5.9" | "2.5.5.16" => Int,
+        "2.5.5.11" => Time,
+        "2.5.5.17" => Sid,
+        "2.5.5.10" | "2.5.5.15" => Bytes,
+        _ => Str,
+    }
+}
+
 static ATTR_INDEX: LazyLock<HashMap<String, &'static AttrDef>> = LazyLock::new(|| {
+    let generated: &'static [AttrDef] = &GENERATED;
     ATTRS
         .iter()
+        .chain(generated)
         .map(|a| (a.name.to_ascii_lowercase(), a))
         .collect()
 });
 
 /// Look an attribute up by any spelling of its name; options such as `;binary` are ignored.
+/// The definitions above win; every other attribute of the AD schema follows its
+/// published syntax and flags ([`super::ad_schema`]).
 pub fn attr(name: &str) -> Option<&'static AttrDef> {
     let base = name.split(';').next().unwrap_or(name);
     ATTR_INDEX.get(&base.to_ascii_lowercase()).copied()

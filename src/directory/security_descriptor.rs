@@ -4,16 +4,22 @@
 //! the descriptor, adds an ACE and writes it back — grant and revoke rights over LDAP, as on
 //! a DC.
 //!
-//! Read: the explicit grants on the object as inheritable allow ACEs, plus the defaults
-//! every object shows (Authenticated Users read, Domain Admins full control). Write: the
-//! DACL's explicit allow ACEs that map to a modelled right replace the object's grants.
-//! Left out on purpose: deny ACEs, SACLs, owner changes, inherited ACEs (rights already
-//! apply to the subtree), and ACEs for rights this directory does not model.
+//! Read: in canonical order, the object's explicit ACEs (its deny ACEs, the defaults every
+//! object shows — Authenticated Users read, Domain Admins full control — and its allow
+//! ACEs), then the ACEs it inherits from each ancestor up to the first protected one,
+//! flagged INHERITED; SE_DACL_PROTECTED when inheritance is blocked on it. Write: the
+//! DACL's explicit allow and deny ACEs that map to a modelled right replace the object's
+//! own, and SE_DACL_PROTECTED blocks or restores inheritance — what `samba-tool dsacl set`,
+//! dsacls and ADSI Edit write. Trustees are accounts and groups of the directory, Everyone
+//! and Authenticated Users. Left out on purpose: SACLs, owner changes, and ACEs for rights
+//! this directory does not model (dropped on write).
 
-use super::access::{Grant, ObjectKind, Right};
+use super::access::{Grant, ObjectKind, Right, AUTHENTICATED_USERS, EVERYONE};
 use super::ids::sid_bytes;
 use super::State;
-use crate::nt_security::{ace_flags, guid_bytes, guids, mask, Ace, Acl, SecurityDescriptor};
+use crate::nt_security::{
+    ace_flags, control, guid_bytes, guids, mask, Ace, Acl, SecurityDescriptor,
+};
 
 fn class_guid(kind: ObjectKind) -> &'static str {
     match kind {
@@ -67,36 +73,49 @@ pub fn ace_for(right: Right, sid: Vec<u8>) -> Ace {
 }
 
 impl State {
-    /// The descriptor of entry `id`, built from its grants.
+    /// The descriptor of entry `id`, built from its ACEs and those it inherits.
     pub fn security_descriptor(&self, id: super::store::EntryId) -> Vec<u8> {
         let Some(e) = self.store.get(id) else {
             return Vec::new();
         };
-        let scope = e.dn.norm();
         let admins = self.domain.sid(super::rid::DOMAIN_ADMINS);
-        let authenticated_users = sid_bytes(5, &[11]);
-        let mut aces = vec![
-            Ace::allow(0, mask::READ, None, None, authenticated_users),
-            Ace::allow(
-                ace_flags::CONTAINER_INHERIT,
-                mask::FULL_CONTROL,
-                None,
-                None,
-                admins.clone(),
-            ),
-        ];
-        for g in self.grants.iter().filter(|g| g.scope == scope) {
-            let Some(sid) = self
-                .store
-                .by_guid(&g.trustee)
-                .and_then(|t| t.values("objectSid").first().cloned())
-            else {
-                continue;
-            };
-            aces.push(ace_for(g.right, sid));
+        let levels = self.acl_levels(&e.dn);
+        let mut aces = Vec::new();
+        for (level, scope) in levels.iter().enumerate() {
+            for deny in [true, false] {
+                if level == 0 && !deny {
+                    aces.push(Ace::allow(0, mask::READ, None, None, sid_bytes(5, &[11])));
+                    aces.push(Ace::allow(
+                        ace_flags::CONTAINER_INHERIT,
+                        mask::FULL_CONTROL,
+                        None,
+                        None,
+                        admins.clone(),
+                    ));
+                }
+                for g in self
+                    .grants
+                    .iter()
+                    .filter(|g| g.deny == deny && g.scope == *scope)
+                {
+                    let mut ace = ace_for(g.right, g.trustee.clone());
+                    if deny {
+                        ace = ace.denying();
+                    }
+                    if level > 0 {
+                        ace = ace.inherited();
+                    }
+                    aces.push(ace);
+                }
+            }
         }
+        let protected = levels.first().is_some_and(|s| self.protected.contains(s));
         SecurityDescriptor {
-            control: 0,
+            control: if protected {
+                control::DACL_PROTECTED
+            } else {
+                0
+            },
             owner: Some(admins.clone()),
             group: Some(admins),
             sacl: None,
@@ -105,8 +124,9 @@ impl State {
         .encode()
     }
 
-    /// Replace the grants on entry `id` by the modelled rights in a written descriptor.
-    /// `Err` with a reason when the bytes are not a self-relative descriptor.
+    /// Replace the ACEs on entry `id` by the modelled rights in a written descriptor, and
+    /// block or restore inheritance by its SE_DACL_PROTECTED flag. `Err` with a reason
+    /// when the bytes are not a self-relative descriptor.
     pub fn set_security_descriptor(
         &mut self,
         id: super::store::EntryId,
@@ -116,51 +136,55 @@ impl State {
             return Err("no such object".into());
         };
         let scope = e.dn.norm();
-        let grants = self.parse_dacl(sd, &scope)?;
+        let decoded = SecurityDescriptor::decode(sd).map_err(|e| e.to_string())?;
+        let Some(dacl) = decoded.dacl else {
+            return Ok(()); // no DACL part written (SD flags without DACL_SECURITY_INFORMATION)
+        };
+        let grants = self.parse_dacl(&dacl.aces, &scope);
         self.grants.retain(|g| g.scope != scope);
         for g in grants {
             if !self.grants.contains(&g) {
                 self.grants.push(g);
             }
         }
+        if decoded.control & control::DACL_PROTECTED != 0 {
+            self.protected.insert(scope);
+        } else {
+            self.protected.remove(&scope);
+        }
         Ok(())
     }
 
-    fn parse_dacl(&self, sd: &[u8], scope: &str) -> Result<Vec<Grant>, String> {
-        let sd = SecurityDescriptor::decode(sd).map_err(|e| e.to_string())?;
-        let Some(dacl) = sd.dacl else {
-            return Ok(Vec::new());
-        };
+    fn parse_dacl(&self, aces: &[Ace], scope: &str) -> Vec<Grant> {
         let admins = self.domain.sid(super::rid::DOMAIN_ADMINS);
         let mut out = Vec::new();
-        for ace in dacl.aces {
-            if ace.is_inherited() || !ace.is_allow() {
+        for ace in aces {
+            if ace.is_inherited() || !(ace.is_allow() || ace.is_deny()) {
                 continue;
             }
-            if ace.sid == admins {
+            if ace.sid == admins && ace.is_allow() {
                 continue; // the default ACE every descriptor shows; admins hold every right
             }
-            let Some(trustee) = self
-                .store
-                .by_sid(&ace.sid)
-                .and_then(|t| t.guid())
-                .map(<[u8]>::to_vec)
-            else {
-                continue; // well-known or foreign principals: not modelled
-            };
+            let known = ace.sid == EVERYONE
+                || ace.sid == AUTHENTICATED_USERS
+                || self.store.by_sid(&ace.sid).is_some();
+            if !known {
+                continue; // foreign principals: not modelled
+            }
             for right in rights_of(
                 ace.mask,
                 ace.object_type.as_ref(),
                 ace.inherited_object_type.as_ref(),
             ) {
                 out.push(Grant {
-                    trustee: trustee.clone(),
+                    trustee: ace.sid.clone(),
                     right,
                     scope: scope.to_string(),
+                    deny: ace.is_deny(),
                 });
             }
         }
-        Ok(out)
+        out
     }
 }
 

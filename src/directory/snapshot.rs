@@ -5,7 +5,7 @@
 
 use super::access::Grant;
 use super::dn::Dn;
-use super::ids::{guid_text, parse_guid};
+use super::ids::{parse_guid, parse_sid, sid_text};
 use super::schema::{self, Syntax};
 use super::store::{Attr, Entry, Secret, Store};
 use super::{Directory, DirectoryConfig, DomainInfo, Inner, State};
@@ -30,6 +30,9 @@ pub struct DirectorySnapshot {
     pub connector_password: Option<String>,
     pub entries: Vec<EntrySnapshot>,
     pub grants: Vec<GrantSnapshot>,
+    /// DNs whose DACL is protected (inheritance blocked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,10 +91,12 @@ impl<'de> Deserialize<'de> for Value {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GrantSnapshot {
-    /// The trustee's objectGUID.
+    /// The trustee's SID (`S-1-5-…`); saves from before deny ACEs hold its objectGUID.
     pub trustee: String,
     pub right: String,
     pub scope: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deny: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,11 +168,13 @@ impl Directory {
                 .grants
                 .iter()
                 .map(|g| GrantSnapshot {
-                    trustee: guid_text(&g.trustee).unwrap_or_default(),
+                    trustee: sid_text(&g.trustee).unwrap_or_default(),
                     right: g.right.to_string(),
                     scope: g.scope.clone(),
+                    deny: g.deny,
                 })
                 .collect(),
+            protected: st.protected.iter().cloned().collect(),
         }
     }
 
@@ -236,17 +243,28 @@ impl Directory {
             .grants
             .into_iter()
             .map(|g| {
+                let by_guid = || {
+                    parse_guid(&g.trustee)
+                        .and_then(|guid| store.by_guid(&guid))
+                        .and_then(|e| e.values("objectSid").first().cloned())
+                };
                 Ok(Grant {
-                    trustee: parse_guid(&g.trustee)
-                        .ok_or_else(|| err(format!("grant to `{}`: not a GUID", g.trustee)))?,
+                    trustee: parse_sid(&g.trustee).or_else(by_guid).ok_or_else(|| {
+                        err(format!(
+                            "grant to `{}`: not a SID, nor the GUID of an account",
+                            g.trustee
+                        ))
+                    })?,
                     right: g.right.parse().map_err(|e| err(format!("grant: {e}")))?,
                     scope: g.scope,
+                    deny: g.deny,
                 })
             })
             .collect::<Result<Vec<_>, SnapshotError>>()?;
         let state = State {
             store,
             grants,
+            protected: snap.protected.into_iter().collect(),
             domain,
             rng: StdRng::seed_from_u64(config.seed ^ snap.usn as u64),
             next_rid: snap.next_rid,

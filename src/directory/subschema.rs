@@ -1,64 +1,55 @@
-//! The subschema entry (`CN=Aggregate,CN=Schema,…`, RFC 4512): the definitions of the
-//! attributes and classes of [`super::schema`] as a DC publishes them, `attributeTypes`
-//! and `objectClasses`, returned when asked for by name (see `subschema.txt`).
+//! The subschema entry (`CN=Aggregate,CN=Schema,…`, RFC 4512): every attribute and class
+//! of the AD schema ([`super::ad_schema`], Windows Server 2016) as a DC publishes them,
+//! `attributeTypes` and `objectClasses`, plus Exchange's attributes once the forest is
+//! prepared for Exchange (`subschema.txt`). Built once, shared by every search.
 
+use super::ad_schema::AD_SCHEMA;
 use super::schema::is_exchange;
+use std::sync::LazyLock;
 
-/// The definitions the subschema entry publishes, as RFC 4512 descriptions: what a Samba
-/// AD DC (gntech.me, measured) answers for these attributes and classes, plus the ones
-/// its schema lacks, from Microsoft's schema documentation ([MS-ADA2], Exchange).
-static SUBSCHEMA: &str = include_str!("subschema.txt");
+/// Exchange's attribute types, RFC 4512 descriptions, one per line.
+static EXCHANGE: &str = include_str!("subschema.txt");
 
-/// [`subschema`] of a forest whose schema is (`exchange`) or is not prepared for
-/// Exchange: without it, no Exchange attribute type, and none named in a class.
-pub fn subschema_of(attr: &str, exchange: bool) -> Vec<Vec<u8>> {
-    let all = subschema(attr);
-    if exchange {
-        return all;
-    }
-    let types = attr.eq_ignore_ascii_case("attributeTypes");
-    all.into_iter()
-        .filter_map(|d| {
-            let text = String::from_utf8(d).ok()?;
-            if types {
-                let name = text.split('\'').nth(1).unwrap_or_default();
-                return (!is_exchange(name)).then(|| text.into_bytes());
-            }
-            // A class: its MAY list without the Exchange names (and their `$`).
-            let mut out: Vec<&str> = Vec::new();
-            let mut skip_dollar = false;
-            for t in text.split(' ') {
-                if is_exchange(t) {
-                    if out.last() == Some(&"$") {
-                        out.pop();
-                    } else {
-                        skip_dollar = true;
-                    }
-                    continue;
-                }
-                if skip_dollar && t == "$" {
-                    skip_dollar = false;
-                    continue;
-                }
-                skip_dollar = false;
-                out.push(t);
-            }
-            Some(out.join(" ").into_bytes())
-        })
-        .collect()
+struct Published {
+    attribute_types: Vec<Vec<u8>>,
+    exchange_types: Vec<Vec<u8>>,
+    object_classes: Vec<Vec<u8>>,
 }
 
-/// `attributeTypes` or `objectClasses` of the subschema entry.
-pub fn subschema(attr: &str) -> Vec<Vec<u8>> {
-    let prefix = format!("{attr}: ");
-    SUBSCHEMA
+static PUBLISHED: LazyLock<Published> = LazyLock::new(|| Published {
+    attribute_types: AD_SCHEMA
+        .attrs
+        .iter()
+        .map(|a| a.description().into_bytes())
+        .collect(),
+    exchange_types: EXCHANGE
         .lines()
-        .filter_map(|l| {
-            l.get(..prefix.len())
-                .filter(|p| p.eq_ignore_ascii_case(&prefix))
-                .map(|_| l.as_bytes()[prefix.len()..].to_vec())
-        })
-        .collect()
+        .filter_map(|l| l.strip_prefix("attributeTypes: "))
+        .filter(|d| is_exchange(d.split('\'').nth(1).unwrap_or_default()))
+        .map(|d| d.as_bytes().to_vec())
+        .collect(),
+    object_classes: AD_SCHEMA
+        .classes
+        .iter()
+        .map(|c| c.description().into_bytes())
+        .collect(),
+});
+
+/// `attributeTypes` or `objectClasses` of a forest whose schema is (`exchange`) or is not
+/// prepared for Exchange: without it, no Exchange attribute type.
+pub fn subschema_of(attr: &str, exchange: bool) -> Vec<Vec<u8>> {
+    let p = &*PUBLISHED;
+    if attr.eq_ignore_ascii_case("objectClasses") {
+        return p.object_classes.clone();
+    }
+    if !attr.eq_ignore_ascii_case("attributeTypes") {
+        return Vec::new();
+    }
+    let mut out = p.attribute_types.clone();
+    if exchange {
+        out.extend(p.exchange_types.iter().cloned());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -66,38 +57,25 @@ mod tests {
     use super::*;
     use crate::directory::schema::{ATTRS, CLASSES};
 
+    fn text(v: Vec<Vec<u8>>) -> Vec<String> {
+        v.into_iter()
+            .map(|d| String::from_utf8(d).unwrap())
+            .collect()
+    }
+
     #[test]
     fn a_forest_not_prepared_for_exchange_publishes_no_exchange_attribute() {
-        let text = |v: Vec<Vec<u8>>| -> String {
-            v.into_iter()
-                .map(|d| String::from_utf8(d).unwrap() + "\n")
-                .collect()
-        };
-        let prepared = text(subschema_of("attributeTypes", true));
-        assert!(prepared.contains("NAME 'mailNickname'"));
-        let plain = text(subschema_of("attributeTypes", false));
+        let prepared = text(subschema_of("attributeTypes", true)).join("\n");
+        assert!(prepared.contains("( 1.2.840.113556.1.2.447 NAME 'mailNickname' "));
+        let plain = text(subschema_of("attributeTypes", false)).join("\n");
         assert!(!plain.contains("NAME 'mailNickname'"));
         assert!(!plain.contains("NAME 'extensionAttribute1'"));
         assert!(plain.contains("NAME 'proxyAddresses'"));
-        let classes = text(subschema_of("objectClasses", false));
-        assert!(!classes.contains("mailNickname"), "{classes}");
-        assert!(
-            !classes.contains("$ $") && !classes.contains("( $"),
-            "{classes}"
-        );
-        assert_eq!(
-            classes.lines().count(),
-            subschema("objectClasses").len(),
-            "every class is still published"
-        );
     }
 
     #[test]
     fn the_subschema_defines_every_attribute_and_class_exactly_once() {
-        let types: Vec<String> = subschema("attributeTypes")
-            .into_iter()
-            .map(|v| String::from_utf8(v).unwrap())
-            .collect();
+        let types = text(subschema_of("attributeTypes", true));
         for a in ATTRS {
             let named = format!(" NAME '{}' ", a.name);
             let defs: Vec<&String> = types.iter().filter(|t| t.contains(&named)).collect();
@@ -109,17 +87,41 @@ mod tests {
                 a.name
             );
         }
-        assert_eq!(types.len(), ATTRS.len());
-        let classes: Vec<String> = subschema("objectClasses")
-            .into_iter()
-            .map(|v| String::from_utf8(v).unwrap())
-            .collect();
+        let mut names: Vec<&str> = types.iter().filter_map(|t| t.split('\'').nth(1)).collect();
+        let all = names.len();
+        names.sort_unstable_by_key(|n| n.to_ascii_lowercase());
+        names.dedup_by_key(|n| n.to_ascii_lowercase());
+        assert_eq!(names.len(), all, "no attribute twice");
+        assert_eq!(all, 1497 + 17, "the 2016 schema and Exchange's 17");
+        let classes = text(subschema_of("objectClasses", false));
+        assert_eq!(classes.len(), 269);
         for c in CLASSES.iter().flat_map(|c| c.chain.iter()) {
             let named = format!(" NAME '{c}' ");
             assert_eq!(
                 classes.iter().filter(|d| d.contains(&named)).count(),
                 1,
                 "{c}"
+            );
+        }
+        // What ldapdomaindump filters on, and what the server itself returns.
+        for name in ["trustedDomain", "groupPolicyContainer", "msDS-Device"] {
+            assert!(
+                classes
+                    .iter()
+                    .any(|d| d.contains(&format!(" NAME '{name}' "))),
+                "{name}"
+            );
+        }
+        for name in [
+            "createTimeStamp",
+            "modifyTimeStamp",
+            "msDS-UserPasswordExpiryTimeComputed",
+        ] {
+            assert!(
+                types
+                    .iter()
+                    .any(|d| d.contains(&format!(" NAME '{name}' "))),
+                "{name}"
             );
         }
     }

@@ -40,9 +40,34 @@ pub fn values_equal(syntax: Syntax, a: &[u8], b: &[u8]) -> bool {
             let n = |v: &[u8]| std::str::from_utf8(v).ok().and_then(super::dn::norm);
             n(a).is_some() && n(a) == n(b)
         }
+        Syntax::DnBinary => {
+            let n = |v: &[u8]| {
+                let (data, dn) = split_dn_binary(std::str::from_utf8(v).ok()?)?;
+                Some((data.to_ascii_uppercase(), super::dn::norm(dn)?))
+            };
+            n(a).is_some() && n(a) == n(b)
+        }
         Syntax::Bool => a.eq_ignore_ascii_case(b),
         _ => a == b,
     }
+}
+
+/// An Object(DN-Binary) or Object(DN-String) value, `B:32:A9D1…:CN=Users,DC=…` or
+/// `S:5:hello:DN` (MS-ADTS 3.1.1.2.2.2): the `B:len:data` part and the DN, when the
+/// data has the length it announces (hex digits for B).
+pub fn split_dn_binary(v: &str) -> Option<(&str, &str)> {
+    let (kind, rest) = v.split_once(':')?;
+    let (len, rest) = rest.split_once(':')?;
+    let len: usize = len.parse().ok()?;
+    let data = rest.get(..len)?;
+    let dn = rest.get(len..)?.strip_prefix(':')?;
+    let ok = match kind {
+        "B" | "b" => len.is_multiple_of(2) && data.bytes().all(|c| c.is_ascii_hexdigit()),
+        "S" | "s" => true,
+        _ => false,
+    };
+    ok.then(|| v.split_at(v.len() - dn.len() - 1))
+        .map(|(head, _)| (head, dn))
 }
 
 /// groupType as AD shows it: a signed 32-bit integer (0x80000002 → -2147483646).

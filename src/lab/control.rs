@@ -7,7 +7,7 @@
 //! - `POST /faults`: turn faults on (a JSON body like a scenario's `fault:`, durations in
 //!   milliseconds); `DELETE /faults`: lift them all;
 //! - `POST /sync` `{"kind": "delta" | "initial"}`: a sync cycle now, and what it did;
-//! - `POST /rights` `{"action": "grant" | "revoke", "right": "reset_password", "on": DN,
+//! - `POST /rights` `{"action": "grant" | "deny" | "revoke", "right": "reset_password", "on": DN,
 //!   "to": DN}`: what an AD admin does with Delegate Control or dsacls (`to` defaults to
 //!   the AD DS connector account).
 
@@ -329,11 +329,12 @@ async fn rights(
     let to = req.to.clone().unwrap_or_else(|| w.connector_dn());
     let done = match req.action.as_str() {
         "grant" => w.grant(right, &req.on, Some(&to)).await.map(|()| true),
+        "deny" => w.deny(right, &req.on, Some(&to)).await.map(|()| true),
         "revoke" => w.revoke(right, &req.on, Some(&to)).await,
         other => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("action `{other}`: use grant or revoke"),
+                format!("action `{other}`: use grant, deny or revoke"),
             )
         }
     };

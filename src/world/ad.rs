@@ -350,14 +350,20 @@ impl World {
     }
 
     /// Grant `right` on `on` (and below) to `to` (a DN; the connector account by default).
-    pub(super) fn grant_embedded(
+    pub(super) fn add_ace_embedded(
         &self,
         right: Right,
         on: &str,
         to: Option<&str>,
+        deny: bool,
     ) -> Result<(), AdRefusal> {
         let to = to.map_or_else(|| self.connector_dn(), str::to_string);
-        Ok(self.directory.grant(&to, right, on)?)
+        if deny {
+            self.directory.deny(&to, right, on)?;
+        } else {
+            self.directory.grant(&to, right, on)?;
+        }
+        Ok(())
     }
 
     /// Remove a grant; `false` when there was none.

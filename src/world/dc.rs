@@ -74,12 +74,40 @@ impl World {
 
     /// Grant `right` on `on` (and below) to `to` (a DN; the connector account by default).
     pub async fn grant(&self, right: Right, on: &str, to: Option<&str>) -> Result<(), AdRefusal> {
+        self.add_ace(right, on, to, false).await
+    }
+
+    /// Deny `right` on `on` (and below) to `to` (the connector account by default): a deny
+    /// ACE, which wins over any allow on the same object and over inherited allows below.
+    pub async fn deny(&self, right: Right, on: &str, to: Option<&str>) -> Result<(), AdRefusal> {
+        self.add_ace(right, on, to, true).await
+    }
+
+    async fn add_ace(
+        &self,
+        right: Right,
+        on: &str,
+        to: Option<&str>,
+        deny: bool,
+    ) -> Result<(), AdRefusal> {
         match &self.external {
             Some(x) => {
                 let to = to.unwrap_or(&x.connector_dn);
-                x.dc.lock().await.grant(right, on, to).await
+                x.dc.lock().await.grant(right, on, to, deny).await
             }
-            None => self.grant_embedded(right, on, to),
+            None => self.add_ace_embedded(right, on, to, deny),
+        }
+    }
+
+    /// Block (or restore) inheritance of permissions on `on`; `false` when it already was.
+    pub async fn set_inheritance_blocked(
+        &self,
+        on: &str,
+        blocked: bool,
+    ) -> Result<bool, AdRefusal> {
+        match &self.external {
+            Some(x) => x.dc.lock().await.set_inheritance_blocked(on, blocked).await,
+            None => Ok(self.directory.set_inheritance_blocked(on, blocked)?),
         }
     }
 
@@ -110,9 +138,11 @@ impl World {
             let _ = dc.revoke(*r, &domain, &x.connector_dn).await;
         }
         for (right, on) in rights {
-            dc.grant(*right, on, &x.connector_dn).await.map_err(|e| {
-                WorldError::Refused(format!("grant {right} on {on}: {}", e.message))
-            })?;
+            dc.grant(*right, on, &x.connector_dn, false)
+                .await
+                .map_err(|e| {
+                    WorldError::Refused(format!("grant {right} on {on}: {}", e.message))
+                })?;
         }
         Ok(())
     }

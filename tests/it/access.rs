@@ -357,23 +357,7 @@ fn with_ace(sd: &[u8], ace: &[u8]) -> Vec<u8> {
 async fn granting_reset_password_through_nt_security_descriptor_like_dsacls() {
     let dc = Dc::start().await;
     let mut admin = dc.admin().await;
-    let read_sd = |e: Vec<ldap3::ResultEntry>| {
-        ldap3::SearchEntry::construct(e.into_iter().next().unwrap()).bin_attrs
-            ["nTSecurityDescriptor"][0]
-            .clone()
-    };
-    let r = admin
-        .search(
-            PROBE_OU,
-            ldap3::Scope::Base,
-            "(objectClass=*)",
-            vec!["nTSecurityDescriptor"],
-        )
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
-    let sd = read_sd(r.0);
+    let sd = descriptor_bytes(&mut admin, PROBE_OU).await;
     assert_eq!(&sd[..2], &[1, 0], "revision 1");
     let helpdesk_sid = dc.dir.entry(HELPDESK).unwrap().values("objectSid")[0].clone();
     let granted = with_ace(
@@ -415,18 +399,7 @@ async fn granting_reset_password_through_nt_security_descriptor_like_dsacls() {
     assert_eq!(dc.int(ALICE, "pwdLastSet"), 0, "no Unexpire Password");
 
     // Reading it back shows the ACE; writing back the original revokes it.
-    let r = admin
-        .search(
-            PROBE_OU,
-            ldap3::Scope::Base,
-            "(objectClass=*)",
-            vec!["nTSecurityDescriptor"],
-        )
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
-    let now = read_sd(r.0);
+    let now = descriptor_bytes(&mut admin, PROBE_OU).await;
     assert!(now
         .windows(helpdesk_sid.len())
         .any(|w| w == helpdesk_sid.as_slice()));

@@ -126,7 +126,7 @@ async fn a_real_dc_is_provisioned_over_ldap_and_left_as_it_was_found() {
     .await
     .unwrap();
     let domain = dc.domain().to_string();
-    dc.grant(Right::ResetPassword, &domain, CONNECTOR)
+    dc.grant(Right::ResetPassword, &domain, CONNECTOR, false)
         .await
         .unwrap();
     dc.set_password_policy(&PasswordPolicy {
@@ -150,7 +150,7 @@ async fn a_real_dc_is_provisioned_over_ldap_and_left_as_it_was_found() {
         .await
         .unwrap());
     assert_eq!(reset_as_connector(&t, "Reset#By#Connector2").await, 50);
-    dc.grant(Right::ResetPassword, &domain, CONNECTOR)
+    dc.grant(Right::ResetPassword, &domain, CONNECTOR, false)
         .await
         .unwrap();
 

@@ -3,6 +3,7 @@
 //! embedded AD, served on 127.0.0.1:0.
 
 mod access;
+mod acl;
 mod architecture;
 mod binds;
 mod catalogue;
@@ -15,6 +16,7 @@ mod groups_devices;
 mod identity;
 mod lab;
 mod ldif;
+mod names_schema;
 mod pages;
 mod passwords;
 mod relay;

@@ -272,3 +272,21 @@ pub fn cloud_group(
         on_premises_sync_enabled: false,
     }
 }
+
+/// The nTSecurityDescriptor of `dn`, as its bytes.
+pub async fn descriptor_bytes(l: &mut Ldap, dn: &str) -> Vec<u8> {
+    let (entries, _) = l
+        .search(
+            dn,
+            ldap3::Scope::Base,
+            "(objectClass=*)",
+            vec!["nTSecurityDescriptor"],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    ldap3::SearchEntry::construct(entries.into_iter().next().unwrap()).bin_attrs
+        ["nTSecurityDescriptor"][0]
+        .clone()
+}

@@ -113,9 +113,24 @@ impl JsonSchema for Step {
                 g.subschema_for::<GrantSpec>(),
             ),
             (
-                "revoke",
-                "dsacls: remove a right.",
+                "deny",
+                "dsacls /D: deny a right (to the connector account by default); a deny ACE wins over allows on the same object and over inherited ones below.",
                 g.subschema_for::<GrantSpec>(),
+            ),
+            (
+                "revoke",
+                "dsacls /R: remove a right, allowed or denied; an error when there was none.",
+                g.subschema_for::<GrantSpec>(),
+            ),
+            (
+                "block_inheritance",
+                "Disable inheritance on an object (its DACL protected, inherited permissions removed): nothing granted or denied above reaches it or its subtree.",
+                g.subschema_for::<InheritanceSpec>(),
+            ),
+            (
+                "restore_inheritance",
+                "Enable inheritance again on an object.",
+                g.subschema_for::<InheritanceSpec>(),
             ),
             (
                 "restart_engine",

@@ -152,6 +152,14 @@ pub struct GrantSpec {
     pub to: Option<String>,
 }
 
+/// The object whose permission inheritance a step blocks or restores.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InheritanceSpec {
+    #[schemars(extend("format" = "distinguished-name"))]
+    pub on: String,
+}
+
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
@@ -234,7 +242,10 @@ pub enum Action {
     Tenant(TenantChange),
     Ad(AdChange),
     Grant(GrantSpec),
+    Deny(GrantSpec),
     Revoke(GrantSpec),
+    BlockInheritance(InheritanceSpec),
+    RestoreInheritance(InheritanceSpec),
     Fault(FaultSpec),
     ClearFaults,
     Advance(Duration),
@@ -277,7 +288,10 @@ impl Action {
             Action::Tenant(_) => "tenant",
             Action::Ad(_) => "ad",
             Action::Grant(_) => "grant",
+            Action::Deny(_) => "deny",
             Action::Revoke(_) => "revoke",
+            Action::BlockInheritance(_) => "block_inheritance",
+            Action::RestoreInheritance(_) => "restore_inheritance",
             Action::Fault(_) => "fault",
             Action::ClearFaults => "clear_faults",
             Action::Advance(_) => "advance",
@@ -321,7 +335,10 @@ pub const ACTIONS: &[&str] = &[
     "sync",
     "ad",
     "grant",
+    "deny",
     "revoke",
+    "block_inheritance",
+    "restore_inheritance",
     "restart_engine",
     "fault",
     "clear_faults",
@@ -375,7 +392,10 @@ impl<'de> Deserialize<'de> for Step {
                         "tenant" => Action::Tenant(map.next_value()?),
                         "ad" => Action::Ad(map.next_value()?),
                         "grant" => Action::Grant(map.next_value()?),
+                        "deny" => Action::Deny(map.next_value()?),
                         "revoke" => Action::Revoke(map.next_value()?),
+                        "block_inheritance" => Action::BlockInheritance(map.next_value()?),
+                        "restore_inheritance" => Action::RestoreInheritance(map.next_value()?),
                         "fault" => Action::Fault(map.next_value()?),
                         "clear_faults" => {
                             map.next_value::<Ignored>()?;

@@ -12,6 +12,7 @@ use super::expect;
 use super::model::{Action, Step};
 use super::report::{Baseline, StepReport};
 use crate::world::World;
+use onprem::Verb;
 
 /// Run step number `n`.
 pub async fn run(world: &mut World, step: &Step, n: usize, baseline: &Baseline) -> StepReport {
@@ -32,8 +33,11 @@ pub async fn run(world: &mut World, step: &Step, n: usize, baseline: &Baseline) 
         Action::Sync(kind) => onprem::sync(world, *kind, n).await,
         Action::RestartEngine => onprem::restart_engine(world, n).await,
         Action::Ad(c) => onprem::ad(world, c, n).await,
-        Action::Grant(g) => onprem::grant(world, g, n).await,
-        Action::Revoke(g) => onprem::revoke(world, g, n).await,
+        Action::Grant(g) => onprem::permission(world, g, n, Verb::Grant).await,
+        Action::Deny(g) => onprem::permission(world, g, n, Verb::Deny).await,
+        Action::Revoke(g) => onprem::permission(world, g, n, Verb::Revoke).await,
+        Action::BlockInheritance(i) => onprem::inheritance(world, &i.on, n, true).await,
+        Action::RestoreInheritance(i) => onprem::inheritance(world, &i.on, n, false).await,
         Action::Fault(f) => faults::fault(world, f, n),
         Action::ClearFaults => faults::clear(world, n),
         Action::Advance(d) => faults::advance(world, *d, n).await,

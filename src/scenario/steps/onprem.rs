@@ -106,37 +106,65 @@ fn grant_label(world: &World, verb: &str, g: &GrantSpec) -> String {
     format!("{verb} {} on {} to {to}", g.right, g.on)
 }
 
-/// `grant` or `revoke` (dsacls /G or /R); a revoke that removed nothing says so.
-async fn permission(world: &World, g: &GrantSpec, n: usize, granting: bool) -> StepReport {
+/// The three permission steps (dsacls /G, /D and /R).
+#[derive(Debug, Clone, Copy)]
+pub enum Verb {
+    Grant,
+    Deny,
+    Revoke,
+}
+
+/// `grant`, `deny` or `revoke`; a revoke that removes nothing fails and says so.
+pub async fn permission(world: &World, g: &GrantSpec, n: usize, verb: Verb) -> StepReport {
+    let word = match verb {
+        Verb::Grant => "grant",
+        Verb::Deny => "deny",
+        Verb::Revoke => "revoke",
+    };
+    let label = grant_label(world, word, g);
     let r = match g.right.parse::<Right>() {
         Err(e) => Err(e.to_string()),
         Ok(right) => {
-            let done = if granting {
-                world
-                    .grant(right, &g.on, g.to.as_deref())
-                    .await
-                    .map(|()| true)
-            } else {
-                world.revoke(right, &g.on, g.to.as_deref()).await
-            };
-            done.map(|had| {
-                if had {
-                    vec![]
+            let to = g.to.as_deref();
+            match verb {
+                Verb::Grant => world.grant(right, &g.on, to).await.map(|()| true),
+                Verb::Deny => world.deny(right, &g.on, to).await.map(|()| true),
+                Verb::Revoke => world.revoke(right, &g.on, to).await,
+            }
+            .map_err(|e| e.message)
+            .and_then(|removed| {
+                if removed {
+                    Ok(vec![])
                 } else {
-                    vec!["there was no such grant".into()]
+                    Err(format!(
+                        "{label}: there is no such permission to remove (nothing was granted or denied there; see `grant` and `deny`)"
+                    ))
                 }
             })
-            .map_err(|e| e.message)
         }
     };
-    let verb = if granting { "grant" } else { "revoke" };
-    StepReport::done(n, grant_label(world, verb, g), r)
+    StepReport::done(n, label, r)
 }
 
-pub async fn grant(world: &World, g: &GrantSpec, n: usize) -> StepReport {
-    permission(world, g, n, true).await
-}
-
-pub async fn revoke(world: &World, g: &GrantSpec, n: usize) -> StepReport {
-    permission(world, g, n, false).await
+/// `block_inheritance` / `restore_inheritance` on an object.
+pub async fn inheritance(world: &World, on: &str, n: usize, blocked: bool) -> StepReport {
+    let label = format!(
+        "{} inheritance on {on}",
+        if blocked { "block" } else { "restore" }
+    );
+    let r = world
+        .set_inheritance_blocked(on, blocked)
+        .await
+        .map(|changed| {
+            if changed {
+                vec![]
+            } else {
+                vec![format!(
+                    "inheritance was already {} there",
+                    if blocked { "blocked" } else { "on" }
+                )]
+            }
+        })
+        .map_err(|e| e.message);
+    StepReport::done(n, label, r)
 }

@@ -149,7 +149,7 @@ impl ExternalDc {
     async fn edit_dacl(
         &mut self,
         on: &str,
-        f: impl FnOnce(&mut Vec<crate::nt_security::Ace>) -> bool,
+        f: impl FnOnce(&mut u16, &mut Vec<crate::nt_security::Ace>) -> bool,
     ) -> Result<bool, AdRefusal> {
         let (entries, _) = self
             .ldap
@@ -184,7 +184,7 @@ impl ExternalDc {
         let dacl = sd
             .dacl
             .get_or_insert_with(|| crate::nt_security::Acl::new(Vec::new()));
-        if !f(&mut dacl.aces) {
+        if !f(&mut sd.control, &mut dacl.aces) {
             return Ok(false);
         }
         dacl.revision = 4;
@@ -209,18 +209,31 @@ impl ExternalDc {
         Ok(true)
     }
 
-    /// Grant `right` on `on` (inherited below) to `to`, as an ACE in `on`'s descriptor.
-    pub async fn grant(&mut self, right: Right, on: &str, to: &str) -> Result<(), AdRefusal> {
-        let ace = crate::directory::security_descriptor::ace_for(right, self.sid(to).await?);
-        self.edit_dacl(on, |aces| {
+    /// Grant `right` on `on` (inherited below) to `to`, as an ACE in `on`'s descriptor;
+    /// with `deny`, a deny ACE, placed first as AD's canonical order has it.
+    pub async fn grant(
+        &mut self,
+        right: Right,
+        on: &str,
+        to: &str,
+        deny: bool,
+    ) -> Result<(), AdRefusal> {
+        let mut ace = crate::directory::security_descriptor::ace_for(right, self.sid(to).await?);
+        if deny {
+            ace = ace.denying();
+        }
+        self.edit_dacl(on, |_, aces| {
             if aces.contains(&ace) {
                 return false;
             }
-            // Explicit ACEs go before inherited ones (canonical order).
-            let at = aces
-                .iter()
-                .position(|a| a.is_inherited())
-                .unwrap_or(aces.len());
+            // Explicit deny ACEs first, explicit allows before inherited ones.
+            let at = if deny {
+                0
+            } else {
+                aces.iter()
+                    .position(|a| a.is_inherited())
+                    .unwrap_or(aces.len())
+            };
             aces.insert(at, ace);
             true
         })
@@ -228,13 +241,39 @@ impl ExternalDc {
         .map(|_| ())
     }
 
-    /// Remove the ACE a grant of `right` on `on` to `to` added; `false` when there was none.
+    /// Remove the ACEs (allow or deny) a grant of `right` on `on` to `to` added; `false`
+    /// when there was none.
     pub async fn revoke(&mut self, right: Right, on: &str, to: &str) -> Result<bool, AdRefusal> {
         let ace = crate::directory::security_descriptor::ace_for(right, self.sid(to).await?);
-        self.edit_dacl(on, |aces| {
+        let deny = ace.clone().denying();
+        self.edit_dacl(on, |_, aces| {
             let before = aces.len();
-            aces.retain(|a| *a != ace);
+            aces.retain(|a| *a != ace && *a != deny);
             aces.len() != before
+        })
+        .await
+    }
+
+    /// Block inheritance on `on` (SE_DACL_PROTECTED, the inherited ACEs removed, as
+    /// "Disable inheritance → Remove all inherited permissions" does) or restore it (the
+    /// DC propagates the parent's ACEs again). `false` when it already was so.
+    pub async fn set_inheritance_blocked(
+        &mut self,
+        on: &str,
+        blocked: bool,
+    ) -> Result<bool, AdRefusal> {
+        use crate::nt_security::control::DACL_PROTECTED;
+        self.edit_dacl(on, |control, aces| {
+            if (*control & DACL_PROTECTED != 0) == blocked {
+                return false;
+            }
+            if blocked {
+                *control |= DACL_PROTECTED;
+                aces.retain(|a| !a.is_inherited());
+            } else {
+                *control &= !DACL_PROTECTED;
+            }
+            true
         })
         .await
     }

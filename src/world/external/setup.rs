@@ -77,7 +77,7 @@ pub(crate) async fn open(
     .map_err(|r| made("creating the connector account", r))?;
     let domain = dc.domain().to_string();
     for right in crate::directory::forest::CONNECTOR_RIGHTS {
-        dc.grant(*right, &domain, &connector_dn)
+        dc.grant(*right, &domain, &connector_dn, false)
             .await
             .map_err(|r| made(&format!("granting {right} on {domain} to"), r))?;
     }
