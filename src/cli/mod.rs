@@ -94,8 +94,13 @@ pub enum Command {
         dir: PathBuf,
     },
     /// Print the JSON Schema of the scenario format (for editors; scenarios name it in a
-    /// `# yaml-language-server: $schema=...` first line).
-    Schema,
+    /// `# yaml-language-server: $schema=...` first line), or with --markdown the format's
+    /// reference generated from it (docs/scenario-format.md).
+    Schema {
+        /// The reference as Markdown: every key, action (with an example) and type.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Serve the embedded AD on its own, for ldapsearch / ldapmodify, until Ctrl-C.
     Directory(Box<DirectoryArgs>),
     /// Keep the whole world running for a homelab — AD, Graph and sign-in, the relay, the
@@ -372,9 +377,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Show { file } => show(&file).await,
         Command::New { name, from, dir } => new::new(&name, from.as_deref(), &dir),
-        Command::Schema => {
-            let schema = writeback_sim::scenario::model::json_schema();
-            println!("{}", serde_json::to_string_pretty(&schema)?);
+        Command::Schema { markdown } => {
+            if markdown {
+                print!("{}", writeback_sim::scenario::model::reference_markdown());
+            } else {
+                let schema = writeback_sim::scenario::model::json_schema();
+                println!("{}", serde_json::to_string_pretty(&schema)?);
+            }
             Ok(Outcome::Ok)
         }
         Command::Directory(args) => directory(*args).await.map(|()| Outcome::Ok),

@@ -98,6 +98,48 @@ impl SchemaClass {
     }
 }
 
+impl SchemaClass {
+    /// The class's DIT content rule as the subschema entry's dITContentRules publishes it:
+    /// the auxiliary classes it allows and what they must and may hold (their superclasses'
+    /// included). `None` for a class that allows none.
+    pub fn content_rule(&self) -> Option<String> {
+        let aux: Vec<&str> = self.auxiliary().collect();
+        if aux.is_empty() {
+            return None;
+        }
+        let (mut must, mut may): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        let mut seen: Vec<&str> = Vec::new();
+        let mut todo: Vec<&str> = aux.clone();
+        while let Some(name) = todo.pop() {
+            if seen.contains(&name) || name == "top" {
+                continue;
+            }
+            seen.push(name);
+            let Some(c) = class(name) else { continue };
+            for (into, from) in [(&mut must, c.must), (&mut may, c.may)] {
+                for a in list(from) {
+                    if !into.contains(&a) {
+                        into.push(a);
+                    }
+                }
+            }
+            todo.push(c.sup);
+        }
+        let mut s = format!(
+            "( {} NAME '{}' AUX ( {} )",
+            self.oid,
+            self.name,
+            aux.join(" $ ")
+        );
+        for (word, names) in [("MUST", must), ("MAY", may)] {
+            if !names.is_empty() {
+                s += &format!(" {word} ({} )", names.join(" $ "));
+            }
+        }
+        Some(s + " )")
+    }
+}
+
 impl SchemaAttr {
     /// The LDAP syntax OID AD publishes for the attribute's attributeSyntax / oMSyntax
     /// (MS-ADTS 3.1.1.2.2.2).

@@ -121,10 +121,14 @@ impl State {
         }
 
         let mut e = Entry::new(dn.clone());
-        e.set("objectClass", super::text_values(class.chain));
+        // Auxiliary classes the structural class allows go after `top`, the structural
+        // chain last (Entry::structural reads the last value).
+        let auxiliary = schema::auxiliary_classes(class, &classes);
+        let mut object_class: Vec<&str> = class.chain.to_vec();
+        object_class.splice(1..1, auxiliary);
+        e.set("objectClass", super::text_values(&object_class));
         let mut password: Option<Vec<u8>> = None;
         let mut pwd_last_set: Option<i64> = None;
-        let mut members: Vec<Vec<u8>> = Vec::new();
         let mut security_descriptor: Option<Vec<u8>> = None;
         for (def, vals) in given {
             match def.name {
@@ -163,9 +167,6 @@ impl State {
                 });
             }
             let vals = self.check_values(def, vals)?;
-            if def.name == "member" {
-                members = vals.clone();
-            }
             e.set(def.name, vals);
         }
         // The naming attribute and name always carry the RDN value.
@@ -193,7 +194,7 @@ impl State {
         }
         // A class whose schema has defaultHidingValue TRUE (container, msDS-Device, …): its
         // objects are created with showInAdvancedViewOnly TRUE (MS-ADTS 3.1.1.5.2.2).
-        if schema::HIDDEN_BY_DEFAULT.contains(&class.name) && !e.has("showInAdvancedViewOnly") {
+        if schema::hidden_by_default(class.name) && !e.has("showInAdvancedViewOnly") {
             e.set_str("showInAdvancedViewOnly", "TRUE");
         }
         for m in class.must {
@@ -253,17 +254,8 @@ impl State {
                 return Err(AdError::InvalidSyntax("nTSecurityDescriptor".into()));
             }
         }
-        let group_dn = dn.to_string();
-        for m in members {
-            if let Some(mid) = std::str::from_utf8(&m)
-                .ok()
-                .and_then(|s| Dn::parse(s).ok())
-                .and_then(|d| self.store.id_by_dn(&d))
-            {
-                self.set_back_link(mid, &group_dn, true);
-            }
-        }
-        Ok(group_dn)
+        self.follow_links(id, &[]);
+        Ok(dn.to_string())
     }
 
     /// What the DC fills in on users, computers and groups.

@@ -1,6 +1,7 @@
 //! Delete (RFC 4511 §4.8): leaves only (66 notAllowedOnNonLeaf) unless the tree-delete
-//! control (1.2.840.113556.1.4.805) is sent; the deleted object leaves every group's
-//! `member` (the group's uSNChanged moves), as AD's link cleanup does.
+//! control (1.2.840.113556.1.4.805) is sent; the deleted object leaves every forward link
+//! that named it (a group's `member`, a device's `managedBy`; that object's uSNChanged
+//! moves), as AD's link cleanup does.
 //! Left out: tombstones and the recycle bin — a deleted object is gone.
 
 use super::access::{ObjectKind, Right};
@@ -46,32 +47,36 @@ impl State {
         Ok(())
     }
 
-    /// Drop every membership that names `id`, in both directions.
+    /// Drop every link that names `id`, in both directions: its DN leaves the forward
+    /// links of the objects its back links name (a group's member, a device's managedBy,
+    /// whose uSNChanged moves), and the back links of what its forward links name.
     fn unlink_everywhere(&mut self, id: EntryId, now: DateTime<Utc>) {
         let Some(e) = self.store.get(id) else { return };
         let dn = e.dn.to_string();
         let dn_norm = e.dn.norm();
-        for group in self.store.linked(id, "memberOf") {
-            if let Some(mut g) = self.store.get(group).cloned() {
-                let kept: Vec<Vec<u8>> = g
-                    .values("member")
-                    .iter()
-                    .filter(|v| {
-                        std::str::from_utf8(v)
-                            .ok()
-                            .and_then(super::dn::norm)
-                            .as_deref()
-                            != Some(dn_norm.as_str())
-                    })
-                    .cloned()
-                    .collect();
-                g.set("member", kept);
-                self.stamp(&mut g, now);
-                self.store.update(g);
+        for (forward, back) in super::schema::links() {
+            for source in self.store.linked(id, back) {
+                if let Some(mut g) = self.store.get(source).cloned() {
+                    let kept: Vec<Vec<u8>> = g
+                        .values(forward)
+                        .iter()
+                        .filter(|v| {
+                            std::str::from_utf8(v)
+                                .ok()
+                                .and_then(super::dn::norm)
+                                .as_deref()
+                                != Some(dn_norm.as_str())
+                        })
+                        .cloned()
+                        .collect();
+                    g.set(forward, kept);
+                    self.stamp(&mut g, now);
+                    self.store.update(g);
+                }
             }
-        }
-        for member in self.store.linked(id, "member") {
-            self.set_back_link(member, &dn, false);
+            for target in self.store.linked(id, forward) {
+                self.set_back_link(back, target, &dn, false);
+            }
         }
     }
 }

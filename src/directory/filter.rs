@@ -78,7 +78,9 @@ impl Matcher<'_> {
         if attr.eq_ignore_ascii_case("nTSecurityDescriptor") {
             return vec![self.st.security_descriptor(e.id)];
         }
-        if attr.eq_ignore_ascii_case("attributeTypes") || attr.eq_ignore_ascii_case("objectClasses")
+        if super::subschema::PUBLISHED_ATTRIBUTES
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(attr))
         {
             let subschema = e
                 .values("objectClass")

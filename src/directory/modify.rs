@@ -9,7 +9,6 @@ use super::access::{ObjectKind, Right};
 use super::ad_error::{AdError, AdResult};
 use super::password_policy::{apply_password, PasswordWrite};
 use super::schema::{self, Writable};
-use super::store::EntryId;
 use super::values::{sam_account_type_of_group, sam_account_type_of_uac, signed32, values_equal};
 use super::{OpContext, Principal, State};
 use crate::clock::to_filetime;
@@ -271,15 +270,9 @@ impl State {
             })?;
         }
         self.stamp(&mut e, now);
-        let before: Vec<EntryId> = self.store.linked(id, "member");
+        let before = self.forward_links(id);
         self.store.update(e);
-        let after: Vec<EntryId> = self.store.linked(id, "member");
-        for m in before.iter().filter(|m| !after.contains(m)) {
-            self.set_back_link(*m, &dn_text, false);
-        }
-        for m in after.iter().filter(|m| !before.contains(m)) {
-            self.set_back_link(*m, &dn_text, true);
-        }
+        self.follow_links(id, &before);
         Ok(())
     }
 }

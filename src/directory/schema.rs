@@ -238,6 +238,25 @@ static ATTR_INDEX: LazyLock<HashMap<String, &'static AttrDef>> = LazyLock::new(|
         .collect()
 });
 
+/// The linked attributes whose back links the directory keeps: every forward link of DN
+/// syntax in the schema whose back link exists (member → memberOf, managedBy →
+/// managedObjects, manager → directReports, …), as (forward, back).
+pub fn links() -> &'static [(&'static str, &'static str)] {
+    static LINKS: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
+        let attrs = &super::ad_schema::AD_SCHEMA.attrs;
+        attrs
+            .iter()
+            .filter(|a| a.attribute_syntax == "2.5.5.1")
+            .filter_map(|a| {
+                let id = a.link_id.filter(|l| l % 2 == 0)?;
+                let back = attrs.iter().find(|b| b.link_id == Some(id + 1))?;
+                Some((a.name, back.name))
+            })
+            .collect()
+    });
+    &LINKS
+}
+
 /// Look an attribute up by any spelling of its name; options such as `;binary` are ignored.
 /// The definitions above win; every other attribute of the AD schema follows its
 /// published syntax and flags ([`super::ad_schema`]).
@@ -246,248 +265,10 @@ pub fn attr(name: &str) -> Option<&'static AttrDef> {
     ATTR_INDEX.get(&base.to_ascii_lowercase()).copied()
 }
 
-/// Attributes that exist only in search results, computed on the fly.
-pub const CONSTRUCTED: &[&str] = &[
-    "msDS-User-Account-Control-Computed",
-    "attributeTypes",
-    "objectClasses",
-];
-
-/// The classes whose schema object has defaultHidingValue TRUE (Windows Server 2016
-/// schema, MS-ADSC): their objects are created with showInAdvancedViewOnly TRUE.
-pub const HIDDEN_BY_DEFAULT: &[&str] = &[
-    "builtinDomain",
-    "configuration",
-    "container",
-    "dMD",
-    "msDS-Device",
-    "msDS-DeviceContainer",
-    "subSchema",
-];
-
-/// A structural class the directory can instantiate.
-#[derive(Debug)]
-pub struct ClassDef {
-    pub name: &'static str,
-    /// objectClass values, most general first, ending with this class.
-    pub chain: &'static [&'static str],
-    /// The naming attribute (`cn`, `ou`, `dc`).
-    pub rdn: &'static str,
-    /// Classes an instance may be created under (possSuperiors).
-    pub superiors: &'static [&'static str],
-    /// Mandatory attributes beyond what the DC fills in.
-    pub must: &'static [&'static str],
-    /// The CN of the default objectCategory under CN=Schema.
-    pub category: &'static str,
-    /// Security principals get an objectSid and a sAMAccountName.
-    pub principal: bool,
-}
-
-const PRINCIPAL_PARENTS: &[&str] = &[
-    "container",
-    "organizationalUnit",
-    "domainDNS",
-    "builtinDomain",
-];
-
-pub static CLASSES: &[ClassDef] = &[
-    ClassDef {
-        name: "domainDNS",
-        chain: &["top", "domain", "domainDNS"],
-        rdn: "dc",
-        superiors: &["domainDNS"],
-        must: &[],
-        category: "Domain-DNS",
-        principal: false,
-    },
-    ClassDef {
-        name: "configuration",
-        chain: &["top", "configuration"],
-        rdn: "cn",
-        superiors: &["domainDNS"],
-        must: &[],
-        category: "Configuration",
-        principal: false,
-    },
-    ClassDef {
-        name: "dMD",
-        chain: &["top", "dMD"],
-        rdn: "cn",
-        superiors: &["configuration"],
-        must: &[],
-        category: "DMD",
-        principal: false,
-    },
-    ClassDef {
-        name: "subSchema",
-        chain: &["top", "subSchema"],
-        rdn: "cn",
-        superiors: &["dMD"],
-        must: &[],
-        category: "SubSchema",
-        principal: false,
-    },
-    ClassDef {
-        name: "builtinDomain",
-        chain: &["top", "builtinDomain"],
-        rdn: "cn",
-        superiors: &["domainDNS"],
-        must: &[],
-        category: "Builtin-Domain",
-        principal: false,
-    },
-    ClassDef {
-        name: "container",
-        chain: &["top", "container"],
-        rdn: "cn",
-        superiors: &[
-            "domainDNS",
-            "container",
-            "organizationalUnit",
-            "configuration",
-        ],
-        must: &[],
-        category: "Container",
-        principal: false,
-    },
-    ClassDef {
-        name: "organizationalUnit",
-        chain: &["top", "organizationalUnit"],
-        rdn: "ou",
-        superiors: &["domainDNS", "organizationalUnit"],
-        must: &[],
-        category: "Organizational-Unit",
-        principal: false,
-    },
-    ClassDef {
-        name: "user",
-        chain: &["top", "person", "organizationalPerson", "user"],
-        rdn: "cn",
-        superiors: PRINCIPAL_PARENTS,
-        must: &[],
-        category: "Person",
-        principal: true,
-    },
-    ClassDef {
-        name: "computer",
-        chain: &["top", "person", "organizationalPerson", "user", "computer"],
-        rdn: "cn",
-        superiors: PRINCIPAL_PARENTS,
-        must: &[],
-        category: "Computer",
-        principal: true,
-    },
-    ClassDef {
-        name: "contact",
-        chain: &["top", "person", "organizationalPerson", "contact"],
-        rdn: "cn",
-        superiors: &["container", "organizationalUnit", "domainDNS"],
-        must: &[],
-        category: "Person",
-        principal: false,
-    },
-    ClassDef {
-        name: "group",
-        chain: &["top", "group"],
-        rdn: "cn",
-        superiors: PRINCIPAL_PARENTS,
-        must: &[],
-        category: "Group",
-        principal: true,
-    },
-    ClassDef {
-        name: "msDS-DeviceContainer",
-        chain: &["top", "msDS-DeviceContainer"],
-        rdn: "cn",
-        superiors: &["domainDNS"],
-        must: &[],
-        category: "ms-DS-Device-Container",
-        principal: false,
-    },
-    ClassDef {
-        name: "msDS-Device",
-        chain: &["top", "msDS-Device"],
-        rdn: "cn",
-        superiors: &["msDS-DeviceContainer"],
-        must: &[
-            "altSecurityIdentities",
-            "displayName",
-            "msDS-DeviceID",
-            "msDS-IsEnabled",
-        ],
-        category: "ms-DS-Device",
-        principal: false,
-    },
-];
-
-/// Abstract classes that may be named in objectClass but never instantiated alone.
-const ABSTRACT: &[&str] = &["top", "domain", "person", "organizationalPerson"];
-
-/// A structural class by name (any case).
-pub fn class(name: &str) -> Option<&'static ClassDef> {
-    CLASSES.iter().find(|c| c.name.eq_ignore_ascii_case(name))
-}
-
-/// True when `name` is a class the schema knows (structural or abstract).
-pub fn is_known_class(name: &str) -> bool {
-    class(name).is_some() || ABSTRACT.iter().any(|a| a.eq_ignore_ascii_case(name))
-}
-
-/// The canonical spelling of a known class name.
-pub fn canonical_class(name: &str) -> Option<&'static str> {
-    class(name).map(|c| c.name).or_else(|| {
-        ABSTRACT
-            .iter()
-            .find(|a| a.eq_ignore_ascii_case(name))
-            .copied()
-    })
-}
-
-/// The most specific structural class among the given objectClass values: the one whose
-/// chain holds all the others. `Ok(None)` when only abstract classes were given; `Err` with
-/// the offending name when a class is unknown or two structural classes conflict.
-pub fn structural_class(values: &[String]) -> Result<Option<&'static ClassDef>, ClassProblem> {
-    let mut best: Option<&'static ClassDef> = None;
-    for v in values {
-        if !is_known_class(v) {
-            return Err(ClassProblem::Unknown(v.clone()));
-        }
-        if let Some(c) = class(v) {
-            best = match best {
-                None => Some(c),
-                Some(b) if c.chain.iter().any(|x| x.eq_ignore_ascii_case(b.name)) => Some(c),
-                Some(b) if b.chain.iter().any(|x| x.eq_ignore_ascii_case(c.name)) => Some(b),
-                Some(b) => return Err(ClassProblem::Conflict(b.name, c.name)),
-            };
-        }
-    }
-    if let Some(b) = best {
-        if let Some(v) = values
-            .iter()
-            .find(|v| !b.chain.iter().any(|x| x.eq_ignore_ascii_case(v)))
-        {
-            return Err(ClassProblem::Conflict(
-                b.name,
-                canonical_class(v).unwrap_or("?"),
-            ));
-        }
-    }
-    Ok(best)
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum ClassProblem {
-    Unknown(String),
-    Conflict(&'static str, &'static str),
-}
-
-/// The objectCategory short names a filter may use: `(objectCategory=person)`.
-pub fn category_for_short_name(name: &str) -> Option<&'static str> {
-    match name.to_ascii_lowercase().as_str() {
-        "person" | "organizationalperson" => Some("Person"),
-        _ => class(name).map(|c| c.category),
-    }
-}
+pub use super::classes::{
+    auxiliary_classes, canonical_class, category_for_short_name, class, hidden_by_default,
+    is_known_class, structural_class, ClassDef, ClassProblem, CLASSES, HIDDEN_BY_DEFAULT,
+};
 
 /// The attributes Exchange's `/PrepareSchema` adds to a forest (ms-Exch-Mail-Nickname,
 /// ms-Exch-Target-Address, ms-Exch-Extension-Attribute-1..15): a forest not prepared for
@@ -503,37 +284,6 @@ pub fn is_exchange(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn finds_the_most_specific_structural_class() {
-        let c =
-            structural_class(&strings(&["top", "person", "organizationalPerson", "user"])).unwrap();
-        assert_eq!(c.unwrap().name, "user");
-        let c = structural_class(&strings(&["computer"])).unwrap();
-        assert_eq!(c.unwrap().name, "computer");
-        assert_eq!(
-            structural_class(&strings(&["top"]))
-                .unwrap()
-                .map(|c| c.name),
-            None
-        );
-    }
-
-    #[test]
-    fn rejects_unknown_and_conflicting_classes() {
-        assert_eq!(
-            structural_class(&strings(&["noSuchClass"])).unwrap_err(),
-            ClassProblem::Unknown("noSuchClass".into())
-        );
-        assert!(matches!(
-            structural_class(&strings(&["user", "group"])),
-            Err(ClassProblem::Conflict(..))
-        ));
-    }
 
     #[test]
     fn attribute_lookup_ignores_case_and_options() {

@@ -14,6 +14,7 @@ struct Published {
     attribute_types: Vec<Vec<u8>>,
     exchange_types: Vec<Vec<u8>>,
     object_classes: Vec<Vec<u8>>,
+    content_rules: Vec<Vec<u8>>,
 }
 
 static PUBLISHED: LazyLock<Published> = LazyLock::new(|| Published {
@@ -33,14 +34,27 @@ static PUBLISHED: LazyLock<Published> = LazyLock::new(|| Published {
         .iter()
         .map(|c| c.description().into_bytes())
         .collect(),
+    content_rules: AD_SCHEMA
+        .classes
+        .iter()
+        .filter(|c| c.category <= 1)
+        .filter_map(|c| c.content_rule())
+        .map(String::into_bytes)
+        .collect(),
 });
 
-/// `attributeTypes` or `objectClasses` of a forest whose schema is (`exchange`) or is not
-/// prepared for Exchange: without it, no Exchange attribute type.
+/// The subschema entry's attributes built from the schema.
+pub const PUBLISHED_ATTRIBUTES: [&str; 3] = ["attributeTypes", "objectClasses", "dITContentRules"];
+
+/// `attributeTypes`, `objectClasses` or `dITContentRules` of a forest whose schema is
+/// (`exchange`) or is not prepared for Exchange: without it, no Exchange attribute type.
 pub fn subschema_of(attr: &str, exchange: bool) -> Vec<Vec<u8>> {
     let p = &*PUBLISHED;
     if attr.eq_ignore_ascii_case("objectClasses") {
         return p.object_classes.clone();
+    }
+    if attr.eq_ignore_ascii_case("dITContentRules") {
+        return p.content_rules.clone();
     }
     if !attr.eq_ignore_ascii_case("attributeTypes") {
         return Vec::new();
@@ -103,6 +117,10 @@ mod tests {
                 "{c}"
             );
         }
+        let rules = text(subschema_of("dITContentRules", false));
+        assert!(rules.iter().any(|r| r.starts_with(
+            "( 1.2.840.113556.1.5.9 NAME 'user' AUX ( msDS-CloudExtensions $ securityPrincipal $ mailRecipient $ shadowAccount $ posixAccount ) MUST ("
+        )), "{rules:?}");
         // What ldapdomaindump filters on, and what the server itself returns.
         for name in ["trustedDomain", "groupPolicyContainer", "msDS-Device"] {
             assert!(

@@ -30,7 +30,7 @@ else
   "$BIN" directory --ldap 127.0.0.1:0 --ldaps 127.0.0.1:0 --write-cert "$WORK/ca.pem" \
     --credentials "$WORK/creds.json" > "$WORK/dir.log" 2>&1 &
   PID=$!
-  for _ in $(seq 100); do grep -q '^ready' "$WORK/dir.log" && break; sleep 0.1; done
+  for _ in $(seq 100); do grep -qs '^ready' "$WORK/dir.log" && break; sleep 0.1; done
   grep -q '^ready' "$WORK/dir.log" || { cat "$WORK/dir.log"; echo "admin-tools: the directory did not start" >&2; exit 1; }
   LDAP=$(sed -n 's/^  ldap:  \(ldap:\/\/[^ ]*\).*/\1/p' "$WORK/dir.log")
   PORT=${LDAP##*:}

@@ -231,3 +231,125 @@ async fn the_subschema_publishes_the_whole_2016_schema_and_the_checks_follow_it(
         "maxPwdAge, 42 days"
     );
 }
+
+#[tokio::test]
+async fn any_structural_class_of_the_schema_can_be_created_with_its_rules() {
+    let dc = Dc::start().await;
+    let mut admin = dc.admin().await;
+    let gpo = "CN={31B2F340-016D-11D2-945F-00C04FB984F9},CN=Users,DC=gntech,DC=me";
+    admin
+        .add(
+            gpo,
+            attrs(&[
+                ("objectClass", &["groupPolicyContainer"]),
+                ("displayName", &["Default Domain Policy"]),
+            ]),
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let e = dc.dir.entry(gpo).unwrap();
+    assert_eq!(
+        e.strs("objectClass").collect::<Vec<_>>(),
+        ["top", "container", "groupPolicyContainer"]
+    );
+    assert_eq!(e.strs("showInAdvancedViewOnly").next(), Some("TRUE"));
+    assert!(e
+        .strs("objectCategory")
+        .next()
+        .unwrap()
+        .starts_with("CN=Group-Policy-Container,CN=Schema"));
+    // Its possible superiors come from the schema: not under a user.
+    let under_user = admin
+        .add(
+            &format!("CN=x,{ALICE}"),
+            attrs(&[("objectClass", &["groupPolicyContainer"])]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(under_user.rc, 64, "{under_user:?}");
+    // A user with an auxiliary class its class allows keeps it in objectClass.
+    let posix = "CN=Pat Posix,CN=Users,DC=gntech,DC=me";
+    admin
+        .add(
+            posix,
+            attrs(&[
+                ("objectClass", &["user", "posixAccount"]),
+                ("uidNumber", &["10001"]),
+            ]),
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let e = dc.dir.entry(posix).unwrap();
+    assert_eq!(
+        e.strs("objectClass").collect::<Vec<_>>(),
+        [
+            "top",
+            "posixAccount",
+            "person",
+            "organizationalPerson",
+            "user"
+        ]
+    );
+    assert!(e.has("objectSid"), "still a security principal");
+    // Only those with the right may create what writeback does not model.
+    let mut hd = dc.bound(HELPDESK, HELPDESK_PW).await;
+    let denied = hd
+        .add(
+            "CN=Nope,OU=Probe,DC=gntech,DC=me",
+            attrs(&[("objectClass", &["groupPolicyContainer"])]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(denied.rc, 50);
+}
+
+#[tokio::test]
+async fn every_linked_attribute_keeps_its_back_link() {
+    let dc = Dc::start().await;
+    let mut admin = dc.admin().await;
+    let ws = "CN=WS-9,OU=Probe,DC=gntech,DC=me";
+    admin
+        .add(
+            ws,
+            attrs(&[
+                ("objectClass", &["computer"]),
+                ("sAMAccountName", &["WS-9$"]),
+                ("managedBy", &[ALICE]),
+            ]),
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let back = |dc: &Dc, dn: &str, attr: &str| -> Vec<String> {
+        dc.dir
+            .entry(dn)
+            .map(|e| e.strs(attr).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(back(&dc, ALICE, "managedObjects"), [ws]);
+    // manager → directReports, changed by a modify.
+    admin
+        .modify(ALICE, replace("manager", HELPDESK))
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    assert_eq!(back(&dc, HELPDESK, "directReports"), [ALICE]);
+    admin
+        .modify(ws, replace("managedBy", HELPDESK))
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    assert!(back(&dc, ALICE, "managedObjects").is_empty());
+    assert_eq!(back(&dc, HELPDESK, "managedObjects"), [ws]);
+    // Deleting the manager clears the forward links that named it.
+    admin.delete(HELPDESK).await.unwrap().success().unwrap();
+    assert!(back(&dc, ALICE, "manager").is_empty());
+    assert!(back(&dc, ws, "managedBy").is_empty());
+}

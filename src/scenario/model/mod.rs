@@ -3,11 +3,13 @@
 //!
 //! This file: the scenario, its world (tenant, directory, engine) and the value types
 //! (attribute values, durations); `steps`: the step actions and their expectations;
-//! `schema`: the format's JSON Schema.
+//! `schema`: the format's JSON Schema; `reference`: the Markdown reference generated from it.
 
+mod reference;
 mod schema;
 mod steps;
 
+pub use reference::markdown as reference_markdown;
 pub use schema::json_schema;
 
 pub use steps::*;
@@ -27,17 +29,25 @@ pub fn from_yaml(text: &str) -> Result<Scenario, serde_saphyr::Error> {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// The scenario's name (the file's path under `scenarios/` when omitted).
     pub name: Option<String>,
+    /// One or two sentences: the symptom, its cause and the fix.
     pub summary: Option<String>,
+    /// The article's row or section the scenario replays, in its words.
     pub case: Option<String>,
+    /// Labels to choose scenarios by (`run --tag`).
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Seeds GUIDs, SIDs, generated names and tracking IDs: same seed, same bytes.
     #[serde(default)]
     pub seed: u64,
+    /// The tenant, the on-premises directory and the engine before the first step.
     #[serde(default)]
     pub world: WorldSpec,
+    /// What people, admins, faults and checks do, in order.
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// What the snapshot holds.
     #[serde(default)]
     pub snapshot: SnapshotSpec,
 }

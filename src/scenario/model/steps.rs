@@ -9,13 +9,17 @@ use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// `update_device: {name, enabled, display_name}`.
+/// `update_device: {name, enabled, display_name, owner}`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDevice {
+    /// The device's display name in Entra ID.
     pub name: String,
+    /// Enable or disable the device (accountEnabled).
     pub enabled: Option<bool>,
+    /// A new display name (a rename).
     pub display_name: Option<String>,
+    /// A new registered owner (a UPN).
     pub owner: Option<String>,
 }
 
@@ -60,7 +64,11 @@ pub enum SyncKind {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// `ok`, `rejected` (the person can correct it) or `failed` (writeback could not be
+    /// done).
     pub outcome: Option<ExpectedOutcome>,
+    /// Text the user-facing message or any detail line contains (`SSPR_0010`, `33008`,
+    /// `data 775`, the article's words).
     pub error: Option<String>,
 }
 
@@ -75,23 +83,31 @@ pub enum ExpectedOutcome {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SsprReset {
+    /// The user's UPN in the tenant.
     pub user: String,
+    /// The password the user chooses.
     pub new_password: String,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    /// The user's UPN in the tenant.
     pub user: String,
+    /// The current password, which AD checks.
     pub old_password: String,
+    /// The new password.
     pub new_password: String,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminReset {
+    /// The user's UPN in the tenant.
     pub user: String,
+    /// The password the admin sets.
     pub new_password: String,
+    /// "Require this user to change their password when they first sign in": pwdLastSet 0.
     #[serde(default)]
     pub force_change_at_next_logon: bool,
 }
@@ -100,6 +116,7 @@ pub struct AdminReset {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserRef {
+    /// The user's UPN in the tenant.
     pub user: String,
 }
 
@@ -109,6 +126,7 @@ pub struct UserRef {
 pub struct SignIn {
     /// A UPN, `GNTECH\\sam` or a DN.
     pub user: String,
+    /// The password the bind tries.
     pub password: String,
 }
 
@@ -146,9 +164,15 @@ pub struct AdModify {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantSpec {
+    /// `reset_password`, `change_password`, `unexpire_password`, `write_pwd_last_set`,
+    /// `write_lockout_time`, `full_control`, or `create_` / `write_` / `delete_` + `user`,
+    /// `computer`, `group`, `device`, `container`, `ou`.
     pub right: String,
+    /// The object the ACE sits on (it is inherited by its subtree).
     #[schemars(extend("format" = "distinguished-name"))]
     pub on: String,
+    /// The account or group (a DN, or a SID such as `S-1-5-11`); the AD DS connector
+    /// account when omitted.
     pub to: Option<String>,
 }
 
@@ -156,6 +180,7 @@ pub struct GrantSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InheritanceSpec {
+    /// The object (usually an OU) whose DACL is protected or unprotected.
     #[schemars(extend("format" = "distinguished-name"))]
     pub on: String,
 }
