@@ -142,7 +142,15 @@ impl ManualClock {
     /// Let time pass without waking anyone (an operation's own latency).
     fn pass(&self, by: Duration) -> DateTime<Utc> {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        *now += by;
+        // Time that would run past what a date can hold stops at its end instead of
+        // panicking.
+        *now = now
+            .checked_add_signed(by)
+            .unwrap_or(if by < Duration::zero() {
+                DateTime::<Utc>::MIN_UTC
+            } else {
+                DateTime::<Utc>::MAX_UTC
+            });
         *now
     }
 }
@@ -219,6 +227,9 @@ mod tests {
             "latency passes time without waking the schedule"
         );
         clock.advance(Duration::zero());
+        // Past the end of representable time: the clock stops there, no panic.
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now_utc(), DateTime::<Utc>::MAX_UTC);
         assert!((&mut sleeper).now_or_never().is_some());
         assert!(
             clock.sleep_until(due).now_or_never().is_some(),

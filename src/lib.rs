@@ -31,6 +31,7 @@ pub mod cloud;
 pub mod directory;
 pub mod engine;
 pub mod fault_proxy;
+pub mod files;
 pub mod https;
 pub mod hybrid_connections;
 pub mod lab;

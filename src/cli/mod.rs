@@ -324,7 +324,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let files = files(paths)?;
             let mut bad = 0;
             for f in &files {
-                let text = match std::fs::read_to_string(f) {
+                let text = match writeback_sim::files::read_text(
+                    f,
+                    writeback_sim::files::SCENARIO_LIMIT,
+                ) {
                     Ok(t) => t,
                     Err(e) => {
                         bad += 1;
@@ -451,8 +454,8 @@ async fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
     let clock = OffsetClock::new(-chrono::Duration::days(30));
     let dir = Directory::new(config, Arc::new(clock.clone())).context("provisioning the forest")?;
     for file in &args.ldif {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let text = writeback_sim::files::read_text(file, writeback_sim::files::LDIF_LIMIT)
+            .with_context(|| format!("reading {}", file.display()))?;
         let n = dir.import_ldif(&text, &file.display().to_string())?;
         println!("imported {n} records from {}", file.display());
     }

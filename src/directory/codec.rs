@@ -57,24 +57,86 @@ impl Decoder for AdCodec {
             ));
         }
         // A whole message that parses as BER: repair its filter, then decode it.
-        let parsed = Parser::new(DEFAULT_MAX_BER_DEPTH)
-            .parse(buf)
-            .ok()
-            .map(|(rest, tag)| (buf.len() - rest.len(), tag));
-        let Some((size, mut tag)) = parsed else {
+        let (size, mut tag) = match Parser::new(DEFAULT_MAX_BER_DEPTH).parse(buf) {
+            Ok((rest, tag)) => (buf.len() - rest.len(), tag),
+            // A header that announces more than the limit is refused now, not after the
+            // bytes arrived (a client could otherwise make each connection hold the limit).
+            Err(ldap3_lber::Err::Incomplete(nom::Needed::Size(more)))
+                if buf.len().saturating_add(more.get()) > self.max_message =>
+            {
+                return Err(too_large(buf.len().saturating_add(more.get())));
+            }
             // Incomplete, or not BER: the inner codec says which.
-            return self.inner.decode(buf);
+            Err(_) => return self.inner.decode(buf).map_err(|_| malformed(buf.len())),
         };
         if size > self.max_message {
-            return Err(io::Error::new(
-                io::ErrorKind::OutOfMemory,
-                "lber request too large",
-            ));
+            return Err(too_large(size));
         }
         buf.advance(size);
+        if !message_id_in_range(&tag) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a {size}-byte message whose messageID is not in 0..2147483647"),
+            ));
+        }
+        if !known_operation(&tag) {
+            // ldap3_proto prints an unknown operation to stdout before refusing it.
+            return Err(malformed(size));
+        }
         repair_search_filter(&mut tag);
-        LdapMsg::try_from(tag).map(Some).map_err(io::Error::other)
+        // The reason only, never the message: a malformed bind carries a password, and a
+        // message's bytes printed whole make a log many times its size.
+        LdapMsg::try_from(tag)
+            .map(Some)
+            .map_err(|_| malformed(size))
     }
+}
+
+fn too_large(size: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        format!("a message of {size} bytes is over the limit"),
+    )
+}
+
+fn malformed(size: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{size} bytes that are not an LDAP message"),
+    )
+}
+
+/// LDAPMessage's messageID is `INTEGER (0 .. maxInt)`, maxInt 2147483647 (RFC 4511
+/// §4.1.1): a longer or negative integer is a protocol error, not an ID to answer under
+/// another value.
+fn message_id_in_range(msg: &StructureTag) -> bool {
+    let PL::C(parts) = &msg.payload else {
+        return false;
+    };
+    match parts.first().map(|t| &t.payload) {
+        Some(PL::P(bytes)) if !bytes.is_empty() && bytes.len() <= 8 => {
+            // Two's complement, big-endian.
+            let first = if bytes[0] & 0x80 != 0 { -1i64 } else { 0 };
+            let value = bytes.iter().fold(first, |v, b| (v << 8) | i64::from(*b));
+            (0..=i64::from(i32::MAX)).contains(&value)
+        }
+        _ => false,
+    }
+}
+
+/// The protocolOp is one of RFC 4511's (an [APPLICATION n] tag of the right form).
+fn known_operation(msg: &StructureTag) -> bool {
+    let PL::C(parts) = &msg.payload else {
+        return false;
+    };
+    let Some(op) = parts.get(1) else { return false };
+    let primitive = matches!(op.payload, PL::P(_));
+    op.class == TagClass::Application
+        && match op.id {
+            2 | 10 | 16 => primitive,
+            0..=15 | 19 | 23..=25 => !primitive,
+            _ => false,
+        }
 }
 
 impl Encoder<LdapMsg> for AdCodec {
@@ -120,6 +182,55 @@ fn escape_binary(t: &mut StructureTag) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decode(bytes: &[u8]) -> Result<Option<LdapMsg>, io::Error> {
+        AdCodec::new(10 * 1024 * 1024).decode(&mut BytesMut::from(bytes))
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_is_refused_before_the_bytes_arrive() {
+        // SEQUENCE with a 4-byte length of 0xFFFFFFF0, and nothing after it yet.
+        let e = decode(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xf0, 0x02]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::OutOfMemory);
+        assert!(e.to_string().contains("over the limit"), "{e}");
+        // Within the limit, an incomplete message waits for more.
+        assert!(decode(&[0x30, 0x82, 0x01, 0x00, 0x02]).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_message_id_outside_0_to_maxint_is_a_protocol_error() {
+        // unbind request (APPLICATION 2, empty) with messageID 2^31 (5 bytes) and -1.
+        for id in [&[0x00u8, 0x80, 0x00, 0x00, 0x00][..], &[0xff][..]] {
+            let mut m = vec![0x30, (2 + id.len() + 2) as u8, 0x02, id.len() as u8];
+            m.extend_from_slice(id);
+            m.extend_from_slice(&[0x42, 0x00]);
+            let e = decode(&m).unwrap_err();
+            assert!(e.to_string().contains("messageID"), "{e}");
+        }
+        let ok = decode(&[0x30, 0x08, 0x02, 0x04, 0x7f, 0xff, 0xff, 0xff, 0x42, 0x00])
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok.msgid, i32::MAX);
+    }
+
+    #[test]
+    fn a_malformed_message_is_described_by_its_size_not_its_bytes() {
+        // A bind request whose fields are wrong, with a password-like octet string.
+        let secret = b"Sup3r!Secret";
+        let mut m = vec![0x30, (3 + 2 + secret.len()) as u8, 0x02, 0x01, 0x01];
+        m.extend_from_slice(&[0x60, secret.len() as u8]);
+        m.extend_from_slice(secret);
+        let e = decode(&m).unwrap_err().to_string();
+        assert!(!e.contains("83") && !e.contains("Secret"), "{e}");
+        assert!(e.contains("bytes that are not an LDAP message"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_operation_is_refused_here_not_printed_by_the_decoder() {
+        // [APPLICATION 30] is no LDAP operation.
+        let e = decode(&[0x30, 0x05, 0x02, 0x01, 0x01, 0x7e, 0x00]).unwrap_err();
+        assert!(e.to_string().contains("not an LDAP message"), "{e}");
+    }
 
     #[test]
     fn marker_values_round_trip_to_octets() {

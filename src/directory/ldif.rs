@@ -208,9 +208,14 @@ pub fn parse(text: &str, source_name: &str) -> Result<Vec<(usize, Record)>, Ldif
             continue;
         }
         let Some((key, rest)) = line.split_once(':') else {
+            // What the line holds is not echoed: a file that is not LDIF at all (a
+            // secret, the environment) would end up on the terminal or in a log.
             return Err(err(
                 n,
-                format!("expected `attribute: value`, found `{line}`"),
+                format!(
+                    "expected `attribute: value`, found a line of {} characters without a colon",
+                    line.chars().count()
+                ),
             ));
         };
         let value = if let Some(b) = rest.strip_prefix(':') {
@@ -434,6 +439,10 @@ mod tests {
         assert!(e.to_string().starts_with("bad.ldif:2:"), "{e}");
         let e = parse("objectClass: user\n", "bad.ldif").unwrap_err();
         assert!(e.to_string().contains("must start with `dn:`"), "{e}");
+        // A file that is not LDIF (the environment, a secret) is not echoed back.
+        let e = parse("PATH=/usr/bin\0TOKEN=s3cr3t\n", "/proc/self/environ").unwrap_err();
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+        assert!(e.to_string().contains("without a colon"), "{e}");
     }
 
     #[test]

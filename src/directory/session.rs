@@ -27,6 +27,9 @@ pub enum Action {
 }
 
 /// A paged search in progress: the entries still to send.
+/// AD's LDAP policy MaxResultSetsPerConn (MS-ADTS 3.1.1.3.4.6), default 10.
+const MAX_RESULT_SETS_PER_CONN: usize = 10;
+
 struct Paged {
     remaining: Vec<EntryId>,
     attrs: Vec<String>,
@@ -392,6 +395,14 @@ impl Session {
                 } else {
                     self.next_cookie += 1;
                     let cookie = self.next_cookie.to_be_bytes().to_vec();
+                    // AD's MaxResultSetsPerConn: at most 10 paged searches are kept per
+                    // connection; the oldest goes (its cookie is then unknown).
+                    while self.paged.len() >= MAX_RESULT_SETS_PER_CONN {
+                        let oldest = self.paged.keys().min().cloned();
+                        if let Some(k) = oldest {
+                            self.paged.remove(&k);
+                        }
+                    }
                     self.paged.insert(
                         cookie.clone(),
                         Paged {

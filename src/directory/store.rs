@@ -200,14 +200,34 @@ impl Store {
 
     /// The DN of the deepest existing ancestor of `dn` (AD's "best match"), or "".
     pub fn best_match(&self, dn: &Dn) -> String {
-        let mut cur = dn.parent();
-        while let Some(d) = cur {
-            if let Some(e) = self.by_dn(&d) {
-                return e.dn.to_string();
+        // The naming context the DN lies in, then down from it to the first missing
+        // ancestor (every entry's parent exists). Walking up from the DN instead
+        // re-normalised every ancestor: quadratic in a DN of thousands of RDNs.
+        let Some(root) = self
+            .roots
+            .iter()
+            .filter_map(|id| self.get(*id))
+            .filter(|r| r.dn.rdns.len() < dn.rdns.len() && dn.is_within(&r.dn))
+            .max_by_key(|r| r.dn.rdns.len())
+        else {
+            return String::new();
+        };
+        let mut best = root.dn.to_string();
+        let mut key = root.dn.norm();
+        let below = dn.rdns.len() - root.dn.rdns.len();
+        for rdn in dn.rdns[1..below].iter().rev() {
+            // As Dn::norm spells each RDN.
+            key = format!(
+                "{}={},{key}",
+                rdn.attr.to_ascii_lowercase(),
+                super::dn::escape_value(&rdn.value.to_lowercase())
+            );
+            match self.by_dn.get(&key).and_then(|id| self.get(*id)) {
+                Some(e) => best = e.dn.to_string(),
+                None => break,
             }
-            cur = d.parent();
         }
-        String::new()
+        best
     }
 
     pub fn children(&self, id: EntryId) -> impl Iterator<Item = EntryId> + '_ {

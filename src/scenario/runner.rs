@@ -32,9 +32,11 @@ pub fn scenario_name(file: &Path, root: &Path) -> String {
 
 pub fn parse(file: &Path) -> Result<Scenario, ScenarioError> {
     let name = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|source| ScenarioError::Read {
-        file: name.clone(),
-        source,
+    let text = crate::files::read_text(file, crate::files::SCENARIO_LIMIT).map_err(|source| {
+        ScenarioError::Read {
+            file: name.clone(),
+            source,
+        }
     })?;
     model::from_yaml(&text).map_err(|e| {
         let (line, column) = e

@@ -114,7 +114,7 @@ async fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), S
     let base_dir = file.parent().unwrap_or(Path::new("."));
     for l in &d.ldif {
         let path: PathBuf = base_dir.join(l);
-        let text = std::fs::read_to_string(&path)
+        let text = crate::files::read_text(&path, crate::files::LDIF_LIMIT)
             .map_err(|e| setup_err(file, format!("ldif {}: {e}", path.display())))?;
         world
             .import_ldif(&text, &path.display().to_string())

@@ -214,6 +214,47 @@ async fn scopes_base_one_and_subtree() {
     assert_eq!((r.1.rc, r.1.matched.as_str()), (32, DOMAIN));
 }
 
+/// AD's MaxResultSetsPerConn (10): an eleventh open paged search makes the oldest
+/// cookie unknown; a connection cannot pile up result sets without end.
+#[tokio::test]
+async fn at_most_ten_paged_searches_stay_open_per_connection() {
+    let dc = Dc::start().await;
+    let mut l = twelve(&dc).await;
+    let mut cookies = Vec::new();
+    for _ in 0..11 {
+        let (_, res) = l
+            .with_controls(PagedControl {
+                size: 1,
+                cookie: Vec::new(),
+            })
+            .search(TWELVE, Scope::OneLevel, "(objectClass=user)", vec!["cn"])
+            .await
+            .unwrap()
+            .success()
+            .unwrap();
+        let ctrl = res
+            .ctrls
+            .iter()
+            .find(|c| matches!(c.0, Some(ControlType::PagedResults)))
+            .unwrap();
+        cookies.push(ctrl.1.parse::<PagedControl>().cookie);
+    }
+    let next = |cookie: Vec<u8>| PagedControl { size: 1, cookie };
+    let oldest = l
+        .with_controls(next(cookies[0].clone()))
+        .search(TWELVE, Scope::OneLevel, "(objectClass=user)", vec!["cn"])
+        .await
+        .unwrap();
+    assert_eq!(oldest.1.rc, 53, "{:?}", oldest.1);
+    assert!(oldest.1.text.contains("unknown paged-results cookie"));
+    let newest = l
+        .with_controls(next(cookies[10].clone()))
+        .search(TWELVE, Scope::OneLevel, "(objectClass=user)", vec!["cn"])
+        .await
+        .unwrap();
+    assert_eq!((newest.1.rc, newest.0.len()), (0, 1));
+}
+
 #[tokio::test]
 async fn paged_results_five_at_a_time_over_twelve() {
     let dc = Dc::start().await;

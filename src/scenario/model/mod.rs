@@ -172,12 +172,34 @@ pub struct GroupSpec {
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateSpec {
-    #[serde(default)]
+    /// Synced users with AD accounts in `OU=Generated Users` (at most 200,000).
+    #[serde(default, deserialize_with = "bounded_count")]
+    #[schemars(range(max = 200_000))]
     pub users: u32,
-    #[serde(default)]
+    /// Hybrid-joined devices the users own (at most 200,000).
+    #[serde(default, deserialize_with = "bounded_count")]
+    #[schemars(range(max = 200_000))]
     pub devices: u32,
-    #[serde(default)]
+    /// Groups, alternating Microsoft 365 and security (at most 200,000).
+    #[serde(default, deserialize_with = "bounded_count")]
+    #[schemars(range(max = 200_000))]
     pub groups: u32,
+}
+
+/// The most of each kind `generate` makes: twice the largest world the benchmarks run,
+/// and a bound on what one file can make the tool allocate.
+pub const MAX_GENERATED: u32 = 200_000;
+
+fn bounded_count<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u64::deserialize(d)?;
+    u32::try_from(n)
+        .ok()
+        .filter(|n| *n <= MAX_GENERATED)
+        .ok_or_else(|| {
+            de::Error::custom(format!(
+                "{n} is too many: `generate` makes at most {MAX_GENERATED} of each kind"
+            ))
+        })
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -340,9 +362,12 @@ pub struct SnapshotSpec {
     pub ad: Option<AttrValue>,
 }
 
-/// A duration written `250ms`, `90s`, `30m`, `2h` or `1d`.
+/// A duration written `250ms`, `90s`, `30m`, `2h` or `1d`, at most 36500d.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Duration(pub std::time::Duration);
+
+/// The longest duration a scenario may write: 36,500 days.
+const MAX_DURATION_MS: u64 = 36_500 * 86_400_000;
 
 impl Duration {
     pub fn parse(s: &str) -> Option<Self> {
@@ -350,14 +375,16 @@ impl Duration {
         let split = s.find(|c: char| !c.is_ascii_digit())?;
         let (n, unit) = s.split_at(split);
         let n: u64 = n.parse().ok()?;
-        let ms = match unit {
-            "ms" => n,
-            "s" => n * 1000,
-            "m" => n * 60_000,
-            "h" => n * 3_600_000,
-            "d" => n * 86_400_000,
+        let per = match unit {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
             _ => return None,
         };
+        // At most a century: a scenario's clock stays a date AD can write.
+        let ms = n.checked_mul(per).filter(|ms| *ms <= MAX_DURATION_MS)?;
         Some(Self(std::time::Duration::from_millis(ms)))
     }
 }
@@ -383,7 +410,7 @@ impl<'de> Deserialize<'de> for Duration {
         let s = String::deserialize(d)?;
         Duration::parse(&s).ok_or_else(|| {
             de::Error::custom(format!(
-                "bad duration `{s}`: write it as 250ms, 90s, 30m, 2h or 1d"
+                "bad duration `{s}`: write it as 250ms, 90s, 30m, 2h or 1d (at most 36500d)"
             ))
         })
     }

@@ -478,6 +478,31 @@ mod tests {
         );
         assert!(Duration::parse("5 minutes").is_none());
         assert!(Duration::parse("s").is_none());
+        // Huge values are refused, not overflowed (a panic before) or wrapped.
+        assert!(Duration::parse("36500d").is_some());
+        assert!(Duration::parse("36501d").is_none());
+        assert!(Duration::parse("99999999999999999d").is_none());
+        assert!(Duration::parse("99999999999999999999999d").is_none());
+        let e = from_yaml("steps:\n  - advance: 213503982334601d\n").unwrap_err();
+        assert!(e.to_string().contains("at most 36500d"), "{e}");
+    }
+
+    #[test]
+    fn generate_is_bounded_where_it_is_written() {
+        for n in ["4000000000", "200001", "99999999999999999999"] {
+            let e = from_yaml(&format!(
+                "world:\n  tenant:\n    generate: {{ users: {n} }}\n"
+            ))
+            .unwrap_err();
+            // Past u64 the YAML reader itself refuses the number.
+            let said = e.to_string();
+            assert!(
+                said.contains("at most 200000") || said.contains("invalid u64"),
+                "{n}: {e}"
+            );
+            assert_eq!(e.location().map(|l| l.line()), Some(3), "{e}");
+        }
+        assert!(from_yaml("world:\n  tenant:\n    generate: { users: 200000 }\n").is_ok());
     }
 
     #[test]
