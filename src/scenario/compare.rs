@@ -321,6 +321,7 @@ mod tests {
             summary: None,
             case: None,
             seed: 0,
+            initial_sync: vec![],
             steps: vec![],
             ad: vec![entry(
                 "CN=Alice Smith,OU=Staff,DC=gntech,DC=me",

@@ -299,6 +299,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case: Option<String>,
     pub seed: u64,
+    /// The initial sync cycle the set-up ran (the wizard's last page): what it imported,
+    /// exported and skipped, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub initial_sync: Vec<String>,
     pub steps: Vec<StepReport>,
     pub ad: Vec<AdEntry>,
     pub runs: Vec<RunShown>,

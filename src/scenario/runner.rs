@@ -185,7 +185,7 @@ pub async fn open_on(
             file: file.display().to_string(),
             source,
         })?;
-    if let Err(e) = super::setup::prepare(&scenario, file, &mut world).await {
+    if let Err(e) = super::setup::prepare(&mut scenario, file, &mut world).await {
         let left = leave_as_found(&world).await;
         world.shutdown().await;
         return Err(match left {
@@ -225,6 +225,7 @@ async fn replay(scenario: &Scenario, name: &str, world: &mut World) -> Replayed 
         summary: scenario.summary.clone(),
         case: scenario.case.clone(),
         seed: scenario.seed,
+        initial_sync: scenario.initial_sync.clone(),
         steps,
         ad: report::changed_entries(&world.ad_state().await, &baseline),
         runs: world.runs_since(mark).iter().map(RunShown::from).collect(),

@@ -97,7 +97,11 @@ pub fn options_on(s: &Scenario, base: WorldOptions) -> WorldOptions {
 }
 
 /// Everything before the first step, on a started world.
-pub async fn prepare(s: &Scenario, file: &Path, world: &mut World) -> Result<(), ScenarioError> {
+pub async fn prepare(
+    s: &mut Scenario,
+    file: &Path,
+    world: &mut World,
+) -> Result<(), ScenarioError> {
     directory(s, file, world).await?;
     for u in &s.world.tenant.users {
         world
@@ -106,7 +110,8 @@ pub async fn prepare(s: &Scenario, file: &Path, world: &mut World) -> Result<(),
             .map_err(|e| setup_err(file, e))?;
     }
     world.begin();
-    engine(s, file, world).await
+    s.initial_sync = engine(s, file, world).await?;
+    Ok(())
 }
 
 async fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), ScenarioError> {
@@ -162,7 +167,13 @@ async fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), S
 /// The engine as the wizard left it, then started, then its initial cycle. A feature the
 /// file asks for and the wizard refuses makes the scenario unusable; a default it refuses
 /// (an unlicensed tenant) is left off.
-async fn engine(s: &Scenario, file: &Path, world: &mut World) -> Result<(), ScenarioError> {
+/// The engine as the wizard leaves it, and what its initial cycle did (the snapshot's
+/// `initial_sync`: the reasons it skipped something included).
+async fn engine(
+    s: &Scenario,
+    file: &Path,
+    world: &mut World,
+) -> Result<Vec<String>, ScenarioError> {
     let e = &s.world.engine;
     if e.password_writeback.unwrap_or(true) {
         let r = world
@@ -222,9 +233,9 @@ async fn engine(s: &Scenario, file: &Path, world: &mut World) -> Result<(), Scen
             .map_err(|e| setup_err(file, format!("cloud_sync: {e}")))?;
     }
     world.start_engine().await;
-    world
+    let summary = world
         .sync(CycleKind::Initial)
         .await
         .map_err(|e| setup_err(file, e))?;
-    Ok(())
+    Ok(super::steps::cycle_notes(world, &summary))
 }

@@ -423,6 +423,11 @@ impl World {
         self.engine_config().device_writeback.is_some()
     }
 
+    /// Is Cloud Sync's group provisioning configured (groups go to AD through it)?
+    pub fn cloud_sync_configured(&self) -> bool {
+        self.engine_config().cloud_sync.is_some()
+    }
+
     /// Get-ADSyncAADCompanyFeature, from the engine.
     pub fn features(&self) -> CompanyFeatures {
         self.engine_config().features()

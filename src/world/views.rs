@@ -241,6 +241,16 @@ impl World {
         )
     }
 
+    /// Does the tenant hold a device (one device writeback would write)?
+    pub fn has_devices(&self) -> bool {
+        !self.tenant.devices().is_empty()
+    }
+
+    /// Does the tenant hold a Microsoft 365 group (one group writeback would write)?
+    pub fn has_microsoft_365_groups(&self) -> bool {
+        self.tenant.groups().iter().any(|g| g.is_unified())
+    }
+
     /// The tenant's groups.
     pub fn cloud_groups(&self, q: &Query) -> Page<GroupRow> {
         let upn = |id: &String| {

@@ -1,23 +1,22 @@
 //! `expect_features`: Get-ADSyncAADCompanyFeature's rows, by the names it prints.
 
-use super::Mismatch;
+use super::{Compared, Mismatch};
 use crate::scenario::report::{self, StepReport};
 use crate::world::World;
 use std::collections::BTreeMap;
 
 pub fn check(world: &World, want: &BTreeMap<String, String>, n: usize) -> StepReport {
     let have = report::features(&world.features());
-    let mismatches = want
-        .iter()
-        .filter_map(|(k, v)| match have.get(k) {
-            Some(h) if h.eq_ignore_ascii_case(v) => None,
-            Some(h) => Some(Mismatch::new(k, v, h)),
-            None => Some(Mismatch::new(
+    let mut c = Compared::default();
+    for (k, v) in want {
+        match have.get(k) {
+            Some(h) => c.saw(k, v, h, h.eq_ignore_ascii_case(v)),
+            None => c.failed(Mismatch::new(
                 k,
                 v,
                 "not a feature Get-ADSyncAADCompanyFeature prints",
             )),
-        })
-        .collect();
-    StepReport::check(n, "expect_features".into(), mismatches)
+        }
+    }
+    c.report(n, "expect_features".into())
 }

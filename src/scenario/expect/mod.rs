@@ -1,8 +1,9 @@
 //! The checks: one file per family — [`ad`] (`expect_ad`: an entry, or a count under a
 //! base), [`runs`] (`expect_run`: the newest run of a profile), [`features`]
 //! (`expect_features`) — and here, `expect:` on an action step (its outcome and error).
-//! A check that fails gives what it checked, what was expected and what was found as
-//! values ([`Mismatch`]).
+//! Every check reports what it compared, passed or not ([`Compared`]: one detail line per
+//! value, `what: found` or `what: expected …, found …`), so a snapshot shows the symptom a
+//! case is about; a check that fails also gives its [`Mismatch`]es.
 
 pub mod ad;
 pub mod features;
@@ -11,6 +12,56 @@ pub mod runs;
 use super::model::{Expect, ExpectedOutcome};
 pub use super::report::Mismatch;
 use super::report::{self, Outcome, StepReport};
+
+/// What one check compared, line by line, and what did not hold.
+#[derive(Debug, Default)]
+pub struct Compared {
+    lines: Vec<String>,
+    mismatches: Vec<Mismatch>,
+}
+
+impl Compared {
+    /// `what` was expected to be `expected` and is `found`; `held` says whether that is
+    /// right (a value may hold without being spelled the same: case, `changed`, …).
+    pub fn saw(
+        &mut self,
+        what: &str,
+        expected: impl std::fmt::Display,
+        found: impl std::fmt::Display,
+        held: bool,
+    ) {
+        let (expected, found) = (expected.to_string(), found.to_string());
+        self.lines.push(if expected == found {
+            format!("{what}: {found}")
+        } else {
+            format!("{what}: {expected} (found {found})")
+        });
+        if !held {
+            self.mismatches.push(Mismatch::new(what, expected, found));
+        }
+    }
+
+    /// A line of its own (`pwdLastSet: changed, X → Y`), and the mismatch when it did not
+    /// hold.
+    pub fn noted(&mut self, line: String, held: bool, miss: impl FnOnce() -> Mismatch) {
+        self.lines.push(line);
+        if !held {
+            self.mismatches.push(miss());
+        }
+    }
+
+    /// A mismatch with nothing else to show (a check that could not look).
+    pub fn failed(&mut self, m: Mismatch) {
+        self.mismatches.push(m);
+    }
+
+    /// The check's step report: passed or failed, and the lines as its detail.
+    pub fn report(self, n: usize, action: String) -> StepReport {
+        let mut r = StepReport::check(n, action, self.mismatches);
+        r.detail = self.lines;
+        r
+    }
+}
 
 /// What an action step's `expect` finds wrong with its report.
 pub fn outcome(exp: &Expect, r: &StepReport, at: &str) -> Vec<Failure> {

@@ -3,7 +3,7 @@
 //! `synchronization`, or a profile by its name — with its status, counts and export errors.
 //! A password run counts one update when it succeeded and one error when it did not.
 
-use super::Mismatch;
+use super::{Compared, Mismatch};
 use crate::scenario::model::ExpectRun;
 use crate::scenario::report::StepReport;
 use crate::world::ad::same_dn;
@@ -34,11 +34,16 @@ pub fn check(world: &World, x: &ExpectRun, n: usize) -> StepReport {
             )],
         );
     };
-    let mut mismatches = Vec::new();
+    let mut c = Compared::default();
+    c.saw(
+        "run",
+        format!("{} at {}", run.profile, run.start),
+        format!("{} at {}", run.profile, run.start),
+        true,
+    );
     if let Some(s) = &x.status {
-        if !run.status.to_string().eq_ignore_ascii_case(s) {
-            mismatches.push(Mismatch::new("status", s, run.status.to_string()));
-        }
+        let got = run.status.to_string();
+        c.saw("status", s, &got, got.eq_ignore_ascii_case(s));
     }
     let password_run = matches!(run.profile, Profile::PasswordSet | Profile::PasswordChange);
     let succeeded = run.status == Status::Success;
@@ -53,9 +58,7 @@ pub fn check(world: &World, x: &ExpectRun, n: usize) -> StepReport {
         ("deletes", x.deletes, run.deletes.unwrap_or(0)),
     ] {
         if let Some(w) = want {
-            if w != got {
-                mismatches.push(Mismatch::new(what, w.to_string(), got.to_string()));
-            }
+            c.saw(what, w, got, w == got);
         }
     }
     if let Some(errors) = &x.errors {
@@ -64,26 +67,18 @@ pub fn check(world: &World, x: &ExpectRun, n: usize) -> StepReport {
         } else {
             run.export_errors.len()
         };
-        if errors.len() != got {
-            mismatches.push(Mismatch::new(
-                "errors",
-                errors.len().to_string(),
-                got.to_string(),
-            ));
-        } else if !password_run {
+        c.saw("errors", errors.len(), got, errors.len() == got);
+        if errors.len() == got && !password_run {
             for (want, got) in errors.iter().zip(&run.export_errors) {
                 if let Some(t) = want.get("type") {
-                    if *t != got.kind.to_string() {
-                        mismatches.push(Mismatch::new("error type", t, got.kind.to_string()));
-                    }
+                    let kind = got.kind.to_string();
+                    c.saw("error type", t, &kind, *t == kind);
                 }
                 if let Some(d) = want.get("dn") {
-                    if !same_dn(d, &got.dn) {
-                        mismatches.push(Mismatch::new("error dn", d, &got.dn));
-                    }
+                    c.saw("error dn", d, &got.dn, same_dn(d, &got.dn));
                 }
             }
         }
     }
-    StepReport::check(n, label, mismatches)
+    c.report(n, label)
 }

@@ -50,6 +50,9 @@ pub struct Scenario {
     /// What the snapshot holds.
     #[serde(default)]
     pub snapshot: SnapshotSpec,
+    /// What the initial sync cycle the set-up ran did (not part of the file).
+    #[serde(skip)]
+    pub initial_sync: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

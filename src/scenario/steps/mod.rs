@@ -6,6 +6,7 @@
 mod cloud;
 mod faults;
 mod onprem;
+pub use onprem::cycle_notes;
 mod people;
 
 use super::expect;

@@ -52,15 +52,52 @@ pub async fn sync(world: &World, kind: SyncKind, n: usize) -> StepReport {
         SyncKind::Delta => (CycleKind::Delta, "sync delta"),
         SyncKind::Initial => (CycleKind::Initial, "sync initial"),
     };
-    let mut r = world
+    let r = world
         .sync(kind)
         .await
         .map_err(|e| e.to_string())
-        .and_then(|s| cycle_detail(&s));
-    if let (Ok(d), false) = (&mut r, world.device_writeback_configured()) {
-        d.push("device writeback is not configured: devices are imported, nothing is exported (Entra Connect wizard → Configure device options)".into());
-    }
+        .and_then(|s| {
+            cycle_detail(&s).map(|mut d| {
+                d.extend(features_off(world));
+                d
+            })
+        });
     StepReport::done(n, label.into(), r)
+}
+
+/// Why a cycle wrote nothing of a kind it imported: the feature is not configured.
+fn features_off(world: &World) -> Vec<String> {
+    let mut out = Vec::new();
+    if !world.device_writeback_configured() && world.has_devices() {
+        out.push("device writeback is not configured: devices are imported, nothing is exported (Entra Connect wizard → Configure device options)".into());
+    }
+    let features = crate::scenario::report::features(&world.features());
+    let off = |name: &str| features.get(name).is_some_and(|v| v == "Disabled");
+    if off("UnifiedGroupWriteback")
+        && !world.cloud_sync_configured()
+        && world.has_microsoft_365_groups()
+    {
+        out.push("group writeback is not enabled: Microsoft 365 groups are imported, none is written to AD (Entra Connect wizard → Optional features → Group writeback)".into());
+    }
+    out
+}
+
+/// A cycle's detail as a `sync` step shows it, for the set-up's initial cycle; nothing
+/// when it found nothing to do and nothing to say.
+pub fn cycle_notes(world: &World, s: &CycleSummary) -> Vec<String> {
+    let quiet = s.import_failed.is_none()
+        && s.imported == (0, 0, 0)
+        && s.exported == (0, 0, 0)
+        && s.export_errors == 0
+        && s.skipped.is_empty()
+        && s.provisioning.is_empty();
+    let off = features_off(world);
+    if quiet && off.is_empty() {
+        return Vec::new();
+    }
+    let mut d = cycle_detail(s).unwrap_or_else(|e| vec![e]);
+    d.extend(off);
+    d
 }
 
 pub async fn restart_engine(world: &mut World, n: usize) -> StepReport {
