@@ -335,7 +335,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                         continue;
                     }
                 };
-                let problems = writeback_sim::scenario::validate::check(&text);
+                let problems = writeback_sim::scenario::validate::check_in(&text, f.parent());
                 if problems.is_empty() {
                     println!("ok      {}", f.display());
                     continue;

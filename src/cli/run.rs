@@ -181,7 +181,17 @@ fn outcome_lines(c: &Checked, paint: &Paint) -> Vec<String> {
             )));
             if let Some(e) = &c.unusable {
                 out.push(format!("       {e}"));
-                if c.rendered.is_none() {
+                // Point to `validate` only when it has something to say about the file:
+                // a failure that can only show at run time is its own explanation.
+                let validate_finds = || {
+                    writeback_sim::files::read_text(&c.file, writeback_sim::files::SCENARIO_LIMIT)
+                        .map(|t| {
+                            !writeback_sim::scenario::validate::check_in(&t, c.file.parent())
+                                .is_empty()
+                        })
+                        .unwrap_or(true)
+                };
+                if c.rendered.is_none() && validate_finds() {
                     out.push(paint.dim(&format!(
                         "       `writeback-sim validate {}` lists every problem in it, with hints",
                         c.file.display()

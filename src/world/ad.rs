@@ -209,6 +209,37 @@ pub fn parse_filter(text: &str) -> Result<LdapFilter, String> {
 
 /// The normalised form of a DN's text (`None` when it is not a DN): two spellings of one DN
 /// (case, spaces, escapes) have the same key, the one [`AdObject::key`] gives.
+/// The DNs a freshly provisioned forest `forest` holds (the DC's own containers, accounts
+/// and groups): the real provisioning, in memory, with no listener.
+pub fn provisioned_dns(forest: &str) -> Vec<String> {
+    let config = crate::directory::DirectoryConfig {
+        forest: forest.to_string(),
+        ..Default::default()
+    };
+    let clock = std::sync::Arc::new(crate::clock::ManualClock::new(chrono::Utc::now()));
+    let Ok(dir) = crate::directory::Directory::new(config, clock) else {
+        return Vec::new();
+    };
+    let st = dir.read();
+    st.store
+        .ids()
+        .filter_map(|id| st.store.get(id))
+        .map(|e| e.dn.to_string())
+        .collect()
+}
+
+/// The DNs an LDIF text's records add, as written; `Err` with the parser's message.
+pub fn ldif_added_dns(text: &str, source: &str) -> Result<Vec<String>, String> {
+    let records = crate::directory::ldif::parse(text, source).map_err(|e| e.to_string())?;
+    Ok(records
+        .into_iter()
+        .filter_map(|(_, r)| match r {
+            crate::directory::ldif::Record::Add { dn, .. } => Some(dn),
+            _ => None,
+        })
+        .collect())
+}
+
 pub fn dn_key(dn: &str) -> Option<String> {
     crate::directory::dn::norm(dn)
 }

@@ -168,7 +168,7 @@ pub async fn permission(world: &World, g: &GrantSpec, n: usize, verb: Verb) -> S
                 Verb::Deny => world.deny(right, &g.on, to).await.map(|()| true),
                 Verb::Revoke => world.revoke(right, &g.on, to).await,
             }
-            .map_err(|e| e.message)
+            .map_err(|e| missing_or(e, &g.on))
             .and_then(|removed| {
                 if removed {
                     Ok(vec![])
@@ -181,6 +181,16 @@ pub async fn permission(world: &World, g: &GrantSpec, n: usize, verb: Verb) -> S
         }
     };
     StepReport::done(n, label, r)
+}
+
+/// A refusal as the step reports it: a missing object named as such (which DN, the
+/// nearest that exists), AD's own words after.
+fn missing_or(e: crate::world::ad::AdRefusal, dn: &str) -> String {
+    if e.code == 32 {
+        format!("`{dn}` does not exist in AD: {}", e.message)
+    } else {
+        e.message
+    }
 }
 
 /// `block_inheritance` / `restore_inheritance` on an object.
@@ -202,6 +212,6 @@ pub async fn inheritance(world: &World, on: &str, n: usize, blocked: bool) -> St
                 )]
             }
         })
-        .map_err(|e| e.message);
+        .map_err(|e| missing_or(e, on));
     StepReport::done(n, label, r)
 }

@@ -5,12 +5,15 @@
 //! parser under serde-saphyr), checked against the format's JSON Schema (the one
 //! `writeback-sim schema` prints, so the two cannot drift apart), and then for what a
 //! schema cannot say: a step naming a user, device or group the world does not have, a
-//! malformed DN or LDAP filter, a password where a reference belongs. Whatever serde
+//! malformed DN or LDAP filter, a DN the world will not hold or outside the forest, a
+//! password where a reference belongs. Whatever serde
 //! itself refuses is reported too, so a file that validates also loads.
 //!
 //! - `tree`: the YAML position tree; `schema`: the JSON Schema check;
-//!   `references`: names the world does not define; `render`: miette output.
+//!   `references`: names the world does not define; `dns`: DNs resolved against the world
+//!   it builds; `render`: miette output.
 
+mod dns;
 mod references;
 mod render;
 mod schema;
@@ -81,6 +84,12 @@ fn quoted_list(words: &[&str]) -> String {
 
 /// Every problem in a scenario file's text, in file order.
 pub fn check(text: &str) -> Vec<Problem> {
+    check_in(text, None)
+}
+
+/// [`check`] for a file in `dir`, whose `ldif:` files are read from there so that the
+/// DNs it names are resolved against everything the world will hold.
+pub fn check_in(text: &str, dir: Option<&std::path::Path>) -> Vec<Problem> {
     let root = match tree::tree(text) {
         Ok(Some(root)) => root,
         Ok(None) => return Vec::new(),
@@ -90,6 +99,7 @@ pub fn check(text: &str) -> Vec<Problem> {
     let checker = schema::Schema { root: &schema };
     let mut problems = checker.check(&root, &schema, "");
     problems.extend(references::references(&root));
+    problems.extend(dns::dns(&root, dir));
     // Whatever serde refuses and the schema let through is still a problem.
     if let Err(e) = model::from_yaml(text) {
         let (line, column) = e
@@ -119,6 +129,56 @@ mod tests {
             .into_iter()
             .map(|p| (p.line, p.column, p.message, p.help))
             .collect()
+    }
+
+    #[test]
+    fn dns_are_resolved_against_the_world_the_file_builds() {
+        let text = r#"world:
+  directory:
+    entries:
+      - { dn: "OU=IT,DC=gntech,DC=me", objectClass: organizationalUnit }
+      - { dn: "OU=Staff,DC=gntech,DC=me", objectClass: organizationalUnit }
+steps:
+  - grant: { right: reset_password, on: "OU=ITT,DC=gntech,DC=me" }
+  - expect_ad: { base: "OU=Staff,DC=gntech,DC=com", filter: "(cn=x)", count: 0 }
+  - block_inheritance: { on: "DC=gntech.DC=me" }
+  - expect_ad: { dn: "CN=PC1,CN=Registered Devices,DC=gntech,DC=me" }
+  - ad: { add: { dn: "OU=New,DC=gntech,DC=me", objectClass: organizationalUnit } }
+  - grant: { right: reset_password, on: "OU=New,DC=gntech,DC=me" }
+  - expect_ad: { dn: "CN=PC1,CN=RegisteredDevices,DC=gntech,DC=me" }
+  - expect_ad: { dn: "CN=Gone,OU=Nowhere,DC=gntech,DC=me", exists: false }
+  - grant: { right: reset_password, on: "CN=Users,DC=gntech,DC=me" }
+"#;
+        let got = messages(text);
+        let on = |line: usize| got.iter().find(|m| m.0 == line).cloned();
+        let grant = on(7).expect("the grant on a missing OU");
+        assert!(
+            grant.2.contains("`OU=ITT,DC=gntech,DC=me` does not exist"),
+            "{grant:?}"
+        );
+        assert_eq!(
+            grant.3.as_deref(),
+            Some("the nearest existing DN is `OU=IT,DC=gntech,DC=me`")
+        );
+        assert!(on(8)
+            .unwrap()
+            .2
+            .contains("outside the forest (DC=gntech,DC=me)"));
+        assert!(on(9).unwrap().2.contains("outside the forest"), "{got:#?}");
+        let device = on(10).unwrap();
+        assert!(
+            device.2.contains("has no parent in this world"),
+            "{device:?}"
+        );
+        assert_eq!(
+            device.3.as_deref(),
+            Some("the nearest existing DN is `CN=RegisteredDevices,DC=gntech,DC=me`")
+        );
+        // What a step adds, the wizard makes, the DC provisions or a check says is absent:
+        // nothing to say.
+        for line in 11..=15 {
+            assert!(on(line).is_none(), "line {line}: {got:#?}");
+        }
     }
 
     #[test]
