@@ -83,6 +83,21 @@ impl Decoder for AdCodec {
             // ldap3_proto prints an unknown operation to stdout before refusing it.
             return Err(malformed(size));
         }
+        if negative_page_size(&tag) {
+            // RFC 2696: size INTEGER (0..maxInt). ldap3_proto would read -1 as 255.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a {size}-byte request whose paged-results size is negative"),
+            ));
+        }
+        if !strings_are_utf8(&tag) {
+            // ldap3_proto would read a non-UTF-8 newSuperior as none at all, and the
+            // request would answer success without moving anything.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a {size}-byte modify-DN request whose newSuperior is not UTF-8"),
+            ));
+        }
         repair_search_filter(&mut tag);
         // The reason only, never the message: a malformed bind carries a password, and a
         // message's bytes printed whole make a log many times its size.
@@ -137,6 +152,63 @@ fn known_operation(msg: &StructureTag) -> bool {
             0..=15 | 19 | 23..=25 => !primitive,
             _ => false,
         }
+}
+
+/// The OID of the simple paged results control (RFC 2696).
+const PAGED_RESULTS: &[u8] = b"1.2.840.113556.1.4.319";
+
+/// Does the message carry a paged-results control whose size is below zero?
+fn negative_page_size(msg: &StructureTag) -> bool {
+    let PL::C(parts) = &msg.payload else {
+        return false;
+    };
+    let Some(PL::C(controls)) = parts
+        .iter()
+        .find(|p| p.class == TagClass::Context && p.id == 0)
+        .map(|c| &c.payload)
+    else {
+        return false;
+    };
+    controls.iter().any(|c| {
+        let PL::C(fields) = &c.payload else {
+            return false;
+        };
+        let oid =
+            matches!(fields.first().map(|f| &f.payload), Some(PL::P(o)) if o == PAGED_RESULTS);
+        let value = fields.iter().skip(1).find_map(|f| match &f.payload {
+            PL::P(v) if f.id == 4 => Some(v),
+            _ => None,
+        });
+        let size = value.and_then(|v| Parser::new(DEFAULT_MAX_BER_DEPTH).parse(v).ok());
+        oid && size.is_some_and(|(_, seq)| match &seq.payload {
+            PL::C(items) => matches!(
+                items.first().map(|i| &i.payload),
+                Some(PL::P(n)) if n.first().is_some_and(|b| b & 0x80 != 0)
+            ),
+            _ => false,
+        })
+    })
+}
+
+/// A modify-DN request's entry, newrdn and newSuperior are LDAPDNs, UTF-8 strings (RFC
+/// 4511 §4.1.3, §4.9).
+fn strings_are_utf8(msg: &StructureTag) -> bool {
+    let PL::C(parts) = &msg.payload else {
+        return true;
+    };
+    let Some(op) = parts.get(1) else { return true };
+    if op.class != TagClass::Application || op.id != 12 {
+        return true;
+    }
+    let PL::C(fields) = &op.payload else {
+        return true;
+    };
+    fields.iter().all(|f| match &f.payload {
+        PL::P(bytes) if f.class != TagClass::Universal || f.id == 4 => {
+            std::str::from_utf8(bytes).is_ok()
+        }
+        _ => true,
+    })
 }
 
 impl Encoder<LdapMsg> for AdCodec {
@@ -230,6 +302,20 @@ mod tests {
         // [APPLICATION 30] is no LDAP operation.
         let e = decode(&[0x30, 0x05, 0x02, 0x01, 0x01, 0x7e, 0x00]).unwrap_err();
         assert!(e.to_string().contains("not an LDAP message"), "{e}");
+    }
+
+    #[test]
+    fn a_modify_dn_with_a_non_utf8_new_superior_is_refused_not_ignored() {
+        // modDN { entry "a", newrdn "b", deleteoldrdn TRUE, [0] newSuperior 0xff }
+        let m = [
+            0x30, 0x11, 0x02, 0x01, 0x01, 0x6c, 0x0c, 0x04, 0x01, b'a', 0x04, 0x01, b'b', 0x01,
+            0x01, 0xff, 0x80, 0x01, 0xff,
+        ];
+        let e = decode(&m).unwrap_err();
+        assert!(e.to_string().contains("newSuperior is not UTF-8"), "{e}");
+        let mut ok = m;
+        ok[18] = b'c';
+        assert!(decode(&ok).unwrap().is_some());
     }
 
     #[test]

@@ -62,16 +62,21 @@ fn first_rdn_value(dn: &str) -> &str {
     rdn.split_once('=').map_or(rdn, |(_, v)| v)
 }
 
+/// What a device export did: counts (adds, updates, deletes), errors, and the objects it
+/// renamed or moved (old DN, new DN).
+pub(super) type DeviceExport = ((u32, u32, u32), Vec<ExportError>, Vec<(String, String)>);
+
 pub(super) async fn export_devices(
     cfg: &EngineConfig,
     dw: &super::config::DeviceWriteback,
     cs: &ConnectorSpace,
-) -> ((u32, u32, u32), Vec<ExportError>) {
+) -> DeviceExport {
     let mut counts = (0, 0, 0);
     let mut errors = Vec::new();
+    let mut renamed = Vec::new();
     let work = cs.lock().devices.pending_work();
     if work.is_empty() {
-        return (counts, errors);
+        return (counts, errors, renamed);
     }
     let mut ad = match AdSession::open(cfg).await {
         Ok(s) => s,
@@ -81,7 +86,7 @@ pub(super) async fn export_devices(
                 dn: dw.container.clone(),
                 detail: f.message,
             });
-            return (counts, errors);
+            return (counts, errors, renamed);
         }
     };
     let container_exists = ad.exists(&dw.container).await.unwrap_or(false);
@@ -141,12 +146,25 @@ pub(super) async fn export_devices(
             _ => Ok(d.dn.clone()),
         };
         match result {
-            Ok(dn) => cs.lock().devices.settle(&id, d.image, dn),
+            Ok(dn) => {
+                note_rename(&mut renamed, d.dn.as_deref(), dn.as_deref());
+                cs.lock().devices.settle(&id, d.image, dn)
+            }
             Err(f) => errors.push(export_error(f, d.dn.clone().or(target_dn))),
         }
     }
     ad.close().await;
-    (counts, errors)
+    (counts, errors, renamed)
+}
+
+/// An object the export left under another DN than it found it: renamed or moved.
+fn note_rename(renamed: &mut Vec<(String, String)>, old: Option<&str>, new: Option<&str>) {
+    if let (Some(old), Some(new)) = (old, new) {
+        // Both come from this engine's own writes: the same spelling unless it changed.
+        if !old.eq_ignore_ascii_case(new) {
+            renamed.push((old.to_string(), new.to_string()));
+        }
+    }
 }
 
 /// What the export does with a cloud group.
@@ -207,6 +225,8 @@ pub(super) struct GroupExport {
     pub errors: Vec<ExportError>,
     pub skipped: Vec<Skipped>,
     pub provisioning: Vec<ProvisioningLog>,
+    /// Groups written under another DN than before (old, new): renamed or moved.
+    pub renamed: Vec<(String, String)>,
 }
 
 /// Cloud Sync's provisioning log row for `object` at `time`.
@@ -255,6 +275,7 @@ pub(super) async fn export_groups(
 ) -> GroupExport {
     let mut counts = (0, 0, 0);
     let (mut errors, mut skipped, mut provisioning) = (Vec::new(), Vec::new(), Vec::new());
+    let mut renamed = Vec::new();
     let work = cs.lock().groups.pending_work();
     if work.is_empty() {
         return GroupExport::default();
@@ -458,7 +479,10 @@ pub(super) async fn export_groups(
             });
         }
         match result {
-            Ok(dn) => cs.lock().groups.settle(&id, Some(img.clone()), Some(dn)),
+            Ok(dn) => {
+                note_rename(&mut renamed, g.dn.as_deref(), Some(&dn));
+                cs.lock().groups.settle(&id, Some(img.clone()), Some(dn))
+            }
             Err(f) => errors.push(export_error(f, g.dn.clone().or(Some(target)))),
         }
     }
@@ -468,6 +492,7 @@ pub(super) async fn export_groups(
         errors,
         skipped,
         provisioning,
+        renamed,
     }
 }
 

@@ -36,6 +36,8 @@ pub struct CycleSummary {
     pub skipped: Vec<Skipped>,
     /// What Cloud Sync's group provisioning did or skipped (its provisioning logs).
     pub provisioning: Vec<ProvisioningLog>,
+    /// Objects the export renamed or moved in AD (old DN, new DN); counted as updates.
+    pub renamed: Vec<(String, String)>,
 }
 
 fn aad_connector(cfg: &EngineConfig) -> String {
@@ -126,10 +128,12 @@ pub async fn run(
     let target = cfg.connector_dn.clone();
     let start = clock.now();
     let (mut counts, mut errors, mut skipped) = ((0, 0, 0), Vec::new(), Vec::new());
+    let mut renamed = Vec::new();
     if let Some(dw) = &cfg.device_writeback {
-        let (c, e) = export_devices(cfg, dw, cs).await;
+        let (c, e, r) = export_devices(cfg, dw, cs).await;
         counts = sum(counts, c);
         errors.extend(e);
+        renamed.extend(r);
     }
     let mut provisioning: Vec<ProvisioningLog> =
         super::export::cloud_sync_without_scope(cfg, start)
@@ -141,7 +145,9 @@ pub async fn run(
         errors.extend(g.errors);
         skipped.extend(g.skipped);
         provisioning.extend(g.provisioning);
+        renamed.extend(g.renamed);
     }
+    summary.renamed = renamed;
     for row in &provisioning {
         history.provisioning(row.clone());
     }

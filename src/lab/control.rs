@@ -3,7 +3,7 @@
 //! needs no token. `writeback-sim lab ctl` is its client.
 //!
 //! - `GET /status`: features, the next cycle, the faults on, how many runs there were, the
-//!   last runs and events;
+//!   last runs and events, and how many saves the lab has completed;
 //! - `POST /faults`: turn faults on (a JSON body like a scenario's `fault:`, durations in
 //!   milliseconds); `DELETE /faults`: lift them all;
 //! - `POST /sync` `{"kind": "delta" | "initial"}`: a sync cycle now, and what it did;
@@ -31,6 +31,8 @@ use tokio_util::sync::CancellationToken;
 struct Control {
     world: Arc<Mutex<World>>,
     token: String,
+    /// How many times the saver has written what changed (the `saves` of /status).
+    saves: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A faults request: what to turn on (absent: leave as it is).
@@ -124,9 +126,14 @@ pub async fn serve(
     listener: TcpListener,
     world: Arc<Mutex<World>>,
     token: String,
+    saves: Arc<std::sync::atomic::AtomicU64>,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    let control = Control { world, token };
+    let control = Control {
+        world,
+        token,
+        saves,
+    };
     let app = Router::new()
         .route("/status", get(status))
         .route("/faults", post(set_faults).delete(clear_faults))
@@ -272,6 +279,9 @@ async fn status(State(c): State<Control>) -> Response {
         "next_cycle": w.next_cycle(),
         "faults": faults_json(&w.faults()),
         "run_count": all_runs.len(),
+        // Completed saves: whatever was acknowledged before a save that started later is
+        // on disk and survives a kill -9.
+        "saves": c.saves.load(std::sync::atomic::Ordering::SeqCst),
         "runs": runs,
         "events": events,
     }))

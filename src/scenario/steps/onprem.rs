@@ -28,6 +28,16 @@ pub(super) fn cycle_detail(s: &CycleSummary) -> Result<Vec<String>, String> {
     if s.export_errors > 0 {
         detail.push(format!("{} export errors", s.export_errors));
     }
+    // A rename or a move is an update to the counts; said as what it is.
+    for (old, new) in &s.renamed {
+        let parent = |dn: &str| dn.split_once(',').map(|(_, p)| p.to_ascii_lowercase());
+        let verb = if parent(old) == parent(new) {
+            "renamed"
+        } else {
+            "moved"
+        };
+        detail.push(format!("{verb} {old} → {new}"));
+    }
     detail.extend(
         s.skipped
             .iter()
@@ -86,6 +96,7 @@ fn features_off(world: &World) -> Vec<String> {
 /// when it found nothing to do and nothing to say.
 pub fn cycle_notes(world: &World, s: &CycleSummary) -> Vec<String> {
     let quiet = s.import_failed.is_none()
+        && s.renamed.is_empty()
         && s.imported == (0, 0, 0)
         && s.exported == (0, 0, 0)
         && s.export_errors == 0
