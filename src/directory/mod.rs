@@ -90,6 +90,11 @@ pub struct DirectoryConfig {
     /// The forest's schema is prepared for Exchange (mailNickname, targetAddress,
     /// extensionAttribute1-15); a fresh forest's is not.
     pub exchange_schema: bool,
+    /// Connections served at once, over every listener (AD's MaxConnections, 5000); never
+    /// more than half the process's file-descriptor limit, so that a flood of idle sockets
+    /// cannot starve the rest of the process (a lab's saver, its other listeners). A
+    /// connection over the cap is closed as soon as it is accepted.
+    pub max_connections: usize,
 }
 
 impl std::fmt::Debug for DirectoryConfig {
@@ -117,6 +122,7 @@ impl Default for DirectoryConfig {
             idle_timeout: Some(std::time::Duration::from_secs(900)),
             handshake_timeout: Some(std::time::Duration::from_secs(10)),
             exchange_schema: false,
+            max_connections: 5000,
         }
     }
 }
@@ -405,6 +411,8 @@ struct Inner {
     /// Bumped whenever the state is locked for writing: tells a saver something may have
     /// changed.
     generation: std::sync::atomic::AtomicU64,
+    /// One permit per connection being served ([`DirectoryConfig::max_connections`]).
+    connections: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -441,12 +449,7 @@ impl Directory {
             exchange_schema: config.exchange_schema,
         };
         let dir = Self {
-            inner: Arc::new(Inner {
-                config,
-                clock,
-                state: RwLock::new(state),
-                generation: Default::default(),
-            }),
+            inner: Arc::new(Inner::new(config, clock, state)),
         };
         forest::provision(&dir)?;
         Ok(dir)

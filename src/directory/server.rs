@@ -41,9 +41,19 @@ pub async fn serve(
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Some(permit) = dir.connection_permit() else {
+                        // At the cap: closed at once, so its descriptor is free again.
+                        tracing::debug!(%peer, "LDAP connection refused: the connection limit is reached");
+                        drop(stream);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     tracing::debug!(%peer, "LDAP connection");
-                    tracker.spawn(connection(dir.clone(), stream, listen.clone(), shutdown.clone()));
+                    let conn = connection(dir.clone(), stream, listen.clone(), shutdown.clone());
+                    tracker.spawn(async move {
+                        conn.await;
+                        drop(permit);
+                    });
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait a moment, keep serving.
@@ -289,5 +299,48 @@ impl Running {
         for t in self.tasks {
             let _ = t.await;
         }
+    }
+}
+
+// The connection cap ([`super::DirectoryConfig::max_connections`]): one permit per
+// connection served, shared by every listener of the directory.
+impl super::Inner {
+    pub(super) fn new(
+        config: super::DirectoryConfig,
+        clock: std::sync::Arc<dyn crate::clock::Clock>,
+        state: super::State,
+    ) -> Self {
+        let cap = config.max_connections.min(descriptor_budget()).max(1);
+        Self {
+            config,
+            clock,
+            state: std::sync::RwLock::new(state),
+            generation: Default::default(),
+            connections: std::sync::Arc::new(tokio::sync::Semaphore::new(cap)),
+        }
+    }
+}
+
+/// Half the soft limit on open files (at least 16): what the directory's connections may
+/// use of it.
+fn descriptor_budget() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    if !ok || limit.rlim_cur == libc::RLIM_INFINITY {
+        return usize::MAX;
+    }
+    usize::try_from(limit.rlim_cur / 2)
+        .unwrap_or(usize::MAX)
+        .max(16)
+}
+
+impl Directory {
+    /// A slot to serve one more connection, or `None` at the cap.
+    pub fn connection_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.connections.clone().try_acquire_owned().ok()
     }
 }

@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DirectorySnapshot {
@@ -273,12 +273,7 @@ impl Directory {
             exchange_schema: config.exchange_schema,
         };
         Ok(Self {
-            inner: Arc::new(Inner {
-                config,
-                clock,
-                state: RwLock::new(state),
-                generation: Default::default(),
-            }),
+            inner: Arc::new(Inner::new(config, clock, state)),
         })
     }
 }

@@ -56,6 +56,54 @@ async fn read_until_closed(s: &mut TcpStream) -> (Vec<u8>, bool) {
 
 const NOTICE_OID: &[u8] = b"1.3.6.1.4.1.1466.20036";
 
+/// Over the connection cap (over every listener) a new connection is closed at once; the
+/// ones being served go on, and a slot that frees up serves the next client.
+#[tokio::test]
+async fn connections_over_the_cap_are_closed_and_the_served_ones_go_on() {
+    let dc = Dc::start_with(DirectoryConfig {
+        max_connections: 2,
+        ..DirectoryConfig::default()
+    })
+    .await;
+    let mut first = dc.admin().await;
+    let _second = dc.admin().await;
+    let hp = dc.ldap_url().trim_start_matches("ldap://").to_string();
+    let mut third = TcpStream::connect(&hp).await.unwrap();
+    let (bytes, closed) = read_until_closed(&mut third).await;
+    assert!(
+        closed && bytes.is_empty(),
+        "the third is closed without a word"
+    );
+    let ldaps = dc.ldaps_url().trim_start_matches("ldaps://").to_string();
+    let mut over_ldaps = TcpStream::connect(&ldaps).await.unwrap();
+    assert!(
+        read_until_closed(&mut over_ldaps).await.1,
+        "the cap covers LDAPS too"
+    );
+    // The served ones still work.
+    let (entries, r) = search(&mut first, PROBE_OU, "(objectClass=user)", &["cn"]).await;
+    assert_eq!((r.rc, entries.len()), (0, 2));
+    // Once one leaves, the next client is served.
+    first.unbind().await.unwrap();
+    let mut served = false;
+    for _ in 0..100 {
+        if let Ok(mut l) = tokio::time::timeout(Duration::from_millis(500), async {
+            let mut l = connect(&dc.ldap_url(), false).await;
+            l.simple_bind(ADMIN_DN, ADMIN_PW).await?.success()?;
+            Ok::<_, ldap3::LdapError>(l)
+        })
+        .await
+        .unwrap_or_else(|_| Err(ldap3::LdapError::EndOfStream))
+        {
+            let _ = l.unbind().await;
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(served, "a freed slot serves the next client");
+}
+
 #[tokio::test]
 async fn undecodable_input_gets_a_protocol_error_notice_and_only_that_connection_closes() {
     let dc = Dc::start().await;
