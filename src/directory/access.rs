@@ -210,7 +210,7 @@ impl State {
         };
         let kind = ObjectKind::of_class(t.structural());
         let sids = self.token_sids(p);
-        let admin = self.is_admin(p);
+        let admin = self.has_admin_sid(&sids);
         for (level, scope) in self.acl_levels(&t.dn).iter().enumerate() {
             for deny in [true, false] {
                 let decided = self.grants.iter().any(|g| {

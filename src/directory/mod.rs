@@ -307,20 +307,19 @@ impl State {
         match p {
             Principal::System => true,
             Principal::Anonymous => false,
-            Principal::Account(_) => {
-                let admin_sids = [
-                    self.domain.sid(rid::ADMINISTRATOR),
-                    self.domain.sid(rid::DOMAIN_ADMINS),
-                    self.domain.sid(rid::ENTERPRISE_ADMINS),
-                ];
-                self.token(p).iter().any(|g| {
-                    self.store
-                        .by_guid(g)
-                        .and_then(|e| e.values("objectSid").first())
-                        .is_some_and(|sid| admin_sids.contains(sid))
-                })
-            }
+            Principal::Account(_) => self.has_admin_sid(&self.token_sids(p)),
         }
+    }
+
+    /// Does a token hold Administrator's, Domain Admins' or Enterprise Admins' SID?
+    pub fn has_admin_sid(&self, sids: &[Vec<u8>]) -> bool {
+        [
+            rid::ADMINISTRATOR,
+            rid::DOMAIN_ADMINS,
+            rid::ENTERPRISE_ADMINS,
+        ]
+        .iter()
+        .any(|r| sids.contains(&self.domain.sid(*r)))
     }
 
     /// The objectGUID of the object a DN names.
@@ -369,12 +368,17 @@ impl State {
         let Some(dn) = self.store.get(id).map(|e| e.dn.to_string()) else {
             return;
         };
+        let now_has: Vec<&'static str> = schema::links()
+            .iter()
+            .filter(|(f, _)| self.store.get(id).is_some_and(|e| e.has(f)))
+            .map(|(f, _)| *f)
+            .collect();
         for (forward, back) in schema::links() {
-            let was: &[EntryId] = before
-                .iter()
-                .find(|(f, _)| f == forward)
-                .map(|(_, v)| v.as_slice())
-                .unwrap_or_default();
+            let was = before.iter().find(|(f, _)| f == forward).map(|(_, v)| v);
+            if was.is_none() && !now_has.contains(forward) {
+                continue; // neither then nor now: nothing to follow
+            }
+            let was: &[EntryId] = was.map(Vec::as_slice).unwrap_or_default();
             let now = self.store.linked(id, forward);
             for t in was.iter().filter(|t| !now.contains(t)) {
                 self.set_back_link(back, *t, &dn, false);
@@ -508,7 +512,8 @@ impl Directory {
         self.add_ace(trustee, right, scope, true)
     }
 
-    fn add_ace(&self, trustee: &str, right: Right, scope: &str, deny: bool) -> AdResult<()> {
+    /// An explicit, inheritable ACE of `right` on `scope` for `trustee`: allow, or `deny`.
+    pub fn add_ace(&self, trustee: &str, right: Right, scope: &str, deny: bool) -> AdResult<()> {
         let mut st = self.write();
         let g = st.grant_for(trustee, right, scope, deny)?;
         if !st.grants.contains(&g) {

@@ -380,7 +380,8 @@ impl World {
         self.ad_modify_embedded(&domain, policy_changes(p))
     }
 
-    /// Grant `right` on `on` (and below) to `to` (a DN; the connector account by default).
+    /// Allow (or `deny`) `right` on `on` and below to `to` (a DN; the connector account
+    /// by default).
     pub(super) fn add_ace_embedded(
         &self,
         right: Right,
@@ -389,12 +390,7 @@ impl World {
         deny: bool,
     ) -> Result<(), AdRefusal> {
         let to = to.map_or_else(|| self.connector_dn(), str::to_string);
-        if deny {
-            self.directory.deny(&to, right, on)?;
-        } else {
-            self.directory.grant(&to, right, on)?;
-        }
-        Ok(())
+        Ok(self.directory.add_ace(&to, right, on, deny)?)
     }
 
     /// Remove a grant; `false` when there was none.

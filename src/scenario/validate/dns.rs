@@ -208,12 +208,7 @@ pub(super) fn dns(root: &Node, base_dir: Option<&Path>) -> Vec<Problem> {
             ));
         }
     };
-    for (i, s) in steps.iter().enumerate() {
-        let Some((action, body)) = s.entries().iter().find(|(k, _)| k.text() != Some("expect"))
-        else {
-            continue;
-        };
-        let action = action.text().unwrap_or_default();
+    for (i, action, body) in super::step_actions(steps) {
         let at = |key: &str| format!("steps[{i}].{action}.{key}");
         let fields: &[(&[&str], Need)] = match action {
             "grant" | "deny" | "revoke" | "block_inheritance" | "restore_inheritance" => {

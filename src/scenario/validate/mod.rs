@@ -65,6 +65,17 @@ pub fn closest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
         .map(|(_, k)| k)
 }
 
+/// Each step's index, action key and body (the `expect` beside it left out).
+fn step_actions(steps: &[tree::Node]) -> impl Iterator<Item = (usize, &str, &tree::Node)> {
+    steps.iter().enumerate().filter_map(|(i, s)| {
+        let (action, body) = s
+            .entries()
+            .iter()
+            .find(|(k, _)| k.text() != Some("expect"))?;
+        Some((i, action.text().unwrap_or_default(), body))
+    })
+}
+
 /// A path for a message: the key path, or "the file" at the top.
 fn where_(path: &str) -> &str {
     if path.is_empty() {

@@ -140,12 +140,7 @@ pub(super) fn references(root: &Node) -> Vec<Problem> {
             }
         }
     }
-    for (i, s) in steps.iter().enumerate() {
-        let Some((action, body)) = s.entries().iter().find(|(k, _)| k.text() != Some("expect"))
-        else {
-            continue;
-        };
-        let action = action.text().unwrap_or_default();
+    for (i, action, body) in super::step_actions(steps) {
         let at = |key: &str| format!("steps[{i}].{action}.{key}");
         // A step that changes or deletes a device or group names one that exists.
         let target = match action {
