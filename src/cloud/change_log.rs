@@ -24,9 +24,19 @@ pub enum Delta<T> {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(
+    from = "Stored<T>",
+    into = "Stored<T>",
+    bound(
+        serialize = "T: Clone + Serialize",
+        deserialize = "T: Logged + Deserialize<'de>"
+    )
+)]
 pub struct ChangeLog<T> {
     /// Objects in creation order.
     objects: Vec<T>,
+    /// objectId, lower-cased → its place in `objects`.
+    position: HashMap<String, usize>,
     /// objectId → the change number of its last change (present or deleted).
     last_change: HashMap<String, u64>,
     /// objectIds deleted.
@@ -34,10 +44,45 @@ pub struct ChangeLog<T> {
     seq: u64,
 }
 
+/// What a saved log holds: everything but the index, which loading rebuilds.
+#[derive(Serialize, Deserialize)]
+struct Stored<T> {
+    objects: Vec<T>,
+    last_change: HashMap<String, u64>,
+    deleted: HashMap<String, u64>,
+    seq: u64,
+}
+
+impl<T: Logged> From<Stored<T>> for ChangeLog<T> {
+    fn from(s: Stored<T>) -> Self {
+        let mut log = Self {
+            objects: s.objects,
+            position: HashMap::new(),
+            last_change: s.last_change,
+            deleted: s.deleted,
+            seq: s.seq,
+        };
+        log.reindex(0);
+        log
+    }
+}
+
+impl<T> From<ChangeLog<T>> for Stored<T> {
+    fn from(l: ChangeLog<T>) -> Self {
+        Self {
+            objects: l.objects,
+            last_change: l.last_change,
+            deleted: l.deleted,
+            seq: l.seq,
+        }
+    }
+}
+
 impl<T> Default for ChangeLog<T> {
     fn default() -> Self {
         Self {
             objects: Vec::new(),
+            position: HashMap::new(),
             last_change: HashMap::new(),
             deleted: HashMap::new(),
             seq: 0,
@@ -52,32 +97,54 @@ impl<T: Logged> ChangeLog<T> {
         let id = o.id().to_string();
         self.deleted.remove(&id);
         self.last_change.insert(id.clone(), self.seq);
-        match self.objects.iter_mut().find(|x| x.id() == id) {
-            Some(x) => *x = o,
-            None => self.objects.push(o),
+        match self.position.get(&id.to_ascii_lowercase()) {
+            Some(&i) if self.objects[i].id() == id => self.objects[i] = o,
+            _ => {
+                self.position
+                    .insert(id.to_ascii_lowercase(), self.objects.len());
+                self.objects.push(o);
+            }
         }
         self.seq
     }
 
     /// Hard-delete; the object, when there was one.
     pub fn delete(&mut self, key: &str) -> Option<T> {
-        let pos = self.objects.iter().position(|o| o.matches(key))?;
+        let pos = self.find(key)?;
         let o = self.objects.remove(pos);
+        self.position.remove(&o.id().to_ascii_lowercase());
+        self.reindex(pos);
         self.seq += 1;
         self.last_change.insert(o.id().to_string(), self.seq);
         self.deleted.insert(o.id().to_string(), self.seq);
         Some(o)
     }
 
+    /// The place of the object `key` designates: by objectId through the index, else the
+    /// first whose other names match.
+    fn find(&self, key: &str) -> Option<usize> {
+        self.position
+            .get(&key.to_ascii_lowercase())
+            .copied()
+            .or_else(|| self.objects.iter().position(|o| o.matches(key)))
+    }
+
+    /// Index the objects from `from` on (after a load, or behind a removal).
+    fn reindex(&mut self, from: usize) {
+        for (i, o) in self.objects.iter().enumerate().skip(from) {
+            self.position.insert(o.id().to_ascii_lowercase(), i);
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&T> {
-        self.objects.iter().find(|o| o.matches(key))
+        self.find(key).map(|i| &self.objects[i])
     }
 
     /// By objectId only (what Graph's `/{id}` paths take).
     pub fn by_id(&self, id: &str) -> Option<&T> {
-        self.objects
-            .iter()
-            .find(|o| o.id().eq_ignore_ascii_case(id))
+        self.position
+            .get(&id.to_ascii_lowercase())
+            .map(|&i| &self.objects[i])
     }
 
     pub fn all(&self) -> &[T] {
@@ -116,13 +183,69 @@ impl<T: Logged> ChangeLog<T> {
                 if self.deleted.contains_key(id) {
                     Some(Delta::Removed(id.clone()))
                 } else {
-                    self.objects
-                        .iter()
-                        .find(|o| o.id() == id)
+                    self.by_id(id)
+                        .filter(|o| o.id() == id.as_str())
                         .cloned()
                         .map(|o| Delta::Present(Box::new(o)))
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    struct Obj {
+        id: String,
+        name: String,
+    }
+
+    impl Logged for Obj {
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn matches(&self, key: &str) -> bool {
+            self.id.eq_ignore_ascii_case(key) || self.name.eq_ignore_ascii_case(key)
+        }
+    }
+
+    fn obj(i: usize) -> Obj {
+        Obj {
+            id: format!("ID-{i}"),
+            name: format!("name {i}"),
+        }
+    }
+
+    #[test]
+    fn lookups_stay_right_after_deletes_and_a_save_and_load() {
+        let mut log = ChangeLog::default();
+        for i in 0..5 {
+            log.put(obj(i));
+        }
+        assert_eq!(log.delete("name 1").map(|o| o.id), Some("ID-1".into()));
+        // The objects behind the deleted one moved up: each is still found by its id.
+        for i in [0, 2, 3, 4] {
+            assert_eq!(log.by_id(&format!("id-{i}")), Some(&obj(i)));
+            assert_eq!(log.get(&format!("NAME {i}")), Some(&obj(i)));
+        }
+        assert_eq!(log.by_id("ID-1"), None);
+        // A replaced object keeps its place in creation order.
+        log.put(Obj {
+            name: "renamed".into(),
+            ..obj(3)
+        });
+        let ids: Vec<_> = log.all().iter().map(|o| o.id.clone()).collect();
+        assert_eq!(ids, ["ID-0", "ID-2", "ID-3", "ID-4"]);
+
+        // What a lab saves has no index; loading builds it again.
+        let saved = serde_json::to_value(&log).unwrap();
+        assert!(saved.get("position").is_none(), "{saved}");
+        let loaded: ChangeLog<Obj> = serde_json::from_value(saved).unwrap();
+        assert_eq!(loaded.get("renamed").map(|o| o.id.as_str()), Some("ID-3"));
+        assert_eq!(loaded.by_id("id-4"), Some(&obj(4)));
+        assert_eq!(loaded.changes(0, loaded.seq()).len(), 5);
     }
 }

@@ -238,6 +238,11 @@ static ATTR_INDEX: LazyLock<HashMap<String, &'static AttrDef>> = LazyLock::new(|
         .collect()
 });
 
+/// The same by the schema's own spelling: what nearly every lookup uses, without
+/// lower-casing a copy of the name first.
+static ATTR_EXACT: LazyLock<HashMap<&'static str, &'static AttrDef>> =
+    LazyLock::new(|| ATTR_INDEX.values().map(|a| (a.name, *a)).collect());
+
 /// The linked attributes whose back links the directory keeps: every forward link of DN
 /// syntax in the schema whose back link exists (member → memberOf, managedBy →
 /// managedObjects, manager → directReports, …), as (forward, back).
@@ -262,7 +267,10 @@ pub fn links() -> &'static [(&'static str, &'static str)] {
 /// published syntax and flags ([`super::ad_schema`]).
 pub fn attr(name: &str) -> Option<&'static AttrDef> {
     let base = name.split(';').next().unwrap_or(name);
-    ATTR_INDEX.get(&base.to_ascii_lowercase()).copied()
+    ATTR_EXACT
+        .get(base)
+        .or_else(|| ATTR_INDEX.get(&base.to_ascii_lowercase()))
+        .copied()
 }
 
 pub use super::classes::{

@@ -206,13 +206,10 @@ impl Directory {
                             .map_err(|why| err(format!("entry `{}`, {name}: {why}", e.dn))),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                entry.attrs.insert(
-                    def.name,
-                    Attr {
-                        name: def.name,
-                        values,
-                    },
-                );
+                entry.attrs.insert(Attr {
+                    name: def.name,
+                    values,
+                });
             }
             let hash = |h: &str| {
                 unhex(h).ok_or_else(|| {

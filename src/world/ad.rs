@@ -65,7 +65,7 @@ pub struct PasswordPolicy {
 
 /// An entry as read back.
 #[derive(Debug, Clone)]
-pub struct AdObject(Entry);
+pub struct AdObject(std::sync::Arc<Entry>);
 
 impl AdObject {
     /// An entry a real DC returned (attribute names in any case): the attributes the schema
@@ -83,7 +83,7 @@ impl AdObject {
             }
         }
         e.id = e.int("uSNCreated").unwrap_or(0).max(0) as u64;
-        Self(e)
+        Self(std::sync::Arc::new(e))
     }
 
     pub fn dn(&self) -> String {
@@ -424,7 +424,9 @@ impl World {
 
     /// The entry `dn` (any DN form the DC takes), if it exists.
     pub(super) fn ad_entry_embedded(&self, dn: &str) -> Option<AdObject> {
-        self.directory.entry(dn).map(AdObject)
+        self.directory
+            .entry(dn)
+            .map(|e| AdObject(std::sync::Arc::new(e)))
     }
 
     /// How many entries under `base` (subtree) match the RFC 4515 `filter`.
@@ -442,7 +444,7 @@ impl World {
         self.ad_select(base, filter, |st, ids| {
             ids.iter()
                 .take(limit)
-                .filter_map(|id| st.store.get(*id).cloned().map(AdObject))
+                .filter_map(|id| st.store.shared(*id).map(AdObject))
                 .collect()
         })
     }
@@ -475,7 +477,7 @@ impl World {
                 .store
                 .all()
                 .into_iter()
-                .filter_map(|id| st.store.get(id).cloned().map(AdObject))
+                .filter_map(|id| st.store.shared(id).map(AdObject))
                 .collect(),
         }
     }

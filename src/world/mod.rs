@@ -540,5 +540,9 @@ impl World {
         if let Some(dc) = self.dc.take() {
             dc.shutdown().await;
         }
+        // Freeing a large world (100,000 entries, the tenant, the connector space) takes
+        // seconds nobody needs to wait for: its listeners are closed, nothing is left to
+        // save, so another thread frees it while the caller goes on.
+        std::thread::spawn(move || drop(self));
     }
 }

@@ -1,0 +1,72 @@
+//! Linked attributes: a forward link (member, managedBy, manager, …) and the back link the
+//! DC keeps on what it names (memberOf, managedObjects, directReports, …).
+
+use super::store::EntryId;
+use super::{dn, schema, State};
+
+impl State {
+    /// Add `source_dn` to (or remove it from) the back link `back` (memberOf,
+    /// managedObjects, …) of `target`. Back links are not replicated, so no USN moves.
+    pub fn set_back_link(&mut self, back: &str, target: EntryId, source_dn: &str, present: bool) {
+        let Some(e) = self.store.get_mut_unindexed(target) else {
+            return;
+        };
+        let mut vals = e.take(back);
+        // Back-link values are written only here and by a rename, both from an entry's own
+        // DN as `Dn` prints it: two ASCII spellings name the same entry when they match but
+        // for case; only other text needs the normal form.
+        let gnorm = std::cell::OnceCell::new();
+        let same = |v: &[u8]| {
+            if v.is_ascii() && source_dn.is_ascii() {
+                v.eq_ignore_ascii_case(source_dn.as_bytes())
+            } else {
+                std::str::from_utf8(v).ok().and_then(dn::norm)
+                    == *gnorm.get_or_init(|| dn::norm(source_dn))
+            }
+        };
+        vals.retain(|v| !same(v));
+        if present {
+            vals.push(source_dn.as_bytes().to_vec());
+        }
+        e.set(back, vals);
+    }
+
+    /// After entry `id` was added or changed (`before`: what its forward links named
+    /// then), bring the back links of what they name now and named before up to date.
+    pub fn follow_links(&mut self, id: EntryId, before: &[(&'static str, Vec<EntryId>)]) {
+        let Some(dn) = self.store.get(id).map(|e| e.dn.to_string()) else {
+            return;
+        };
+        let now_has: Vec<&'static str> = schema::links()
+            .iter()
+            .filter(|(f, _)| self.store.get(id).is_some_and(|e| e.has(f)))
+            .map(|(f, _)| *f)
+            .collect();
+        for (forward, back) in schema::links() {
+            let was = before.iter().find(|(f, _)| f == forward).map(|(_, v)| v);
+            if was.is_none() && !now_has.contains(forward) {
+                continue; // neither then nor now: nothing to follow
+            }
+            let was: &[EntryId] = was.map(Vec::as_slice).unwrap_or_default();
+            let now = self.store.linked(id, forward);
+            for t in was.iter().filter(|t| !now.contains(t)) {
+                self.set_back_link(back, *t, &dn, false);
+            }
+            for t in now.iter().filter(|t| !was.contains(t)) {
+                self.set_back_link(back, *t, &dn, true);
+            }
+        }
+    }
+
+    /// What the forward links of entry `id` name, for [`State::follow_links`].
+    pub fn forward_links(&self, id: EntryId) -> Vec<(&'static str, Vec<EntryId>)> {
+        let Some(e) = self.store.get(id) else {
+            return Vec::new();
+        };
+        schema::links()
+            .iter()
+            .filter(|(f, _)| e.has(f))
+            .map(|(f, _)| (*f, self.store.linked(id, f)))
+            .collect()
+    }
+}
