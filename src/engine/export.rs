@@ -62,21 +62,49 @@ fn first_rdn_value(dn: &str) -> &str {
     rdn.split_once('=').map_or(rdn, |(_, v)| v)
 }
 
-/// What a device export did: counts (adds, updates, deletes), errors, and the objects it
-/// renamed or moved (old DN, new DN).
-pub(super) type DeviceExport = ((u32, u32, u32), Vec<ExportError>, Vec<(String, String)>);
+/// What a device export did.
+#[derive(Default)]
+pub(super) struct DeviceExport {
+    /// (adds, updates, deletes).
+    pub(super) counts: (u32, u32, u32),
+    pub(super) errors: Vec<ExportError>,
+    /// Objects renamed or moved (old DN, new DN).
+    pub(super) renamed: Vec<(String, String)>,
+    /// Objects updated (DN after the export, the attributes written).
+    pub(super) updated: Vec<(String, Vec<String>)>,
+}
+
+/// The attributes whose values differ between two images of an object, by name.
+fn changed_attributes(
+    old: &std::collections::BTreeMap<&'static str, Vec<Vec<u8>>>,
+    new: &std::collections::BTreeMap<&'static str, Vec<Vec<u8>>>,
+) -> Vec<String> {
+    let mut names: Vec<&str> = old
+        .keys()
+        .chain(new.keys())
+        .copied()
+        .filter(|k| old.get(k) != new.get(k))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.into_iter().map(String::from).collect()
+}
 
 pub(super) async fn export_devices(
     cfg: &EngineConfig,
     dw: &super::config::DeviceWriteback,
     cs: &ConnectorSpace,
 ) -> DeviceExport {
-    let mut counts = (0, 0, 0);
-    let mut errors = Vec::new();
-    let mut renamed = Vec::new();
+    let mut out = DeviceExport::default();
+    let DeviceExport {
+        counts,
+        errors,
+        renamed,
+        updated,
+    } = &mut out;
     let work = cs.lock().devices.pending_work();
     if work.is_empty() {
-        return (counts, errors, renamed);
+        return out;
     }
     let mut ad = match AdSession::open(cfg).await {
         Ok(s) => s,
@@ -86,7 +114,7 @@ pub(super) async fn export_devices(
                 dn: dw.container.clone(),
                 detail: f.message,
             });
-            return (counts, errors, renamed);
+            return out;
         }
     };
     let container_exists = ad.exists(&dw.container).await.unwrap_or(false);
@@ -122,6 +150,10 @@ pub(super) async fn export_devices(
             (Some(img), Some(old), Some(dn)) => {
                 let old_owner = owner_of(&mut ad, &domain, &mut owners, old).await;
                 let new_owner = owner_of(&mut ad, &domain, &mut owners, img).await;
+                let written = changed_attributes(
+                    &old.attributes(dw.class, old_owner.as_ref()),
+                    &img.attributes(dw.class, new_owner.as_ref()),
+                );
                 devices::update(
                     &mut ad,
                     dn,
@@ -132,6 +164,9 @@ pub(super) async fn export_devices(
                 .await
                 .map(|dn| {
                     counts.1 += 1;
+                    if !written.is_empty() {
+                        updated.push((dn.clone(), written));
+                    }
                     Some(dn)
                 })
             }
@@ -147,14 +182,14 @@ pub(super) async fn export_devices(
         };
         match result {
             Ok(dn) => {
-                note_rename(&mut renamed, d.dn.as_deref(), dn.as_deref());
+                note_rename(renamed, d.dn.as_deref(), dn.as_deref());
                 cs.lock().devices.settle(&id, d.image, dn)
             }
             Err(f) => errors.push(export_error(f, d.dn.clone().or(target_dn))),
         }
     }
     ad.close().await;
-    (counts, errors, renamed)
+    out
 }
 
 /// An object the export left under another DN than it found it: renamed or moved.

@@ -38,6 +38,9 @@ pub struct CycleSummary {
     pub provisioning: Vec<ProvisioningLog>,
     /// Objects the export renamed or moved in AD (old DN, new DN); counted as updates.
     pub renamed: Vec<(String, String)>,
+    /// Devices the export updated (DN, the attributes it wrote: a device renamed in the
+    /// cloud keeps its DN — its CN is the device ID — and changes displayName).
+    pub updated: Vec<(String, Vec<String>)>,
 }
 
 fn aad_connector(cfg: &EngineConfig) -> String {
@@ -130,10 +133,11 @@ pub async fn run(
     let (mut counts, mut errors, mut skipped) = ((0, 0, 0), Vec::new(), Vec::new());
     let mut renamed = Vec::new();
     if let Some(dw) = &cfg.device_writeback {
-        let (c, e, r) = export_devices(cfg, dw, cs).await;
-        counts = sum(counts, c);
-        errors.extend(e);
-        renamed.extend(r);
+        let d = export_devices(cfg, dw, cs).await;
+        counts = sum(counts, d.counts);
+        errors.extend(d.errors);
+        renamed.extend(d.renamed);
+        summary.updated = d.updated;
     }
     let mut provisioning: Vec<ProvisioningLog> =
         super::export::cloud_sync_without_scope(cfg, start)

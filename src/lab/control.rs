@@ -201,6 +201,8 @@ pub(crate) fn cycle_json(s: &CycleSummary) -> Value {
         "export_errors": s.export_errors,
         "import_failed": s.import_failed,
         "skipped": s.skipped.iter().map(|x| json!({"object": x.object, "reason": x.reason})).collect::<Vec<_>>(),
+        "renamed": s.renamed.iter().map(|(old, new)| json!({"old": old, "new": new})).collect::<Vec<_>>(),
+        "updated": s.updated.iter().map(|(dn, attrs)| json!({"dn": dn, "attributes": attrs})).collect::<Vec<_>>(),
     })
 }
 

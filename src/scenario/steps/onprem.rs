@@ -38,6 +38,9 @@ pub(super) fn cycle_detail(s: &CycleSummary) -> Result<Vec<String>, String> {
         };
         detail.push(format!("{verb} {old} → {new}"));
     }
+    for (dn, attrs) in &s.updated {
+        detail.push(format!("updated {dn}: {}", attrs.join(", ")));
+    }
     detail.extend(
         s.skipped
             .iter()
