@@ -57,6 +57,10 @@ pub enum Command {
         /// whose report is not byte-identical every time.
         #[arg(long, default_value_t = 1, value_name = "N")]
         repeat: u32,
+        /// Stop a scenario that has not finished after this many seconds of wall-clock
+        /// time and report it as not finished (0: no limit).
+        #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+        timeout: u64,
         #[command(flatten)]
         directory: ExternalDirectoryArgs,
         /// With --directory: run each scenario on the embedded AD too (expectations and
@@ -289,6 +293,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             ci,
             accept,
             repeat,
+            timeout,
             directory,
             compare,
         } => {
@@ -298,6 +303,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::Invalid);
             }
             let mut opts = run::RunOptions::new(jobs, junit, ci, repeat);
+            opts.timeout = (timeout > 0).then(|| std::time::Duration::from_secs(timeout));
             if let Some(target) = directory.target()? {
                 if accept || repeat > 1 {
                     anyhow::bail!("--accept and --repeat compare the embedded AD's reports: they do not go with --directory (a real DC assigns its own GUIDs, SIDs and times)");

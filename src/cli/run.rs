@@ -26,6 +26,9 @@ pub struct RunOptions {
     pub directory: Option<writeback_sim::world::external::DirectoryTarget>,
     /// `--compare`: each scenario on the embedded AD too, the AD parts compared.
     pub compare: bool,
+    /// `--timeout`: a scenario still running after this long (wall clock) is stopped and
+    /// reported as not finished.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl RunOptions {
@@ -40,6 +43,7 @@ impl RunOptions {
             fancy: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             directory: None,
             compare: false,
+            timeout: None,
         }
     }
 }
@@ -257,12 +261,20 @@ async fn run_once(files: &[PathBuf], opts: &RunOptions, out: &Out, paint: &Paint
             let file = f.clone();
             let directory = opts.directory.clone();
             let compare = opts.compare;
-            let checked = tokio::spawn(async move {
+            let mut checked = tokio::spawn(async move {
                 suite::run_and_check(&f, mode, directory.as_ref(), compare).await
             });
-            match checked.await {
-                Ok(c) => c,
-                Err(e) => panicked(&file, &e.to_string()),
+            let finished = match opts.timeout {
+                Some(limit) => tokio::time::timeout(limit, &mut checked).await.ok(),
+                None => Some((&mut checked).await),
+            };
+            match finished {
+                Some(Ok(c)) => c,
+                Some(Err(e)) => panicked(&file, &e.to_string()),
+                None => {
+                    checked.abort();
+                    timed_out(&file, opts.timeout.unwrap_or_default())
+                }
             }
         })
         .buffered(opts.jobs);
@@ -280,6 +292,18 @@ async fn run_once(files: &[PathBuf], opts: &RunOptions, out: &Out, paint: &Paint
 fn panicked(file: &Path, why: &str) -> Checked {
     Checked {
         unusable: Some(format!("internal error: {why}")),
+        ..Checked::new(file, false)
+    }
+}
+
+/// The result of a scenario stopped by `--timeout`.
+fn timed_out(file: &Path, limit: std::time::Duration) -> Checked {
+    Checked {
+        unusable: Some(format!(
+            "did not finish within {} s of wall-clock time and was stopped; a step waiting on something that never answers (a DC, a listener) is the usual cause — run it alone with RUST_LOG=debug to see which, or allow more with --timeout SECONDS (0: no limit)",
+            limit.as_secs_f64()
+        )),
+        elapsed: limit,
         ..Checked::new(file, false)
     }
 }

@@ -343,7 +343,6 @@ impl State {
             Err(AdError::InsufficientAccess)
         }
     }
-
 }
 
 /// A handle on one embedded directory; cheap to clone, shared by every connection.

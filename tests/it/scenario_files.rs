@@ -629,3 +629,41 @@ fn discovery_does_not_follow_a_link_back_up_the_tree() {
     let found = writeback_sim::scenario::suite::discover(&t.0.join("scenarios")).unwrap();
     assert_eq!(found, vec![demo.join("a.yaml")]);
 }
+
+/// `run --timeout N` stops a scenario still running after N seconds of wall-clock time,
+/// reports it as not finished (exit 2, in JUnit too) and goes on with the others.
+#[test]
+fn a_scenario_past_the_timeout_is_stopped_and_reported_and_the_run_goes_on() {
+    let dir = std::env::temp_dir().join(format!("wbsim-timeout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Tens of thousands of devices written back one LDAP add at a time: far longer than
+    // a second in a debug build.
+    std::fs::write(
+        dir.join("slow.yaml"),
+        "summary: slow\nworld:\n  tenant:\n    generate: { users: 10, devices: 60000 }\n  engine:\n    device_writeback: true\nsteps:\n  - sync: delta\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("fast.yaml"),
+        "summary: fast\nsteps:\n  - advance: 1m\n",
+    )
+    .unwrap();
+    let junit = dir.join("junit.xml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_writeback-sim"))
+        .args(["run", "--timeout", "1", "--junit"])
+        .arg(&junit)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    // The other scenario ran to its end (its first snapshot is written as pending).
+    assert!(text.contains("pending fast"), "{text}");
+    assert!(
+        text.contains("did not finish within 1 s of wall-clock time and was stopped"),
+        "{text}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("did not finish within 1 s"), "{xml}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
