@@ -9,9 +9,9 @@ use std::collections::HashMap;
 pub trait Logged: Clone {
     /// The objectId.
     fn id(&self) -> &str;
-    /// Does `key` (objectId, or another name people use for it) designate this object?
-    fn matches(&self, key: &str) -> bool {
-        self.id().eq_ignore_ascii_case(key)
+    /// Other names people use for it (a display name, a deviceId), any case.
+    fn aliases(&self) -> Vec<&str> {
+        Vec::new()
     }
 }
 
@@ -37,6 +37,8 @@ pub struct ChangeLog<T> {
     objects: Vec<T>,
     /// objectId, lower-cased → its place in `objects`.
     position: HashMap<String, usize>,
+    /// Another name, lower-cased → the places of the objects known by it, in order.
+    alias: HashMap<String, Vec<usize>>,
     /// objectId → the change number of its last change (present or deleted).
     last_change: HashMap<String, u64>,
     /// objectIds deleted.
@@ -58,11 +60,12 @@ impl<T: Logged> From<Stored<T>> for ChangeLog<T> {
         let mut log = Self {
             objects: s.objects,
             position: HashMap::new(),
+            alias: HashMap::new(),
             last_change: s.last_change,
             deleted: s.deleted,
             seq: s.seq,
         };
-        log.reindex(0);
+        log.reindex();
         log
     }
 }
@@ -83,6 +86,7 @@ impl<T> Default for ChangeLog<T> {
         Self {
             objects: Vec::new(),
             position: HashMap::new(),
+            alias: HashMap::new(),
             last_change: HashMap::new(),
             deleted: HashMap::new(),
             seq: 0,
@@ -97,42 +101,76 @@ impl<T: Logged> ChangeLog<T> {
         let id = o.id().to_string();
         self.deleted.remove(&id);
         self.last_change.insert(id.clone(), self.seq);
-        match self.position.get(&id.to_ascii_lowercase()) {
-            Some(&i) if self.objects[i].id() == id => self.objects[i] = o,
+        let i = match self.position.get(&id.to_ascii_lowercase()) {
+            Some(&i) if self.objects[i].id() == id => {
+                self.unalias(i);
+                self.objects[i] = o;
+                i
+            }
             _ => {
-                self.position
-                    .insert(id.to_ascii_lowercase(), self.objects.len());
+                let i = self.objects.len();
+                self.position.insert(id.to_ascii_lowercase(), i);
                 self.objects.push(o);
+                i
+            }
+        };
+        self.add_aliases(i);
+        self.seq
+    }
+
+    /// Index the other names of the object at `i`.
+    fn add_aliases(&mut self, i: usize) {
+        for a in self.objects[i].aliases() {
+            let places = self.alias.entry(a.to_ascii_lowercase()).or_default();
+            if let Err(at) = places.binary_search(&i) {
+                places.insert(at, i);
             }
         }
-        self.seq
+    }
+
+    /// Forget the other names of the object at `i`.
+    fn unalias(&mut self, i: usize) {
+        for a in self.objects[i].aliases() {
+            let key = a.to_ascii_lowercase();
+            if let Some(places) = self.alias.get_mut(&key) {
+                places.retain(|p| *p != i);
+                if places.is_empty() {
+                    self.alias.remove(&key);
+                }
+            }
+        }
     }
 
     /// Hard-delete; the object, when there was one.
     pub fn delete(&mut self, key: &str) -> Option<T> {
         let pos = self.find(key)?;
         let o = self.objects.remove(pos);
-        self.position.remove(&o.id().to_ascii_lowercase());
-        self.reindex(pos);
+        // Every place behind it moved: index again (deletes are rare).
+        self.reindex();
         self.seq += 1;
         self.last_change.insert(o.id().to_string(), self.seq);
         self.deleted.insert(o.id().to_string(), self.seq);
         Some(o)
     }
 
-    /// The place of the object `key` designates: by objectId through the index, else the
-    /// first whose other names match.
+    /// The place of the object `key` designates: by objectId, else the first known by
+    /// that other name.
     fn find(&self, key: &str) -> Option<usize> {
+        let key = key.to_ascii_lowercase();
         self.position
-            .get(&key.to_ascii_lowercase())
+            .get(&key)
+            .or_else(|| self.alias.get(&key).and_then(|p| p.first()))
             .copied()
-            .or_else(|| self.objects.iter().position(|o| o.matches(key)))
     }
 
-    /// Index the objects from `from` on (after a load, or behind a removal).
-    fn reindex(&mut self, from: usize) {
-        for (i, o) in self.objects.iter().enumerate().skip(from) {
-            self.position.insert(o.id().to_ascii_lowercase(), i);
+    /// Build the indexes from the objects (after a load or a removal).
+    fn reindex(&mut self) {
+        self.position.clear();
+        self.alias.clear();
+        for i in 0..self.objects.len() {
+            self.position
+                .insert(self.objects[i].id().to_ascii_lowercase(), i);
+            self.add_aliases(i);
         }
     }
 
@@ -207,8 +245,8 @@ mod tests {
         fn id(&self) -> &str {
             &self.id
         }
-        fn matches(&self, key: &str) -> bool {
-            self.id.eq_ignore_ascii_case(key) || self.name.eq_ignore_ascii_case(key)
+        fn aliases(&self) -> Vec<&str> {
+            vec![&self.name]
         }
     }
 
@@ -239,13 +277,25 @@ mod tests {
         });
         let ids: Vec<_> = log.all().iter().map(|o| o.id.clone()).collect();
         assert_eq!(ids, ["ID-0", "ID-2", "ID-3", "ID-4"]);
+        assert_eq!(log.get("name 3"), None, "the old name is forgotten");
+        // Two objects known by one name: the first created answers to it.
+        log.put(Obj {
+            name: "name 4".into(),
+            ..obj(9)
+        });
+        assert_eq!(log.get("Name 4").map(|o| o.id.as_str()), Some("ID-4"));
+        log.delete("ID-4");
+        assert_eq!(log.get("name 4").map(|o| o.id.as_str()), Some("ID-9"));
 
         // What a lab saves has no index; loading builds it again.
         let saved = serde_json::to_value(&log).unwrap();
         assert!(saved.get("position").is_none(), "{saved}");
         let loaded: ChangeLog<Obj> = serde_json::from_value(saved).unwrap();
         assert_eq!(loaded.get("renamed").map(|o| o.id.as_str()), Some("ID-3"));
-        assert_eq!(loaded.by_id("id-4"), Some(&obj(4)));
-        assert_eq!(loaded.changes(0, loaded.seq()).len(), 5);
+        assert_eq!(
+            loaded.by_id("id-9").map(|o| o.name.as_str()),
+            Some("name 4")
+        );
+        assert_eq!(loaded.changes(0, loaded.seq()).len(), 6);
     }
 }

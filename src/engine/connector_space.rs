@@ -8,7 +8,7 @@ use super::groups::GroupImage;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 /// One cloud object in the connector space.
@@ -44,6 +44,12 @@ pub(super) struct Partition<I> {
     pub(super) delta_link: Option<String>,
     pub(super) resume_link: Option<String>,
     pub(super) objects: BTreeMap<String, CsObject<I>>,
+    /// The objects that may differ from what AD holds: every object whose image or export
+    /// changed since an export last looked, so a delta of 100 changes on 100,000 devices
+    /// looks at 100 of them. `None`: not known (a connector space just loaded, a bulk
+    /// change), every object is looked at.
+    #[serde(skip)]
+    dirty: Option<BTreeSet<String>>,
 }
 
 impl<I> Default for Partition<I> {
@@ -52,6 +58,7 @@ impl<I> Default for Partition<I> {
             delta_link: None,
             resume_link: None,
             objects: BTreeMap::new(),
+            dirty: Some(BTreeSet::new()),
         }
     }
 }
@@ -64,34 +71,69 @@ impl<I: PartialEq> Partition<I> {
         self.objects.values_mut().for_each(|d| d.seen = false);
     }
 
+    /// Object `id`'s image or export changed.
+    pub(super) fn touch(&mut self, id: &str) {
+        if let Some(d) = &mut self.dirty {
+            d.insert(id.to_string());
+        }
+    }
+
+    /// Any object may have changed: the next export looks at every one.
+    pub(super) fn touch_all(&mut self) {
+        self.dirty = None;
+    }
+
+    /// The objects that may differ from AD, in objectId order.
+    fn candidates(&self) -> Box<dyn Iterator<Item = (&String, &CsObject<I>)> + '_> {
+        match &self.dirty {
+            Some(ids) => Box::new(ids.iter().filter_map(|k| self.objects.get_key_value(k))),
+            None => Box::new(self.objects.iter()),
+        }
+    }
+
     /// An export wrote `written` (`None`: deleted it) and the object is now `dn`.
     pub(super) fn settle(&mut self, id: &str, written: Option<I>, dn: Option<String>) {
-        if let Some(entry) = self.objects.get_mut(id) {
-            entry.exported = written;
-            entry.dn = dn;
-            entry.retired = false;
-            if entry.image.is_none() && entry.exported.is_none() {
-                self.objects.remove(id);
+        let Some(entry) = self.objects.get_mut(id) else {
+            return;
+        };
+        entry.exported = written;
+        entry.dn = dn;
+        entry.retired = false;
+        let in_line = entry.image == entry.exported;
+        if entry.image.is_none() && entry.exported.is_none() {
+            self.objects.remove(id);
+        }
+        match &mut self.dirty {
+            // What AD holds is what the cloud has: nothing left to look at.
+            Some(d) if in_line => {
+                d.remove(id);
             }
+            Some(d) => {
+                d.insert(id.to_string());
+            }
+            None => {}
         }
     }
 
     /// Work for an export: the objects whose image differs from what AD holds.
-    pub(super) fn pending_work(&self) -> Vec<(String, CsObject<I>)>
+    pub(super) fn pending_work(&mut self) -> Vec<(String, CsObject<I>)>
     where
         I: Clone,
     {
-        self.objects
-            .iter()
+        let work: Vec<(String, CsObject<I>)> = self
+            .candidates()
             .filter(|(_, d)| d.image != d.exported)
             .map(|(k, d)| (k.clone(), d.clone()))
-            .collect()
+            .collect();
+        // Nothing else differs from AD now: only these are left to look at.
+        self.dirty = Some(work.iter().map(|(k, _)| k.clone()).collect());
+        work
     }
 
     /// (adds, updates, deletes) imported but not yet in AD.
     pub(super) fn pending(&self) -> (u32, u32, u32) {
         let mut c = (0, 0, 0);
-        for d in self.objects.values() {
+        for (_, d) in self.candidates() {
             match d.pending_export() {
                 Some("add") => c.0 += 1,
                 // In AD already, but to be written again in full (rescoped, re-enabled).
@@ -260,9 +302,8 @@ impl ConnectorSpace {
     pub fn pending(&self) -> usize {
         self.read()
             .devices
-            .objects
-            .values()
-            .filter(|d| d.image != d.exported)
+            .candidates()
+            .filter(|(_, d)| d.image != d.exported)
             .count()
     }
 
@@ -271,7 +312,9 @@ impl ConnectorSpace {
     /// `v1_enabled`: v1 is on now, so groups it was about to delete (turned off and on
     /// again before an export ran) are kept and rewritten instead.
     pub fn rescope_groups(&self, v1_enabled: bool) {
-        for g in self.lock().groups.objects.values_mut() {
+        let mut st = self.lock();
+        st.groups.touch_all();
+        for g in st.groups.objects.values_mut() {
             if g.dn.is_none() {
                 g.exported = None;
             }
@@ -284,7 +327,9 @@ impl ConnectorSpace {
     /// Group writeback v1 was turned off: the groups it wrote are deleted by the next
     /// export (the wizard sets the Full Import / Full Sync flags).
     pub fn retire_v1_groups(&self) {
-        for g in self.lock().groups.objects.values_mut() {
+        let mut st = self.lock();
+        st.groups.touch_all();
+        for g in st.groups.objects.values_mut() {
             if g.dn.is_some() && g.image.as_ref().is_some_and(|i| i.unified) {
                 g.exported = None;
                 g.retired = true;
@@ -360,6 +405,7 @@ mod tests {
             unified: true,
             ..GroupImage::default()
         };
+        cs.lock().groups.touch_all();
         cs.lock().groups.objects.insert(
             "g1".into(),
             CsObject {
@@ -385,5 +431,51 @@ mod tests {
         // v1 back on before an export: rewritten in place, not deleted.
         cs.rescope_groups(true);
         assert_eq!(cs.lock().groups.pending(), (0, 1, 0));
+    }
+
+    fn image(id: &str, name: &str) -> GroupImage {
+        GroupImage {
+            object_id: id.into(),
+            display_name: name.into(),
+            ..GroupImage::default()
+        }
+    }
+
+    /// An export looks only at what changed since the last one, and finds every change —
+    /// also after the connector space is saved and loaded (which forgets what changed).
+    #[test]
+    fn an_export_finds_every_change_and_only_those() {
+        let mut p: Partition<GroupImage> = Partition::default();
+        for i in 0..5 {
+            let id = format!("g{i}");
+            p.objects.entry(id.clone()).or_default().image = Some(image(&id, "G"));
+            p.touch(&id);
+        }
+        let work = p.pending_work();
+        assert_eq!(work.len(), 5);
+        for (id, d) in work {
+            p.settle(&id, d.image, Some(format!("CN={id}")));
+        }
+        assert_eq!(p.pending_work().len(), 0);
+        assert_eq!(
+            p.dirty.as_ref().map(BTreeSet::len),
+            Some(0),
+            "nothing to look at"
+        );
+
+        // One renamed in the cloud: the next export has it, and it alone.
+        p.objects.get_mut("g3").unwrap().image = Some(image("g3", "Renamed"));
+        p.touch("g3");
+        let work: Vec<String> = p.pending_work().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(work, ["g3"]);
+
+        // Saved and loaded: every object is looked at again, and the change is still found.
+        let loaded: Partition<GroupImage> =
+            serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
+        assert!(loaded.dirty.is_none());
+        let mut loaded = loaded;
+        let work: Vec<String> = loaded.pending_work().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(work, ["g3"]);
+        assert_eq!(loaded.pending(), (0, 1, 0));
     }
 }

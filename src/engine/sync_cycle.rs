@@ -239,12 +239,15 @@ async fn import<I: CloudObject>(graph: &GraphClient, cs: &ConnectorSpace, full: 
         p.resume_link = None;
         p.delta_link = body["@odata.deltaLink"].as_str().map(str::to_string);
         if full {
-            for d in p.objects.values_mut() {
+            let mut gone = Vec::new();
+            for (id, d) in p.objects.iter_mut() {
                 if !d.seen && d.image.is_some() {
                     d.image = None;
                     counts.2 += 1;
+                    gone.push(id.clone());
                 }
             }
+            gone.iter().for_each(|id| p.touch(id));
         }
         return Imported {
             counts,
@@ -267,6 +270,7 @@ fn apply_item<I: CloudObject>(
             if d.image.take().is_some() {
                 counts.2 += 1;
             }
+            p.touch(id);
         }
         return;
     }
@@ -282,4 +286,5 @@ fn apply_item<I: CloudObject>(
         Some(_) => {}
     }
     d.image = Some(image);
+    p.touch(id);
 }

@@ -203,8 +203,8 @@ impl Logged for CloudGroup {
     }
 
     /// Groups are also known by their display name.
-    fn matches(&self, key: &str) -> bool {
-        self.id.eq_ignore_ascii_case(key) || self.display_name.eq_ignore_ascii_case(key)
+    fn aliases(&self) -> Vec<&str> {
+        vec![&self.display_name]
     }
 }
 
@@ -220,9 +220,7 @@ impl Logged for CloudDevice {
     }
 
     /// Devices are also known by their deviceId and display name.
-    fn matches(&self, key: &str) -> bool {
-        self.id.eq_ignore_ascii_case(key)
-            || self.device_id.eq_ignore_ascii_case(key)
-            || self.display_name.eq_ignore_ascii_case(key)
+    fn aliases(&self) -> Vec<&str> {
+        vec![&self.device_id, &self.display_name]
     }
 }
