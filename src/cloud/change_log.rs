@@ -101,7 +101,8 @@ impl<T: Logged> ChangeLog<T> {
         let id = o.id().to_string();
         self.deleted.remove(&id);
         self.last_change.insert(id.clone(), self.seq);
-        let i = match self.position.get(&id.to_ascii_lowercase()) {
+        let key = id.to_ascii_lowercase();
+        let i = match self.position.get(&key) {
             Some(&i) if self.objects[i].id() == id => {
                 self.unalias(i);
                 self.objects[i] = o;
@@ -109,7 +110,7 @@ impl<T: Logged> ChangeLog<T> {
             }
             _ => {
                 let i = self.objects.len();
-                self.position.insert(id.to_ascii_lowercase(), i);
+                self.position.insert(key, i);
                 self.objects.push(o);
                 i
             }

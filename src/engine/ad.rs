@@ -207,14 +207,15 @@ impl AdSession {
     /// Bring the entry `dn` in line with what it should be: rename it (in place) when its
     /// CN is not `cn`, then replace the attributes whose values differ between `before`
     /// and `after`; attributes that went away are replaced with no values. objectClass and
-    /// sAMAccountName are never rewritten. Returns the (possibly new) DN.
+    /// sAMAccountName are never rewritten. Returns the (possibly new) DN and the
+    /// attributes it replaced, by name.
     pub async fn converge(
         &mut self,
         dn: &str,
         cn: &str,
         before: &Attrs,
         after: &Attrs,
-    ) -> Result<String, AdFailure> {
+    ) -> Result<(String, Vec<&'static str>), AdFailure> {
         let rdn = format!("CN={}", ldap3::dn_escape(cn));
         let mut dn = dn.to_string();
         if !dn.starts_with(&format!("{rdn},")) {
@@ -226,7 +227,7 @@ impl AdSession {
             .keys()
             .filter(|k| !after.contains_key(*k))
             .map(|k| (*k, Vec::new()));
-        let changed: Vec<(&str, Vec<Vec<u8>>)> = after
+        let changed: Vec<(&'static str, Vec<Vec<u8>>)> = after
             .iter()
             .filter(|(k, v)| {
                 // values are a set: compared without regard to order
@@ -241,10 +242,12 @@ impl AdSession {
             .map(|(k, v)| (*k, v.clone()))
             .chain(gone)
             .collect();
+        let mut written: Vec<&'static str> = changed.iter().map(|(k, _)| *k).collect();
+        written.sort_unstable();
         if !changed.is_empty() {
             self.replace(&dn, changed).await?;
         }
-        Ok(dn)
+        Ok((dn, written))
     }
 
     /// Rename in place (new RDN, same parent).

@@ -265,14 +265,15 @@ pub async fn add(
     Ok(dn)
 }
 
-/// Bring the AD object in line with the device; returns its (possibly new) DN.
+/// Bring the AD object in line with the device; returns its (possibly new) DN and the
+/// attributes written.
 pub async fn update(
     ad: &mut AdSession,
     dn: &str,
     class: DeviceClass,
     old: (&DeviceImage, Option<&Owner>),
     new: (&DeviceImage, Option<&Owner>),
-) -> Result<String, AdFailure> {
+) -> Result<(String, Vec<&'static str>), AdFailure> {
     let ((old, old_owner), (new, new_owner)) = (old, new);
     ad.converge(
         dn,

@@ -71,23 +71,7 @@ pub(super) struct DeviceExport {
     /// Objects renamed or moved (old DN, new DN).
     pub(super) renamed: Vec<(String, String)>,
     /// Objects updated (DN after the export, the attributes written).
-    pub(super) updated: Vec<(String, Vec<String>)>,
-}
-
-/// The attributes whose values differ between two images of an object, by name.
-fn changed_attributes(
-    old: &std::collections::BTreeMap<&'static str, Vec<Vec<u8>>>,
-    new: &std::collections::BTreeMap<&'static str, Vec<Vec<u8>>>,
-) -> Vec<String> {
-    let mut names: Vec<&str> = old
-        .keys()
-        .chain(new.keys())
-        .copied()
-        .filter(|k| old.get(k) != new.get(k))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names.into_iter().map(String::from).collect()
+    pub(super) updated: Vec<(String, Vec<&'static str>)>,
 }
 
 pub(super) async fn export_devices(
@@ -150,10 +134,6 @@ pub(super) async fn export_devices(
             (Some(img), Some(old), Some(dn)) => {
                 let old_owner = owner_of(&mut ad, &domain, &mut owners, old).await;
                 let new_owner = owner_of(&mut ad, &domain, &mut owners, img).await;
-                let written = changed_attributes(
-                    &old.attributes(dw.class, old_owner.as_ref()),
-                    &img.attributes(dw.class, new_owner.as_ref()),
-                );
                 devices::update(
                     &mut ad,
                     dn,
@@ -162,7 +142,7 @@ pub(super) async fn export_devices(
                     (img, new_owner.as_ref()),
                 )
                 .await
-                .map(|dn| {
+                .map(|(dn, written)| {
                     counts.1 += 1;
                     if !written.is_empty() {
                         updated.push((dn.clone(), written));

@@ -361,6 +361,7 @@ pub async fn v1_update(
         &new.0.v1_attributes(new.1),
     )
     .await
+    .map(|(dn, _)| dn)
 }
 
 /// Provision a group with Cloud Sync: matched by its anchor
@@ -395,7 +396,7 @@ pub async fn cloud_sync_provision(
         Some(dn) => {
             // What AD holds is read back, so the match writes only what differs.
             let before = ad.read_attrs(&dn, after.keys().copied()).await?;
-            let dn = ad.converge(&dn, &cn, &before, &after).await?;
+            let (dn, _) = ad.converge(&dn, &cn, &before, &after).await?;
             Ok((dn, false))
         }
     }

@@ -40,7 +40,7 @@ pub struct CycleSummary {
     pub renamed: Vec<(String, String)>,
     /// Devices the export updated (DN, the attributes it wrote: a device renamed in the
     /// cloud keeps its DN — its CN is the device ID — and changes displayName).
-    pub updated: Vec<(String, Vec<String>)>,
+    pub updated: Vec<(String, Vec<&'static str>)>,
 }
 
 fn aad_connector(cfg: &EngineConfig) -> String {
