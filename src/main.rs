@@ -24,11 +24,12 @@ fn main() -> ExitCode {
     } else {
         "error,ldap3_proto=off"
     };
+    // Whatever is asked, the libraries that print message contents stay at debug or less.
+    let spec = std::env::var("WRITEBACK_SIM_LOG").unwrap_or_else(|_| default_filter.into());
+    let filter = tracing_subscriber::EnvFilter::try_new(cli::log::capped(&spec))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WRITEBACK_SIM_LOG")
-                .unwrap_or_else(|_| default_filter.into()),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     cli::prepare_environment(&cli);

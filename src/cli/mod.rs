@@ -10,6 +10,7 @@ use writeback_sim::scenario::{runner, suite};
 use writeback_sim::tls::TlsMaterial;
 
 mod lab;
+pub mod log;
 mod new;
 mod run;
 use clap::{Parser, Subcommand};

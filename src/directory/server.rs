@@ -36,6 +36,9 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let tracker = TaskTracker::new();
+    // Accept failures come in runs (out of descriptors): one line, then one every 10 s
+    // with how many were not logged.
+    let (mut last_logged, mut unlogged) = (None::<tokio::time::Instant>, 0u64);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -57,7 +60,13 @@ pub async fn serve(
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait a moment, keep serving.
-                    tracing::warn!(error = %e, "accept failed");
+                    let now = tokio::time::Instant::now();
+                    if last_logged.is_none_or(|t| now - t >= Duration::from_secs(10)) {
+                        tracing::warn!(error = %e, unlogged, "accept failed");
+                        (last_logged, unlogged) = (Some(now), 0);
+                    } else {
+                        unlogged += 1;
+                    }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }

@@ -231,6 +231,14 @@ pub struct SyncState {
     pub(super) groups: Partition<GroupImage>,
     /// When the scheduler runs the next delta cycle.
     next_due: Option<DateTime<Utc>>,
+    /// Cloud Sync's own view of the cloud's groups (its agent reads Graph itself, with its
+    /// own delta position, and is not part of Entra Connect's connector space); absent from
+    /// state saved before Cloud Sync had it.
+    #[serde(default)]
+    pub(super) cloud_sync: Partition<GroupImage>,
+    /// When Cloud Sync's provisioning job runs next.
+    #[serde(default)]
+    cloud_sync_due: Option<DateTime<Utc>>,
 }
 
 /// The connector space and the scheduler's position; outlives engine restarts.
@@ -280,13 +288,14 @@ impl ConnectorSpace {
             .and_then(|d| d.dn.clone())
     }
 
-    /// The AD object joined to a cloud group, if any.
+    /// The AD object a cloud group was written to (by group writeback v1 or by Cloud
+    /// Sync), if any.
     pub fn joined_group_dn(&self, object_id: &str) -> Option<String> {
-        self.read()
-            .groups
-            .objects
-            .get(object_id)
-            .and_then(|g| g.dn.clone())
+        let st = self.read();
+        let dn = [&st.groups, &st.cloud_sync]
+            .into_iter()
+            .find_map(|p| p.objects.get(object_id).and_then(|g| g.dn.clone()));
+        dn
     }
 
     /// How many cloud devices the connector space holds (deleted ones not yet exported included).
@@ -307,21 +316,41 @@ impl ConnectorSpace {
             .count()
     }
 
-    /// The group writeback configuration changed: groups left out so far are judged
-    /// again by the next export (what the wizard's Full Synchronization does).
-    /// `v1_enabled`: v1 is on now, so groups it was about to delete (turned off and on
-    /// again before an export ran) are kept and rewritten instead.
-    pub fn rescope_groups(&self, v1_enabled: bool) {
+    /// Group writeback v1 was turned on (again): groups left out so far are judged again
+    /// by the next export (what the wizard's Full Synchronization does), and groups it was
+    /// about to delete (turned off and on again before an export ran) are kept and
+    /// rewritten instead.
+    pub fn rescope_groups(&self) {
         let mut st = self.lock();
         st.groups.touch_all();
         for g in st.groups.objects.values_mut() {
             if g.dn.is_none() {
                 g.exported = None;
             }
-            if v1_enabled {
-                g.retired = false;
+            g.retired = false;
+        }
+    }
+
+    /// Cloud Sync's scope or target changed: its job restarts — every group is judged
+    /// again, and the job runs at once.
+    pub fn restart_cloud_sync(&self) {
+        let mut st = self.lock();
+        st.cloud_sync.touch_all();
+        for g in st.cloud_sync.objects.values_mut() {
+            if g.dn.is_none() {
+                g.exported = None;
             }
         }
+        st.cloud_sync_due = None;
+    }
+
+    /// When Cloud Sync's provisioning job runs next (`None`: as soon as it can).
+    pub fn cloud_sync_due(&self) -> Option<DateTime<Utc>> {
+        self.read().cloud_sync_due
+    }
+
+    pub fn set_cloud_sync_due(&self, t: Option<DateTime<Utc>>) {
+        self.lock().cloud_sync_due = t;
     }
 
     /// Group writeback v1 was turned off: the groups it wrote are deleted by the next
@@ -425,11 +454,11 @@ mod tests {
         assert_eq!(cs.lock().groups.pending(), (0, 0, 0));
         cs.retire_v1_groups();
         assert_eq!(cs.lock().groups.pending(), (0, 0, 1));
-        // Cloud Sync configured meanwhile: v1 is still off.
-        cs.rescope_groups(false);
+        // Cloud Sync configured meanwhile: its own job; v1's groups stay retired.
+        cs.restart_cloud_sync();
         assert_eq!(cs.lock().groups.pending(), (0, 0, 1));
         // v1 back on before an export: rewritten in place, not deleted.
-        cs.rescope_groups(true);
+        cs.rescope_groups();
         assert_eq!(cs.lock().groups.pending(), (0, 1, 0));
     }
 

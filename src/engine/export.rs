@@ -6,7 +6,7 @@
 
 use super::ad::AdSession;
 use super::config::{EngineConfig, V1Naming};
-use super::connector_space::ConnectorSpace;
+use super::connector_space::{ConnectorSpace, Partition, SyncState};
 use super::devices::{self, DeviceImage};
 use super::graph_client::GraphClient;
 use super::groups::{self, GroupImage, V1Skip};
@@ -196,7 +196,33 @@ enum Plan {
     Ignore,
 }
 
-fn plan(cfg: &EngineConfig, img: &GroupImage) -> Plan {
+/// Which service writes groups: Entra Connect's group writeback v1 (in its export) or
+/// Cloud Sync's provisioning job. Each has its own view of the cloud's groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum GroupJob {
+    EntraConnect,
+    CloudSync,
+}
+
+impl GroupJob {
+    fn partition(self, st: &mut SyncState) -> &mut Partition<GroupImage> {
+        match self {
+            GroupJob::EntraConnect => &mut st.groups,
+            GroupJob::CloudSync => &mut st.cloud_sync,
+        }
+    }
+}
+
+fn plan(cfg: &EngineConfig, img: &GroupImage, job: GroupJob) -> Plan {
+    if job == GroupJob::CloudSync {
+        return match &cfg.cloud_sync {
+            Some(cs) if !img.unified => match img.cloud_sync_decision(cs.scope.as_ref()) {
+                Ok(()) => Plan::CloudSync,
+                Err(why) => Plan::Skip(why),
+            },
+            _ => Plan::Ignore,
+        };
+    }
     if img.unified {
         return match &cfg.group_writeback_v1 {
             Some(_) if !cfg.exchange_hybrid => {
@@ -210,25 +236,22 @@ fn plan(cfg: &EngineConfig, img: &GroupImage) -> Plan {
             None => Plan::Ignore,
         };
     }
+    // A security group is Cloud Sync's when it is configured; v1 says why it leaves it.
     match (&cfg.cloud_sync, &cfg.group_writeback_v1) {
-        (Some(cs), _) => match img.cloud_sync_decision(cs.scope.as_ref()) {
-            Ok(()) => Plan::CloudSync,
-            Err(why) => Plan::Skip(why),
-        },
         (None, Some(_)) => Plan::Skip(V1Skip::NotMicrosoft365.to_string()),
-        (None, None) => Plan::Ignore,
+        _ => Plan::Ignore,
     }
 }
 
-/// Does any pending group need the export (a feature configured, or an error to report)?
+/// Does any pending group need Entra Connect's export (v1 configured, a group it wrote,
+/// or an error to report)?
 pub(super) fn groups_need_export(cfg: &EngineConfig, cs: &ConnectorSpace) -> bool {
     cfg.group_writeback_v1.is_some()
-        || cfg.cloud_sync.is_some()
         || cs.lock().groups.objects.values().any(|g| {
             g.dn.is_some()
-                || g.image
-                    .as_ref()
-                    .is_some_and(|i| matches!(plan(cfg, i), Plan::NotEnabled))
+                || g.image.as_ref().is_some_and(|i| {
+                    matches!(plan(cfg, i, GroupJob::EntraConnect), Plan::NotEnabled)
+                })
         })
 }
 
@@ -245,7 +268,7 @@ pub(super) struct GroupExport {
 }
 
 /// Cloud Sync's provisioning log row for `object` at `time`.
-fn provisioned(
+pub(super) fn provisioned(
     time: DateTime<Utc>,
     object: &str,
     action: &str,
@@ -261,57 +284,48 @@ fn provisioned(
     }
 }
 
-/// Cloud Sync's job without a scope: every cycle, its log says so (no group is provisioned).
-pub(super) fn cloud_sync_without_scope(
-    cfg: &EngineConfig,
-    time: DateTime<Utc>,
-) -> Option<ProvisioningLog> {
-    let c = cfg.cloud_sync.as_ref().filter(|c| c.scope.is_none())?;
-    let reason = format!("no scope configured: no group is provisioned to {}; choose all security groups or selected groups in the Cloud Sync provisioning settings", c.ou);
-    Some(provisioned(
-        time,
-        "group provisioning job",
-        "Other",
-        "Skipped",
-        reason,
-    ))
-}
-
-/// Groups to AD: group writeback v1 (Microsoft 365 groups) and Cloud Sync (security
-/// groups) add, update or delete each pending group. Groups out of scope are left alone
-/// and listed with the reason; a written group whose writeback is turned off stays in AD
-/// (deleted there only on a hard delete, the default rules). What Cloud Sync did or
-/// skipped goes to its provisioning logs too, stamped `now`.
+/// Groups to AD, by `job`: group writeback v1 (Microsoft 365 groups, in Entra Connect's
+/// export) or Cloud Sync (security groups) adds, updates or deletes each pending group of
+/// its own view. Groups out of scope are left alone and listed with the reason; a written
+/// group whose writeback is turned off stays in AD (deleted there only on a hard delete,
+/// the default rules). Cloud Sync says what it did or skipped, and every failure, in its
+/// provisioning logs, stamped `now`.
 pub(super) async fn export_groups(
     cfg: &EngineConfig,
     cs: &ConnectorSpace,
     graph: &GraphClient,
     now: DateTime<Utc>,
+    job: GroupJob,
 ) -> GroupExport {
     let mut counts = (0, 0, 0);
     let (mut errors, mut skipped, mut provisioning) = (Vec::new(), Vec::new(), Vec::new());
     let mut renamed = Vec::new();
-    let work = cs.lock().groups.pending_work();
+    let work = job.partition(&mut cs.lock()).pending_work();
     if work.is_empty() {
         return GroupExport::default();
     }
+    let cloud_sync = job == GroupJob::CloudSync;
     let domain = domain_of(&cfg.connector_dn);
     let mut ad = match AdSession::open(cfg).await {
         Ok(s) => s,
         Err(f) => {
+            if cloud_sync {
+                let why = format!("the agent could not reach AD: {}", failure_text(&f));
+                provisioning.push(provisioned(
+                    now,
+                    super::cloud_sync::JOB,
+                    "Other",
+                    "Failure",
+                    why,
+                ));
+            }
             errors.push(export_error(f, Some(domain)));
             return GroupExport {
                 errors,
+                provisioning,
                 ..GroupExport::default()
             };
         }
-    };
-    // A group Cloud Sync provisioned lives in its OU.
-    let cloud_sync_ou = cfg.cloud_sync.as_ref().map(|c| c.ou.to_ascii_lowercase());
-    let in_cloud_sync_ou = |dn: &str| {
-        cloud_sync_ou
-            .as_deref()
-            .is_some_and(|ou| dn.to_ascii_lowercase().ends_with(&format!(",{ou}")))
     };
     let mut cache = HashMap::new();
     for (id, g) in work {
@@ -328,7 +342,7 @@ pub(super) async fn export_groups(
                 },
                 None => Ok(()),
             };
-            if let Some(dn) = g.dn.as_deref().filter(|dn| in_cloud_sync_ou(dn)) {
+            if let Some(dn) = g.dn.as_deref().filter(|_| cloud_sync) {
                 // The name it was provisioned under, else its CN.
                 let name = g
                     .exported
@@ -340,30 +354,33 @@ pub(super) async fn export_groups(
                 });
             }
             match result {
-                Ok(()) => cs.lock().groups.settle(&id, None, None),
+                Ok(()) => job.partition(&mut cs.lock()).settle(&id, None, None),
                 Err(f) => errors.push(export_error(f, g.dn.clone())),
             }
             continue;
         };
-        if let (true, None, Some(dn)) = (img.unified, &cfg.group_writeback_v1, &g.dn) {
+        if let (true, false, None, Some(dn)) =
+            (img.unified, cloud_sync, &cfg.group_writeback_v1, &g.dn)
+        {
             // Group writeback v1 was turned off: what it wrote goes.
             match ad.delete(dn).await {
                 Ok(()) => {
                     counts.2 += 1;
-                    cs.lock().groups.settle(&id, Some(img.clone()), None);
+                    job.partition(&mut cs.lock())
+                        .settle(&id, Some(img.clone()), None);
                 }
                 Err(f) if f.code == Some(32) => {
-                    cs.lock().groups.settle(&id, Some(img.clone()), None)
+                    job.partition(&mut cs.lock())
+                        .settle(&id, Some(img.clone()), None)
                 }
                 Err(f) => errors.push(export_error(f, Some(dn.clone()))),
             }
             continue;
         }
-        let chosen = plan(cfg, img);
+        let chosen = plan(cfg, img, job);
         match &chosen {
             Plan::Ignore => {
-                cs.lock()
-                    .groups
+                job.partition(&mut cs.lock())
                     .settle(&id, Some(img.clone()), g.dn.clone());
                 continue;
             }
@@ -381,7 +398,7 @@ pub(super) async fn export_groups(
                     Some(dn) => format!("{why}; {dn} stays in AD and is no longer updated"),
                     None => why.clone(),
                 };
-                if cfg.cloud_sync.is_some() && !img.unified {
+                if cloud_sync {
                     // Cloud Sync's own service says why, in its provisioning logs.
                     provisioning.push(provisioned(
                         now,
@@ -396,8 +413,7 @@ pub(super) async fn export_groups(
                         reason,
                     });
                 }
-                cs.lock()
-                    .groups
+                job.partition(&mut cs.lock())
                     .settle(&id, Some(img.clone()), g.dn.clone());
                 continue;
             }
@@ -407,6 +423,16 @@ pub(super) async fn export_groups(
             match groups::member_dns(graph, &mut ad, &mut cache, &img.members).await {
                 Ok(m) => m,
                 Err(detail) => {
+                    if cloud_sync {
+                        let action = if g.dn.is_some() { "Update" } else { "Create" };
+                        provisioning.push(provisioned(
+                            now,
+                            &img.display_name,
+                            action,
+                            "Failure",
+                            detail.clone(),
+                        ));
+                    }
                     errors.push(ExportError {
                         kind: ExportErrorKind::CdError,
                         dn: g.dn.clone().unwrap_or_default(),
@@ -415,14 +441,9 @@ pub(super) async fn export_groups(
                     continue;
                 }
             };
-        if cloud_only > 0 {
-            skipped.push(Skipped {
-                object: img.display_name.clone(),
-                reason: format!(
-                    "{cloud_only} cloud-only member(s) not written: they have no AD account"
-                ),
-            });
-        }
+        let members_left_out = (cloud_only > 0).then(|| {
+            format!("{cloud_only} cloud-only member(s) not written: they have no AD account")
+        });
         let (result, target) = match (
             &chosen,
             cfg.group_writeback_v1.as_ref(),
@@ -440,7 +461,7 @@ pub(super) async fn export_groups(
                         let old = match g
                             .exported
                             .as_ref()
-                            .filter(|o| matches!(plan(cfg, o), Plan::V1))
+                            .filter(|o| matches!(plan(cfg, o, job), Plan::V1))
                         {
                             Some(o) => {
                                 let old_members =
@@ -461,7 +482,7 @@ pub(super) async fn export_groups(
                         .inspect(|_| counts.1 += 1)
                     }
                 };
-                (r, target)
+                (r.map(|dn| (dn, g.dn.clone())), target)
             }
             (_, _, Some(c)) => {
                 let target = format!("CN={},{}", ldap3::dn_escape(img.cloud_sync_cn()), c.ou);
@@ -474,29 +495,46 @@ pub(super) async fn export_groups(
                     &member_dns,
                 )
                 .await
-                .map(|(dn, created)| {
-                    if created {
-                        counts.0 += 1;
-                    } else {
-                        counts.1 += 1;
-                    }
-                    dn
+                .inspect(|(_, was)| match was {
+                    None => counts.0 += 1,
+                    Some(_) => counts.1 += 1,
                 });
                 (r, target)
             }
             _ => continue,
         };
-        if matches!(chosen, Plan::CloudSync) {
-            let action = if g.dn.is_some() { "Update" } else { "Create" };
+        // Where the group was before (`None`: created now).
+        let was = match &result {
+            Ok((_, was)) => was.as_deref(),
+            Err(_) => g.dn.as_deref(),
+        };
+        if cloud_sync {
+            let action = if was.is_some() { "Update" } else { "Create" };
             provisioning.push(match &result {
-                Ok(dn) => provisioned(now, &img.display_name, action, "Success", dn.clone()),
+                Ok((dn, _)) => {
+                    let mut detail = match was.filter(|old| *old != dn.as_str()) {
+                        Some(old) => format!("{dn} (was {old})"),
+                        None => dn.clone(),
+                    };
+                    if let Some(why) = members_left_out {
+                        detail = format!("{detail}; {why}");
+                    }
+                    provisioned(now, &img.display_name, action, "Success", detail)
+                }
                 Err(f) => provisioned(now, &img.display_name, action, "Failure", failure_text(f)),
             });
+        } else if let Some(reason) = members_left_out {
+            skipped.push(Skipped {
+                object: img.display_name.clone(),
+                reason,
+            });
         }
+        let was = was.map(str::to_string);
         match result {
-            Ok(dn) => {
-                note_rename(&mut renamed, g.dn.as_deref(), Some(&dn));
-                cs.lock().groups.settle(&id, Some(img.clone()), Some(dn))
+            Ok((dn, _)) => {
+                note_rename(&mut renamed, was.as_deref(), Some(&dn));
+                job.partition(&mut cs.lock())
+                    .settle(&id, Some(img.clone()), Some(dn))
             }
             Err(f) => errors.push(export_error(f, g.dn.clone().or(Some(target)))),
         }

@@ -366,7 +366,8 @@ pub async fn v1_update(
 
 /// Provision a group with Cloud Sync: matched by its anchor
 /// (`msDS-ExternalDirectoryObjectId`) when it exists anywhere under `domain`, created in
-/// `ou` otherwise; renamed when its display name changed. Returns (DN, created).
+/// `ou` otherwise; renamed when its display name changed. Returns its DN and, when it
+/// existed, the DN it had (`None`: created).
 pub async fn cloud_sync_provision(
     ad: &mut AdSession,
     domain: &str,
@@ -374,7 +375,7 @@ pub async fn cloud_sync_provision(
     current: Option<&str>,
     g: &GroupImage,
     members: &[String],
-) -> Result<(String, bool), AdFailure> {
+) -> Result<(String, Option<String>), AdFailure> {
     let found = match current {
         Some(dn) => Some(dn.to_string()),
         None => {
@@ -391,13 +392,13 @@ pub async fn cloud_sync_provision(
         None => {
             let dn = format!("CN={},{ou}", ldap3::dn_escape(&cn));
             ad.add(&dn, after).await?;
-            Ok((dn, true))
+            Ok((dn, None))
         }
-        Some(dn) => {
+        Some(old) => {
             // What AD holds is read back, so the match writes only what differs.
-            let before = ad.read_attrs(&dn, after.keys().copied()).await?;
-            let (dn, _) = ad.converge(&dn, &cn, &before, &after).await?;
-            Ok((dn, false))
+            let before = ad.read_attrs(&old, after.keys().copied()).await?;
+            let (dn, _) = ad.converge(&old, &cn, &before, &after).await?;
+            Ok((dn, Some(old)))
         }
     }
 }

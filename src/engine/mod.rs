@@ -8,7 +8,8 @@
 //!   (Get-ADSyncAADCompanyFeature).
 //! - [`wizard`]: the configuration wizard — licence gate, forest check, password
 //!   writeback onboarding; [`adprep`]: the container and the connector's rights (option A).
-//! - [`scheduler`]: delta cycles every 30 minutes and token renewal.
+//! - [`scheduler`]: delta cycles every 30 minutes, Cloud Sync's job every 2, token renewal.
+//! - [`cloud_sync`]: Cloud Sync's group provisioning, a service of its own.
 //! - [`relay_listener`]: the outbound control channel, with reconnect.
 //! - [`password`]: PasswordSet / PasswordChange exports and their outcomes.
 //! - [`sync_cycle`]: a cycle's import from Graph's delta queries and its runs;
@@ -20,6 +21,7 @@
 
 pub mod ad;
 pub mod adprep;
+pub mod cloud_sync;
 pub mod config;
 pub mod connector_space;
 pub mod devices;
@@ -98,12 +100,12 @@ pub async fn configure(
     let done = wizard::configure(current, clock, &state.history, choices, admin).await?;
     let cs = &state.connector_space;
     match &choices.group_writeback_v1 {
-        Some(Some(_)) => cs.rescope_groups(true),
+        Some(Some(_)) => cs.rescope_groups(),
         Some(None) => cs.retire_v1_groups(),
         None => {}
     }
     if let Some(Some(_)) = &choices.cloud_sync {
-        cs.rescope_groups(done.config.group_writeback_v1.is_some());
+        cs.restart_cloud_sync();
     }
     Ok((done.config, done.detail))
 }
@@ -128,6 +130,9 @@ impl Engine {
         let cs = state.connector_space;
         if cs.next_due().is_none() {
             cs.set_next_due(Some(shared.clock.now() + scheduler::interval(&shared)));
+        }
+        if shared.cfg.cloud_sync.is_some() && cs.cloud_sync_due().is_none() {
+            cs.set_cloud_sync_due(Some(shared.clock.now() + cloud_sync::INTERVAL));
         }
         let (renew, renew_rx) = mpsc::unbounded_channel();
         let shutdown = CancellationToken::new();
@@ -192,6 +197,12 @@ impl Engine {
     /// for a cycle the scheduler is running.
     pub async fn sync(&self, kind: CycleKind) -> CycleSummary {
         scheduler::cycle(&self.shared, &self.cs, &self.cycles, kind).await
+    }
+
+    /// Run Cloud Sync's provisioning job now (as when its configuration is saved); the
+    /// next scheduled run is an interval later. Nothing when Cloud Sync is not configured.
+    pub async fn cloud_sync(&self) -> Vec<history::ProvisioningLog> {
+        scheduler::cloud_sync(&self.shared, &self.cs, &self.cycles).await
     }
 
     /// What the scheduler has done so far.

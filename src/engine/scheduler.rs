@@ -1,11 +1,13 @@
 //! The engine's own scheduler, as ADSync's: on the engine's clock it runs a delta sync cycle
 //! every `sync_interval` (30 minutes by default; one cycle however many intervals a pause
 //! skipped) and renews the relay token before it expires (a quarter of its lifetime
-//! before). Nobody has to call it: with the system clock it sleeps in real time; with a
+//! before). When Cloud Sync's group provisioning is configured, it also runs that job on
+//! its own schedule (every 2 minutes, [`super::cloud_sync`]). Nobody has to call it: with the system clock it sleeps in real time; with a
 //! virtual clock it acts when the clock's owner moves time, and publishes when it is idle
 //! again so the owner can wait for it ([`super::Engine::settled`]).
 
 use super::connector_space::ConnectorSpace;
+use super::history::ProvisioningLog;
 use super::relay_listener::{Renewal, Shared};
 use super::sync_cycle::{self, CycleKind, CycleSummary};
 use chrono::{DateTime, Utc};
@@ -25,6 +27,10 @@ pub struct SchedulerStatus {
     pub cycles: u64,
     /// The summary of the last scheduled cycle.
     pub last_cycle: Option<CycleSummary>,
+    /// Scheduled runs of Cloud Sync's provisioning job so far.
+    pub cloud_sync_runs: u64,
+    /// What the last scheduled Cloud Sync run logged.
+    pub last_cloud_sync: Option<Vec<ProvisioningLog>>,
 }
 
 impl SchedulerStatus {
@@ -60,6 +66,29 @@ pub async fn cycle(
     summary
 }
 
+/// One run of Cloud Sync's provisioning job, taking its turn with the sync cycles (both
+/// write to AD: one after the other, in the same order every time).
+pub async fn cloud_sync(
+    shared: &Shared,
+    cs: &ConnectorSpace,
+    lock: &Mutex<()>,
+) -> Vec<ProvisioningLog> {
+    let _one_at_a_time = lock.lock().await;
+    super::cloud_sync::run(
+        &shared.cfg,
+        shared.graph.as_ref(),
+        &shared.clock,
+        &shared.history,
+        cs,
+    )
+    .await
+}
+
+/// When Cloud Sync's job runs next, if it is configured.
+fn cloud_sync_due(shared: &Shared, cs: &ConnectorSpace) -> Option<DateTime<Utc>> {
+    shared.cfg.cloud_sync.as_ref().and(cs.cloud_sync_due())
+}
+
 pub fn interval(shared: &Shared) -> chrono::Duration {
     chrono::Duration::from_std(shared.cfg.sync_interval).unwrap_or(chrono::Duration::minutes(30))
 }
@@ -93,6 +122,13 @@ pub async fn run(
                 s.last_cycle = Some(summary);
             });
         }
+        if cloud_sync_due(&shared, &cs).is_some_and(|due| now >= due) {
+            let logs = cloud_sync(&shared, &cs, &lock).await;
+            status.send_modify(|s| {
+                s.cloud_sync_runs += 1;
+                s.last_cloud_sync = Some(logs);
+            });
+        }
         if renewal_due(&shared).is_some_and(|at| now >= at) {
             let (done, renewed) = oneshot::channel();
             if renew.send(done).is_ok() {
@@ -103,11 +139,15 @@ pub async fn run(
                 }
             }
         }
-        let wake = [cs.next_due(), renewal_due(&shared)]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(now + interval(&shared));
+        let wake = [
+            cs.next_due(),
+            renewal_due(&shared),
+            cloud_sync_due(&shared, &cs),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(now + interval(&shared));
         status.send_modify(|s| {
             s.observed = Some(now);
             s.asleep_until = Some(wake);

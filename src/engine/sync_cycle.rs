@@ -6,14 +6,12 @@
 //! business clock.
 
 use super::config::EngineConfig;
-use super::connector_space::{CloudObject, ConnectorSpace, Partition};
+use super::connector_space::{CloudObject, ConnectorSpace, Partition, SyncState};
 use super::devices::DeviceImage;
-use super::export::{export_devices, export_groups, groups_need_export};
+use super::export::{export_devices, export_groups, groups_need_export, GroupJob};
 use super::graph_client::GraphClient;
 use super::groups::GroupImage;
-use super::history::{
-    History, Level, Profile, ProvisioningLog, RunRecord, Skipped, Source, Status,
-};
+use super::history::{History, Level, Profile, RunRecord, Skipped, Source, Status};
 use crate::clock::Clock;
 use serde_json::Value;
 use std::sync::Arc;
@@ -34,8 +32,6 @@ pub struct CycleSummary {
     pub import_failed: Option<String>,
     /// Objects the export left alone on purpose, and why.
     pub skipped: Vec<Skipped>,
-    /// What Cloud Sync's group provisioning did or skipped (its provisioning logs).
-    pub provisioning: Vec<ProvisioningLog>,
     /// Objects the export renamed or moved in AD (old DN, new DN); counted as updates.
     pub renamed: Vec<(String, String)>,
     /// Devices the export updated (DN, the attributes it wrote: a device renamed in the
@@ -74,10 +70,10 @@ pub async fn run(
     };
     let full = kind == CycleKind::Initial || cs.delta_link().is_none();
     let start = clock.now();
-    let mut imported = import::<DeviceImage>(graph, cs, full).await;
+    let mut imported = import::<DeviceImage>(graph, cs, full, DeviceImage::partition).await;
     if imported.error.is_none() {
         let full = full || cs.lock().groups.delta_link.is_none();
-        let g = import::<GroupImage>(graph, cs, full).await;
+        let g = import::<GroupImage>(graph, cs, full, GroupImage::partition).await;
         imported.counts = sum(imported.counts, g.counts);
         imported.error = g.error;
     }
@@ -139,23 +135,14 @@ pub async fn run(
         renamed.extend(d.renamed);
         summary.updated = d.updated;
     }
-    let mut provisioning: Vec<ProvisioningLog> =
-        super::export::cloud_sync_without_scope(cfg, start)
-            .into_iter()
-            .collect();
     {
-        let g = export_groups(cfg, cs, graph, start).await;
+        let g = export_groups(cfg, cs, graph, start, GroupJob::EntraConnect).await;
         counts = sum(counts, g.counts);
         errors.extend(g.errors);
         skipped.extend(g.skipped);
-        provisioning.extend(g.provisioning);
         renamed.extend(g.renamed);
     }
     summary.renamed = renamed;
-    for row in &provisioning {
-        history.provisioning(row.clone());
-    }
-    summary.provisioning = provisioning;
     let end = clock.now();
     summary.exported = counts;
     summary.export_errors = errors.len();
@@ -182,22 +169,29 @@ fn sum(a: (u32, u32, u32), b: (u32, u32, u32)) -> (u32, u32, u32) {
     (a.0 + b.0, a.1 + b.1, a.2 + b.2)
 }
 
-struct Imported {
-    counts: (u32, u32, u32),
-    error: Option<String>,
+pub(super) struct Imported {
+    pub(super) counts: (u32, u32, u32),
+    pub(super) error: Option<String>,
 }
 
-async fn import<I: CloudObject>(graph: &GraphClient, cs: &ConnectorSpace, full: bool) -> Imported {
+/// Read objects of kind `I` from their delta query into the partition `select` picks (a
+/// full round when `full`), page by page.
+pub(super) async fn import<I: CloudObject>(
+    graph: &GraphClient,
+    cs: &ConnectorSpace,
+    full: bool,
+    select: fn(&mut SyncState) -> &mut Partition<I>,
+) -> Imported {
     let mut counts = (0, 0, 0);
     let mut restarted = false;
     if full {
-        I::partition(&mut cs.lock()).restart();
+        select(&mut cs.lock()).restart();
     }
     let mut full = full;
     loop {
         let link = {
             let mut st = cs.lock();
-            let p = I::partition(&mut st);
+            let p = select(&mut st);
             p.resume_link
                 .clone()
                 .or_else(|| p.delta_link.clone())
@@ -211,7 +205,7 @@ async fn import<I: CloudObject>(graph: &GraphClient, cs: &ConnectorSpace, full: 
                 // The token is gone: start over with a full round (Graph's own advice).
                 restarted = true;
                 full = true;
-                I::partition(&mut cs.lock()).restart();
+                select(&mut cs.lock()).restart();
                 continue;
             }
             Err(e) => {
@@ -224,7 +218,7 @@ async fn import<I: CloudObject>(graph: &GraphClient, cs: &ConnectorSpace, full: 
         let body = fetched.body;
         // Apply the page, then move the position past it — in that order.
         let mut st = cs.lock();
-        let p = I::partition(&mut st);
+        let p = select(&mut st);
         for item in body["value"]
             .as_array()
             .map(Vec::as_slice)

@@ -237,5 +237,14 @@ async fn engine(
         .sync(CycleKind::Initial)
         .await
         .map_err(|e| setup_err(file, e))?;
-    Ok(super::steps::cycle_notes(world, &summary))
+    let mut notes = super::steps::cycle_notes(world, &summary);
+    if world.cloud_sync_configured() {
+        // Cloud Sync's job starts with its configuration: its first run, after the wizard's.
+        let logs = world
+            .cloud_sync()
+            .await
+            .map_err(|e| setup_err(file, format!("cloud_sync: {e}")))?;
+        notes.extend(super::steps::cloud_sync_detail(&logs));
+    }
+    Ok(notes)
 }

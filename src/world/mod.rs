@@ -110,6 +110,8 @@ pub struct Advanced {
     pub now: DateTime<Utc>,
     /// The scheduled delta cycle that fell due, if one did.
     pub cycle: Option<CycleSummary>,
+    /// What Cloud Sync's provisioning job logged, if a scheduled run fell due.
+    pub cloud_sync: Option<Vec<ProvisioningLog>>,
 }
 
 /// Business time: a virtual clock the world moves, or the system's (shifted back a month
@@ -319,16 +321,27 @@ impl World {
                 "the system clock cannot be moved; a world on a virtual clock can".into(),
             ));
         };
-        let before = self.engine.as_ref().map(|e| e.scheduler().cycles);
+        let before = self
+            .engine
+            .as_ref()
+            .map(|e| e.scheduler())
+            .map(|s| (s.cycles, s.cloud_sync_runs));
         clock.advance(chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX));
         let now = clock.now_utc();
         let Some(engine) = &self.engine else {
-            return Ok(Advanced { now, cycle: None });
+            return Ok(Advanced {
+                now,
+                cycle: None,
+                cloud_sync: None,
+            });
         };
         engine.settled(now).await;
         let status = engine.scheduler();
-        let cycle = (Some(status.cycles) != before)
+        let cycle = (Some(status.cycles) != before.map(|b| b.0))
             .then_some(status.last_cycle)
+            .flatten();
+        let cloud_sync = (Some(status.cloud_sync_runs) != before.map(|b| b.1))
+            .then_some(status.last_cloud_sync)
             .flatten();
         if engine.connected() {
             // The renewal travels to the relay as a message with no answer: wait (real
@@ -341,7 +354,11 @@ impl World {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
         }
-        Ok(Advanced { now, cycle })
+        Ok(Advanced {
+            now,
+            cycle,
+            cloud_sync,
+        })
     }
 
     /// Start the engine (the ADSync service) as configured so far, and wait until it listens.
@@ -409,6 +426,22 @@ impl World {
             .as_ref()
             .ok_or_else(|| WorldError::Refused("the engine is not running".into()))?;
         Ok(engine.sync(kind).await)
+    }
+
+    /// Run Cloud Sync's provisioning job now, as saving its configuration (or "Restart
+    /// sync" in the admin center) does; the next scheduled run is 2 minutes later. What
+    /// its provisioning logs say about this run.
+    pub async fn cloud_sync(&self) -> Result<Vec<ProvisioningLog>, WorldError> {
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| WorldError::Refused("the engine is not running".into()))?;
+        if engine.config().cloud_sync.is_none() {
+            return Err(WorldError::Refused(
+                "Cloud Sync's group provisioning is not configured".into(),
+            ));
+        }
+        Ok(engine.cloud_sync().await)
     }
 
     /// The engine's configuration, running or not.

@@ -4,7 +4,7 @@
 
 use writeback_sim::world::{
     Choices, CloudSyncChoice, CloudSyncScope, CycleKind, GroupChoice, GroupKind, GroupSpec,
-    GroupUpdate, License, NewEntry, TenantSettings, UserSpec, V1Naming, World, WorldError,
+    GroupUpdate, License, NewEntry, Profile, TenantSettings, UserSpec, V1Naming, World, WorldError,
     WorldOptions,
 };
 
@@ -253,7 +253,9 @@ async fn without_exchange_hybrid_or_a_licence_nothing_is_written() {
 /// Cloud Sync matches by anchor: a group already in AD with
 /// `msDS-ExternalDirectoryObjectId = Group_<objectId>` is taken over and updated where it
 /// is (renamed by the cn rule), not created a second time; a group out of scope is listed
-/// with the reason.
+/// with the reason. Cloud Sync is a service of its own: Entra Connect's cycle leaves the
+/// group alone, Cloud Sync's job runs every 2 minutes of the world's clock, and what it
+/// did is in its provisioning logs, not in Entra Connect's run history.
 #[tokio::test]
 async fn cloud_sync_matches_an_existing_group_by_its_anchor() {
     let mut w = world(License::P1, false).await;
@@ -282,8 +284,16 @@ async fn cloud_sync_matches_an_existing_group_by_its_anchor() {
     })
     .await
     .unwrap();
+    let runs = w.history_mark();
+    // Entra Connect's cycle does not provision security groups.
     let s = w.sync(CycleKind::Delta).await.unwrap();
-    assert_eq!((s.exported, s.export_errors), ((0, 1, 0), 0), "{s:?}");
+    assert_eq!(s.exported, (0, 0, 0), "{s:?}");
+    assert!(w.ad_entry(legacy).await.is_some());
+    // Cloud Sync's job: not yet after one minute, after two.
+    let a = w.advance(std::time::Duration::from_secs(60)).await.unwrap();
+    assert!(a.cloud_sync.is_none(), "{a:?}");
+    let a = w.advance(std::time::Duration::from_secs(60)).await.unwrap();
+    let logs = a.cloud_sync.expect("Cloud Sync's job ran at 2 minutes");
     let dn = format!(
         "CN=Finance_{},OU=Cloud Groups,DC=gntech,DC=me",
         &finance[finance.len() - 12..]
@@ -294,10 +304,27 @@ async fn cloud_sync_matches_an_existing_group_by_its_anchor() {
         values(&w, &dn, "member").await,
         vec!["CN=Alice Smith,OU=Staff,DC=gntech,DC=me"]
     );
-    // Cloud Sync says why in its own provisioning logs, not in Entra Connect's export.
-    assert!(s.provisioning.iter().any(|x| x.object == "HR"
+    // Cloud Sync says what it did and why, in its own provisioning logs.
+    assert!(
+        logs.iter().any(|x| x.object == "Finance"
+            && x.action == "Update"
+            && x.status == "Success"
+            && x.detail == format!("{dn} (was {legacy})")),
+        "{logs:?}"
+    );
+    assert!(logs.iter().any(|x| x.object == "HR"
         && x.status == "Skipped"
         && x.detail.contains("not among the groups selected")));
-    assert!(s.skipped.iter().all(|x| x.object != "HR"));
+    assert_eq!(w.provisioning_logs_since(runs), logs);
+    // Entra Connect's run history holds only its own cycle: it exported nothing.
+    let history = w.runs_since(runs);
+    assert!(
+        history.iter().all(|r| r.profile != Profile::Export),
+        "{history:?}"
+    );
+    // The next run is two minutes later; saving the configuration runs it at once.
+    let a = w.advance(std::time::Duration::from_secs(60)).await.unwrap();
+    assert!(a.cloud_sync.is_none(), "{a:?}");
+    assert!(w.cloud_sync().await.unwrap().is_empty(), "nothing changed");
     w.shutdown().await;
 }

@@ -668,3 +668,69 @@ fn a_scenario_past_the_timeout_is_stopped_and_reported_and_the_run_goes_on() {
     assert!(xml.contains("did not finish within 1 s"), "{xml}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// No secret in any log at any level: the whole catalogue replayed with
+/// `WRITEBACK_SIM_LOG=trace` logs none of the passwords its scenarios and fixtures use,
+/// and no relay token (`SharedAccessSignature … sig=…`). The libraries that print what
+/// crosses the wire at trace level (an LDAP bind or unicodePwd modify, a relay frame, HTTP
+/// headers) are held at debug.
+#[test]
+fn the_catalogue_at_trace_level_logs_no_secret() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_writeback-sim"))
+        .current_dir(root)
+        .args(["run", "scenarios"])
+        .env("WRITEBACK_SIM_LOG", "trace")
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let log = String::from_utf8_lossy(&out.stderr);
+    // Everything was asked for: the log is not empty for want of asking.
+    assert!(
+        log.lines().filter(|l| l.contains("DEBUG")).count() > 100,
+        "{log}"
+    );
+    let mut secrets = vec![
+        "SharedAccessSignature".to_string(),
+        "sig=".to_string(),
+        // The fixture forest's initial password, and its UTF-16LE form as unicodePwd holds it.
+        "Initial#Pass2026".to_string(),
+        "IgBJAG4AaQB0AGkAYQBsACMA".to_string(),
+    ];
+    let key = password_values(&root.join("scenarios"));
+    assert!(key.len() >= 10, "{key:?}");
+    secrets.extend(key);
+    for s in &secrets {
+        assert!(!log.contains(s.as_str()), "the trace log holds {s:?}");
+    }
+}
+
+/// Every value of a `password`, `new_password` or `current_password` key in the
+/// catalogue's scenario files.
+fn password_values(dir: &std::path::Path) -> Vec<String> {
+    let mut found = std::collections::BTreeSet::new();
+    for file in writeback_sim::scenario::suite::discover(dir).unwrap() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for key in [
+            "new_password:",
+            "current_password:",
+            " password:",
+            "{password:",
+        ] {
+            for (at, _) in text.match_indices(key) {
+                let rest = text[at + key.len()..].trim_start();
+                let value: String = rest
+                    .trim_start_matches(['"', '\''])
+                    .chars()
+                    .take_while(|c| !matches!(c, '"' | '\'' | ',' | '}' | '\n'))
+                    .collect();
+                let value = value.trim().to_string();
+                if value.len() >= 6 {
+                    found.insert(value);
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}

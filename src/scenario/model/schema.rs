@@ -145,7 +145,7 @@ impl JsonSchema for Step {
             ("clear_faults", "Remove every fault.", empty()),
             (
                 "advance",
-                "Move the virtual clock; scheduled sync cycles that fall due run.",
+                "Move the virtual clock; what falls due meanwhile runs: the scheduled delta sync cycle (every 30 minutes), Cloud Sync's provisioning job (every 2 minutes), the relay token renewal.",
                 g.subschema_for::<Duration>(),
             ),
             (

@@ -2,7 +2,7 @@
 //! world), faults lifted, and the virtual clock moved (the engine's scheduler does what
 //! falls due).
 
-use super::onprem::cycle_detail;
+use super::onprem::{cloud_sync_detail, cycle_detail};
 use crate::scenario::model::{Duration, FaultSpec};
 use crate::scenario::report::StepReport;
 use crate::world::{Faults, World};
@@ -80,6 +80,10 @@ pub async fn advance(world: &mut World, d: Duration, n: usize) -> StepReport {
         if let Some(s) = a.cycle {
             detail.push("the scheduled delta sync cycle ran".into());
             detail.extend(cycle_detail(&s).unwrap_or_else(|e| vec![e]));
+        }
+        if let Some(logs) = a.cloud_sync {
+            detail.push("Cloud Sync's provisioning job ran".into());
+            detail.extend(cloud_sync_detail(&logs));
         }
         detail
     });

@@ -6,7 +6,7 @@
 mod cloud;
 mod faults;
 mod onprem;
-pub use onprem::cycle_notes;
+pub use onprem::{cloud_sync_detail, cycle_notes};
 mod people;
 
 use super::expect;

@@ -4,14 +4,43 @@
 use crate::scenario::convert;
 use crate::scenario::model::{AdChange, EngineSpec, GrantSpec, SyncKind};
 use crate::scenario::report::StepReport;
-use crate::world::{AttrChange, CycleKind, CycleSummary, ModOp, Right, World};
+use crate::world::{AttrChange, CycleKind, CycleSummary, ModOp, ProvisioningLog, Right, World};
 
 pub async fn configure(world: &mut World, c: &EngineSpec, n: usize) -> StepReport {
     let r = match convert::choices(c) {
-        Ok(choices) => world.configure(choices).await.map_err(|e| e.to_string()),
+        Ok(choices) => {
+            let cloud_sync = matches!(choices.cloud_sync, Some(Some(_)));
+            match world.configure(choices).await {
+                // Saving Cloud Sync's configuration (re)starts its job: it runs at once.
+                Ok(mut detail) if cloud_sync => match world.cloud_sync().await {
+                    Ok(logs) => {
+                        detail.extend(cloud_sync_detail(&logs));
+                        Ok(detail)
+                    }
+                    Err(e) => Err(e.to_string()),
+                },
+                r => r.map_err(|e| e.to_string()),
+            }
+        }
         Err(e) => Err(e),
     };
     StepReport::done(n, "configure".into(), r)
+}
+
+/// What a run of Cloud Sync's provisioning job logged, a line per row.
+pub fn cloud_sync_detail(logs: &[ProvisioningLog]) -> Vec<String> {
+    logs.iter()
+        .map(|p| {
+            let what = match (p.status.as_str(), p.action.as_str()) {
+                ("Skipped", _) => "skipped".to_string(),
+                ("Success", "Create") => "created".to_string(),
+                ("Success", "Update") => "updated".to_string(),
+                ("Success", "Delete") => "deleted".to_string(),
+                (status, action) => format!("{action} {}", status.to_lowercase()),
+            };
+            format!("Cloud Sync: {} {what}: {}", p.object, p.detail)
+        })
+        .collect()
 }
 
 /// What a cycle did, as the step's detail; `Err` when its import stopped.
@@ -46,17 +75,6 @@ pub(super) fn cycle_detail(s: &CycleSummary) -> Result<Vec<String>, String> {
             .iter()
             .map(|x| format!("skipped {}: {}", x.object, x.reason)),
     );
-    // Cloud Sync is a service of its own: what its provisioning logs say.
-    detail.extend(s.provisioning.iter().map(|p| {
-        let what = match (p.status.as_str(), p.action.as_str()) {
-            ("Skipped", _) => "skipped".to_string(),
-            ("Success", "Create") => "created".to_string(),
-            ("Success", "Update") => "updated".to_string(),
-            ("Success", "Delete") => "deleted".to_string(),
-            (status, action) => format!("{action} {}", status.to_lowercase()),
-        };
-        format!("Cloud Sync: {} {what}: {}", p.object, p.detail)
-    }));
     Ok(detail)
 }
 
@@ -103,8 +121,7 @@ pub fn cycle_notes(world: &World, s: &CycleSummary) -> Vec<String> {
         && s.imported == (0, 0, 0)
         && s.exported == (0, 0, 0)
         && s.export_errors == 0
-        && s.skipped.is_empty()
-        && s.provisioning.is_empty();
+        && s.skipped.is_empty();
     let off = features_off(world);
     if quiet && off.is_empty() {
         return Vec::new();
