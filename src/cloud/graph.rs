@@ -306,6 +306,12 @@ impl Graph {
                 "/v1.0/directory/onPremisesSynchronization/{id}",
                 get(sync_settings::one).patch(sync_settings::patch),
             )
+            .route(
+                sync_settings::ONBOARDING,
+                get(sync_settings::agent_key)
+                    .put(sync_settings::onboard_key)
+                    .delete(sync_settings::offboard_key),
+            )
             .fallback(unknown_route)
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),

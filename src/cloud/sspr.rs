@@ -10,7 +10,9 @@
 use super::tenant::{CloudUser, License, SsprEnabled, Tenant};
 use crate::clock::Clock;
 use crate::sas;
-use crate::writeback_protocol::{Operation, Outcome, PasswordRequest, PasswordResponse};
+use crate::writeback_protocol::{
+    Operation, Outcome, PasswordRequest, PasswordResponse, SealingKey,
+};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -148,7 +150,11 @@ pub struct PasswordService {
     http: reqwest::Client,
     /// Tracking ids, in order (deterministic).
     next_tracking: Arc<AtomicU64>,
+    /// What requests are sealed with: for the agent key onboarded last.
+    sealing: Arc<std::sync::Mutex<Option<Arc<SealingKey>>>>,
 }
+
+const ON_PREMISES: &str = "An error occurred in your on-premises configuration";
 
 const CONNECTIVITY: &str = "We're sorry, we can't reset your password at this time because of a poor connection with your on-premises environment";
 
@@ -161,7 +167,28 @@ impl PasswordService {
             // Plain HTTP to the relay on loopback; the client also speaks HTTPS.
             http: crate::tls::http_client(None).unwrap_or_default(),
             next_tracking: Arc::new(AtomicU64::new(1)),
+            sealing: Arc::default(),
         }
+    }
+
+    /// The sealing key for the agent key the tenant holds (a new package key when the
+    /// agent onboarded a new one); `None` when no key is onboarded.
+    fn sealing_key(&self) -> Option<Result<Arc<SealingKey>, String>> {
+        let public = self.tenant.writeback_key()?;
+        let mut held = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = held.as_ref() {
+            if SealingKey::id_of(&public).is_some_and(|id| id == k.id()) {
+                return Some(Ok(k.clone()));
+            }
+        }
+        Some(match SealingKey::new(&public) {
+            Ok(k) => {
+                let k = Arc::new(k);
+                *held = Some(k.clone());
+                Ok(k)
+            }
+            Err(e) => Err(e.to_string()),
+        })
     }
 
     fn user(&self, upn: &str) -> Result<CloudUser, UserAnswer> {
@@ -320,6 +347,23 @@ impl PasswordService {
                 "Your organization's password writeback is not enabled, so the on-premises password cannot be changed",
             );
         }
+        // The request is sealed for the agent's onboarded key: no relay or log holds the
+        // password. Writeback onboarded without a key cannot carry one.
+        let sealing = match self.sealing_key() {
+            Some(Ok(k)) => k,
+            Some(Err(e)) => {
+                return UserAnswer::failed(
+                    &format!("SSPR_0029: {ON_PREMISES}"),
+                    vec!["SSPR_0029".into(), format!("the onboarded agent key: {e}")],
+                )
+            }
+            None => {
+                return UserAnswer::code(
+                    "SSPR_0010",
+                    "Your organization's password writeback is not enabled, so the on-premises password cannot be changed",
+                )
+            }
+        };
         let tracking = self.next_tracking.fetch_add(1, Ordering::SeqCst);
         let request = PasswordRequest {
             operation,
@@ -347,7 +391,7 @@ impl PasswordService {
                 self.relay.path
             ))
             .header("ServiceBusAuthorization", token)
-            .json(&request)
+            .json(&sealing.seal(&request))
             .send()
             .await;
         let resp = match sent {
@@ -384,7 +428,7 @@ impl PasswordService {
             Ok(a) => a,
             Err(e) => {
                 return UserAnswer::failed(
-                    "SSPR_0029: An error occurred in your on-premises configuration",
+                    &format!("SSPR_0029: {ON_PREMISES}"),
                     vec![
                         "SSPR_0029".into(),
                         format!("unreadable answer from the on-premises service: {e}"),

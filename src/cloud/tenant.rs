@@ -83,6 +83,10 @@ pub struct State {
     groups: ChangeLog<CloudGroup>,
     /// (change number, group objectId, member objectId, added) — for `members@delta`.
     membership_log: Vec<(u64, String, String, bool)>,
+    /// The public key the on-premises agent onboarded with password writeback (SPKI DER,
+    /// base64): what the password services seal each request for.
+    #[serde(default)]
+    writeback_key: Option<String>,
 }
 
 /// A handle on the tenant; cheap to clone.
@@ -105,6 +109,7 @@ impl Tenant {
                 devices: ChangeLog::default(),
                 groups: ChangeLog::default(),
                 membership_log: Vec::new(),
+                writeback_key: None,
             })),
         }
     }
@@ -198,6 +203,17 @@ impl Tenant {
 
     pub fn set_sync_features(&self, f: impl FnOnce(&mut SyncFeatures)) {
         f(&mut self.lock_mut().sync_features);
+    }
+
+    /// The agent's onboarded public key (SPKI DER, base64), if password writeback was
+    /// onboarded with one.
+    pub fn writeback_key(&self) -> Option<String> {
+        self.lock().writeback_key.clone()
+    }
+
+    /// The agent onboards its public key (`None`: offboards it).
+    pub fn set_writeback_key(&self, key: Option<String>) {
+        self.lock_mut().writeback_key = key;
     }
 
     pub fn add_user(&self, u: CloudUser) {

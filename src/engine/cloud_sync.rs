@@ -10,7 +10,7 @@
 
 use super::config::EngineConfig;
 use super::connector_space::ConnectorSpace;
-use super::export::{export_groups, provisioned, GroupJob};
+use super::export::{export_groups, provisioned, GroupJob, JOB};
 use super::graph_client::GraphClient;
 use super::groups::GroupImage;
 use super::history::{History, ProvisioningLog};
@@ -20,9 +20,6 @@ use std::sync::Arc;
 
 /// How often the provisioning job runs.
 pub const INTERVAL: chrono::Duration = chrono::Duration::minutes(2);
-
-/// The job's own rows (what concerns every group) are about this object.
-pub const JOB: &str = "group provisioning job";
 
 /// Cloud Sync's job without a scope: every run, its log says so (no group is provisioned).
 fn without_scope(

@@ -2,7 +2,9 @@
 //! connector's credentials, and the writeback features with their choices. The wizard
 //! ([`super::wizard`]) is what changes it; everything else reads it.
 
+use crate::writeback_protocol::AgentKey;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -54,6 +56,12 @@ pub struct EngineConfig {
     pub cloud_sync: Option<CloudSync>,
     /// How often the scheduler runs a delta cycle (30 minutes by default).
     pub sync_interval: Duration,
+    /// The agent's key pair password requests are sealed for, made when password
+    /// writeback is enabled (see [`crate::writeback_protocol::Sealed`]).
+    pub writeback_key: Option<Arc<AgentKey>>,
+    /// Take the fixture key pairs instead of generating one (scenario worlds: the same
+    /// every run, and no second spent generating).
+    pub fixture_keys: bool,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -174,6 +182,20 @@ pub struct Setup {
     pub device_writeback: Option<DeviceWriteback>,
     pub group_writeback_v1: Option<GroupWritebackV1>,
     pub cloud_sync: Option<CloudSync>,
+    /// The agent's private key (PKCS#8 PEM) while password writeback is enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writeback_key: Option<KeyPem>,
+}
+
+/// A private key in PKCS#8 PEM, kept with the installation's setup; never printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyPem(pub String);
+
+impl std::fmt::Debug for KeyPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyPem(..)")
+    }
 }
 
 impl EngineConfig {
@@ -185,6 +207,11 @@ impl EngineConfig {
             device_writeback: self.device_writeback.clone(),
             group_writeback_v1: self.group_writeback_v1.clone(),
             cloud_sync: self.cloud_sync.clone(),
+            writeback_key: self
+                .writeback_key
+                .as_ref()
+                .and_then(|k| k.to_pem().ok())
+                .map(KeyPem),
         }
     }
 
@@ -195,6 +222,11 @@ impl EngineConfig {
         self.device_writeback = c.device_writeback;
         self.group_writeback_v1 = c.group_writeback_v1;
         self.cloud_sync = c.cloud_sync;
+        // A key that no longer reads is dropped: enabling writeback again makes a new one.
+        self.writeback_key = c
+            .writeback_key
+            .and_then(|pem| AgentKey::from_pem(&pem.0).ok())
+            .map(Arc::new);
         self
     }
 }

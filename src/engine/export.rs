@@ -267,6 +267,9 @@ pub(super) struct GroupExport {
     pub renamed: Vec<(String, String)>,
 }
 
+/// Cloud Sync's rows about its job (what concerns every group) name this object.
+pub(super) const JOB: &str = "group provisioning job";
+
 /// Cloud Sync's provisioning log row for `object` at `time`.
 pub(super) fn provisioned(
     time: DateTime<Utc>,
@@ -311,13 +314,7 @@ pub(super) async fn export_groups(
         Err(f) => {
             if cloud_sync {
                 let why = format!("the agent could not reach AD: {}", failure_text(&f));
-                provisioning.push(provisioned(
-                    now,
-                    super::cloud_sync::JOB,
-                    "Other",
-                    "Failure",
-                    why,
-                ));
+                provisioning.push(provisioned(now, JOB, "Other", "Failure", why));
             }
             errors.push(export_error(f, Some(domain)));
             return GroupExport {

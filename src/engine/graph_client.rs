@@ -160,6 +160,20 @@ impl GraphClient {
             .map(|_| ())
     }
 
+    /// PUT `body` to a path (204 or 200).
+    pub async fn put(&self, path: &str, body: &Value) -> Result<(), GraphFailure> {
+        self.send(reqwest::Method::PUT, path, Some(body))
+            .await
+            .map(|_| ())
+    }
+
+    /// DELETE a path (204 or 200).
+    pub async fn delete(&self, path: &str) -> Result<(), GraphFailure> {
+        self.send(reqwest::Method::DELETE, path, None)
+            .await
+            .map(|_| ())
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,

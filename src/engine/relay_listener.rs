@@ -9,7 +9,7 @@ use super::password;
 use crate::clock::Clock;
 use crate::hybrid_connections::{ControlMessage, RenewToken, Response};
 use crate::sas;
-use crate::writeback_protocol::PasswordRequest;
+use crate::writeback_protocol::{Outcome, PasswordRequest, PasswordResponse, SealError, Sealed};
 use chrono::{DateTime, Utc};
 use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
@@ -181,21 +181,67 @@ async fn serve(
             Vec::new()
         };
         work.push(async move {
-            let (status, reply) = match serde_json::from_slice::<PasswordRequest>(&body) {
-                Ok(pr) => {
-                    let answer =
-                        password::handle(&shared.cfg, shared.clock.as_ref(), &shared.history, pr)
-                            .await;
+            let (status, reply) = match serde_json::from_slice::<Sealed>(&body) {
+                Ok(sealed) => {
+                    let answer = match open(shared, &sealed) {
+                        Ok(pr) => {
+                            password::handle(
+                                &shared.cfg,
+                                shared.clock.as_ref(),
+                                &shared.history,
+                                pr,
+                            )
+                            .await
+                        }
+                        Err(refused) => refused,
+                    };
                     (200, serde_json::to_vec(&answer).unwrap_or_default())
                 }
                 Err(e) => (
                     400,
-                    format!("{{\"error\":\"not a password request: {e}\"}}").into_bytes(),
+                    format!("{{\"error\":\"not a sealed password request: {e}\"}}").into_bytes(),
                 ),
             };
             (req.id, status, reply)
         });
     }
+}
+
+/// The request inside `sealed`, opened with the agent's key; or the answer that says why
+/// it cannot be (the PasswordResetService event logged): a key mismatch is 32004
+/// DecryptionError (disable and enable password writeback again to onboard a new key), an
+/// altered package 32010 CryptoError, a malformed one 32003 InPutValidationError.
+fn open(shared: &Shared, sealed: &Sealed) -> Result<PasswordRequest, PasswordResponse> {
+    let opened = match &shared.cfg.writeback_key {
+        Some(key) => key.open(sealed),
+        None => Err(SealError::Key(
+            "this service holds no key: enable password writeback again".into(),
+        )),
+    };
+    opened.map_err(|e| {
+        let (id, name) = match e {
+            SealError::OtherKey { .. } | SealError::Unwrap | SealError::Key(_) => {
+                (32004, "DecryptionError")
+            }
+            SealError::Tampered => (32010, "CryptoError"),
+            SealError::Malformed(_) => (32003, "InPutValidationError"),
+        };
+        let message = format!("{name}: {e}");
+        shared.history.event(
+            shared.clock.now(),
+            id,
+            super::history::Level::Error,
+            message.clone(),
+        );
+        PasswordResponse {
+            outcome: Outcome::Error,
+            event_id: id,
+            ldap_code: None,
+            ad_message: None,
+            dn: None,
+            message,
+        }
+    })
 }
 
 /// The listener's answer to request `id`: the response message, then its body.

@@ -26,6 +26,7 @@ use super::config::{
 use super::graph_client::{GraphClient, GraphFailure};
 use super::history::{History, Level};
 use crate::clock::Clock;
+use crate::writeback_protocol::{AgentKey, ONBOARDING};
 use std::sync::Arc;
 
 /// What the admin chooses in one run of the wizard. `None` leaves a feature as it is; for
@@ -272,7 +273,7 @@ pub async fn configure(
     let mut detail = Vec::new();
     if let Some(on) = choices.password_writeback {
         if let Some(g) = &graph {
-            onboard(g, &cfg, clock, history, on).await?;
+            cfg.writeback_key = onboard(g, &cfg, clock, history, on).await?;
         }
         cfg.password_writeback = on;
         detail.push(format!(
@@ -423,15 +424,43 @@ async fn admin_ad<'a>(
         .ok_or_else(|| WizardError::Unreachable("no session".into()))
 }
 
+/// The agent's new key pair: a generated one, off the async workers, or (scenario
+/// worlds) the fixture pairs in turn, one per onboarding so far.
+async fn new_agent_key(
+    cfg: &EngineConfig,
+    history: &History,
+) -> Result<Arc<AgentKey>, GraphFailure> {
+    if cfg.fixture_keys {
+        let onboarded = history
+            .snapshot()
+            .events
+            .iter()
+            .filter(|e| e.id == 31005)
+            .count();
+        return Ok(AgentKey::fixture(onboarded));
+    }
+    let generated = tokio::task::spawn_blocking(AgentKey::generate)
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    generated.map(Arc::new).map_err(|e| GraphFailure {
+        status: 0,
+        code: "keyGeneration".into(),
+        message: format!("the agent's key pair could not be made: {e}"),
+    })
+}
+
 /// Tell the tenant that password writeback is on or off (Graph
-/// `PATCH /directory/onPremisesSynchronization/{id}`), with the service's events.
+/// `PATCH /directory/onPremisesSynchronization/{id}`), with the service's events. On, the
+/// agent makes a new key pair and onboards its public key ([`ONBOARDING`]); off, it
+/// offboards it. Returns the key the agent holds now (keys roll on every enable).
 async fn onboard(
     graph: &GraphClient,
     cfg: &EngineConfig,
     clock: &Arc<dyn Clock>,
     history: &History,
     on: bool,
-) -> Result<(), WizardError> {
+) -> Result<Option<Arc<AgentKey>>, WizardError> {
     let (start, success, fail, what) = if on {
         (31004, 31005, 32011, "Onboarding")
     } else {
@@ -452,23 +481,39 @@ async fn onboard(
             .as_str()
             .unwrap_or_default()
             .to_string();
+        let key = if on {
+            let key = new_agent_key(cfg, history).await?;
+            graph
+                .put(
+                    ONBOARDING,
+                    &serde_json::json!({ "publicKey": key.public_key() }),
+                )
+                .await?;
+            Some(key)
+        } else {
+            None
+        };
         graph
             .patch(
                 &format!("/v1.0/directory/onPremisesSynchronization/{id}"),
                 &serde_json::json!({ "features": { "passwordWritebackEnabled": on } }),
             )
-            .await
+            .await?;
+        if !on {
+            graph.delete(ONBOARDING).await?;
+        }
+        Ok::<_, GraphFailure>(key)
     }
     .await;
     match result {
-        Ok(()) => {
+        Ok(key) => {
             history.event(
                 clock.now(),
                 success,
                 Level::Information,
                 format!("{what}EventSuccess: {who}"),
             );
-            Ok(())
+            Ok(key)
         }
         Err(e) => {
             let name = if on {

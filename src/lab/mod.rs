@@ -244,6 +244,7 @@ impl Lab {
             signing_key: Some(SigningKey::from_pem(&secrets.signing_key).map_err(LabError::Keys)?),
             relay_paths: vec![LAB_RELAY_PATH.into()],
             directory: opts.directory.clone(),
+            generate_writeback_keys: true,
             ..WorldOptions::default()
         };
         let mut world = match saved {

@@ -44,6 +44,9 @@ pub struct WorldOptions {
     pub tls: Option<crate::tls::CertificateAuthority>,
     /// The identity platform's signing key (the fixture key when `None`).
     pub signing_key: Option<SigningKey>,
+    /// The agent generates its password-writeback key pair when writeback is enabled (a
+    /// lab); otherwise it takes the fixture pairs (the same every run, nothing to wait for).
+    pub generate_writeback_keys: bool,
     /// Hybrid connections the relay serves besides the password writeback one.
     pub relay_paths: Vec<String>,
     /// Start from this saved state instead of provisioning a new forest and tenant.
@@ -90,6 +93,7 @@ impl Default for WorldOptions {
             listen: Listeners::default(),
             tls: None,
             signing_key: None,
+            generate_writeback_keys: false,
             relay_paths: Vec::new(),
             restore: None,
             directory: None,

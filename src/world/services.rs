@@ -296,6 +296,8 @@ pub(super) async fn start(
         group_writeback_v1: None,
         cloud_sync: None,
         sync_interval: opts.sync_interval,
+        writeback_key: None,
+        fixture_keys: !opts.generate_writeback_keys,
     };
     let endpoints = Endpoints {
         // With a real DC, what clients are told to reach is the DC itself (its LDAPS URL),

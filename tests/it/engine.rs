@@ -34,6 +34,8 @@ fn config(dc: &Dc) -> EngineConfig {
         group_writeback_v1: None,
         cloud_sync: None,
         sync_interval: Duration::from_secs(1800),
+        writeback_key: None,
+        fixture_keys: true,
     }
 }
 

@@ -320,6 +320,89 @@ async fn password_writeback_is_onboarded_over_graph_and_only_with_a_licence() {
     w.shutdown().await;
 }
 
+/// The agent's key for sealed password requests: onboarded when writeback is enabled,
+/// offboarded when it is disabled, a new one on every enable; a request sealed for a key
+/// the agent does not hold is refused with 32004 DecryptionError and the user is told
+/// SSPR_0029, nothing changes in AD.
+#[tokio::test]
+async fn the_writeback_key_rolls_on_every_enable_and_a_stale_key_is_refused() {
+    let mut w = World::start(WorldOptions::default()).await.unwrap();
+    w.import_ldif(&ldif(), "gntech.me.ldif").await.unwrap();
+    w.add_user(alice()).await.unwrap();
+    w.begin();
+    w.start_engine().await;
+    let http = writeback_sim::tls::http_client(None).unwrap();
+    let url = format!(
+        "{}{}",
+        w.endpoints().graph,
+        writeback_sim::writeback_protocol::ONBOARDING
+    );
+    let token = w.graph_token(Caller::admin("admin@gntech.me"));
+    let key_id = || async {
+        let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+        match r.status().as_u16() {
+            404 => None,
+            _ => r.json::<serde_json::Value>().await.unwrap()["keyId"]
+                .as_str()
+                .map(str::to_string),
+        }
+    };
+    w.configure(password_writeback(true)).await.unwrap();
+    let first = key_id().await.expect("a key is onboarded");
+    assert_eq!(
+        w.sspr_reset("alice@gntech.me", "Summer#2026x").await.error,
+        None
+    );
+    w.configure(password_writeback(false)).await.unwrap();
+    assert_eq!(key_id().await, None, "offboarded");
+    w.configure(password_writeback(true)).await.unwrap();
+    let second = key_id().await.expect("a key is onboarded");
+    assert_ne!(first, second, "a new key on every enable");
+    // Sealed for the new key: the reset goes through (a day on: the minimum age).
+    w.advance(Duration::from_secs(2 * 86_400)).await.unwrap();
+    assert_eq!(
+        w.sspr_reset("alice@gntech.me", "Autumn#2026x").await.error,
+        None
+    );
+
+    // The tenant holds a key the agent does not (the old one onboarded again).
+    let other = writeback_sim::writeback_protocol::AgentKey::fixture(0);
+    let stale = if other.id() == second {
+        writeback_sim::writeback_protocol::AgentKey::fixture(1)
+    } else {
+        other
+    };
+    let r = http
+        .put(&url)
+        .bearer_auth(w.graph_token(Caller::admin("admin@gntech.me")))
+        .json(&serde_json::json!({ "publicKey": stale.public_key() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    w.advance(Duration::from_secs(2 * 86_400)).await.unwrap();
+    let mark = w.history_mark();
+    let a = w.sspr_reset("alice@gntech.me", "Winter#2026x").await;
+    assert!(
+        a.error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("SSPR_0029"),
+        "{a:?}"
+    );
+    let events = w.events_since(mark);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.id == 32004 && e.message.starts_with("DecryptionError")),
+        "{events:?}"
+    );
+    // AD kept the password of the last reset that went through.
+    w.sign_in("alice@gntech.me", "Autumn#2026x").await.unwrap();
+    assert!(w.sign_in("alice@gntech.me", "Winter#2026x").await.is_err());
+    w.shutdown().await;
+}
+
 /// The LDAP faults are the network's between the engine and the DC (the fault proxy), the
 /// same on the embedded AD as in front of a real one: the engine cannot reach a DC that is
 /// down while a workstation's sign-in still can; latency is business time per exchange.

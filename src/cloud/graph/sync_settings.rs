@@ -4,6 +4,11 @@
 //! (`passwordWritebackEnabled` is what the password services check). Administrators only.
 //! Left out: `configuration` beyond the sync interval, and the features writeback does
 //! not touch (they read false and cannot be set).
+//!
+//! Beside Graph, on the same endpoint: the password reset service's onboarding of the
+//! agent's public key ([`ONBOARDING`]; the real agent onboards with
+//! `*.passwordreset.microsoftonline.com`, an undocumented protocol — GAP), which the
+//! password services seal every request for.
 
 use super::{not_found, Graph, GraphError, Need};
 use crate::cloud::tenant::SyncFeatures;
@@ -97,5 +102,54 @@ pub async fn patch(
             *field(f) = on;
         }
     });
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub use crate::writeback_protocol::ONBOARDING;
+
+/// The onboarded agent key: its id and public key (404 when none is onboarded).
+pub async fn agent_key(
+    State(g): State<Graph>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, GraphError> {
+    g.authorize(&headers, Need::ReadSyncSettings)?;
+    let key = g.tenant().writeback_key().ok_or_else(|| {
+        GraphError::new(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            "no agent key is onboarded: password writeback is not enabled",
+        )
+    })?;
+    Ok(Json(json!({
+        "keyId": crate::writeback_protocol::SealingKey::id_of(&key),
+        "publicKey": key,
+    })))
+}
+
+pub async fn onboard_key(
+    State(g): State<Graph>,
+    headers: HeaderMap,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, GraphError> {
+    g.authorize(&headers, Need::WriteSyncSettings)?;
+    let Json(body) = body?;
+    let bad = |m: String| GraphError::new(StatusCode::BAD_REQUEST, "Request_BadRequest", m);
+    let Some(key) = body.get("publicKey").and_then(Value::as_str) else {
+        return Err(bad(
+            "publicKey (base64 SPKI DER of the agent's RSA key) is required".into(),
+        ));
+    };
+    // Only a key the password services can seal for is taken.
+    crate::writeback_protocol::SealingKey::new(key).map_err(|e| bad(e.to_string()))?;
+    g.tenant().set_writeback_key(Some(key.to_string()));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn offboard_key(
+    State(g): State<Graph>,
+    headers: HeaderMap,
+) -> Result<Response, GraphError> {
+    g.authorize(&headers, Need::WriteSyncSettings)?;
+    g.tenant().set_writeback_key(None);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
