@@ -156,6 +156,30 @@ where
     }
 }
 
+/// Filter terms above which a search is evaluated off the async workers.
+const HEAVY_FILTER_TERMS: usize = 1024;
+
+/// Is `msg` a search whose filter has more than [`HEAVY_FILTER_TERMS`] terms?
+fn heavy(msg: &ldap3_proto::proto::LdapMsg) -> bool {
+    use ldap3_proto::proto::{LdapFilter, LdapOp};
+    let LdapOp::SearchRequest(req) = &msg.op else {
+        return false;
+    };
+    let (mut stack, mut terms) = (vec![&req.filter], 0usize);
+    while let Some(f) = stack.pop() {
+        terms += 1;
+        if terms > HEAVY_FILTER_TERMS {
+            return true;
+        }
+        match f {
+            LdapFilter::And(v) | LdapFilter::Or(v) => stack.extend(v),
+            LdapFilter::Not(inner) => stack.push(inner),
+            _ => {}
+        }
+    }
+    false
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Exit {
     Closed,
@@ -202,7 +226,27 @@ where
                 return Exit::Closed;
             }
         };
-        match session.handle(dir, msg) {
+        let action = if heavy(&msg) {
+            // A search whose filter has thousands of terms takes the CPU for a while: it
+            // runs off the async workers, so every other client is still answered.
+            let mut owned = std::mem::replace(session, Session::new(false, false));
+            let d = dir.clone();
+            match tokio::task::spawn_blocking(move || {
+                let action = owned.handle(&d, msg);
+                (owned, action)
+            })
+            .await
+            {
+                Ok((s, action)) => {
+                    *session = s;
+                    action
+                }
+                Err(_) => return Exit::Closed,
+            }
+        } else {
+            session.handle(dir, msg)
+        };
+        match action {
             Action::Reply(msgs) => {
                 for m in msgs {
                     if framed.feed(m).await.is_err() {

@@ -213,3 +213,33 @@ async fn an_idle_connection_is_closed_after_the_idle_timeout() {
     assert!(closed, "closed by the server");
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
+
+/// A search whose filter has a hundred thousand terms keeps the CPU for a while; it runs
+/// off the async workers, so another client is answered meanwhile (on this test's
+/// single-threaded runtime, before the big search ends). Before, both waited.
+#[tokio::test]
+async fn a_search_with_a_huge_filter_does_not_stall_other_clients() {
+    let dc = Dc::start().await;
+    let terms: String = (0..100_000).map(|i| format!("(cn=x{i})")).collect();
+    let filter = format!("(|{terms})");
+    let url = dc.ldap_url();
+    let big = tokio::spawn(async move {
+        let mut l = connect(&url, false).await;
+        l.simple_bind(ALICE, ALICE_PW).await.unwrap();
+        let (entries, res) = search(&mut l, "DC=gntech,DC=me", &filter, &["cn"]).await;
+        assert_eq!((entries.len(), res.rc), (0, 0));
+        std::time::Instant::now()
+    });
+    // The big request is on its way (about 1 MB) and being evaluated.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut l = dc.plain().await;
+    l.simple_bind(ALICE, ALICE_PW).await.unwrap();
+    let (entries, res) = search(&mut l, PROBE_OU, "(sAMAccountName=alice.p)", &["cn"]).await;
+    let answered = std::time::Instant::now();
+    assert_eq!((entries.len(), res.rc), (1, 0));
+    let big_done = big.await.unwrap();
+    assert!(
+        answered < big_done,
+        "the other client waited for the big search"
+    );
+}
