@@ -9,17 +9,15 @@
 //! The domain's minimum password age and history are 0, as the writeback tutorial advises
 //! for testing, so that an account can be reset again at once.
 
+mod common;
+
+use common::{accounts_world, upn};
 use futures::stream::{self, StreamExt};
 use std::time::{Duration, Instant};
-use writeback_sim::world::ad::{NewEntry, PasswordPolicy};
-use writeback_sim::world::{Choices, UserSpec, World, WorldOptions};
+use writeback_sim::world::{World, WorldOptions};
 
 /// Accounts to spread the resets over (one reset in flight per account at most).
 const ACCOUNTS: usize = 64;
-
-fn upn(i: usize) -> String {
-    format!("bench{i:03}@gntech.me")
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -53,59 +51,14 @@ fn main() {
         .unwrap_or(2_000);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let mut w = World::start(WorldOptions {
-            seed: 1,
-            ..WorldOptions::default()
-        })
-        .await
-        .expect("world");
-        let domain = w.domain_dn();
-        let ou = format!("OU=Bench,{domain}");
-        w.ad_add(NewEntry {
-            dn: ou.clone(),
-            attrs: vec![("objectClass".into(), vec!["organizationalUnit".into()])],
-            password: None,
-        })
-        .await
-        .expect("OU");
-        for i in 0..ACCOUNTS {
-            let dn = format!("CN=Bench {i:03},{ou}");
-            w.ad_add(NewEntry {
-                dn: dn.clone(),
-                attrs: vec![
-                    ("objectClass".into(), vec!["user".into()]),
-                    ("sAMAccountName".into(), vec![format!("bench{i:03}")]),
-                    ("userPrincipalName".into(), vec![upn(i)]),
-                    ("userAccountControl".into(), vec!["512".into()]),
-                ],
-                password: Some("Initial#Pass2026".into()),
-            })
-            .await
-            .expect("account");
-            w.add_user(UserSpec {
-                upn: upn(i),
-                synced_from: Some(dn),
-                sspr_registered: true,
-                ..UserSpec::default()
-            })
-            .await
-            .expect("user");
-        }
-        w.set_password_policy(&PasswordPolicy {
-            min_age: Some(Duration::ZERO),
-            history: Some(0),
-            ..PasswordPolicy::default()
-        })
-        .await
-        .expect("policy");
-        w.begin();
-        w.start_engine().await;
-        w.configure(Choices {
-            password_writeback: Some(true),
-            ..Choices::default()
-        })
-        .await
-        .expect("configure");
+        let w = accounts_world(
+            ACCOUNTS,
+            WorldOptions {
+                seed: 1,
+                ..WorldOptions::default()
+            },
+        )
+        .await;
         // Warm-up: every account once.
         round(&w, ACCOUNTS, 1, "w").await;
 

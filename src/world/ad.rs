@@ -207,25 +207,39 @@ pub fn parse_filter(text: &str) -> Result<LdapFilter, String> {
     LdapFilter::try_from(tag).map_err(|_| not_a_filter())
 }
 
-/// The normalised form of a DN's text (`None` when it is not a DN): two spellings of one DN
-/// (case, spaces, escapes) have the same key, the one [`AdObject::key`] gives.
 /// The DNs a freshly provisioned forest `forest` holds (the DC's own containers, accounts
-/// and groups): the real provisioning, in memory, with no listener.
-pub fn provisioned_dns(forest: &str) -> Vec<String> {
+/// and groups): the real provisioning, in memory, with no listener — once per forest name
+/// in a process (`validate` asks for each file).
+pub fn provisioned_dns(forest: &str) -> std::sync::Arc<Vec<String>> {
+    type Known = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Vec<String>>>>;
+    static KNOWN: std::sync::OnceLock<Known> = std::sync::OnceLock::new();
+    let known = KNOWN.get_or_init(Known::default);
+    if let Some(dns) = known.lock().unwrap_or_else(|e| e.into_inner()).get(forest) {
+        return dns.clone();
+    }
     let config = crate::directory::DirectoryConfig {
         forest: forest.to_string(),
         ..Default::default()
     };
     let clock = std::sync::Arc::new(crate::clock::ManualClock::new(chrono::Utc::now()));
-    let Ok(dir) = crate::directory::Directory::new(config, clock) else {
-        return Vec::new();
+    let dns: Vec<String> = match crate::directory::Directory::new(config, clock) {
+        Ok(dir) => {
+            let st = dir.read();
+            st.store
+                .ids()
+                .filter_map(|id| st.store.get(id))
+                .map(|e| e.dn.to_string())
+                .collect()
+        }
+        Err(_) => Vec::new(),
     };
-    let st = dir.read();
-    st.store
-        .ids()
-        .filter_map(|id| st.store.get(id))
-        .map(|e| e.dn.to_string())
-        .collect()
+    let dns = std::sync::Arc::new(dns);
+    let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+    // A few forest names at most in a real run; a fuzzer's thousands are not all kept.
+    if known.len() < 16 {
+        known.insert(forest.to_string(), dns.clone());
+    }
+    dns
 }
 
 /// The DNs an LDIF text's records add, as written; `Err` with the parser's message.
@@ -240,6 +254,8 @@ pub fn ldif_added_dns(text: &str, source: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// The normalised form of a DN's text (`None` when it is not a DN): two spellings of one DN
+/// (case, spaces, escapes) have the same key, the one [`AdObject::key`] gives.
 pub fn dn_key(dn: &str) -> Option<String> {
     crate::directory::dn::norm(dn)
 }

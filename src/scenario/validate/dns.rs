@@ -85,8 +85,8 @@ pub(super) fn dns(root: &Node, base_dir: Option<&Path>) -> Vec<Problem> {
         shown: Vec::new(),
         complete: true,
     };
-    for k in provisioned_dns(&forest) {
-        known.add(&k);
+    for k in provisioned_dns(&forest).iter() {
+        known.add(k);
     }
     for l in text(world, &["directory", "ldif"])
         .map(Node::items)

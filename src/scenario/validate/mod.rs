@@ -106,9 +106,11 @@ pub fn check_in(text: &str, dir: Option<&std::path::Path>) -> Vec<Problem> {
         Ok(None) => return Vec::new(),
         Err(p) => return vec![p],
     };
-    let schema = model::json_schema();
-    let checker = schema::Schema { root: &schema };
-    let mut problems = checker.check(&root, &schema, "");
+    // The schema is made once per process (`validate` checks file after file).
+    static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let schema = SCHEMA.get_or_init(model::json_schema);
+    let checker = schema::Schema { root: schema };
+    let mut problems = checker.check(&root, schema, "");
     problems.extend(references::references(&root));
     problems.extend(dns::dns(&root, dir));
     // Whatever serde refuses and the schema let through is still a problem.
