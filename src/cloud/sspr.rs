@@ -150,8 +150,6 @@ pub struct PasswordService {
     http: reqwest::Client,
     /// Tracking ids, in order (deterministic).
     next_tracking: Arc<AtomicU64>,
-    /// What requests are sealed with: for the agent key onboarded last.
-    sealing: Arc<std::sync::Mutex<Option<Arc<SealingKey>>>>,
 }
 
 const ON_PREMISES: &str = "An error occurred in your on-premises configuration";
@@ -167,24 +165,29 @@ impl PasswordService {
             // Plain HTTP to the relay on loopback; the client also speaks HTTPS.
             http: crate::tls::http_client(None).unwrap_or_default(),
             next_tracking: Arc::new(AtomicU64::new(1)),
-            sealing: Arc::default(),
         }
     }
 
-    /// The sealing key for the agent key the tenant holds (a new package key when the
-    /// agent onboarded a new one); `None` when no key is onboarded.
+    /// The sealing key for the agent key the tenant holds; `None` when no key is
+    /// onboarded. One package key per agent key in the process: an agent that onboarded
+    /// a new key gets a new one, and scenario worlds, which share the fixture agent keys,
+    /// share their package keys too (the agent unwraps each once, not once per world).
     fn sealing_key(&self) -> Option<Result<Arc<SealingKey>, String>> {
+        type Keys = std::sync::Mutex<std::collections::HashMap<String, Arc<SealingKey>>>;
+        static KEYS: std::sync::OnceLock<Keys> = std::sync::OnceLock::new();
         let public = self.tenant.writeback_key()?;
-        let mut held = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = held.as_ref() {
-            if SealingKey::id_of(&public).is_some_and(|id| id == k.id()) {
-                return Some(Ok(k.clone()));
-            }
+        let keys = KEYS.get_or_init(Keys::default);
+        let mut keys = keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = keys.get(&public) {
+            return Some(Ok(k.clone()));
         }
         Some(match SealingKey::new(&public) {
             Ok(k) => {
                 let k = Arc::new(k);
-                *held = Some(k.clone());
+                if keys.len() >= 64 {
+                    keys.clear();
+                }
+                keys.insert(public, k.clone());
                 Ok(k)
             }
             Err(e) => Err(e.to_string()),
