@@ -758,3 +758,48 @@ mod groups {
         assert_eq!(items[1]["@removed"]["reason"], "deleted");
     }
 }
+
+/// `POST /me/changePassword` never answers 500 (a fuzz target found it did): a caller the
+/// tenant does not know is 404; a synced user whose password cannot be written back is
+/// refused with the reason (403 when writeback is not enabled), and 503 when the
+/// on-premises service cannot be reached.
+#[tokio::test]
+async fn change_password_failures_are_documented_statuses_not_500() {
+    let (g, admin) = offline_graph(1);
+    let body = r#"{"currentPassword": "a", "newPassword": "b"}"#;
+    let (s, reply) = call(&g, "POST", "/v1.0/me/changePassword", Some(&admin), body).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{reply}");
+    assert_eq!(reply["error"]["code"], "Request_ResourceNotFound");
+
+    g.tenant().add_user(CloudUser {
+        id: "00000000-0000-4000-8000-0000000000aa".into(),
+        user_principal_name: "synced@gntech.me".into(),
+        display_name: "Synced".into(),
+        on_premises: Some(writeback_sim::cloud::tenant::OnPremises {
+            immutable_id: "AAAAAAAAAAAAAAAAAAAAAA==".into(),
+            distinguished_name: "CN=Synced,DC=gntech,DC=me".into(),
+        }),
+        sspr_registered: true,
+        ..CloudUser::default()
+    });
+    let user = g.issue_token(Caller::user("synced@gntech.me"));
+    let (s, reply) = call(&g, "POST", "/v1.0/me/changePassword", Some(&user), body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("SSPR_0010"),
+        "{reply}"
+    );
+
+    // Writeback onboarded with an agent key, but the relay (port 9) cannot be reached.
+    g.tenant()
+        .set_sync_features(|f| f.password_writeback = true);
+    g.tenant().set_writeback_key(Some(
+        writeback_sim::writeback_protocol::AgentKey::fixture(0).public_key(),
+    ));
+    let (s, reply) = call(&g, "POST", "/v1.0/me/changePassword", Some(&user), body).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{reply}");
+    assert_eq!(reply["error"]["code"], "serviceNotAvailable");
+}

@@ -135,6 +135,9 @@ pub async fn change_password(
         }
     };
     let Json(body) = body?;
+    if g.tenant().user(&upn).is_none() {
+        return Err(not_found(&upn));
+    }
     let a = g
         .passwords
         .change(&upn, &body.current_password, &body.new_password)
@@ -146,10 +149,16 @@ pub async fn change_password(
             "invalidRequest",
             describe(&a),
         )),
-        AnswerOutcome::Failed => Err(GraphError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "generalException",
-            describe(&a),
-        )),
+        // What stopped it is said by its SSPR code: the on-premises service unreachable or
+        // late is the service being unavailable; a gate or the on-premises configuration
+        // refuses the caller. Never a 500: nothing went wrong in Graph itself.
+        AnswerOutcome::Failed => Err(match a.sspr_code() {
+            Some("SSPR_0030") => GraphError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "serviceNotAvailable",
+                describe(&a),
+            ),
+            _ => GraphError::new(StatusCode::FORBIDDEN, "accessDenied", describe(&a)),
+        }),
     }
 }
