@@ -243,6 +243,28 @@ fn plan(cfg: &EngineConfig, img: &GroupImage, job: GroupJob) -> Plan {
     }
 }
 
+/// The pending groups no Entra Connect feature is concerned with (security groups left to
+/// Cloud Sync, Microsoft 365 groups while v1 is off and they are not set to be written
+/// back) are settled as they are: they are not counted as pending on every cycle.
+pub(super) fn settle_ignored(cfg: &EngineConfig, cs: &ConnectorSpace) {
+    let mut st = cs.lock();
+    let ignored: Vec<(String, Option<GroupImage>, Option<String>)> = st
+        .groups
+        .pending_work()
+        .into_iter()
+        .filter(|(_, g)| {
+            g.dn.is_none()
+                && g.image
+                    .as_ref()
+                    .is_some_and(|i| matches!(plan(cfg, i, GroupJob::EntraConnect), Plan::Ignore))
+        })
+        .map(|(id, g)| (id, g.image, g.dn))
+        .collect();
+    for (id, image, dn) in ignored {
+        st.groups.settle(&id, image, dn);
+    }
+}
+
 /// Does any pending group need Entra Connect's export (v1 configured, a group it wrote,
 /// or an error to report)?
 pub(super) fn groups_need_export(cfg: &EngineConfig, cs: &ConnectorSpace) -> bool {

@@ -122,6 +122,7 @@ pub async fn run(
     });
     // Everything is written to the users' forest: its connector is named after the domain.
     if cfg.device_writeback.is_none() && !groups_need_export(cfg, cs) {
+        super::export::settle_ignored(cfg, cs);
         return summary;
     }
     let target = cfg.connector_dn.clone();

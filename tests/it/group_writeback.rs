@@ -322,6 +322,15 @@ async fn cloud_sync_matches_an_existing_group_by_its_anchor() {
         history.iter().all(|r| r.profile != Profile::Export),
         "{history:?}"
     );
+    // The groups Entra Connect leaves to Cloud Sync are not pending on its every cycle.
+    let mark = w.history_mark();
+    w.sync(CycleKind::Delta).await.unwrap();
+    let sync = w
+        .runs_since(mark)
+        .into_iter()
+        .find(|r| r.profile == Profile::DeltaSynchronization)
+        .unwrap();
+    assert_eq!((sync.adds, sync.updates), (Some(0), Some(0)), "{sync:?}");
     // The next run is two minutes later; saving the configuration runs it at once.
     let a = w.advance(std::time::Duration::from_secs(60)).await.unwrap();
     assert!(a.cloud_sync.is_none(), "{a:?}");
