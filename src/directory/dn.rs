@@ -269,6 +269,16 @@ pub fn escape_value(v: &str) -> String {
             '#' if i == 0 => out.push_str("\\#"),
             ' ' if i == 0 || i == last => out.push_str("\\ "),
             '\0' => out.push_str("\\00"),
+            // AD writes line breaks as hex pairs (a deleted object's `CN=name\0ADEL:<guid>`),
+            // and other white space at either end would be lost to a reader's trimming.
+            '\n' => out.push_str("\\0A"),
+            '\r' => out.push_str("\\0D"),
+            c if c.is_whitespace() && (i == 0 || i == last) => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\{b:02X}"));
+                }
+            }
             _ => out.push(c),
         }
     }
@@ -303,6 +313,19 @@ mod tests {
     #[case("CN=a\\")]
     fn rejects_malformed(#[case] input: &str) {
         assert!(Dn::parse(input).is_err(), "{input}");
+    }
+
+    /// A DN's printed and normal forms parse back to the same DN, line breaks and white
+    /// space at a value's ends included (the dn fuzz target found `4C=\0a` did not).
+    #[rstest]
+    #[case("4C=\\0a")]
+    #[case("CN=Alice\\0ADEL:6f1b2c3d,CN=Deleted Objects,DC=x")]
+    #[case("CN=\\09tab\\09,DC=x")]
+    #[case("CN=\\E2\\80\\83wide,DC=x")]
+    fn printed_forms_parse_back(#[case] input: &str) {
+        let d = Dn::parse(input).unwrap();
+        assert_eq!(Dn::parse(&d.norm()).unwrap().norm(), d.norm(), "{input}");
+        assert_eq!(Dn::parse(&d.to_string()).unwrap(), d, "{input}");
     }
 
     #[test]

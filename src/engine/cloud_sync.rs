@@ -41,10 +41,24 @@ pub async fn run(
     history: &History,
     cs: &ConnectorSpace,
 ) -> Vec<ProvisioningLog> {
-    let (Some(_), Some(graph)) = (&cfg.cloud_sync, graph) else {
+    let Some(_) = &cfg.cloud_sync else {
         return Vec::new();
     };
+    // The next run is an interval away, whatever this one does (the scheduler must not
+    // run it again at once).
     let now = clock.now();
+    cs.set_cloud_sync_due(Some(now + INTERVAL));
+    let Some(graph) = graph else {
+        let row = provisioned(
+            now,
+            JOB,
+            "Other",
+            "Failure",
+            "the agent has no Microsoft Graph endpoint to read the groups from".into(),
+        );
+        history.provisioning(row.clone());
+        return vec![row];
+    };
     let mut logs: Vec<ProvisioningLog> = without_scope(cfg, now).into_iter().collect();
     let full = cs.lock().cloud_sync.delta_link.is_none();
     let imported = import::<GroupImage>(graph, cs, full, |st| &mut st.cloud_sync).await;
@@ -65,6 +79,5 @@ pub async fn run(
     for row in &logs {
         history.provisioning(row.clone());
     }
-    cs.set_cloud_sync_due(Some(clock.now() + INTERVAL));
     logs
 }

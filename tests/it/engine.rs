@@ -336,3 +336,30 @@ async fn on_the_real_clock_the_token_is_renewed_before_it_expires() {
     engine.stop().await;
     stop.cancel();
 }
+
+/// Cloud Sync's job runs once per interval whatever it meets: configured on an engine
+/// with no Graph endpoint, it logs why it cannot read the groups and waits for its next
+/// run — the scheduler does not run it again and again.
+#[tokio::test]
+async fn cloud_sync_without_graph_runs_once_per_interval() {
+    let dc = Dc::start().await;
+    let mut cfg = config(&dc);
+    cfg.cloud_sync = Some(writeback_sim::engine::config::CloudSync {
+        ou: "OU=Cloud Groups,DC=gntech,DC=me".into(),
+        scope: Some(writeback_sim::engine::config::CloudSyncScope::AllSecurityGroups),
+    });
+    let clock = ManualClock::scenario_start();
+    let engine =
+        writeback_sim::engine::Engine::start(cfg, Arc::new(clock.clone()), Default::default());
+    clock.advance(chrono::Duration::minutes(3));
+    engine.settled(clock.now_utc()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let status = engine.scheduler();
+    assert_eq!(status.cloud_sync_runs, 1, "{status:?}");
+    let logs = status.last_cloud_sync.unwrap_or_default();
+    assert!(
+        logs.iter()
+            .any(|l| l.status == "Failure" && l.detail.contains("no Microsoft Graph endpoint")),
+        "{logs:?}"
+    );
+}
