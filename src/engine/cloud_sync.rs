@@ -33,7 +33,7 @@ fn without_scope(
 
 /// One run of the provisioning job: read the groups that changed, provision them, log
 /// every decision (also kept in `history`), and schedule the next run. Nothing when Cloud
-/// Sync is not configured or the engine has no Graph endpoint.
+/// Sync is not configured; a Failure row when the engine has no Graph endpoint.
 pub async fn run(
     cfg: &EngineConfig,
     graph: Option<&GraphClient>,
@@ -48,17 +48,29 @@ pub async fn run(
     // run it again at once).
     let now = clock.now();
     cs.set_cloud_sync_due(Some(now + INTERVAL));
-    let Some(graph) = graph else {
-        let row = provisioned(
+    let logs = match graph {
+        Some(graph) => provision(cfg, graph, cs, now).await,
+        None => vec![provisioned(
             now,
             JOB,
             "Other",
             "Failure",
             "the agent has no Microsoft Graph endpoint to read the groups from".into(),
-        );
-        history.provisioning(row.clone());
-        return vec![row];
+        )],
     };
+    for row in &logs {
+        history.provisioning(row.clone());
+    }
+    logs
+}
+
+/// The groups read and provisioned: what the run's log says.
+async fn provision(
+    cfg: &EngineConfig,
+    graph: &GraphClient,
+    cs: &ConnectorSpace,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<ProvisioningLog> {
     let mut logs: Vec<ProvisioningLog> = without_scope(cfg, now).into_iter().collect();
     let full = cs.lock().cloud_sync.delta_link.is_none();
     let imported = import::<GroupImage>(graph, cs, full, |st| &mut st.cloud_sync).await;
@@ -75,9 +87,6 @@ pub async fn run(
                 .await
                 .provisioning,
         ),
-    }
-    for row in &logs {
-        history.provisioning(row.clone());
     }
     logs
 }
