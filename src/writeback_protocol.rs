@@ -100,8 +100,25 @@ pub struct PasswordResponse {
     /// The on-premises account, when found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dn: Option<String>,
+    /// What AD refused, when the engine got that far (`setting pwdLastSet to 0`), and
+    /// whether the new password was already written: a must-change flag or an unlock can be
+    /// refused after the password is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Refused>,
     /// What the engine says happened, in words.
     pub message: String,
+}
+
+/// The operation AD refused in a writeback, and the right it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refused {
+    /// What the engine asked of AD, in words (`resetting the password`).
+    pub operation: String,
+    /// The connector account's right that operation needs (`Reset password`).
+    pub right: String,
+    /// The new password was written before AD refused this.
+    pub password_written: bool,
 }
 
 /// A password request as it crosses the relay, sealed for the on-premises agent, as the

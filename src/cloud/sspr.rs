@@ -446,6 +446,12 @@ impl PasswordService {
         if let Some(dn) = &answer.dn {
             detail.push(format!("on-premises account: {dn}"));
         }
+        if let Some(r) = answer.refused.as_ref().filter(|r| r.password_written) {
+            detail.push(format!(
+                "the new password was set in AD before {} was refused",
+                r.operation
+            ));
+        }
         let rejected = |text: &str, detail: Vec<String>| UserAnswer {
             outcome: AnswerOutcome::Rejected,
             error: Some(text.to_string()),
@@ -459,7 +465,13 @@ impl PasswordService {
             Outcome::IncorrectPassword => rejected("The current password is incorrect", detail),
             Outcome::AccessDenied => UserAnswer::coded(
                 "SSPR_0029",
-                "Access denied: the AD DS connector account lacks the Reset password right",
+                &format!(
+                    "Access denied: the AD DS connector account lacks the {} right",
+                    answer
+                        .refused
+                        .as_ref()
+                        .map_or("Reset password", |r| r.right.as_str())
+                ),
                 detail,
             ),
             Outcome::AccountDisabled => {

@@ -287,6 +287,8 @@ pub(super) struct GroupExport {
     pub provisioning: Vec<ProvisioningLog>,
     /// Groups written under another DN than before (old, new): renamed or moved.
     pub renamed: Vec<(String, String)>,
+    /// Groups updated (DN after the export, the attributes written).
+    pub updated: Vec<(String, Vec<&'static str>)>,
 }
 
 /// Cloud Sync's rows about its job (what concerns every group) name this object.
@@ -324,7 +326,7 @@ pub(super) async fn export_groups(
 ) -> GroupExport {
     let mut counts = (0, 0, 0);
     let (mut errors, mut skipped, mut provisioning) = (Vec::new(), Vec::new(), Vec::new());
-    let mut renamed = Vec::new();
+    let (mut renamed, mut updated) = (Vec::new(), Vec::new());
     let work = job.partition(&mut cs.lock()).pending_work();
     if work.is_empty() {
         return GroupExport::default();
@@ -498,7 +500,13 @@ pub(super) async fn export_groups(
                             (img, &member_dns),
                         )
                         .await
-                        .inspect(|_| counts.1 += 1)
+                        .map(|(dn, written)| {
+                            counts.1 += 1;
+                            if !written.is_empty() {
+                                updated.push((dn.clone(), written));
+                            }
+                            dn
+                        })
                     }
                 };
                 (r.map(|dn| (dn, g.dn.clone())), target)
@@ -565,6 +573,7 @@ pub(super) async fn export_groups(
         skipped,
         provisioning,
         renamed,
+        updated,
     }
 }
 

@@ -344,15 +344,16 @@ pub async fn v1_add(
     Ok(dn)
 }
 
-/// Bring a written-back group in line, renamed when its name changed; returns its DN.
-/// `old`: what was written last (`None` when unknown: every attribute is written).
+/// Bring a written-back group in line, renamed when its name changed; returns its DN and
+/// the attributes written. `old`: what was written last (`None` when unknown: every
+/// attribute is written).
 pub async fn v1_update(
     ad: &mut AdSession,
     dn: &str,
     naming: V1Naming,
     old: Option<(&GroupImage, &[String])>,
     new: (&GroupImage, &[String]),
-) -> Result<String, AdFailure> {
+) -> Result<(String, Vec<&'static str>), AdFailure> {
     let before = old.map(|(g, m)| g.v1_attributes(m)).unwrap_or_default();
     ad.converge(
         dn,
@@ -361,7 +362,6 @@ pub async fn v1_update(
         &new.0.v1_attributes(new.1),
     )
     .await
-    .map(|(dn, _)| dn)
 }
 
 /// Provision a group with Cloud Sync: matched by its anchor

@@ -9,7 +9,7 @@ use super::ad::{AdFailure, AdSession};
 use super::config::EngineConfig;
 use super::history::{History, Level, Profile, RunRecord, Status};
 use crate::clock::Clock;
-use crate::writeback_protocol::{Operation, Outcome, PasswordRequest, PasswordResponse};
+use crate::writeback_protocol::{Operation, Outcome, PasswordRequest, PasswordResponse, Refused};
 
 /// userAccountControl bits the engine looks at.
 const ACCOUNTDISABLE: i64 = 0x2;
@@ -79,6 +79,7 @@ pub async fn handle(
                 ldap_code: None,
                 ad_message: None,
                 dn: Some(dn),
+                refused: None,
                 message: format!("{name}Success"),
             }
         }
@@ -88,14 +89,28 @@ pub async fn handle(
             event_name,
             dn,
             ad,
+            refused,
         }) => {
-            let detail = match &ad {
+            let mut detail = match &ad {
                 Some(f) => match f.code {
                     Some(c) => format!("LDAP {c}: {}", f.message),
                     None => f.message.clone(),
                 },
                 None => event_name.to_string(),
             };
+            // A refusal after the password write (unlock, must-change) says which it was;
+            // the password write's own is AD's text alone, as Entra Connect logs it.
+            if let Some(r) = refused
+                .as_ref()
+                .filter(|r| ![RESET.0, CHANGE.0].contains(&r.operation.as_str()))
+            {
+                let written = if r.password_written {
+                    " (the new password was already set)"
+                } else {
+                    ""
+                };
+                detail = format!("{}{written}: {detail}", r.operation);
+            }
             history.event(
                 end,
                 fail_id,
@@ -119,6 +134,7 @@ pub async fn handle(
                 ldap_code: ad.as_ref().and_then(|f| f.code),
                 ad_message: ad.map(|f| f.message),
                 dn,
+                refused,
                 message: event_name.to_string(),
             }
         }
@@ -145,6 +161,8 @@ struct Failed {
     event_name: &'static str,
     dn: Option<String>,
     ad: Option<AdFailure>,
+    /// What AD refused, when it answered an operation on the account.
+    refused: Option<Refused>,
 }
 
 impl Failed {
@@ -156,9 +174,33 @@ impl Failed {
             event_name,
             dn,
             ad: Some(f),
+            refused: None,
         }
     }
+
+    /// AD refused `step` on the account `dn` ([`Step`]: what it was, the right it needs).
+    fn refused(f: AdFailure, change: bool, dn: &str, step: Step, written: bool) -> Self {
+        let answered = f.code.is_some();
+        let mut failed = Self::ad(f, change, Some(dn.to_string()));
+        let (operation, right) = step;
+        failed.refused = answered.then(|| Refused {
+            operation: operation.into(),
+            right: right.into(),
+            password_written: written,
+        });
+        failed
+    }
 }
+
+/// An operation the engine asks of AD on the account, and the connector's right it needs.
+type Step = (&'static str, &'static str);
+const RESET: Step = ("resetting the password", "Reset password");
+const CHANGE: Step = ("changing the password", "Change password");
+const UNLOCK: Step = ("clearing lockoutTime (unlock)", "Write lockoutTime");
+const MUST_CHANGE: Step = (
+    "setting pwdLastSet to 0 (must change at next logon)",
+    "Write pwdLastSet",
+);
 
 async fn apply(cfg: &EngineConfig, req: &PasswordRequest) -> Result<String, Failed> {
     if !cfg.password_writeback {
@@ -168,6 +210,7 @@ async fn apply(cfg: &EngineConfig, req: &PasswordRequest) -> Result<String, Fail
             event_name: "ConfigurationError",
             dn: None,
             ad: None,
+            refused: None,
         });
     }
     let change = req.operation == Operation::Change;
@@ -194,6 +237,7 @@ async fn apply_in(
             event_name: "ADUserNotFoundError",
             dn: None,
             ad: None,
+            refused: None,
         })?;
     let dn = account.dn.clone();
     if account.user_account_control & ACCOUNTDISABLE != 0 {
@@ -203,25 +247,27 @@ async fn apply_in(
             event_name: "ADUserAccountDisabled",
             dn: Some(dn),
             ad: None,
+            refused: None,
         });
     }
-    if req.operation != Operation::Unlock {
-        let written = match (&req.current_password, change) {
-            (Some(old), true) => ad.change(&dn, old, &req.new_password).await,
-            _ => ad.reset(&dn, &req.new_password).await,
+    let password = req.operation != Operation::Unlock;
+    if password {
+        let (written, step) = match (&req.current_password, change) {
+            (Some(old), true) => (ad.change(&dn, old, &req.new_password).await, CHANGE),
+            _ => (ad.reset(&dn, &req.new_password).await, RESET),
         };
-        written.map_err(|f| Failed::ad(f, change, Some(dn.clone())))?;
+        written.map_err(|f| Failed::refused(f, change, &dn, step, false))?;
     }
     if req.unlock && account.lockout_time != 0 {
         ad.write_int(&dn, "lockoutTime", 0)
             .await
-            .map_err(|f| Failed::ad(f, change, Some(dn.clone())))?;
+            .map_err(|f| Failed::refused(f, change, &dn, UNLOCK, password))?;
     }
     // Password never expires wins over "must change at next logon" (concept-sspr-writeback).
     if req.force_change_at_next_logon && account.user_account_control & DONT_EXPIRE_PASSWORD == 0 {
         ad.write_int(&dn, "pwdLastSet", 0)
             .await
-            .map_err(|f| Failed::ad(f, change, Some(dn.clone())))?;
+            .map_err(|f| Failed::refused(f, change, &dn, MUST_CHANGE, password))?;
     }
     Ok(dn)
 }

@@ -193,7 +193,7 @@ async fn serve(
                             )
                             .await
                         }
-                        Err(refused) => refused,
+                        Err(refused) => *refused,
                     };
                     (200, serde_json::to_vec(&answer).unwrap_or_default())
                 }
@@ -211,7 +211,7 @@ async fn serve(
 /// it cannot be (the PasswordResetService event logged): a key mismatch is 32004
 /// DecryptionError (disable and enable password writeback again to onboard a new key), an
 /// altered package 32010 CryptoError, a malformed one 32003 InPutValidationError.
-fn open(shared: &Shared, sealed: &Sealed) -> Result<PasswordRequest, PasswordResponse> {
+fn open(shared: &Shared, sealed: &Sealed) -> Result<PasswordRequest, Box<PasswordResponse>> {
     let opened = match &shared.cfg.writeback_key {
         Some(key) => key.open(sealed),
         None => Err(SealError::Key(
@@ -233,14 +233,15 @@ fn open(shared: &Shared, sealed: &Sealed) -> Result<PasswordRequest, PasswordRes
             super::history::Level::Error,
             message.clone(),
         );
-        PasswordResponse {
+        Box::new(PasswordResponse {
             outcome: Outcome::Error,
             event_id: id,
             ldap_code: None,
             ad_message: None,
             dn: None,
+            refused: None,
             message,
-        }
+        })
     })
 }
 

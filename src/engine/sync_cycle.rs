@@ -34,7 +34,7 @@ pub struct CycleSummary {
     pub skipped: Vec<Skipped>,
     /// Objects the export renamed or moved in AD (old DN, new DN); counted as updates.
     pub renamed: Vec<(String, String)>,
-    /// Devices the export updated (DN, the attributes it wrote: a device renamed in the
+    /// Devices and groups the export updated (DN, the attributes it wrote: a device renamed in the
     /// cloud keeps its DN — its CN is the device ID — and changes displayName).
     pub updated: Vec<(String, Vec<&'static str>)>,
 }
@@ -142,6 +142,7 @@ pub async fn run(
         errors.extend(g.errors);
         skipped.extend(g.skipped);
         renamed.extend(g.renamed);
+        summary.updated.extend(g.updated);
     }
     summary.renamed = renamed;
     let end = clock.now();

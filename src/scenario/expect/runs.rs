@@ -70,11 +70,11 @@ pub fn check(world: &World, x: &ExpectRun, n: usize) -> StepReport {
         c.saw("errors", errors.len(), got, errors.len() == got);
         if errors.len() == got && !password_run {
             for (want, got) in errors.iter().zip(&run.export_errors) {
-                if let Some(t) = want.get("type") {
+                if let Some(t) = &want.kind {
                     let kind = got.kind.to_string();
                     c.saw("error type", t, &kind, *t == kind);
                 }
-                if let Some(d) = want.get("dn") {
+                if let Some(d) = &want.dn {
                     c.saw("error dn", d, &got.dn, same_dn(d, &got.dn));
                 }
             }

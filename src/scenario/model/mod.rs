@@ -2,9 +2,11 @@
 //! serde-saphyr puts the file:line:col of every error in front of it.
 //!
 //! This file: the scenario, its world (tenant, directory, engine) and the value types
-//! (attribute values, durations); `steps`: the step actions and their expectations;
+//! (attribute values, durations); `actions`: what each step action takes; `steps`: a step
+//! (its action and expectation) as it is read;
 //! `schema`: the format's JSON Schema; `reference`: the Markdown reference generated from it.
 
+mod actions;
 mod reference;
 mod schema;
 mod steps;
@@ -12,6 +14,7 @@ mod steps;
 pub use reference::markdown as reference_markdown;
 pub use schema::json_schema;
 
+pub use actions::*;
 pub use steps::*;
 
 use schemars::JsonSchema;
@@ -58,14 +61,19 @@ pub struct Scenario {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorldSpec {
+    /// The Entra tenant: licence, SSPR, users, devices and groups in the cloud.
     #[serde(default)]
     pub tenant: TenantSpec,
+    /// The on-premises AD: the forest, its entries, password policy and connector account.
     #[serde(default)]
     pub directory: DirectorySpec,
+    /// The Entra Connect wizard's choices (the article's "What We Built" when omitted).
     #[serde(default)]
     pub engine: EngineSpec,
 }
 
+/// The tenant's Entra ID licence: `none`, `P1` or `P2`. Password, device and group
+/// writeback need P1 or P2.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum LicenseSpec {
     #[serde(rename = "none")]
@@ -75,6 +83,8 @@ pub enum LicenseSpec {
     P2,
 }
 
+/// Who may use self-service password reset: `none`, `selected` (the members of
+/// `selected_group`) or `all`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SsprEnabledSpec {
@@ -87,10 +97,14 @@ pub enum SsprEnabledSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SsprSpec {
+    /// Who may reset: "Self service password reset enabled" (`none`, `selected`, `all`).
     #[serde(default)]
     pub enabled: SsprEnabledSpec,
+    /// "Write back passwords to your on-premises directory" (Password reset → On-premises
+    /// integration).
     #[serde(default = "yes")]
     pub writeback: bool,
+    /// The cloud group whose members may reset, with `enabled: selected`.
     pub selected_group: Option<String>,
     /// "Allow users to unlock accounts without resetting their password".
     #[serde(default)]
@@ -115,30 +129,42 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantSpec {
+    /// The tenant's verified domain (default `gntech.me`); the forest's name by default.
     pub domain: Option<String>,
+    /// The tenant's Entra ID licence.
     #[serde(default)]
     pub license: LicenseSpec,
+    /// The organisation runs Exchange hybrid (group writeback v1 needs it).
     #[serde(default)]
     pub exchange_hybrid: bool,
+    /// The self-service password reset policy.
     #[serde(default)]
     pub sspr: SsprSpec,
+    /// "Write back Microsoft 365 groups to on-premises" for new groups by default.
     #[serde(default)]
     pub group_writeback_default: bool,
+    /// Users in the tenant, synced from AD or cloud-only.
     #[serde(default)]
     pub users: Vec<UserSpec>,
+    /// Devices registered in Entra ID.
     #[serde(default)]
     pub devices: Vec<DeviceSpec>,
+    /// Groups in Entra ID.
     #[serde(default)]
     pub groups: Vec<GroupSpec>,
+    /// Seeded fake users, devices and groups on top of the ones listed.
     pub generate: Option<GenerateSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
+    /// The user's UPN in the tenant (`alice@gntech.me`).
     pub upn: String,
+    /// The AD account the user is synced from; omit for a cloud-only user.
     #[schemars(extend("format" = "distinguished-name"))]
     pub synced_from: Option<String>,
+    /// The user has registered the methods SSPR asks for.
     #[serde(default = "yes")]
     pub sspr_registered: bool,
     /// Cloud groups the user is in (for SSPR "selected").
@@ -149,12 +175,19 @@ pub struct UserSpec {
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceSpec {
+    /// The device's display name in Entra ID (`LAPTOP-01`).
     pub name: String,
+    /// The registered owner's UPN; written back as msDS-RegisteredOwner (their AD SID).
     pub owner: Option<String>,
+    /// The operating system (default `Windows`).
     pub os: Option<String>,
+    /// The operating system version (default `10.0.22631.4317`).
     pub os_version: Option<String>,
+    /// How the device joined: `ServerAd` (hybrid joined, the default), `AzureAd` (Entra
+    /// joined) or `Workplace` (registered).
+    #[schemars(extend("enum" = ["ServerAd", "AzureAd", "Workplace"]))]
     pub trust_type: Option<String>,
-    /// Default true.
+    /// The device is enabled (accountEnabled). Default `true`.
     pub enabled: Option<bool>,
     /// Windows Hello for Business key material on the device (a certificate thumbprint).
     pub whfb: Option<bool>,
@@ -163,12 +196,20 @@ pub struct DeviceSpec {
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
+    /// The group's display name.
     pub name: String,
+    /// `m365` (a Microsoft 365 group, the default), `security` or `distribution`.
     #[serde(rename = "type")]
+    #[schemars(extend("enum" = ["m365", "security", "distribution"]))]
     pub kind: Option<String>,
+    /// Members, by UPN.
     #[serde(default)]
     pub members: Vec<String>,
+    /// The group's writeback setting (writebackConfiguration.isEnabled); the tenant's
+    /// `group_writeback_default` when omitted.
     pub writeback: Option<bool>,
+    /// The type the group is written back as (writebackConfiguration.onPremisesGroupType).
+    #[schemars(extend("enum" = ["universalDistributionGroup", "universalSecurityGroup", "universalMailEnabledSecurityGroup"]))]
     pub on_prem_group_type: Option<String>,
 }
 
@@ -208,12 +249,20 @@ fn bounded_count<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectorySpec {
+    /// The forest's DNS name (default: the tenant's domain): `gntech.me` builds
+    /// `DC=gntech,DC=me` with `CN=Users`, `CN=Computers` and `OU=Domain Controllers`.
     pub forest: Option<String>,
+    /// LDIF files to import, relative to the scenario file.
     #[serde(default)]
     pub ldif: Vec<String>,
+    /// Extra entries, each a map with `dn` and attributes (a value or a list);
+    /// `password` sets unicodePwd and never appears in a snapshot. A user with a password
+    /// and no userAccountControl is a normal enabled account (512).
     #[serde(default)]
     pub entries: Vec<BTreeMap<String, AttrValue>>,
+    /// The domain's password policy; AD's defaults for what is left out.
     pub password_policy: Option<PolicySpec>,
+    /// The AD DS connector account (`MSOL_…`) and its rights.
     #[serde(default)]
     pub connector: ConnectorSpec,
     /// The forest's schema is prepared for Exchange (Exchange's `/PrepareSchema`:
@@ -232,6 +281,7 @@ pub enum AttrValue {
     List(Vec<Scalar>),
 }
 
+/// One value: text, a number, or `true` / `false` (written TRUE / FALSE, as AD does).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Scalar {
@@ -264,24 +314,36 @@ impl AttrValue {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
+    /// minPwdLength (AD's default 7).
     pub min_length: Option<i64>,
+    /// "Password must meet complexity requirements" (pwdProperties bit 1; default on).
     pub complexity: Option<bool>,
+    /// pwdHistoryLength: how many earlier passwords are refused (default 24).
     pub history: Option<i64>,
+    /// minPwdAge: how long a password must be kept before a user changes it (default 1d;
+    /// a reset is not held to it).
     pub min_age: Option<Duration>,
+    /// maxPwdAge (default 42d).
     pub max_age: Option<Duration>,
+    /// lockoutThreshold: bad passwords before the account locks (default 0: never).
     pub lockout_threshold: Option<i64>,
+    /// lockoutDuration (default 30m).
     pub lockout_duration: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorSpec {
+    /// The connector account's DN (default `CN=MSOL_<12 hex>,CN=Users,<forest>`).
     #[schemars(extend("format" = "distinguished-name"))]
     pub dn: Option<String>,
+    /// `default` (what the wizard grants with Enterprise Admin credentials) or the list of
+    /// rights the account has instead.
     #[serde(default)]
     pub rights: RightsSpec,
 }
 
+/// The connector account's rights: `default` or a list of `{right, on}`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RightsSpec {
@@ -296,7 +358,9 @@ pub enum RightsSpec {
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RightGrant {
+    /// A right as `grant` names it (`reset_password`, `create_computer`, …).
     pub right: String,
+    /// The object the right is granted on (inherited by its subtree).
     #[schemars(extend("format" = "distinguished-name"))]
     pub on: String,
 }
@@ -306,15 +370,21 @@ pub struct RightGrant {
 pub struct EngineSpec {
     /// `None` in a `configure` step: leave as it is.
     pub password_writeback: Option<bool>,
+    /// Device writeback: `false`, `true` (the defaults) or a configuration.
     pub device_writeback: Option<Toggle<DeviceWritebackSpec>>,
+    /// Group writeback v1 (Microsoft 365 groups; needs Exchange hybrid): `false`, `true` or
+    /// a configuration.
     pub group_writeback_v1: Option<Toggle<GroupWritebackSpec>>,
+    /// Group writeback v2: read, but refused by the wizard as deprecated.
     pub group_writeback_v2: Option<Toggle<GroupWritebackSpec>>,
+    /// Cloud Sync's group provisioning to AD: `false`, `true` or a configuration.
     pub cloud_sync: Option<Toggle<CloudSyncSpec>>,
 }
 
-/// `false`, or a configuration.
+/// `false` (off), `true` (on with the defaults), or a configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(rename = "Toggle_{T}")]
 pub enum Toggle<T> {
     Off(bool),
     On(T),
@@ -323,16 +393,24 @@ pub enum Toggle<T> {
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceWritebackSpec {
+    /// The forest devices are written to (default: the directory's forest).
     pub forest: Option<String>,
+    /// The device container (default `CN=RegisteredDevices,<forest>`).
     #[schemars(extend("format" = "distinguished-name"))]
     pub container: Option<String>,
+    /// `computer` (the article's view, `CN=<displayName>`) or `msDS-Device` (Entra
+    /// Connect's, `CN=<deviceId>`). Default `computer`.
+    #[schemars(extend("enum" = ["computer", "msDS-Device"]))]
     pub object_class: Option<String>,
+    /// The wizard creates the container and grants the connector its rights (option A,
+    /// the default); `false`: the admin does it (option B).
     pub prepare: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupWritebackSpec {
+    /// The OU groups are written to (default `OU=M365 Groups,<forest>`).
     #[schemars(extend("format" = "distinguished-name"))]
     pub ou: Option<String>,
     /// `object_id` (`CN=Group_<objectId>`, the default) or `display_name`
@@ -354,14 +432,19 @@ pub enum GroupNaming {
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloudSyncSpec {
+    /// The OU groups are provisioned to (default `OU=Users,<forest>`).
     #[schemars(extend("format" = "distinguished-name"))]
     pub ou: Option<String>,
+    /// `all_security_groups` or a list of group names; omitted: the scope is not
+    /// configured and nothing is provisioned.
     pub scope: Option<AttrValue>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotSpec {
+    /// The AD entries in the snapshot: `changed` (the default: what the steps changed),
+    /// `all`, or a list of subtree DNs.
     pub ad: Option<AttrValue>,
 }
 

@@ -49,10 +49,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "create_group",
         r#"- create_group:
     name: Project X
-    type: microsoft365
+    type: m365
     members: [alice@gntech.me, bob@gntech.me]
     writeback: true
-    on_prem_group_type: security"#,
+    on_prem_group_type: universalSecurityGroup"#,
     ),
     (
         "update_group",
@@ -62,7 +62,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     remove_members: [bob@gntech.me]
     writeback: true
     display_name: Project X (2027)
-    on_prem_group_type: distribution"#,
+    on_prem_group_type: universalDistributionGroup"#,
     ),
     ("delete_group", r#"- delete_group: { name: Project X }"#),
     (
@@ -141,7 +141,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     adds: 0
     updates: 1
     deletes: 0
-    errors: [{ kind: no-writeback-container }]"#,
+    errors: [{ type: no-writeback-container, dn: "CN=LAPTOP-042,CN=RegisteredDevices,DC=gntech,DC=me" }]"#,
     ),
     (
         "expect_features",
@@ -384,6 +384,73 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn every_example_validates_in_a_world_that_has_what_it_names() {
+        // Parsing is not enough: a value the run refuses (a group type, an error's key)
+        // must be caught here, as `validate` would catch it in a newcomer's file.
+        let world = r#"world:
+  tenant:
+    users:
+      - { upn: alice@gntech.me, synced_from: "CN=Alice Smith,OU=Staff,DC=gntech,DC=me" }
+      - { upn: bob@gntech.me, synced_from: "CN=Bob Jones,OU=Staff,DC=gntech,DC=me" }
+      - { upn: carol@gntech.me, synced_from: "CN=Carol White,OU=Staff,DC=gntech,DC=me" }
+    devices:
+      - { name: LAPTOP-042, owner: alice@gntech.me }
+    groups:
+      - { name: Project X, members: [alice@gntech.me, bob@gntech.me] }
+      - { name: SSPR Users, type: security, members: [alice@gntech.me] }
+  directory:
+    ldif: [fixtures/gntech.me.ldif]
+    entries:
+      - { dn: "CN=Helpdesk,OU=Groups,DC=gntech,DC=me", objectClass: group }
+  engine:
+    group_writeback_v1: { ou: "OU=M365 Groups,DC=gntech,DC=me" }
+steps:
+"#;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut wrong = Vec::new();
+        for (action, example) in EXAMPLES {
+            let steps: String = example.lines().map(|l| format!("  {l}\n")).collect();
+            let text = format!("{world}{steps}");
+            for p in crate::scenario::validate::check_in(&text, Some(dir)) {
+                wrong.push(format!("{action}: {} ({:?})", p.message, p.help));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn every_field_says_what_it_means() {
+        // A newcomer writes a scenario from this reference alone: a field with a name and
+        // a type but no meaning sends them to the source.
+        let schema = super::super::json_schema();
+        let mut bare = Vec::new();
+        let look = |bare: &mut Vec<String>, owner: &str, v: &Value| {
+            for (name, p) in v
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if p.get("description").and_then(Value::as_str).is_none() && owner != "Step" {
+                    bare.push(format!("{owner}.{name}"));
+                }
+            }
+        };
+        look(&mut bare, "the file", &schema);
+        for (name, def) in schema["$defs"].as_object().unwrap() {
+            look(&mut bare, name, def);
+            if def.get("properties").is_none() && def.get("description").is_none() {
+                bare.push(format!("{name} (the type)"));
+            }
+        }
+        assert!(
+            bare.is_empty(),
+            "no meaning given for:\n{}",
+            bare.join("\n")
+        );
     }
 
     #[test]

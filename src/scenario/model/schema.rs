@@ -3,6 +3,7 @@
 //! checks files against the same schema. Derived from the serde types with schemars; a
 //! step is one `oneOf` branch per action.
 
+use super::actions::*;
 use super::steps::*;
 use super::{DeviceSpec, Duration, EngineSpec, GroupSpec, Scenario};
 use schemars::JsonSchema;
