@@ -348,7 +348,10 @@ impl SealingKey {
     pub fn new(public_key: &str) -> Result<Self, SealError> {
         use rand::RngCore;
         use rsa::pkcs8::DecodePublicKey;
-        let spki = unb64("publicKey", public_key)?;
+        let spki = unb64("publicKey", public_key).map_err(|e| match e {
+            SealError::Malformed(why) => SealError::Key(format!("the onboarded {why}")),
+            other => other,
+        })?;
         let public = rsa::RsaPublicKey::from_public_key_der(&spki)
             .map_err(|e| SealError::Key(format!("the onboarded public key: {e}")))?;
         let mut package_key = [0u8; 32];

@@ -317,8 +317,45 @@ impl Graph {
                 self.clone(),
                 faults_layer,
             ))
+            .layer(axum::middleware::map_response(odata_errors))
             .with_state(self)
     }
+}
+
+/// What the framework answers by itself — a method a route does not take (405), a query
+/// string or path it cannot read (400) — as Graph answers it: an OData error body. Answers
+/// the handlers made are JSON already and pass as they are.
+async fn odata_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.is_success() || status.is_redirection() || json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let (code, message) = if status == StatusCode::METHOD_NOT_ALLOWED {
+        (
+            "Request_BadRequest",
+            "Specified HTTP method is not allowed for the request uri.".to_string(),
+        )
+    } else {
+        let text = String::from_utf8_lossy(&text).trim().to_string();
+        let message = if text.is_empty() {
+            status.canonical_reason().unwrap_or("Error").to_string()
+        } else {
+            text
+        };
+        ("BadRequest", message)
+    };
+    let mut odata = GraphError::new(status, code, message).into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        odata.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    odata
 }
 
 async fn faults_layer(
