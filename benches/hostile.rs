@@ -78,13 +78,18 @@ async fn start() -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("writeback-sim directory");
+    // Dropped (killed and waited for) on the way out, whatever happens.
+    let server = Server { child, ldap, ldaps };
     for _ in 0..600 {
-        if TcpStream::connect(&ldap).await.is_ok() {
-            return Server { child, ldap, ldaps };
+        if TcpStream::connect(&server.ldap).await.is_ok() {
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the directory did not listen on {ldap} within 30 s");
+    panic!(
+        "the directory did not listen on {} within 30 s",
+        server.ldap
+    );
 }
 
 /// A normal client: connect, bind, a base search and an indexed subtree search, unbind —
