@@ -122,6 +122,9 @@ pub enum AdError {
     Protocol(String),
     #[error("the directory is unavailable")]
     Unavailable,
+    /// A search ran past the client's time limit or AD's MaxQueryDuration.
+    #[error("the search ran past its time limit")]
+    TimeLimitExceeded,
 }
 
 /// Windows' wording for a generic unwilling-to-perform.
@@ -283,6 +286,12 @@ impl AdError {
             Self::Unavailable => (
                 C::Unavailable,
                 "00000005: LdapErr: DSID-0C0906A1, comment: The directory service is unavailable, data 0, v4563".into(),
+            ),
+            // The reference is silent on a Windows DC's text; this is what Samba 4.17
+            // answered a search past its time limit (asked 2026-12-01, README).
+            Self::TimeLimitExceeded => (
+                C::TimeLimitExceeded,
+                "00002022: Indexed and full searches both failed!\n".into(),
             ),
         };
         let matched = match self {

@@ -16,6 +16,22 @@ use ldap3_proto::proto::{
     LdapFilter, LdapPartialAttribute, LdapSearchResultEntry, LdapSearchScope,
 };
 
+/// AD's LDAP policy MaxQueryDuration (MS-ADTS 3.1.1.3.4.6): the longest a search may run,
+/// 120 s, whatever time limit the client asks for.
+pub const MAX_QUERY_DURATION: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How long a search may run: the client's time limit in seconds (0: none), never more
+/// than AD's MaxQueryDuration.
+pub fn time_limit(seconds: i32) -> std::time::Duration {
+    match u64::try_from(seconds) {
+        Ok(s) if s > 0 => std::time::Duration::from_secs(s).min(MAX_QUERY_DURATION),
+        _ => MAX_QUERY_DURATION,
+    }
+}
+
+/// How many candidates are matched between two looks at the clock.
+const CLOCK_EVERY: usize = 16;
+
 /// The entries a search selects, in the order AD would send them, and the references.
 #[derive(Debug, Default)]
 pub struct Selection {
@@ -33,18 +49,54 @@ impl State {
         filter: &LdapFilter,
         now: DateTime<Utc>,
     ) -> AdResult<Selection> {
+        self.select_within(p, base, scope, filter, now, MAX_QUERY_DURATION)
+    }
+
+    /// What a search request selects, within the client's time limit.
+    pub fn select_request(
+        &self,
+        p: &Principal,
+        req: &ldap3_proto::proto::LdapSearchRequest,
+        now: DateTime<Utc>,
+    ) -> AdResult<Selection> {
+        let limit = time_limit(req.timelimit);
+        self.select_within(p, &req.base, &req.scope, &req.filter, now, limit)
+    }
+
+    /// [`State::select`] that gives up with timeLimitExceeded once matching has taken
+    /// `limit` (the client's time limit, at most [`MAX_QUERY_DURATION`]).
+    pub fn select_within(
+        &self,
+        p: &Principal,
+        base: &str,
+        scope: &LdapSearchScope,
+        filter: &LdapFilter,
+        now: DateTime<Utc>,
+        limit: std::time::Duration,
+    ) -> AdResult<Selection> {
         if *p == Principal::Anonymous {
             return Err(AdError::BindRequired);
         }
         let m = Matcher { st: self, now };
+        let deadline = std::time::Instant::now() + limit.min(MAX_QUERY_DURATION);
+        let (mut seen, mut late) = (0usize, false);
+        // Whether a candidate matches; false for every one once the deadline has passed.
+        let mut keep = |id: &EntryId| {
+            // The first candidate, then every CLOCK_EVERY-th.
+            if seen % CLOCK_EVERY == 0 && std::time::Instant::now() >= deadline {
+                late = true;
+            }
+            seen += 1;
+            !late && self.store.get(*id).is_some_and(|e| m.matches(e, filter))
+        };
         if base.is_empty() {
             // Phantom root (search options flag 2): every naming context.
-            let ids = self.store.all();
+            let ids: Vec<EntryId> = self.store.all().into_iter().filter(&mut keep).collect();
+            if late {
+                return Err(AdError::TimeLimitExceeded);
+            }
             return Ok(Selection {
-                ids: ids
-                    .into_iter()
-                    .filter(|id| self.store.get(*id).is_some_and(|e| m.matches(e, filter)))
-                    .collect(),
+                ids,
                 references: Vec::new(),
             });
         }
@@ -55,7 +107,7 @@ impl State {
             sel.ids = ids
                 .into_iter()
                 .filter(|id| self.in_scope(*id, base_id, scope))
-                .filter(|id| self.store.get(*id).is_some_and(|e| m.matches(e, filter)))
+                .filter(&mut keep)
                 .collect();
         } else {
             let candidates: Vec<EntryId> = match scope {
@@ -69,10 +121,10 @@ impl State {
                     .skip(1)
                     .collect(),
             };
-            sel.ids = candidates
-                .into_iter()
-                .filter(|id| self.store.get(*id).is_some_and(|e| m.matches(e, filter)))
-                .collect();
+            sel.ids = candidates.into_iter().filter(&mut keep).collect();
+        }
+        if late {
+            return Err(AdError::TimeLimitExceeded);
         }
         if matches!(scope, LdapSearchScope::Subtree) {
             for head in self.store.nc_heads() {
@@ -207,4 +259,45 @@ pub fn extended_dn(e: &Entry, format: i32) -> String {
     }
     out.push_str(&e.dn.to_string());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::directory::{Directory, DirectoryConfig};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn a_search_past_its_time_limit_answers_time_limit_exceeded() {
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::scenario_start());
+        let dir = Directory::new(DirectoryConfig::default(), clock).unwrap();
+        let st = dir.read();
+        let now = dir.now();
+        let every = LdapFilter::Present("objectClass".into());
+        let (base, scope) = ("DC=gntech,DC=me", LdapSearchScope::Subtree);
+        let whole = st
+            .select(&Principal::System, base, &scope, &every, now)
+            .unwrap();
+        assert!(whole.ids.len() > 1, "{}", whole.ids.len());
+        // A limit already spent: the first look at the clock ends the search.
+        let late = st.select_within(
+            &Principal::System,
+            base,
+            &scope,
+            &every,
+            now,
+            Duration::ZERO,
+        );
+        assert!(matches!(late, Err(AdError::TimeLimitExceeded)), "{late:?}");
+        let (code, text, _) = AdError::TimeLimitExceeded.answer();
+        assert_eq!(code, ldap3_proto::LdapResultCode::TimeLimitExceeded);
+        assert!(text.starts_with("00002022"), "{text}");
+        // A client's limit counts up to AD's MaxQueryDuration; none or a negative one is it.
+        assert_eq!(time_limit(5), Duration::from_secs(5));
+        for asked in [0, -1, 121, i32::MAX] {
+            assert_eq!(time_limit(asked), MAX_QUERY_DURATION, "{asked}");
+        }
+    }
 }

@@ -357,7 +357,7 @@ impl Session {
                     )))]
                 }
             },
-            _ => match st.select(&self.principal, &req.base, &req.scope, &req.filter, now) {
+            _ => match st.select_request(&self.principal, &req, now) {
                 Ok(mut sel) => {
                     if let Some((attr, reverse)) = &c.sort {
                         sort_ids(&st, &mut sel.ids, attr, *reverse);
