@@ -20,7 +20,9 @@ STATE=$WORK/lab
 
 fail() { echo "FAIL: $*" >&2; echo "--- lab output:" >&2; cat "$WORK/lab.out" >&2 || true; exit 1; }
 
-"$BIN" lab --state "$STATE" --ports auto > "$WORK/lab.out" 2>&1 &
+# At trace level, the most a user can ask for: at the end no secret the run used may be in
+# what the lab printed (issue 20's log hygiene).
+WRITEBACK_SIM_LOG=trace "$BIN" lab --state "$STATE" --ports auto > "$WORK/lab.out" 2>&1 &
 LAB_PID=$!
 trap 'kill $LAB_PID 2>/dev/null || true; wait $LAB_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
@@ -94,5 +96,16 @@ kill -TERM $LAB_PID
 wait $LAB_PID || fail "the lab did not stop cleanly on SIGTERM"
 grep -q "lab stopped" "$WORK/lab.out" || fail "no shutdown message"
 [ -s "$STATE/state.json" ] || fail "no state.json after shutdown"
-if grep -F -e "$(jq -r .client_secret "$LAB")" -e "$ADMIN_PW" "$WORK/lab.out"; then fail "a secret reached the terminal"; fi
+# Every secret of the run: the lab's credentials, the password the SDK set, and any bearer
+# token (a JWT) or relay SAS token, whoever made it.
+secrets=("$NEW_PASSWORD")
+for k in client_secret admin_password admin_user_password relay_key control_token; do
+  secrets+=("$(jq -r ".$k" "$LAB")")
+done
+args=()
+for s in "${secrets[@]}"; do [ -n "$s" ] && [ "$s" != null ] && args+=(-e "$s"); done
+if grep -F "${args[@]}" "$WORK/lab.out" > "$WORK/leaks" || grep -E -e 'eyJ[A-Za-z0-9_-]{8,}\.eyJ' -e 'SharedAccessSignature sr=' -e '[?&]sig=' "$WORK/lab.out" >> "$WORK/leaks"; then
+  fail "a secret reached the lab's trace-level log: $(cut -c1-200 "$WORK/leaks" | head -3)"
+fi
+echo "the lab's trace-level log ($(wc -c < "$WORK/lab.out") bytes) holds none of the run's ${#secrets[@]} secrets, no bearer token and no SAS token"
 echo "all lab client checks passed"
