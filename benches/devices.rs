@@ -9,15 +9,10 @@ use writeback_sim::world::{
     Choices, CycleKind, DeviceChoice, DeviceClass, DeviceSpec, DeviceUpdate, World, WorldOptions,
 };
 
+mod proc_status;
+
 fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+    proc_status::status_kib(None, field)
 }
 
 fn name(i: usize) -> String {

@@ -17,15 +17,10 @@ use writeback_sim::tls::TlsMaterial;
 const ADMIN: &str = "CN=Administrator,CN=Users,DC=gntech,DC=me";
 const ADMIN_PW: &str = "Adm1n!Pass2026";
 
+mod proc_status;
+
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+    proc_status::status_kib(None, "VmRSS:")
 }
 
 fn populate(dir: &Directory, n: usize) {

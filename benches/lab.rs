@@ -31,15 +31,10 @@ fn spawn(state: &Path) -> Child {
         .expect("writeback-sim lab")
 }
 
+mod proc_status;
+
 fn peak_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+    proc_status::status_kib(Some(pid), "VmHWM:")
 }
 
 fn size_mib(dir: &Path) -> f64 {

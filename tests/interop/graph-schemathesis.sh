@@ -24,22 +24,8 @@ STATE=$WORK/lab
 
 fail() { echo "FAIL: $*" >&2; tail -50 "$WORK/lab.out" >&2 || true; exit 1; }
 
-"$BIN" lab --state "$STATE" --ports auto > "$WORK/lab.out" 2>&1 &
-LAB_PID=$!
-trap 'kill $LAB_PID 2>/dev/null || true; wait $LAB_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-LAB=$STATE/lab.json
-j() { jq -r ".$1" "$LAB"; }
-up=
-for _ in $(seq 1 600); do
-  if [ -s "$LAB" ] && [ -n "$(j control_url)" ] && curl -sf "$(j control_url)/health" > /dev/null; then
-    up=1
-    break
-  fi
-  kill -0 $LAB_PID 2> /dev/null || fail "the lab exited"
-  sleep 0.1
-done
-[ -n "$up" ] || fail "the lab did not answer within 60 s"
+. "$HERE/lab-start.sh"
+start_lab "$BIN" "$STATE" "$WORK/lab.out"
 
 CA=$(j ca_file)
 export SSL_CERT_FILE=$CA REQUESTS_CA_BUNDLE=$CA

@@ -22,22 +22,8 @@ fail() { echo "FAIL: $*" >&2; echo "--- lab output:" >&2; cat "$WORK/lab.out" >&
 
 # At trace level, the most a user can ask for: at the end no secret the run used may be in
 # what the lab printed (issue 20's log hygiene).
-WRITEBACK_SIM_LOG=trace "$BIN" lab --state "$STATE" --ports auto > "$WORK/lab.out" 2>&1 &
-LAB_PID=$!
-trap 'kill $LAB_PID 2>/dev/null || true; wait $LAB_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-LAB=$STATE/lab.json
-j() { jq -r ".$1" "$LAB"; }
-up=
-for _ in $(seq 1 600); do
-  if [ -s "$LAB" ] && [ -n "$(j control_url)" ] && curl -sf "$(j control_url)/health" > /dev/null; then
-    up=1
-    break
-  fi
-  kill -0 $LAB_PID 2> /dev/null || fail "the lab exited"
-  sleep 0.1
-done
-[ -n "$up" ] || fail "the lab did not answer within 60 s"
+. "$HERE/lab-start.sh"
+WRITEBACK_SIM_LOG=trace start_lab "$BIN" "$STATE" "$WORK/lab.out"
 echo "lab up: $(j graph_url)"
 
 CA=$(j ca_file)
