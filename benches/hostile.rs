@@ -36,6 +36,8 @@ struct Server {
     child: Child,
     ldap: String,
     ldaps: String,
+    /// What the directory logged (at debug level).
+    log: std::path::PathBuf,
 }
 
 impl Drop for Server {
@@ -59,6 +61,7 @@ async fn start() -> Server {
         format!("127.0.0.1:{}", free_port()),
         format!("127.0.0.1:{}", free_port()),
     );
+    let log = dir.join("directory.log");
     let child = Command::new(env!("CARGO_BIN_EXE_writeback-sim"))
         .args([
             "directory",
@@ -69,12 +72,20 @@ async fn start() -> Server {
             "--credentials",
         ])
         .arg(dir.join("creds.json"))
+        // At debug level, where every connection is logged: the log must not grow with
+        // the hostile connections (a client's connections are logged once per 10 s).
+        .env("WRITEBACK_SIM_LOG", "debug")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("the log file"))
         .spawn()
         .expect("writeback-sim directory");
     // Dropped (killed and waited for) on the way out, whatever happens.
-    let server = Server { child, ldap, ldaps };
+    let server = Server {
+        child,
+        ldap,
+        ldaps,
+        log,
+    };
     for _ in 0..600 {
         if TcpStream::connect(&server.ldap).await.is_ok() {
             return server;
@@ -323,6 +334,12 @@ async fn run() -> i32 {
         mib(rss_alone),
         mib(peak),
         mib(rss_after)
+    );
+    let logged = std::fs::read_to_string(&server.log).unwrap_or_default();
+    println!(
+        "directory log at debug level: {} lines, {} bytes",
+        logged.lines().count(),
+        logged.len()
     );
     match failed {
         Some(e) => {

@@ -38,6 +38,7 @@ pub mod links;
 pub mod modify;
 pub mod modify_dn;
 pub mod password_policy;
+pub mod peer_log;
 pub mod rootdse;
 pub mod schema;
 pub mod search;

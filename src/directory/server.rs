@@ -44,15 +44,22 @@ pub async fn serve(
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // A client's connections are logged once per 10 s at most.
+                    let logged = super::peer_log::allow(peer.ip());
                     let Some(permit) = dir.connection_permit() else {
                         // At the cap: closed at once, so its descriptor is free again.
-                        tracing::debug!(%peer, "LDAP connection refused: the connection limit is reached");
+                        if let Some(unlogged) = logged {
+                            tracing::debug!(%peer, unlogged, "LDAP connection refused: the connection limit is reached");
+                        }
                         drop(stream);
                         continue;
                     };
                     let _ = stream.set_nodelay(true);
-                    tracing::debug!(%peer, "LDAP connection");
-                    let conn = connection(dir.clone(), stream, listen.clone(), shutdown.clone());
+                    if let Some(unlogged) = logged {
+                        tracing::debug!(%peer, unlogged, "LDAP connection");
+                    }
+                    let log = Log(logged.is_some());
+                    let conn = connection(dir.clone(), stream, listen.clone(), shutdown.clone(), log);
                     tracker.spawn(async move {
                         conn.await;
                         drop(permit);
@@ -80,25 +87,30 @@ fn codec(dir: &Directory) -> AdCodec {
     AdCodec::new(dir.config().max_message_bytes)
 }
 
+/// Whether what a connection does is logged (its client is within its log budget).
+#[derive(Debug, Clone, Copy)]
+struct Log(bool);
+
 async fn connection(
     dir: Directory,
     stream: TcpStream,
     listen: Listen,
     shutdown: CancellationToken,
+    log: Log,
 ) {
     match listen {
         Listen::Ldaps(acceptor) => {
-            let Some(tls) = handshake(&dir, &acceptor, stream).await else {
+            let Some(tls) = handshake(&dir, &acceptor, stream, log).await else {
                 return;
             };
             let mut framed = Framed::new(tls, codec(&dir));
             let mut session = Session::new(true, false);
-            run(&dir, &mut framed, &mut session, &shutdown).await;
+            run(&dir, &mut framed, &mut session, &shutdown, log).await;
         }
         Listen::Ldap { starttls } => {
             let mut framed = Framed::new(stream, codec(&dir));
             let mut session = Session::new(false, starttls.is_some());
-            if run(&dir, &mut framed, &mut session, &shutdown).await != Exit::StartTls {
+            if run(&dir, &mut framed, &mut session, &shutdown, log).await != Exit::StartTls {
                 return;
             }
             let Some(acceptor) = starttls else { return };
@@ -107,12 +119,12 @@ async fn connection(
                 // The client sent more before the handshake: RFC 4513 §3.1.1 forbids it.
                 return;
             }
-            let Some(tls) = handshake(&dir, &acceptor, parts.io).await else {
+            let Some(tls) = handshake(&dir, &acceptor, parts.io, log).await else {
                 return;
             };
             let mut framed = Framed::new(tls, codec(&dir));
             session.tls = true;
-            run(&dir, &mut framed, &mut session, &shutdown).await;
+            run(&dir, &mut framed, &mut session, &shutdown, log).await;
         }
     }
 }
@@ -121,13 +133,16 @@ async fn handshake(
     dir: &Directory,
     acceptor: &TlsAcceptor,
     stream: TcpStream,
+    log: Log,
 ) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
     let accept = acceptor.accept(stream);
     let result = match dir.config().handshake_timeout {
         Some(limit) => match tokio::time::timeout(limit, accept).await {
             Ok(r) => r,
             Err(_) => {
-                tracing::debug!("TLS handshake timed out");
+                if log.0 {
+                    tracing::debug!("TLS handshake timed out");
+                }
                 return None;
             }
         },
@@ -136,7 +151,9 @@ async fn handshake(
     match result {
         Ok(tls) => Some(tls),
         Err(e) => {
-            tracing::debug!(error = %e, "TLS handshake failed");
+            if log.0 {
+                tracing::debug!(error = %e, "TLS handshake failed");
+            }
             None
         }
     }
@@ -191,6 +208,7 @@ async fn run<S>(
     framed: &mut Framed<S, AdCodec>,
     session: &mut Session,
     shutdown: &CancellationToken,
+    log: Log,
 ) -> Exit
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -208,7 +226,9 @@ where
             next = next_message(dir, framed) => match next {
                 Some(next) => next,
                 None => {
-                    tracing::debug!("idle connection closed");
+                    if log.0 {
+                        tracing::debug!("idle connection closed");
+                    }
                     return Exit::Closed;
                 }
             },
@@ -217,7 +237,9 @@ where
             None => return Exit::Closed,
             Some(Ok(msg)) => msg,
             Some(Err(e)) => {
-                tracing::debug!(error = %e, "undecodable LDAP input; closing the connection");
+                if log.0 {
+                    tracing::debug!(error = %e, "undecodable LDAP input; closing the connection");
+                }
                 let notice = notice_of_disconnection(
                     LdapResultCode::ProtocolError,
                     &format!("00000057: LdapErr: DSID-0C090C3E, comment: Error decoding ldap message ({e}), data 0, v4563"),
