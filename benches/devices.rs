@@ -11,9 +11,7 @@ use writeback_sim::world::{
 
 mod proc_status;
 
-fn status_kib(field: &str) -> u64 {
-    proc_status::status_kib(None, field)
-}
+use proc_status::status_kib;
 
 fn name(i: usize) -> String {
     format!("PC-{i:06}")
@@ -52,7 +50,7 @@ fn main() {
             })
             .expect("register");
         }
-        let rss_before = status_kib("VmRSS:");
+        let rss_before = status_kib(None, "VmRSS:");
         let t = Instant::now();
         let s = w.sync(CycleKind::Initial).await.expect("sync");
         let initial = t.elapsed();
@@ -81,8 +79,8 @@ fn main() {
         );
         println!(
             "  memory: peak {:.0} MiB (VmHWM); {:.0} MiB grown during the initial sync",
-            status_kib("VmHWM:") as f64 / 1024.0,
-            status_kib("VmRSS:").saturating_sub(rss_before) as f64 / 1024.0
+            status_kib(None, "VmHWM:") as f64 / 1024.0,
+            status_kib(None, "VmRSS:").saturating_sub(rss_before) as f64 / 1024.0
         );
         w.shutdown().await;
     });

@@ -19,9 +19,7 @@ const ADMIN_PW: &str = "Adm1n!Pass2026";
 
 mod proc_status;
 
-fn rss_kib() -> u64 {
-    proc_status::status_kib(None, "VmRSS:")
-}
+use proc_status::status_kib;
 
 fn populate(dir: &Directory, n: usize) {
     let now = dir.now();
@@ -159,11 +157,11 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let config = DirectoryConfig::default();
     let dir = Directory::new(config, Arc::new(SystemClock)).expect("provision");
-    let before = rss_kib();
+    let before = status_kib(None, "VmRSS:");
     let t = Instant::now();
     populate(&dir, users);
     let load = t.elapsed();
-    let after = rss_kib();
+    let after = status_kib(None, "VmRSS:");
     println!(
         "directory benchmark: {users} users in OU=Bench ({} entries in all)",
         dir.len()

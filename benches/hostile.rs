@@ -27,10 +27,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 mod proc_status;
 
-/// A field of /proc/PID/status in KiB (VmRSS, VmHWM).
-fn status_kib(pid: u32, field: &str) -> u64 {
-    proc_status::status_kib(Some(pid), field)
-}
+use proc_status::status_kib;
 
 struct Server {
     child: Child,
@@ -243,7 +240,7 @@ async fn run() -> i32 {
             return 1;
         }
     };
-    let rss_alone = status_kib(pid, "VmRSS:");
+    let rss_alone = status_kib(Some(pid), "VmRSS:");
 
     let stop = Arc::new(AtomicBool::new(false));
     let closed = Arc::new(AtomicU64::new(0));
@@ -276,7 +273,7 @@ async fn run() -> i32 {
         tokio::spawn(async move {
             let mut peak = 0;
             while !stop.load(Ordering::Relaxed) {
-                peak = peak.max(status_kib(pid, "VmRSS:"));
+                peak = peak.max(status_kib(Some(pid), "VmRSS:"));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             peak
@@ -303,7 +300,7 @@ async fn run() -> i32 {
         let _ = t.await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after = status_kib(pid, "VmRSS:");
+    let rss_after = status_kib(Some(pid), "VmRSS:");
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
         "hostile connections: {n} held for {seconds} s (slow writers, 2 GiB headers, garbage, half-open TLS; {} closed by the directory and reopened)",

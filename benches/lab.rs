@@ -33,9 +33,7 @@ fn spawn(state: &Path) -> Child {
 
 mod proc_status;
 
-fn peak_kib(pid: u32) -> u64 {
-    proc_status::status_kib(Some(pid), "VmHWM:")
-}
+use proc_status::status_kib;
 
 fn size_mib(dir: &Path) -> f64 {
     let bytes: u64 = std::fs::read_dir(dir)
@@ -139,7 +137,7 @@ fn measure(rt: &tokio::runtime::Runtime, state: &Path, what: &str) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
-    let peak = peak_kib(child.id());
+    let peak = status_kib(Some(child.id()), "VmHWM:");
     // A clean stop (SIGTERM) saves; the next start resumes.
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -65,7 +65,7 @@ impl State {
 
     /// [`State::select`] that gives up with timeLimitExceeded once matching has taken
     /// `limit` (the client's time limit, at most [`MAX_QUERY_DURATION`]).
-    pub fn select_within(
+    fn select_within(
         &self,
         p: &Principal,
         base: &str,
