@@ -347,13 +347,7 @@ impl SealingKey {
     /// key.
     pub fn new(public_key: &str) -> Result<Self, SealError> {
         use rand::RngCore;
-        use rsa::pkcs8::DecodePublicKey;
-        let spki = unb64("publicKey", public_key).map_err(|e| match e {
-            SealError::Malformed(why) => SealError::Key(format!("the onboarded {why}")),
-            other => other,
-        })?;
-        let public = rsa::RsaPublicKey::from_public_key_der(&spki)
-            .map_err(|e| SealError::Key(format!("the onboarded public key: {e}")))?;
+        let (spki, public) = Self::public(public_key)?;
         let mut package_key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut package_key);
         let wrapped = public
@@ -368,6 +362,31 @@ impl SealingKey {
             package_key,
             wrapped: b64(&wrapped),
         })
+    }
+
+    /// Whether a package key can be sealed for this public key (SPKI DER, base64): an RSA
+    /// key of at least 2048 bits, as the agent creates. Cheaper than [`SealingKey::new`]
+    /// (no RSA operation): what onboarding checks.
+    pub fn check(public_key: &str) -> Result<(), SealError> {
+        Self::public(public_key).map(|_| ())
+    }
+
+    fn public(public_key: &str) -> Result<(Vec<u8>, rsa::RsaPublicKey), SealError> {
+        use rsa::pkcs8::DecodePublicKey;
+        use rsa::traits::PublicKeyParts;
+        let spki = unb64("publicKey", public_key).map_err(|e| match e {
+            SealError::Malformed(why) => SealError::Key(format!("the onboarded {why}")),
+            other => other,
+        })?;
+        let public = rsa::RsaPublicKey::from_public_key_der(&spki)
+            .map_err(|e| SealError::Key(format!("the onboarded public key: {e}")))?;
+        if public.size() < 256 {
+            return Err(SealError::Key(format!(
+                "the onboarded public key has {} bits; the agent's key is RSA 2048",
+                public.size() * 8
+            )));
+        }
+        Ok((spki, public))
     }
 
     pub fn id(&self) -> &str {
@@ -450,5 +469,23 @@ mod tests {
         let again = AgentKey::from_pem(&agent.to_pem().unwrap()).unwrap();
         assert_eq!(again.open(&sealed).unwrap(), request());
         assert!(!format!("{agent:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn onboarding_takes_only_an_rsa_key_a_package_key_can_be_sealed_for() {
+        use rsa::pkcs8::EncodePublicKey;
+        assert_eq!(
+            SealingKey::check(&AgentKey::fixture(0).public_key()),
+            Ok(())
+        );
+        let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 512).unwrap();
+        let spki = small.to_public_key().to_public_key_der().unwrap();
+        let refused = SealingKey::check(&b64(spki.as_bytes())).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "the writeback key: the onboarded public key has 512 bits; the agent's key is RSA 2048"
+        );
+        assert!(SealingKey::check("not base64!").is_err());
+        assert!(SealingKey::check(&b64(b"not a key")).is_err());
     }
 }

@@ -41,9 +41,13 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
-/// The state behind the routes.
+/// The state behind the routes: one allocation, so that a request's handler takes it for
+/// a reference count (axum clones the state for every request).
 #[derive(Clone)]
-pub struct Graph {
+pub struct Graph(Arc<Services>);
+
+/// What [`Graph`] holds.
+pub struct Services {
     tenant: Tenant,
     passwords: PasswordService,
     clock: Arc<dyn Clock>,
@@ -72,6 +76,13 @@ pub struct GraphFaults {
     /// This many requests are answered normally before `status` / `throttle` apply (a
     /// failure in the middle of a round).
     pub after: u32,
+}
+
+impl std::ops::Deref for Graph {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Graph {
@@ -144,7 +155,7 @@ impl Graph {
         identity: Identity,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self {
+        Self(Arc::new(Services {
             tenant,
             passwords,
             clock,
@@ -153,7 +164,7 @@ impl Graph {
             operations: Arc::default(),
             next_id: Arc::new(AtomicU64::new(1)),
             faults: Arc::default(),
-        }
+        }))
     }
 
     /// The tenant this API serves.
@@ -257,62 +268,68 @@ impl Graph {
     }
 
     pub fn router(self) -> Router {
-        Router::new()
-            .route("/v1.0/users", get(users::list))
-            .route("/v1.0/users/{id}", get(users::one))
-            .route("/v1.0/subscribedSkus", get(users::subscribed_skus))
-            .route(
-                "/v1.0/users/{id}/authentication/methods/{method}/resetPassword",
-                post(passwords::reset_password),
-            )
-            .route(
-                "/v1.0/users/{id}/authentication/operations/{op}",
-                get(passwords::operation),
-            )
-            .route("/v1.0/me/changePassword", post(passwords::change_password))
-            .route(
-                "/v1.0/groups",
-                get(groups::list::<false>).post(groups::create),
-            )
-            // `delta()` is the OData function call the SDKs write; Graph takes both.
-            .route("/v1.0/groups/delta", get(groups::delta::<false>))
-            .route("/v1.0/groups/delta()", get(groups::delta::<false>))
-            .route("/beta/groups/delta", get(groups::delta::<true>))
-            .route("/beta/groups/delta()", get(groups::delta::<true>))
-            .route("/v1.0/groups/{id}", get(groups::one::<false>))
-            .route("/v1.0/groups/{id}/members", get(groups::members))
-            .route("/beta/groups", get(groups::list::<true>))
-            .route(
-                "/beta/groups/{id}",
-                get(groups::one::<true>).patch(groups::patch_beta),
-            )
-            .route(
-                "/v1.0/devices",
-                get(devices::list).post(device_registration::create),
-            )
-            .route("/v1.0/devices/delta", get(devices::delta))
-            .route("/v1.0/devices/delta()", get(devices::delta))
-            .route("/v1.0/devices/{id}", get(devices::one))
-            .route("/v1.0/devices/{id}/registeredOwners", get(devices::owners))
-            .route(
-                "/v1.0/devices/{id}/registeredOwners/$ref",
-                post(device_registration::add_owner),
-            )
-            .route(
-                "/v1.0/directory/onPremisesSynchronization",
-                get(sync_settings::list),
-            )
-            .route(
-                "/v1.0/directory/onPremisesSynchronization/{id}",
-                get(sync_settings::one).patch(sync_settings::patch),
-            )
-            .route(
-                sync_settings::ONBOARDING,
-                get(sync_settings::agent_key)
-                    .put(sync_settings::onboard_key)
-                    .delete(sync_settings::offboard_key),
-            )
-            .fallback(unknown_route)
+        // The same routes for every world: built once (worlds start in milliseconds).
+        static ROUTES: std::sync::OnceLock<Router<Graph>> = std::sync::OnceLock::new();
+        let routes = ROUTES.get_or_init(|| {
+            Router::new()
+                .route("/v1.0/users", get(users::list))
+                .route("/v1.0/users/{id}", get(users::one))
+                .route("/v1.0/subscribedSkus", get(users::subscribed_skus))
+                .route(
+                    "/v1.0/users/{id}/authentication/methods/{method}/resetPassword",
+                    post(passwords::reset_password),
+                )
+                .route(
+                    "/v1.0/users/{id}/authentication/operations/{op}",
+                    get(passwords::operation),
+                )
+                .route("/v1.0/me/changePassword", post(passwords::change_password))
+                .route(
+                    "/v1.0/groups",
+                    get(groups::list::<false>).post(groups::create),
+                )
+                // `delta()` is the OData function call the SDKs write; Graph takes both.
+                .route("/v1.0/groups/delta", get(groups::delta::<false>))
+                .route("/v1.0/groups/delta()", get(groups::delta::<false>))
+                .route("/beta/groups/delta", get(groups::delta::<true>))
+                .route("/beta/groups/delta()", get(groups::delta::<true>))
+                .route("/v1.0/groups/{id}", get(groups::one::<false>))
+                .route("/v1.0/groups/{id}/members", get(groups::members))
+                .route("/beta/groups", get(groups::list::<true>))
+                .route(
+                    "/beta/groups/{id}",
+                    get(groups::one::<true>).patch(groups::patch_beta),
+                )
+                .route(
+                    "/v1.0/devices",
+                    get(devices::list).post(device_registration::create),
+                )
+                .route("/v1.0/devices/delta", get(devices::delta))
+                .route("/v1.0/devices/delta()", get(devices::delta))
+                .route("/v1.0/devices/{id}", get(devices::one))
+                .route("/v1.0/devices/{id}/registeredOwners", get(devices::owners))
+                .route(
+                    "/v1.0/devices/{id}/registeredOwners/$ref",
+                    post(device_registration::add_owner),
+                )
+                .route(
+                    "/v1.0/directory/onPremisesSynchronization",
+                    get(sync_settings::list),
+                )
+                .route(
+                    "/v1.0/directory/onPremisesSynchronization/{id}",
+                    get(sync_settings::one).patch(sync_settings::patch),
+                )
+                .route(
+                    sync_settings::ONBOARDING,
+                    get(sync_settings::agent_key)
+                        .put(sync_settings::onboard_key)
+                        .delete(sync_settings::offboard_key),
+                )
+                .fallback(unknown_route)
+        });
+        routes
+            .clone()
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 faults_layer,

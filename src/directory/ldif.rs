@@ -241,8 +241,23 @@ pub fn parse(text: &str, source_name: &str) -> Result<Vec<(usize, Record)>, Ldif
 
 impl Directory {
     /// Import LDIF as the DC would (no access checks, TLS assumed). Stops at the first
-    /// record AD refuses and says which line and why. Returns the number of records.
+    /// record AD refuses and says which line and why. Returns the number of records. The
+    /// same file on the same state at the same instant starts from the state it left before
+    /// (see `template`).
     pub fn import_ldif(&self, text: &str, source_name: &str) -> Result<usize, LdifError> {
+        let keep_as = match self.import_kept(text) {
+            super::template::Import::Taken(records) => return Ok(records),
+            super::template::Import::KeepAs(recipe) => Some(recipe),
+            super::template::Import::Unkept => None,
+        };
+        let records = self.import_records(text, source_name)?;
+        if let Some(recipe) = keep_as {
+            self.keep_import(*recipe, records);
+        }
+        Ok(records)
+    }
+
+    fn import_records(&self, text: &str, source_name: &str) -> Result<usize, LdifError> {
         let records = parse(text, source_name)?;
         let now = self.now();
         let ctx = OpContext {

@@ -12,7 +12,8 @@
 //!   (matching rules, userAccountControl and groupType bits), [`password_policy`] (and
 //!   the password write), [`access`] (rights) with [`security_descriptor`]
 //!   (nTSecurityDescriptor as a view of them), [`ldif`], [`forest`] (the default domain),
-//!   [`ad_error`] (result code + AD diagnostic).
+//!   [`ad_error`] (result code + AD diagnostic), `template` (forests as provisioning and
+//!   LDIF imports left them, kept for the next world built the same way).
 //!
 //! Left out on purpose: replication, Kerberos/NTLM/SASL binds, the global catalog,
 //! tombstones and the recycle bin.
@@ -48,6 +49,7 @@ pub mod session;
 pub mod snapshot;
 pub mod store;
 pub mod subschema;
+mod template;
 pub mod values;
 
 use crate::clock::{generalized_time, Clock};
@@ -156,7 +158,7 @@ pub struct OpContext {
 
 /// Mutable directory state: entries, grants, counters. Behind one lock, never held across
 /// an await.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct State {
     pub store: Store,
     pub grants: Vec<Grant>,
@@ -361,6 +363,8 @@ struct Inner {
     generation: std::sync::atomic::AtomicU64,
     /// One permit per connection being served ([`DirectoryConfig::max_connections`]).
     connections: Arc<tokio::sync::Semaphore>,
+    /// What made the state, and the generation it did so at (see [`template`]).
+    recipe: std::sync::Mutex<Option<(template::Recipe, u64)>>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -377,6 +381,14 @@ impl Directory {
         config: DirectoryConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, forest::ProvisionError> {
+        let recipe = template::Recipe::provision(&config, clock.now());
+        if let Some((state, generation, _)) = template::find(&recipe) {
+            let dir = Self {
+                inner: Arc::new(Inner::new(config, clock, state)),
+            };
+            dir.follow(recipe, generation);
+            return Ok(dir);
+        }
         let mut rng = StdRng::seed_from_u64(config.seed);
         let mut domain = DomainInfo::new(&config.forest);
         domain.sid_prefix = vec![
@@ -400,6 +412,8 @@ impl Directory {
             inner: Arc::new(Inner::new(config, clock, state)),
         };
         forest::provision(&dir)?;
+        template::keep(recipe.clone(), &dir.read(), dir.generation(), 0);
+        dir.follow(recipe, dir.generation());
         Ok(dir)
     }
 

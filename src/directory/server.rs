@@ -392,6 +392,7 @@ impl super::Inner {
             state: std::sync::RwLock::new(state),
             generation: Default::default(),
             connections: std::sync::Arc::new(tokio::sync::Semaphore::new(cap)),
+            recipe: Default::default(),
         }
     }
 }

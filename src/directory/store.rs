@@ -178,7 +178,7 @@ impl Entry {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Store {
     /// Shared, so a snapshot of the whole directory ([`Store::shared`]) costs a reference
     /// per entry; a change copies only the entry it changes.

@@ -140,7 +140,7 @@ pub async fn onboard_key(
         ));
     };
     // Only a key the password services can seal for is taken.
-    crate::writeback_protocol::SealingKey::new(key).map_err(|e| bad(e.to_string()))?;
+    crate::writeback_protocol::SealingKey::check(key).map_err(|e| bad(e.to_string()))?;
     g.tenant().set_writeback_key(Some(key.to_string()));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
