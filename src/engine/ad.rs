@@ -72,6 +72,9 @@ impl AdSession {
             .set_starttls(cfg.ad_starttls)
             .set_no_tls_verify(cfg.ad_tls_no_verify)
             .set_conn_timeout(std::time::Duration::from_secs(10));
+        if cfg.ad_tls_no_verify {
+            settings = settings.set_config(crate::tls::unverified_client_config());
+        }
         if let (false, Some(ca)) = (cfg.ad_tls_no_verify, &cfg.ad_ca) {
             let config = crate::tls::client_config(Some(ca))
                 .map_err(|e| AdFailure::unreachable(format!("the DC's CA certificate: {e}")))?;
