@@ -3,6 +3,8 @@
 //! wall time of one scenario. Prints figures; asserts nothing about speed (the machines
 //! are shared and noisy). `cargo bench --bench catalogue [-- ROUNDS]`.
 
+mod proc_status;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -19,9 +21,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// One run of the whole catalogue: (wall time, per-scenario milliseconds, scenarios).
-fn run(jobs: &str) -> (Duration, Vec<f64>, usize) {
+/// One run of the whole catalogue: (wall time, CPU time in ms, per-scenario milliseconds,
+/// scenarios).
+fn run(jobs: &str) -> (Duration, u64, Vec<f64>, usize) {
     let root = env!("CARGO_MANIFEST_DIR");
+    let cpu_before = proc_status::children_cpu_ms();
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_writeback-sim"))
         .current_dir(root)
@@ -30,6 +34,7 @@ fn run(jobs: &str) -> (Duration, Vec<f64>, usize) {
         .output()
         .expect("the release binary runs");
     let wall = started.elapsed();
+    let cpu = proc_status::children_cpu_ms().saturating_sub(cpu_before);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -44,7 +49,7 @@ fn run(jobs: &str) -> (Duration, Vec<f64>, usize) {
         })
         .collect();
     let n = per.len();
-    (wall, per, n)
+    (wall, cpu, per, n)
 }
 
 fn main() {
@@ -58,19 +63,22 @@ fn main() {
     let _ = run("0");
     for (label, jobs) in [("all cores", "0"), ("one at a time", "1")] {
         let mut walls = Vec::new();
+        let mut cpus = Vec::new();
         let mut per = Vec::new();
         let mut count = 0;
         for _ in 0..rounds {
-            let (wall, ms, n) = run(jobs);
+            let (wall, cpu, ms, n) = run(jobs);
             walls.push(wall.as_secs_f64() * 1000.0);
+            cpus.push(cpu as f64);
             per.extend(ms);
             count = n;
         }
         let min = walls.iter().copied().fold(f64::INFINITY, f64::min);
         println!(
-            "{label:>14}: {count} scenarios, wall median {:.0} ms (min {min:.0} ms); one scenario median {:.1} ms",
+            "{label:>14}: {count} scenarios, wall median {:.0} ms (min {min:.0} ms); one scenario median {:.1} ms; CPU (user + system) median {:.0} ms",
             median(walls.clone()),
             median(per),
+            median(cpus),
         );
     }
 }
