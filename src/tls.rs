@@ -246,29 +246,27 @@ pub fn client_config(extra_ca: Option<&str>) -> Result<rustls::ClientConfig, Tls
     })
 }
 
-/// An LDAPS client configuration that takes any server certificate (the embedded DC's
-/// own, a lab DC with `--directory-insecure`); the handshake's signature is still checked
-/// against the certificate presented. One for the process: ldap3, left to build its own,
-/// does so for every connection and copies the platform's roots each time.
-pub fn unverified_client_config() -> Arc<rustls::ClientConfig> {
+/// LDAPS `settings` that take any server certificate (the embedded DC's own, a lab DC with
+/// `--directory-insecure`); the handshake's signature is still checked against the
+/// certificate presented. The TLS configuration is one for the process: ldap3, left to build
+/// its own, does so for every connection and copies the platform's roots each time.
+pub fn ldap_unverified(settings: ldap3::LdapConnSettings) -> ldap3::LdapConnSettings {
     static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let verifier = Arc::new(AnyCertificate(provider.clone()));
-            let mut config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap_or_else(|_| rustls::ClientConfig::builder())
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth();
-            config.dangerous().set_certificate_verifier(verifier);
-            Arc::new(config)
-        })
-        .clone()
+    let config = CONFIG.get_or_init(|| {
+        // The provider ldap3 used: ring, the only one compiled in.
+        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        Arc::new(
+            rustls::ClientConfig::builder()
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(algorithms)))
+                .with_no_client_auth(),
+        )
+    });
+    settings.set_no_tls_verify(true).set_config(config.clone())
 }
 
 #[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+struct AnyCertificate(rustls::crypto::WebPkiSupportedAlgorithms);
 
 impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(
@@ -288,8 +286,7 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.0.signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
     }
 
     fn verify_tls13_signature(
@@ -298,12 +295,11 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.0.signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.0.supported_schemes()
     }
 }
 

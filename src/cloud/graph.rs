@@ -52,12 +52,12 @@ pub struct Services {
     passwords: PasswordService,
     clock: Arc<dyn Clock>,
     /// The `https://graph.microsoft.com`-like base put in links (`http://127.0.0.1:PORT`).
-    base_url: Arc<Mutex<String>>,
+    base_url: Mutex<String>,
     /// Issues and checks the bearer tokens.
     identity: Identity,
-    operations: Arc<Mutex<HashMap<String, Value>>>,
-    next_id: Arc<AtomicU64>,
-    faults: Arc<Mutex<GraphFaults>>,
+    operations: Mutex<HashMap<String, Value>>,
+    next_id: AtomicU64,
+    faults: Mutex<GraphFaults>,
 }
 
 /// Fault switches for scenarios.
@@ -159,11 +159,11 @@ impl Graph {
             tenant,
             passwords,
             clock,
-            base_url: Arc::new(Mutex::new("https://graph.microsoft.com".into())),
+            base_url: Mutex::new("https://graph.microsoft.com".into()),
             identity,
-            operations: Arc::default(),
-            next_id: Arc::new(AtomicU64::new(1)),
-            faults: Arc::default(),
+            operations: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            faults: Mutex::default(),
         }))
     }
 

@@ -252,7 +252,7 @@ impl Directory {
         };
         let records = self.import_records(text, source_name)?;
         if let Some(recipe) = keep_as {
-            self.keep_import(*recipe, records);
+            self.keep_as(*recipe, records);
         }
         Ok(records)
     }

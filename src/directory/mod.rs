@@ -412,8 +412,7 @@ impl Directory {
             inner: Arc::new(Inner::new(config, clock, state)),
         };
         forest::provision(&dir)?;
-        template::keep(recipe.clone(), &dir.read(), dir.generation(), 0);
-        dir.follow(recipe, dir.generation());
+        dir.keep_as(recipe, 0);
         Ok(dir)
     }
 

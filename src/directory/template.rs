@@ -92,7 +92,7 @@ pub(super) fn find(recipe: &Recipe) -> Option<(State, u64, usize)> {
 }
 
 /// Keep (a copy of) the state `recipe` left.
-pub(super) fn keep(recipe: Recipe, state: &State, generation: u64, records: usize) {
+fn keep(recipe: Recipe, state: &State, generation: u64, records: usize) {
     if state.store.len() > LARGEST {
         return;
     }
@@ -143,11 +143,12 @@ impl Directory {
         }
     }
 
-    /// After an import that succeeded: keep its result under `next`.
-    pub(super) fn keep_import(&self, next: Recipe, records: usize) {
+    /// After a provisioning or an import that succeeded (`records`): keep the state it left
+    /// under `recipe`, and follow it.
+    pub(super) fn keep_as(&self, recipe: Recipe, records: usize) {
         let generation = self.generation();
-        keep(next.clone(), &self.read(), generation, records);
-        self.follow(next, generation);
+        keep(recipe.clone(), &self.read(), generation, records);
+        self.follow(recipe, generation);
     }
 }
 

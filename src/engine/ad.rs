@@ -70,10 +70,9 @@ impl AdSession {
     pub async fn open_as(cfg: &EngineConfig, dn: &str, password: &str) -> Result<Self, AdFailure> {
         let mut settings = LdapConnSettings::new()
             .set_starttls(cfg.ad_starttls)
-            .set_no_tls_verify(cfg.ad_tls_no_verify)
             .set_conn_timeout(std::time::Duration::from_secs(10));
         if cfg.ad_tls_no_verify {
-            settings = settings.set_config(crate::tls::unverified_client_config());
+            settings = crate::tls::ldap_unverified(settings);
         }
         if let (false, Some(ca)) = (cfg.ad_tls_no_verify, &cfg.ad_ca) {
             let config = crate::tls::client_config(Some(ca))

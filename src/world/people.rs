@@ -52,9 +52,7 @@ impl World {
 /// A simple bind as `user` on the DC at `url` (LDAPS, its certificate not checked), then
 /// an unbind. `Err` says what the DC answered, or that it could not be reached.
 pub(super) async fn simple_bind(url: &str, user: &str, password: &str) -> Result<(), String> {
-    let settings = ldap3::LdapConnSettings::new()
-        .set_no_tls_verify(true)
-        .set_config(crate::tls::unverified_client_config());
+    let settings = crate::tls::ldap_unverified(ldap3::LdapConnSettings::new());
     let settings = crate::net::ldap_nodelay(settings, url)
         .await
         .map_err(|e| format!("cannot reach the directory: {e}"))?;

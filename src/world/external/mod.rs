@@ -285,9 +285,7 @@ impl ExternalDc {
     pub async fn connect(target: &DirectoryTarget) -> Result<Self, ExternalError> {
         let mut settings = LdapConnSettings::new().set_conn_timeout(Duration::from_secs(10));
         if target.insecure {
-            settings = settings
-                .set_no_tls_verify(true)
-                .set_config(crate::tls::unverified_client_config());
+            settings = crate::tls::ldap_unverified(settings);
         } else {
             let config = crate::tls::client_config(target.ca_pem.as_deref()).map_err(|e| {
                 ExternalError::Connect {
