@@ -1,9 +1,11 @@
 //! Directory benchmark (not a test): prints ops/s for indexed search, modify and add over
 //! real LDAP connections at 1 and 8 concurrent clients, against a directory holding
-//! 100,000 users, and the memory those 100,000 entries take.
+//! 100,000 users, and the memory those 100,000 entries take; then paged searches over all
+//! of them, and what 500 connections holding 10 paged searches each cost the DC.
 //!
 //!   cargo bench --bench directory            (BENCH_USERS=N to change the size)
 
+use ldap3::controls::{ControlType, PagedResults, RawControl};
 use ldap3::{LdapConnAsync, Mod, Scope};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use writeback_sim::tls::TlsMaterial;
 
 const ADMIN: &str = "CN=Administrator,CN=Users,DC=gntech,DC=me";
 const ADMIN_PW: &str = "Adm1n!Pass2026";
+const BENCH_OU: &str = "OU=Bench,DC=gntech,DC=me";
 
 mod proc_status;
 
@@ -149,6 +152,97 @@ async fn run(
     (clients * per_client) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// One page of a subtree search under OU=Bench; its entries and next cookie.
+async fn page(
+    l: &mut ldap3::Ldap,
+    size: i32,
+    cookie: Vec<u8>,
+    sorted: bool,
+) -> Result<(usize, Vec<u8>), String> {
+    let mut controls = vec![PagedResults { size, cookie }.into()];
+    if sorted {
+        // Server-side sort on cn: SEQUENCE { SEQUENCE { "cn" } }.
+        let val = vec![0x30, 0x06, 0x30, 0x04, 0x04, 0x02, b'c', b'n'];
+        controls.push(RawControl {
+            ctype: "1.2.840.113556.1.4.473".into(),
+            crit: true,
+            val: Some(val),
+        });
+    }
+    let (entries, res) = l
+        .with_controls(controls)
+        .search(BENCH_OU, Scope::Subtree, "(objectClass=user)", vec!["cn"])
+        .await
+        .map_err(|e| e.to_string())?
+        .success()
+        .map_err(|e| e.to_string())?;
+    let cookie = (res.ctrls.iter())
+        .find(|c| matches!(c.0, Some(ControlType::PagedResults)))
+        .map(|c| c.1.parse::<PagedResults>().cookie)
+        .unwrap_or_default();
+    Ok((entries.len(), cookie))
+}
+
+/// Paged searches as AD bounds them: one over every user, 1,000 a page (unsorted, then
+/// sorted by cn), and 500 connections each holding 10 open — what the DC keeps for them
+/// stays within MaxResultSetSize.
+async fn paged(url: &str, dir: &Directory, users: usize) {
+    let connect = || async {
+        let (conn, mut l) = LdapConnAsync::new(url).await.expect("connect");
+        ldap3::drive!(conn);
+        l.simple_bind(ADMIN, ADMIN_PW).await.expect("bind");
+        l
+    };
+    let mut l = connect().await;
+    for sorted in [false, true] {
+        let t = Instant::now();
+        let (mut n, mut pages, mut cookie) = (0, 0, Vec::new());
+        loop {
+            match page(&mut l, 1000, cookie, sorted).await {
+                Ok((got, next)) => {
+                    n += got;
+                    pages += 1;
+                    if next.is_empty() {
+                        break;
+                    }
+                    cookie = next;
+                }
+                Err(e) => {
+                    println!("  paged search failed after {n} entries: {e}");
+                    break;
+                }
+            }
+        }
+        let how = if sorted { "sorted by cn" } else { "unsorted" };
+        println!(
+            "  paged search over {users} users ({how}): {n} entries in {pages} pages, {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let before = status_kib(None, "VmRSS:");
+    let mut held = Vec::new();
+    for _ in 0..500 {
+        let mut l = connect().await;
+        for _ in 0..10 {
+            if let Err(e) = page(&mut l, 1, Vec::new(), false).await {
+                println!("  a paged search to hold failed: {e}");
+            }
+        }
+        held.push(l);
+    }
+    let sets = dir.result_sets();
+    println!(
+        "  500 connections x 10 open paged searches: {} kept in {} bytes (MaxResultSetSize {}); memory {:+.1} MiB",
+        sets.len(),
+        sets.bytes(),
+        writeback_sim::directory::result_sets::MAX_RESULT_SET_SIZE,
+        (status_kib(None, "VmRSS:") as f64 - before as f64) / 1024.0
+    );
+    for mut l in held {
+        let _ = l.unbind().await;
+    }
+}
+
 fn main() {
     let users: usize = std::env::var("BENCH_USERS")
         .ok()
@@ -194,6 +288,7 @@ fn main() {
                 println!("  {name:<15} {clients} connection(s): {ops:>8.0} ops/s");
             }
         }
+        paged(&url, &dir, users).await;
         tokio::time::timeout(Duration::from_secs(10), running.shutdown())
             .await
             .ok();

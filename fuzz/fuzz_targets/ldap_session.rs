@@ -41,7 +41,7 @@ fn forest() -> &'static DirectorySnapshot {
 fuzz_target!(|data: &[u8]| {
     let clock = Arc::new(ManualClock::scenario_start());
     let dir = Directory::restore(config(), clock, forest().clone()).expect("restore");
-    let mut session = Session::new(true, false);
+    let mut session = Session::new(&dir, true, false);
     let mut codec = AdCodec::new(64 * 1024);
     let mut buf = BytesMut::from(data);
     for _ in 0..64 {

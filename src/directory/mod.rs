@@ -38,8 +38,10 @@ pub mod ldif;
 pub mod links;
 pub mod modify;
 pub mod modify_dn;
+pub mod paging;
 pub mod password_policy;
 pub mod peer_log;
+pub mod result_sets;
 pub mod rootdse;
 pub mod schema;
 pub mod search;
@@ -365,6 +367,8 @@ struct Inner {
     connections: Arc<tokio::sync::Semaphore>,
     /// What made the state, and the generation it did so at (see [`template`]).
     recipe: std::sync::Mutex<Option<(template::Recipe, u64)>>,
+    /// Paged searches in progress on every connection (AD's MaxResultSetSize is per DC).
+    result_sets: Arc<result_sets::ResultSets>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -418,6 +422,11 @@ impl Directory {
 
     pub fn config(&self) -> &DirectoryConfig {
         &self.inner.config
+    }
+
+    /// The paged searches this DC keeps for its connections.
+    pub fn result_sets(&self) -> &Arc<result_sets::ResultSets> {
+        &self.inner.result_sets
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -2,8 +2,9 @@
 //! `<SID=…>`), the filter, the attribute selection (`*`, a list, `1.1`; AD has no `+`),
 //! never a secret. Anonymous connections may read only the RootDSE. Other naming
 //! contexts below the base (CN=Configuration) are not entered; a subtree search returns a
-//! continuation reference to them, as AD does. Size limits, paging and sorting are applied
-//! by the session, which owns the paging cookies.
+//! continuation reference to them, as AD does. A selection can start after a given entry
+//! and stop after so many ([`Resume`]); size limits, paging and sorting are applied by
+//! [`super::paging`].
 
 use super::ad_error::{AdError, AdResult};
 use super::codec::filter_value_bytes;
@@ -32,6 +33,26 @@ pub fn time_limit(seconds: i32) -> std::time::Duration {
 /// How many candidates are matched between two looks at the clock.
 const CLOCK_EVERY: usize = 16;
 
+/// Where a selection starts and how much of it is wanted.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    /// The [`Store::path`](super::store::Store::path) of the last entry already sent
+    /// (empty: from the start). Entries are selected in walk order, which is the order of
+    /// their paths, so the selection goes on after it.
+    pub after: Vec<EntryId>,
+    /// At most this many entries (the rest is not matched at all).
+    pub at_most: usize,
+}
+
+impl Default for Resume {
+    fn default() -> Self {
+        Self {
+            after: Vec::new(),
+            at_most: usize::MAX,
+        }
+    }
+}
+
 /// The entries a search selects, in the order AD would send them, and the references.
 #[derive(Debug, Default)]
 pub struct Selection {
@@ -49,22 +70,26 @@ impl State {
         filter: &LdapFilter,
         now: DateTime<Utc>,
     ) -> AdResult<Selection> {
-        self.select_within(p, base, scope, filter, now, MAX_QUERY_DURATION)
+        let all = Resume::default();
+        self.select_within(p, base, scope, filter, now, MAX_QUERY_DURATION, &all)
     }
 
-    /// What a search request selects, within the client's time limit.
+    /// What a search request selects, within the client's time limit, from where
+    /// `resume` says.
     pub fn select_request(
         &self,
         p: &Principal,
         req: &ldap3_proto::proto::LdapSearchRequest,
         now: DateTime<Utc>,
+        resume: &Resume,
     ) -> AdResult<Selection> {
         let limit = time_limit(req.timelimit);
-        self.select_within(p, &req.base, &req.scope, &req.filter, now, limit)
+        self.select_within(p, &req.base, &req.scope, &req.filter, now, limit, resume)
     }
 
     /// [`State::select`] that gives up with timeLimitExceeded once matching has taken
     /// `limit` (the client's time limit, at most [`MAX_QUERY_DURATION`]).
+    #[allow(clippy::too_many_arguments)]
     fn select_within(
         &self,
         p: &Principal,
@@ -73,6 +98,7 @@ impl State {
         filter: &LdapFilter,
         now: DateTime<Utc>,
         limit: std::time::Duration,
+        resume: &Resume,
     ) -> AdResult<Selection> {
         if *p == Principal::Anonymous {
             return Err(AdError::BindRequired);
@@ -91,7 +117,10 @@ impl State {
         };
         if base.is_empty() {
             // Phantom root (search options flag 2): every naming context.
-            let ids: Vec<EntryId> = self.store.all().into_iter().filter(&mut keep).collect();
+            let ids: Vec<EntryId> = (self.store.all_after(&resume.after))
+                .filter(&mut keep)
+                .take(resume.at_most)
+                .collect();
             if late {
                 return Err(AdError::TimeLimitExceeded);
             }
@@ -107,26 +136,34 @@ impl State {
             sel.ids = ids
                 .into_iter()
                 .filter(|id| self.in_scope(*id, base_id, scope))
+                .filter(|id| resume.after.is_empty() || self.store.path(*id) > resume.after)
                 .filter(&mut keep)
+                .take(resume.at_most)
                 .collect();
         } else {
-            let candidates: Vec<EntryId> = match scope {
-                LdapSearchScope::Base => vec![base_id],
-                LdapSearchScope::OneLevel => self.store.children(base_id).collect(),
-                LdapSearchScope::Subtree => self.store.subtree(base_id, true),
-                LdapSearchScope::Children => self
-                    .store
-                    .subtree(base_id, true)
-                    .into_iter()
-                    .skip(1)
-                    .collect(),
+            let after = &resume.after;
+            let candidates: Box<dyn Iterator<Item = EntryId>> = match scope {
+                // Sent already when the search resumes.
+                LdapSearchScope::Base if !after.is_empty() => Box::new(std::iter::empty()),
+                LdapSearchScope::Base => Box::new(std::iter::once(base_id)),
+                LdapSearchScope::OneLevel => {
+                    let last = after.iter().skip_while(|x| **x != base_id).nth(1).copied();
+                    let kids = self.store.children(base_id);
+                    Box::new(kids.filter(move |k| last.is_none_or(|l| *k > l)))
+                }
+                LdapSearchScope::Subtree => Box::new(self.store.walk(base_id, true, after)),
+                // The base is on the path it resumes from, so never in the walk after it.
+                LdapSearchScope::Children => {
+                    let walk = self.store.walk(base_id, true, after);
+                    Box::new(walk.skip(usize::from(after.is_empty())))
+                }
             };
-            sel.ids = candidates.into_iter().filter(&mut keep).collect();
+            sel.ids = candidates.filter(&mut keep).take(resume.at_most).collect();
         }
         if late {
             return Err(AdError::TimeLimitExceeded);
         }
-        if matches!(scope, LdapSearchScope::Subtree) {
+        if matches!(scope, LdapSearchScope::Subtree) && resume.after.is_empty() {
             for head in self.store.nc_heads() {
                 let Some(h) = self.store.get(head) else {
                     continue;
@@ -289,6 +326,7 @@ mod tests {
             &every,
             now,
             Duration::ZERO,
+            &Resume::default(),
         );
         assert!(matches!(late, Err(AdError::TimeLimitExceeded)), "{late:?}");
         let (code, text, _) = AdError::TimeLimitExceeded.answer();
@@ -298,6 +336,50 @@ mod tests {
         assert_eq!(time_limit(5), Duration::from_secs(5));
         for asked in [0, -1, 121, i32::MAX] {
             assert_eq!(time_limit(asked), MAX_QUERY_DURATION, "{asked}");
+        }
+    }
+
+    /// Resumed after any entry it selected, a search selects exactly what followed it
+    /// (in every scope and from the phantom root), and `at_most` cuts it short.
+    #[test]
+    fn a_selection_resumes_after_any_entry_it_selected() {
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::scenario_start());
+        let dir = Directory::new(DirectoryConfig::default(), clock).unwrap();
+        let st = dir.read();
+        let now = dir.now();
+        let every = LdapFilter::Present("objectClass".into());
+        for (base, scope) in [
+            ("DC=gntech,DC=me", LdapSearchScope::Subtree),
+            ("DC=gntech,DC=me", LdapSearchScope::Children),
+            ("DC=gntech,DC=me", LdapSearchScope::OneLevel),
+            ("CN=Users,DC=gntech,DC=me", LdapSearchScope::OneLevel),
+            ("CN=Users,DC=gntech,DC=me", LdapSearchScope::Base),
+            ("", LdapSearchScope::Subtree),
+        ] {
+            let p = Principal::System;
+            let whole = st.select(&p, base, &scope, &every, now).unwrap().ids;
+            assert!(!whole.is_empty(), "{base} {scope:?}");
+            for (i, id) in whole.iter().enumerate() {
+                let resume = Resume {
+                    after: st.store.path(*id),
+                    at_most: usize::MAX,
+                };
+                let limit = MAX_QUERY_DURATION;
+                let rest = st.select_within(&p, base, &scope, &every, now, limit, &resume);
+                assert_eq!(
+                    rest.unwrap().ids,
+                    whole[i + 1..],
+                    "{base} {scope:?} after {i}"
+                );
+            }
+            let two = Resume {
+                after: Vec::new(),
+                at_most: 2,
+            };
+            let limit = MAX_QUERY_DURATION;
+            let first = st.select_within(&p, base, &scope, &every, now, limit, &two);
+            let n = whole.len().min(2);
+            assert_eq!(first.unwrap().ids, whole[..n], "{base} {scope:?}");
         }
     }
 }

@@ -104,12 +104,12 @@ async fn connection(
                 return;
             };
             let mut framed = Framed::new(tls, codec(&dir));
-            let mut session = Session::new(true, false);
+            let mut session = Session::new(&dir, true, false);
             run(&dir, &mut framed, &mut session, &shutdown, log).await;
         }
         Listen::Ldap { starttls } => {
             let mut framed = Framed::new(stream, codec(&dir));
-            let mut session = Session::new(false, starttls.is_some());
+            let mut session = Session::new(&dir, false, starttls.is_some());
             if run(&dir, &mut framed, &mut session, &shutdown, log).await != Exit::StartTls {
                 return;
             }
@@ -251,7 +251,7 @@ where
         let action = if heavy(&msg) {
             // A search whose filter has thousands of terms takes the CPU for a while: it
             // runs off the async workers, so every other client is still answered.
-            let mut owned = std::mem::replace(session, Session::new(false, false));
+            let mut owned = std::mem::replace(session, Session::new(dir, false, false));
             let d = dir.clone();
             match tokio::task::spawn_blocking(move || {
                 let action = owned.handle(&d, msg);
@@ -393,6 +393,7 @@ impl super::Inner {
             generation: Default::default(),
             connections: std::sync::Arc::new(tokio::sync::Semaphore::new(cap)),
             recipe: Default::default(),
+            result_sets: Default::default(),
         }
     }
 }

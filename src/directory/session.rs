@@ -1,20 +1,21 @@
-//! One LDAP connection's state — who it is bound as, whether it is encrypted, its paged
-//! searches — and the mapping of one request (`LdapOp` plus controls) to the response
-//! messages. No sockets here: the transport loop in [`super::server`] owns those.
+//! One LDAP connection's state — who it is bound as, whether it is encrypted, which of the
+//! DC's paged searches are its own — and the mapping of one request (`LdapOp` plus
+//! controls) to the response messages (searches in [`super::paging`]). No sockets here:
+//! the transport loop in [`super::server`] owns those.
 
 use super::ad_error::{AdError, AdResult};
 use super::add::AddRequest;
 use super::controls::*;
 use super::modify::{Change, ModOp, ModifyRequest};
 use super::modify_dn::ModifyDnRequest;
-use super::store::EntryId;
-use super::{extended, rootdse, Directory, OpContext, Principal};
+use super::result_sets::ResultSets;
+use super::{extended, Directory, OpContext, Principal};
 use ldap3_proto::control::LdapControl;
 use ldap3_proto::proto::{
     LdapBindCred, LdapBindResponse, LdapExtendedResponse, LdapModifyType, LdapMsg, LdapOp,
-    LdapResult, LdapResultCode, LdapSearchRequest, LdapSearchResultReference, LdapSearchScope,
+    LdapResult, LdapResultCode,
 };
-use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What the transport should do after a request.
 #[derive(Debug)]
@@ -26,48 +27,45 @@ pub enum Action {
     Close(Vec<LdapMsg>),
 }
 
-/// A paged search in progress: the entries still to send.
-/// AD's LDAP policy MaxResultSetsPerConn (MS-ADTS 3.1.1.3.4.6), default 10.
-const MAX_RESULT_SETS_PER_CONN: usize = 10;
-
-struct Paged {
-    remaining: Vec<EntryId>,
-    attrs: Vec<String>,
-    types_only: bool,
-    extended_dn: Option<i32>,
-}
-
 pub struct Session {
     pub principal: Principal,
     pub tls: bool,
     /// StartTLS is offered on this connection (plain LDAP with a certificate).
     pub starttls_available: bool,
-    paged: HashMap<Vec<u8>, Paged>,
-    next_cookie: u64,
+    /// This connection's number among the DC's, and where the DC keeps paged searches.
+    pub(super) conn: u64,
+    pub(super) sets: Arc<ResultSets>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.sets.forget(self.conn);
+    }
 }
 
 /// The controls of one request, decoded.
 #[derive(Default)]
-struct Controls {
+pub(super) struct Controls {
     ctx: OpContext,
-    paging: Option<(i64, Vec<u8>)>,
-    sort: Option<(String, bool)>,
+    pub(super) paging: Option<(i64, Vec<u8>)>,
+    pub(super) sort: Option<(String, bool)>,
     /// LDAP_SERVER_EXTENDED_DN: entry DNs carry `<GUID=…>;<SID=…>;` in this format.
-    extended_dn: Option<i32>,
+    pub(super) extended_dn: Option<i32>,
     /// Domain scope: no continuation references.
-    no_references: bool,
+    pub(super) no_references: bool,
     /// Phantom root: a search from `""` covers every naming context.
-    phantom_root: bool,
+    pub(super) phantom_root: bool,
 }
 
 impl Session {
-    pub fn new(tls: bool, starttls_available: bool) -> Self {
+    pub fn new(dir: &Directory, tls: bool, starttls_available: bool) -> Self {
+        let sets = dir.result_sets().clone();
         Self {
             principal: Principal::Anonymous,
             tls,
             starttls_available,
-            paged: HashMap::new(),
-            next_cookie: 0,
+            conn: sets.connection(),
+            sets,
         }
     }
 
@@ -194,7 +192,7 @@ impl Session {
     ) -> AdResult<()> {
         // A bind resets the connection to anonymous until it succeeds (RFC 4511 §4.2.1).
         self.principal = Principal::Anonymous;
-        self.paged.clear();
+        self.sets.forget(self.conn);
         if !(2..=3).contains(&version) {
             return Err(AdError::BadVersion(version));
         }
@@ -326,154 +324,6 @@ impl Session {
         }
         Ok(c)
     }
-
-    fn search(
-        &mut self,
-        dir: &Directory,
-        id: i32,
-        req: LdapSearchRequest,
-        c: Controls,
-    ) -> Vec<LdapMsg> {
-        let now = dir.now();
-        let st = dir.read();
-        let done = |res: AdResult<()>| LdapMsg::new(id, LdapOp::SearchResultDone(result(res)));
-        if req.base.is_empty() && req.scope == LdapSearchScope::Base {
-            let e = rootdse::entry(&st, &req.attrs, now);
-            return vec![LdapMsg::new(id, LdapOp::SearchResultEntry(e)), done(Ok(()))];
-        }
-        if req.base.is_empty() && !c.phantom_root {
-            return vec![done(Err(AdError::NoSuchObject {
-                matched: String::new(),
-            }))];
-        }
-        let max_page = dir.config().max_page_size.max(1);
-        let mut out = Vec::new();
-        let (ids, attrs, types_only, refs, extended_dn) = match &c.paging {
-            Some((_, cookie)) if !cookie.is_empty() => match self.paged.remove(cookie) {
-                Some(p) => (p.remaining, p.attrs, p.types_only, Vec::new(), p.extended_dn),
-                None => {
-                    return vec![done(Err(AdError::Unwilling(
-                        "00002024: LdapErr: DSID-0C090F78, comment: Error processing control: unknown paged-results cookie, data 0, v4563".into(),
-                    )))]
-                }
-            },
-            _ => match st.select_request(&self.principal, &req, now) {
-                Ok(mut sel) => {
-                    if let Some((attr, reverse)) = &c.sort {
-                        sort_ids(&st, &mut sel.ids, attr, *reverse);
-                    }
-                    if c.no_references {
-                        sel.references.clear();
-                    }
-                    (sel.ids, req.attrs.clone(), req.typesonly, sel.references, c.extended_dn)
-                }
-                Err(e) => return vec![done(Err(e))],
-            },
-        };
-        let render = |out: &mut Vec<LdapMsg>, ids: &[EntryId]| {
-            for eid in ids {
-                if let Some(e) = st.store.get(*eid) {
-                    let mut entry = st.render(e, &attrs, types_only, now);
-                    if let Some(format) = extended_dn {
-                        entry.dn = super::search::extended_dn(e, format);
-                    }
-                    out.push(LdapMsg::new(id, LdapOp::SearchResultEntry(entry)));
-                }
-            }
-        };
-        match c.paging {
-            Some((size, _)) => {
-                if size <= 0 {
-                    // A page size of 0 abandons the paged search (RFC 2696 §3).
-                    return vec![paged_done(id, Vec::new())];
-                }
-                let page = (size as usize).min(max_page);
-                let (now_ids, rest) = ids.split_at(page.min(ids.len()));
-                render(&mut out, now_ids);
-                let cookie = if rest.is_empty() {
-                    Vec::new()
-                } else {
-                    self.next_cookie += 1;
-                    let cookie = self.next_cookie.to_be_bytes().to_vec();
-                    // AD's MaxResultSetsPerConn: at most 10 paged searches are kept per
-                    // connection; the oldest goes (its cookie is then unknown).
-                    while self.paged.len() >= MAX_RESULT_SETS_PER_CONN {
-                        let oldest = self.paged.keys().min().cloned();
-                        if let Some(k) = oldest {
-                            self.paged.remove(&k);
-                        }
-                    }
-                    self.paged.insert(
-                        cookie.clone(),
-                        Paged {
-                            remaining: rest.to_vec(),
-                            attrs: attrs.clone(),
-                            types_only,
-                            extended_dn,
-                        },
-                    );
-                    cookie
-                };
-                push_refs(&mut out, id, refs);
-                out.push(paged_done(id, cookie));
-            }
-            None => {
-                let limit = match req.sizelimit {
-                    n if n > 0 => (n as usize).min(max_page),
-                    _ => max_page,
-                };
-                render(&mut out, &ids[..limit.min(ids.len())]);
-                push_refs(&mut out, id, refs);
-                if ids.len() > limit {
-                    out.push(LdapMsg::new(
-                        id,
-                        LdapOp::SearchResultDone(LdapResult {
-                            code: LdapResultCode::SizeLimitExceeded,
-                            matcheddn: String::new(),
-                            message: String::new(),
-                            referral: vec![],
-                        }),
-                    ));
-                } else {
-                    out.push(done(Ok(())));
-                }
-            }
-        }
-        out
-    }
-}
-
-fn push_refs(out: &mut Vec<LdapMsg>, id: i32, refs: Vec<String>) {
-    for r in refs {
-        out.push(LdapMsg::new(
-            id,
-            LdapOp::SearchResultReference(LdapSearchResultReference { uris: vec![r] }),
-        ));
-    }
-}
-
-fn paged_done(id: i32, cookie: Vec<u8>) -> LdapMsg {
-    LdapMsg::new_with_ctrls(
-        id,
-        LdapOp::SearchResultDone(plain(LdapResultCode::Success)),
-        vec![LdapControl::SimplePagedResults { size: 0, cookie }],
-    )
-}
-
-/// Order search results by one attribute (server-side sort, 1.2.840.113556.1.4.473).
-fn sort_ids(st: &super::State, ids: &mut [EntryId], attr: &str, reverse: bool) {
-    let key = |id: &EntryId| -> (Option<i64>, String) {
-        let e = st.store.get(*id);
-        let s = e
-            .and_then(|e| e.str(attr))
-            .unwrap_or_default()
-            .to_lowercase();
-        (s.parse().ok(), s)
-    };
-    ids.sort_by_cached_key(key);
-    if reverse {
-        ids.reverse();
-    }
 }
 
 /// The flags of a control value shaped BER `SEQUENCE { INTEGER }` (policy hints, search
@@ -496,7 +346,7 @@ fn sequence_of_integer(v: &[u8]) -> Option<i64> {
     Some(n)
 }
 
-fn plain(code: LdapResultCode) -> LdapResult {
+pub(super) fn plain(code: LdapResultCode) -> LdapResult {
     LdapResult {
         code,
         matcheddn: String::new(),

@@ -18,6 +18,7 @@ mod lab;
 mod ldif;
 mod names_schema;
 mod pages;
+mod paging;
 mod passwords;
 mod relay;
 mod scenario_files;
