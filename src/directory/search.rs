@@ -254,7 +254,7 @@ impl State {
         };
         if all {
             for a in e.attrs.values() {
-                push(a.name, a.values.clone());
+                push(a.name, a.values.to_vec());
             }
         }
         for req in attrs {

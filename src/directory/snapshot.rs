@@ -208,7 +208,7 @@ impl Directory {
                     .collect::<Result<Vec<_>, _>>()?;
                 entry.attrs.insert(Attr {
                     name: def.name,
-                    values,
+                    values: values.into_iter().collect(),
                 });
             }
             let hash = |h: &str| {

@@ -7,17 +7,23 @@
 //! which build a new version of an entry and hand it to [`Store::update`].
 
 use super::dn::Dn;
+
+mod walk;
 use std::collections::{BTreeSet, HashMap};
-use std::ops::Bound;
 use std::sync::Arc;
+pub use walk::Walk;
 
 pub type EntryId = u64;
 
-/// One attribute: its schema spelling and its values (raw octets; text is UTF-8).
+/// An attribute's values (raw octets; text is UTF-8). Most attributes have one: it sits
+/// in place, without an allocation of its own (a third of the memory an attribute took).
+pub type Values = smallvec::SmallVec<[Vec<u8>; 1]>;
+
+/// One attribute: its schema spelling and its values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attr {
     pub name: &'static str,
-    pub values: Vec<Vec<u8>>,
+    pub values: Values,
 }
 
 /// The hash of a password and of the ones before it. Never an attribute, so no search,
@@ -127,6 +133,14 @@ impl Entry {
         if values.is_empty() {
             self.attrs.remove(def.name);
         } else {
+            // Collected, so one value sits in place whatever the vector's capacity was; no
+            // value keeps room it will not use.
+            let values = (values.into_iter())
+                .map(|mut v| {
+                    v.shrink_to_fit();
+                    v
+                })
+                .collect();
             self.attrs.insert(Attr {
                 name: def.name,
                 values,
@@ -139,7 +153,7 @@ impl Entry {
     pub fn take(&mut self, name: &str) -> Vec<Vec<u8>> {
         super::schema::attr(name)
             .and_then(|d| self.attrs.remove(d.name))
-            .map(|a| a.values)
+            .map(|a| a.values.into_vec())
             .unwrap_or_default()
     }
 
@@ -197,44 +211,6 @@ pub struct Store {
     next_id: EntryId,
     /// The DC's update sequence number: one counter for every change.
     pub usn: i64,
-}
-
-static NO_CHILDREN: BTreeSet<EntryId> = BTreeSet::new();
-
-/// A walk of a subtree, parents before children, one entry at a time
-/// ([`Store::walk`]).
-pub struct Walk<'a> {
-    store: &'a Store,
-    stop_at_nc: bool,
-    /// The entry the walk starts at, when it has not been sent before.
-    first: Option<EntryId>,
-    /// The children still to visit at each level, deepest last.
-    stack: Vec<std::collections::btree_set::Range<'a, EntryId>>,
-}
-
-impl<'a> Iterator for Walk<'a> {
-    type Item = EntryId;
-
-    fn next(&mut self) -> Option<EntryId> {
-        let store: &'a Store = self.store;
-        let kids = |id: &EntryId| store.children.get(id).unwrap_or(&NO_CHILDREN).range(..);
-        if let Some(id) = self.first.take() {
-            self.stack.push(kids(&id));
-            return Some(id);
-        }
-        loop {
-            let Some(k) = self.stack.last_mut()?.next().copied() else {
-                self.stack.pop();
-                continue;
-            };
-            // The index, not the entry: reading every entry walked costs a cache miss each.
-            if self.stop_at_nc && store.nc_heads.contains(&k) {
-                continue;
-            }
-            self.stack.push(kids(&k));
-            return Some(k);
-        }
-    }
 }
 
 impl Store {
@@ -327,64 +303,6 @@ impl Store {
     /// With `stop_at_nc`, other naming contexts below `id` are not entered.
     pub fn subtree(&self, id: EntryId, stop_at_nc: bool) -> Vec<EntryId> {
         self.walk(id, stop_at_nc, &[]).collect()
-    }
-
-    /// [`Store::subtree`] as it goes, from where a walk stopped: what comes after the entry
-    /// at the end of `after` (a [`Store::path`] that passes through `id`), in the same
-    /// order. A walk's order is the order of the entries' paths, so the walk resumes
-    /// correctly even when the entries on that path have been deleted since. Everything
-    /// when `after` is empty; nothing when it does not pass through `id`. Each entry costs
-    /// its turn only: taking the next thousand of a million costs a thousand.
-    pub fn walk<'a>(&'a self, id: EntryId, stop_at_nc: bool, after: &[EntryId]) -> Walk<'a> {
-        let mut walk = Walk {
-            store: self,
-            stop_at_nc,
-            first: None,
-            stack: Vec::new(),
-        };
-        if after.is_empty() {
-            walk.first = Some(id);
-            return walk;
-        }
-        let Some(start) = after.iter().position(|x| *x == id) else {
-            return walk;
-        };
-        // What is left below each entry on the path, deepest last: below the last entry
-        // everything, below the others what follows the next entry on the path.
-        let path = &after[start..];
-        for (i, cur) in path.iter().enumerate() {
-            let kids = self.children.get(cur).unwrap_or(&NO_CHILDREN);
-            walk.stack.push(match path.get(i + 1) {
-                Some(next) => kids.range((Bound::Excluded(*next), Bound::Unbounded)),
-                None => kids.range(..),
-            });
-        }
-        walk
-    }
-
-    /// The entry's ancestors from its naming context's root down, then the entry: its
-    /// place in a walk ([`Store::subtree_after`]).
-    pub fn path(&self, id: EntryId) -> Vec<EntryId> {
-        let mut path = vec![id];
-        let mut cur = id;
-        while let Some(p) = self.entries.get(&cur).and_then(|e| e.parent) {
-            path.push(p);
-            cur = p;
-        }
-        path.reverse();
-        path
-    }
-
-    /// Every entry after the one at the end of `after` ([`Store::path`]), parents before
-    /// children, as it goes; every entry when `after` is empty.
-    pub fn all_after<'a>(&'a self, after: &'a [EntryId]) -> impl Iterator<Item = EntryId> + 'a {
-        let first = after.first().copied().unwrap_or(EntryId::MIN);
-        self.roots
-            .range(first..)
-            .flat_map(move |r| match after.first() == Some(r) {
-                true => self.walk(*r, false, after),
-                false => self.walk(*r, false, &[]),
-            })
     }
 
     /// Every entry, parents before children.
