@@ -7,16 +7,17 @@
 //! which build a new version of an entry and hand it to [`Store::update`].
 
 use super::dn::Dn;
-
-mod walk;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+
+mod walk;
 pub use walk::Walk;
 
 pub type EntryId = u64;
 
 /// An attribute's values (raw octets; text is UTF-8). Most attributes have one: it sits
-/// in place, without an allocation of its own (a third of the memory an attribute took).
+/// in place, without a vector allocation of its own (about a quarter of what a
+/// one-value attribute took).
 pub type Values = smallvec::SmallVec<[Vec<u8>; 1]>;
 
 /// One attribute: its schema spelling and its values.
