@@ -87,6 +87,14 @@ struct Kept {
 }
 
 impl Kept {
+    /// A connection's cookies, oldest first.
+    fn cookies_of(&self, conn: u64) -> Vec<u64> {
+        (self.sets.iter())
+            .filter(|(_, (owner, _, _))| *owner == conn)
+            .map(|(c, _)| *c)
+            .collect()
+    }
+
     fn remove(&mut self, cookie: u64) -> Option<Restart> {
         let (_, restart, bytes) = self.sets.remove(&cookie)?;
         self.bytes -= bytes;
@@ -127,10 +135,7 @@ impl ResultSets {
         let mut k = self.lock();
         k.next_cookie += 1;
         let cookie = k.next_cookie;
-        let mine: Vec<u64> = (k.sets.iter())
-            .filter(|(_, (owner, _, _))| *owner == conn)
-            .map(|(c, _)| *c)
-            .collect();
+        let mine = k.cookies_of(conn);
         let over = (mine.len() + 1).saturating_sub(MAX_RESULT_SETS_PER_CONN);
         for c in &mine[..over] {
             k.remove(*c);
@@ -161,10 +166,7 @@ impl ResultSets {
     /// Drop every paged search of a connection (it closed, or bound again).
     pub fn forget(&self, conn: u64) {
         let mut k = self.lock();
-        let mine: Vec<u64> = (k.sets.iter())
-            .filter(|(_, (owner, _, _))| *owner == conn)
-            .map(|(c, _)| *c)
-            .collect();
+        let mine = k.cookies_of(conn);
         for c in mine {
             k.remove(c);
         }

@@ -79,7 +79,7 @@ impl Store {
     }
 
     /// The entry's ancestors from its naming context's root down, then the entry: its
-    /// place in a walk ([`Store::subtree_after`]).
+    /// place in a walk ([`Store::walk`]).
     pub fn path(&self, id: EntryId) -> Vec<EntryId> {
         let mut path = vec![id];
         let mut cur = id;
