@@ -167,7 +167,7 @@ impl State {
             .token(p)
             .iter()
             .filter_map(|g| self.store.by_guid(g))
-            .filter_map(|e| e.values("objectSid").first().cloned())
+            .filter_map(|e| e.values("objectSid").first().map(<[u8]>::to_vec))
             .collect();
         if matches!(p, Principal::Account(_)) {
             out.push(EVERYONE.to_vec());
@@ -255,7 +255,7 @@ impl State {
         let id = self.resolve(trustee)?;
         self.store
             .get(id)
-            .and_then(|e| e.values("objectSid").first().cloned())
+            .and_then(|e| e.values("objectSid").first().map(<[u8]>::to_vec))
             .ok_or_else(|| {
                 AdError::Unwilling(format!(
                     "{trustee} is not a security principal (it has no objectSid)"

@@ -67,7 +67,7 @@ impl State {
                                 .as_deref()
                                 != Some(dn_norm.as_str())
                         })
-                        .cloned()
+                        .map(<[u8]>::to_vec)
                         .collect();
                     g.set(forward, kept);
                     self.stamp(&mut g, now);

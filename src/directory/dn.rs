@@ -2,13 +2,15 @@
 //! with the case they were given, attribute types shown upper-case (`CN=`, `OU=`, `DC=`).
 //! Multi-valued RDNs (`CN=a+SN=b`) are rejected: AD does not create them.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// One relative distinguished name: `CN=Alice Smith`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rdn {
-    /// The attribute type as AD shows it (`CN`, `OU`, `DC`, or the schema name).
-    pub attr: String,
+    /// The attribute type as AD shows it (`CN`, `OU`, `DC`, or the schema name): the
+    /// usual ones borrowed, not one more allocation in every entry's DN.
+    pub attr: Cow<'static, str>,
     /// The value, unescaped.
     pub value: String,
 }
@@ -149,6 +151,7 @@ impl Dn {
                 return Err(DnError(format!("`{s}`: trailing `,`")));
             }
         }
+        rdns.shrink_to_fit();
         Ok(Self { rdns })
     }
 
@@ -255,16 +258,11 @@ fn flush_raw(raw: &mut Vec<u8>, value: &mut String, whole: &str) -> Result<(), D
 }
 
 /// AD shows the well-known naming attributes upper-case.
-fn display_type(attr: &str) -> String {
-    match attr.to_ascii_lowercase().as_str() {
-        "cn" => "CN".into(),
-        "ou" => "OU".into(),
-        "dc" => "DC".into(),
-        "o" => "O".into(),
-        "c" => "C".into(),
-        "l" => "L".into(),
-        "st" => "ST".into(),
-        _ => attr.to_string(),
+fn display_type(attr: &str) -> Cow<'static, str> {
+    const SHOWN_UPPER: [&str; 7] = ["CN", "OU", "DC", "O", "C", "L", "ST"];
+    match SHOWN_UPPER.iter().find(|t| t.eq_ignore_ascii_case(attr)) {
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Owned(attr.to_string()),
     }
 }
 

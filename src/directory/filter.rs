@@ -8,7 +8,7 @@
 use super::codec::filter_value_bytes;
 use super::dn;
 use super::schema::{self, Syntax};
-use super::store::{Entry, EntryId};
+use super::store::{Entry, EntryId, Vals};
 use super::{ids, State};
 use chrono::{DateTime, Utc};
 use ldap3_proto::proto::{LdapFilter, LdapMatchingRuleAssertion, LdapSubstringFilter};
@@ -30,6 +30,40 @@ const ANR_ATTRS: &[&str] = &[
     "physicalDeliveryOfficeName",
     "proxyAddresses",
 ];
+
+/// An attribute as a read finds it: the entry's stored values, or values AD constructs on
+/// read (msDS-User-Account-Control-Computed, nTSecurityDescriptor, …).
+pub enum Read<'e> {
+    Stored(Vals<'e>),
+    Constructed(Vec<Vec<u8>>),
+}
+
+impl Read<'_> {
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let (stored, constructed) = match self {
+            Read::Stored(v) => (Some(v.iter()), None),
+            Read::Constructed(v) => (None, Some(v.iter().map(Vec::as_slice))),
+        };
+        stored
+            .into_iter()
+            .flatten()
+            .chain(constructed.into_iter().flatten())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Read::Stored(v) => v.is_empty(),
+            Read::Constructed(v) => v.is_empty(),
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<Vec<u8>> {
+        match self {
+            Read::Stored(v) => v.to_vec(),
+            Read::Constructed(v) => v,
+        }
+    }
+}
 
 pub struct Matcher<'a> {
     pub st: &'a State,
@@ -54,16 +88,20 @@ impl Matcher<'_> {
     }
 
     /// Stored values plus the constructed attributes AD computes on read.
-    pub fn values(&self, e: &Entry, attr: &str) -> Vec<Vec<u8>> {
+    pub fn values<'e>(&self, e: &'e Entry, attr: &str) -> Read<'e> {
         if attr.eq_ignore_ascii_case("msDS-User-Account-Control-Computed") {
-            return computed_uac(self.st, e, self.now)
-                .map(|v| vec![v.to_string().into_bytes()])
-                .unwrap_or_default();
+            return Read::Constructed(
+                computed_uac(self.st, e, self.now)
+                    .map(|v| vec![v.to_string().into_bytes()])
+                    .unwrap_or_default(),
+            );
         }
         if attr.eq_ignore_ascii_case("msDS-UserPasswordExpiryTimeComputed") {
-            return password_expiry(self.st, e)
-                .map(|v| vec![v.to_string().into_bytes()])
-                .unwrap_or_default();
+            return Read::Constructed(
+                password_expiry(self.st, e)
+                    .map(|v| vec![v.to_string().into_bytes()])
+                    .unwrap_or_default(),
+            );
         }
         // createTimeStamp and modifyTimeStamp are whenCreated and whenChanged under their
         // LDAP names (constructed, returned when asked for).
@@ -72,11 +110,11 @@ impl Matcher<'_> {
             ("modifyTimeStamp", "whenChanged"),
         ] {
             if attr.eq_ignore_ascii_case(asked) {
-                return e.values(stored).to_vec();
+                return Read::Stored(e.values(stored));
             }
         }
         if attr.eq_ignore_ascii_case("nTSecurityDescriptor") {
-            return vec![self.st.security_descriptor(e.id)];
+            return Read::Constructed(vec![self.st.security_descriptor(e.id)]);
         }
         if super::subschema::PUBLISHED_ATTRIBUTES
             .iter()
@@ -86,16 +124,16 @@ impl Matcher<'_> {
                 .values("objectClass")
                 .iter()
                 .any(|c| c.eq_ignore_ascii_case(b"subSchema"));
-            return if subschema {
+            return Read::Constructed(if subschema {
                 super::subschema::subschema_of(attr, self.st.exchange_schema)
             } else {
                 Vec::new()
-            };
+            });
         }
         if attr.eq_ignore_ascii_case("dn") {
-            return vec![e.dn.to_string().into_bytes()];
+            return Read::Constructed(vec![e.dn.to_string().into_bytes()]);
         }
-        e.values(attr).to_vec()
+        Read::Stored(e.values(attr))
     }
 
     fn equality(&self, e: &Entry, attr: &str, v: &str) -> bool {

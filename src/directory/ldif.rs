@@ -379,12 +379,12 @@ impl Directory {
             for v in e.values("objectClass") {
                 push_line(&mut out, "objectClass", v);
             }
-            for a in e.attrs.values() {
-                if a.name == "objectClass" || a.name == "memberOf" {
+            for (name, values) in e.attrs.iter() {
+                if name == "objectClass" || name == "memberOf" {
                     continue;
                 }
-                for v in &a.values {
-                    push_line(&mut out, a.name, v);
+                for v in values {
+                    push_line(&mut out, name, v);
                 }
             }
         }

@@ -78,7 +78,7 @@ impl State {
             if def.name.eq_ignore_ascii_case(rdn_attr) || def.name == "name" {
                 let shown =
                     e.dn.rdn()
-                        .map(|r| r.attr.clone())
+                        .map(|r| r.attr.to_string())
                         .unwrap_or_else(|| def.name.to_uppercase());
                 return Err(AdError::NotAllowedOnRdn {
                     attr: shown,

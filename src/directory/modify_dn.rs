@@ -124,16 +124,15 @@ impl State {
                 continue;
             };
             let mut changed = None;
-            for a in e.attrs.values() {
-                let Some(def) = schema::attr(a.name) else {
+            for (name, values) in e.attrs.iter() {
+                let Some(def) = schema::attr(name) else {
                     continue;
                 };
                 if def.syntax != Syntax::Dn {
                     continue;
                 }
                 let mut touched = false;
-                let vals: Vec<Vec<u8>> = a
-                    .values
+                let vals: Vec<Vec<u8>> = values
                     .iter()
                     .map(|v| {
                         match std::str::from_utf8(v)
@@ -145,12 +144,12 @@ impl State {
                                 touched = true;
                                 d.to_string().into_bytes()
                             }
-                            None => v.clone(),
+                            None => v.to_vec(),
                         }
                     })
                     .collect();
                 if touched {
-                    changed.get_or_insert_with(Vec::new).push((a.name, vals));
+                    changed.get_or_insert_with(Vec::new).push((name, vals));
                 }
             }
             if let Some(changes) = changed {

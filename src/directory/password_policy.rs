@@ -127,10 +127,8 @@ pub fn check(policy: &PasswordPolicy, c: &Candidate<'_>) -> Result<(), Violation
     }
     if c.enforce_history && policy.history > 0 {
         let h = hash(c.account, pw);
-        if c.account
-            .secret
-            .history
-            .iter()
+        if (c.account.secret.iter())
+            .flat_map(|s| &s.history)
             .take(policy.history)
             .any(|old| *old == h)
         {
@@ -143,7 +141,7 @@ pub fn check(policy: &PasswordPolicy, c: &Candidate<'_>) -> Result<(), Violation
 /// Store `password` as the account's current one and remember it in the history.
 pub fn set(account: &mut Entry, password: &str, policy: &PasswordPolicy) {
     let h = hash(account, password);
-    let secret: &mut Secret = &mut account.secret;
+    let secret: &mut Secret = account.secret.get_or_insert_with(Default::default);
     secret.hash = Some(h);
     secret.history.insert(0, h);
     secret.history.truncate(policy.history.max(1));
@@ -151,9 +149,8 @@ pub fn set(account: &mut Entry, password: &str, policy: &PasswordPolicy) {
 
 /// Does `password` match the account's current one?
 pub fn matches(account: &Entry, password: &str) -> bool {
-    account
-        .secret
-        .hash
+    (account.secret.as_ref())
+        .and_then(|s| s.hash)
         .is_some_and(|h| h == hash(account, password))
 }
 

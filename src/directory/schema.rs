@@ -273,6 +273,33 @@ pub fn attr(name: &str) -> Option<&'static AttrDef> {
         .copied()
 }
 
+/// Every attribute's schema spelling in byte order. An entry stores an attribute's place
+/// here instead of its name ([`super::store::Attrs`]): two bytes, and they sort as the
+/// names do.
+static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut names: Vec<&'static str> = ATTR_EXACT.keys().copied().collect();
+    names.sort_unstable();
+    names
+});
+
+static IDS: LazyLock<HashMap<&'static str, u16>> = LazyLock::new(|| {
+    (NAMES.iter().enumerate())
+        .filter_map(|(i, n)| Some((*n, u16::try_from(i).ok()?)))
+        .collect()
+});
+
+/// The number an entry stores for an attribute, by any spelling of its name (as [`attr`]).
+pub fn attr_id(name: &str) -> Option<u16> {
+    IDS.get(name)
+        .or_else(|| attr(name).and_then(|d| IDS.get(d.name)))
+        .copied()
+}
+
+/// The schema spelling of an attribute's number ([`attr_id`]).
+pub fn attr_name(id: u16) -> &'static str {
+    NAMES.get(usize::from(id)).copied().unwrap_or_default()
+}
+
 pub use super::classes::{
     auxiliary_classes, canonical_class, category_for_short_name, class, hidden_by_default,
     is_known_class, structural_class, ClassDef, ClassProblem, CLASSES, HIDDEN_BY_DEFAULT,

@@ -253,8 +253,8 @@ impl State {
             });
         };
         if all {
-            for a in e.attrs.values() {
-                push(a.name, a.values.to_vec());
+            for (name, values) in e.attrs.iter() {
+                push(name, values.to_vec());
             }
         }
         for req in attrs {
@@ -263,7 +263,7 @@ impl State {
             }
             // Names the schema does not know (including `dn`) select nothing, as on a DC.
             if let Some(def) = schema::attr(req) {
-                push(def.name, m.values(e, def.name));
+                push(def.name, m.values(e, def.name).into_vec());
             }
         }
         LdapSearchResultEntry {

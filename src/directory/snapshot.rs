@@ -7,7 +7,7 @@ use super::access::Grant;
 use super::dn::Dn;
 use super::ids::{parse_guid, parse_sid, sid_text};
 use super::schema::{self, Syntax};
-use super::store::{Attr, Entry, Secret, Store};
+use super::store::{Attrs, Entry, Secret, Store};
 use super::{Directory, DirectoryConfig, DomainInfo, Inner, State};
 use crate::clock::Clock;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -142,16 +142,19 @@ impl Directory {
                 dn: e.dn.to_string(),
                 attrs: e
                     .attrs
-                    .values()
-                    .map(|a| {
+                    .iter()
+                    .map(|(name, values)| {
                         (
-                            a.name.to_string(),
-                            a.values.iter().map(|v| value(a.name, v)).collect(),
+                            name.to_string(),
+                            values.iter().map(|v| value(name, v)).collect(),
                         )
                     })
                     .collect(),
-                password: e.secret.hash.as_ref().map(hex),
-                history: e.secret.history.iter().map(hex).collect(),
+                password: (e.secret.as_ref()).and_then(|s| s.hash.as_ref()).map(hex),
+                history: (e.secret.iter())
+                    .flat_map(|s| &s.history)
+                    .map(hex)
+                    .collect(),
             })
             .collect();
         DirectorySnapshot {
@@ -194,9 +197,11 @@ impl Directory {
             let dn = Dn::parse(&e.dn).map_err(|why| err(format!("entry `{}`: {why}", e.dn)))?;
             let mut entry = Entry::new(dn);
             entry.id = e.id;
+            let mut attrs = Vec::with_capacity(e.attrs.len());
             for (name, values) in e.attrs {
-                let def = schema::attr(&name)
-                    .ok_or_else(|| err(format!("entry `{}`: unknown attribute {name}", e.dn)))?;
+                if schema::attr(&name).is_none() {
+                    return Err(err(format!("entry `{}`: unknown attribute {name}", e.dn)));
+                }
                 let values = values
                     .into_iter()
                     .map(|v| match v {
@@ -206,11 +211,9 @@ impl Directory {
                             .map_err(|why| err(format!("entry `{}`, {name}: {why}", e.dn))),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                entry.attrs.insert(Attr {
-                    name: def.name,
-                    values: values.into_iter().collect(),
-                });
+                attrs.push((name, values));
             }
+            entry.attrs = Attrs::from_pairs(attrs);
             let hash = |h: &str| {
                 unhex(h).ok_or_else(|| {
                     err(format!(
@@ -219,7 +222,7 @@ impl Directory {
                     ))
                 })
             };
-            entry.secret = Secret {
+            let secret = Secret {
                 hash: e.password.as_deref().map(hash).transpose()?,
                 history: e
                     .history
@@ -227,6 +230,8 @@ impl Directory {
                     .map(|h| hash(h))
                     .collect::<Result<_, _>>()?,
             };
+            // As a password set leaves it: none on an entry that never had one.
+            entry.secret = (secret != Secret::default()).then(|| Box::new(secret));
             entries.push(entry);
         }
         // Parents before children: by depth, then by the order they were created in.
@@ -243,7 +248,7 @@ impl Directory {
                 let by_guid = || {
                     parse_guid(&g.trustee)
                         .and_then(|guid| store.by_guid(&guid))
-                        .and_then(|e| e.values("objectSid").first().cloned())
+                        .and_then(|e| e.values("objectSid").first().map(<[u8]>::to_vec))
                 };
                 Ok(Grant {
                     trustee: parse_sid(&g.trustee).or_else(by_guid).ok_or_else(|| {

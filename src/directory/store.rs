@@ -10,22 +10,12 @@ use super::dn::Dn;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+mod attrs;
 mod walk;
+pub use attrs::{Attrs, Vals, ValsIter};
 pub use walk::Walk;
 
 pub type EntryId = u64;
-
-/// An attribute's values (raw octets; text is UTF-8). Most attributes have one: it sits
-/// in place, without a vector allocation of its own (about a quarter of what a
-/// one-value attribute took).
-pub type Values = smallvec::SmallVec<[Vec<u8>; 1]>;
-
-/// One attribute: its schema spelling and its values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attr {
-    pub name: &'static str,
-    pub values: Values,
-}
 
 /// The hash of a password and of the ones before it. Never an attribute, so no search,
 /// export or snapshot can show it.
@@ -42,47 +32,15 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// An entry's attributes, ordered by their schema spelling: a sorted vector, a third of
-/// the memory a map takes for the thirty-odd attributes an entry has.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Attrs(Vec<Attr>);
-
-impl Attrs {
-    fn find(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|a| a.name.cmp(name))
-    }
-
-    /// By the schema spelling.
-    pub fn get(&self, name: &str) -> Option<&Attr> {
-        self.find(name).ok().map(|i| &self.0[i])
-    }
-
-    pub fn insert(&mut self, attr: Attr) {
-        match self.find(attr.name) {
-            Ok(i) => self.0[i] = attr,
-            Err(i) => self.0.insert(i, attr),
-        }
-    }
-
-    pub fn remove(&mut self, name: &str) -> Option<Attr> {
-        self.find(name).ok().map(|i| self.0.remove(i))
-    }
-
-    /// In the order of their names.
-    pub fn values(&self) -> std::slice::Iter<'_, Attr> {
-        self.0.iter()
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub id: EntryId,
     pub dn: Dn,
     pub parent: Option<EntryId>,
-    /// By the schema spelling (a `&'static str`, so 100,000 entries do not carry
-    /// millions of copies of attribute names).
+    /// Packed: names as schema numbers, every value in one buffer ([`Attrs`]).
     pub attrs: Attrs,
-    pub secret: Secret,
+    /// Only on an account a password was set on: most entries never have one.
+    pub secret: Option<Box<Secret>>,
 }
 
 impl Entry {
@@ -92,16 +50,13 @@ impl Entry {
             dn,
             parent: None,
             attrs: Attrs::default(),
-            secret: Secret::default(),
+            secret: None,
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&Attr> {
-        super::schema::attr(name).and_then(|d| self.attrs.get(d.name))
-    }
-
-    pub fn values(&self, name: &str) -> &[Vec<u8>] {
-        self.get(name).map(|a| a.values.as_slice()).unwrap_or(&[])
+    /// An attribute's values by any spelling of its name (none when it is absent).
+    pub fn values(&self, name: &str) -> Vals<'_> {
+        self.attrs.get(name)
     }
 
     pub fn str(&self, name: &str) -> Option<&str> {
@@ -121,41 +76,22 @@ impl Entry {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|a| !a.values.is_empty())
+        !self.values(name).is_empty()
     }
 
     /// Set an attribute under its schema spelling; an empty list removes it.
     pub fn set(&mut self, name: &str, values: Vec<Vec<u8>>) {
         // Only schema attributes can be stored: the operations reject unknown names first.
-        let Some(def) = super::schema::attr(name) else {
-            debug_assert!(false, "attribute {name} is not in the schema");
-            return;
-        };
-        if values.is_empty() {
-            self.attrs.remove(def.name);
-        } else {
-            // Collected, so one value sits in place whatever the vector's capacity was; no
-            // value keeps room it will not use.
-            let values = (values.into_iter())
-                .map(|mut v| {
-                    v.shrink_to_fit();
-                    v
-                })
-                .collect();
-            self.attrs.insert(Attr {
-                name: def.name,
-                values,
-            });
-        }
+        let known = self.attrs.set(name, &values);
+        debug_assert!(known, "attribute {name} is not in the schema");
     }
 
     /// Remove an attribute and hand back its values (to edit them and [`Entry::set`] them
-    /// again without copying).
+    /// again).
     pub fn take(&mut self, name: &str) -> Vec<Vec<u8>> {
-        super::schema::attr(name)
-            .and_then(|d| self.attrs.remove(d.name))
-            .map(|a| a.values.into_vec())
-            .unwrap_or_default()
+        let values = self.values(name).to_vec();
+        self.attrs.remove(name);
+        values
     }
 
     pub fn set_str(&mut self, name: &str, value: &str) {
@@ -167,9 +103,7 @@ impl Entry {
     }
 
     pub fn remove(&mut self, name: &str) {
-        if let Some(def) = super::schema::attr(name) {
-            self.attrs.remove(def.name);
-        }
+        self.attrs.remove(name);
     }
 
     /// True when objectClass holds `class` (any case).
@@ -184,7 +118,7 @@ impl Entry {
     }
 
     pub fn guid(&self) -> Option<&[u8]> {
-        self.values("objectGUID").first().map(Vec::as_slice)
+        self.values("objectGUID").first()
     }
 
     /// Naming-context heads (instanceType has bit 1) start another partition: subtree
@@ -202,7 +136,8 @@ pub struct Store {
     children: HashMap<EntryId, BTreeSet<EntryId>>,
     roots: BTreeSet<EntryId>,
     by_dn: HashMap<String, EntryId>,
-    by_guid: HashMap<Vec<u8>, EntryId>,
+    /// A GUID is 16 bytes: kept in place, not in an allocation of its own.
+    by_guid: HashMap<[u8; 16], EntryId>,
     by_sid: HashMap<Vec<u8>, EntryId>,
     by_sam: HashMap<String, EntryId>,
     by_upn: HashMap<String, EntryId>,
@@ -241,7 +176,8 @@ impl Store {
     }
 
     pub fn by_guid(&self, guid: &[u8]) -> Option<&Entry> {
-        self.by_guid.get(guid).and_then(|id| self.get(*id))
+        let guid: [u8; 16] = guid.try_into().ok()?;
+        self.by_guid.get(&guid).and_then(|id| self.get(*id))
     }
 
     pub fn by_sid(&self, sid: &[u8]) -> Option<&Entry> {
@@ -415,11 +351,15 @@ impl Store {
         if e.is_nc_head() {
             self.nc_heads.insert(e.id);
         }
-        if let Some(g) = e.values("objectGUID").first() {
-            self.by_guid.insert(g.clone(), e.id);
+        if let Some(g) = e
+            .values("objectGUID")
+            .first()
+            .and_then(|g| g.try_into().ok())
+        {
+            self.by_guid.insert(g, e.id);
         }
         if let Some(s) = e.values("objectSid").first() {
-            self.by_sid.insert(s.clone(), e.id);
+            self.by_sid.insert(s.to_vec(), e.id);
         }
         if let Some(s) = e.str("sAMAccountName") {
             self.by_sam.insert(s.to_lowercase(), e.id);
@@ -432,8 +372,12 @@ impl Store {
     fn unindex(&mut self, e: &Entry) {
         self.by_dn.remove(&e.dn.norm());
         self.nc_heads.remove(&e.id);
-        if let Some(g) = e.values("objectGUID").first() {
-            self.by_guid.remove(g);
+        if let Some(g) = e
+            .values("objectGUID")
+            .first()
+            .and_then(|g| g.try_into().ok())
+        {
+            self.by_guid.remove::<[u8; 16]>(&g);
         }
         if let Some(s) = e.values("objectSid").first() {
             self.by_sid.remove(s);

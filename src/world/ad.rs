@@ -12,6 +12,7 @@ use crate::directory::modify::{Change, ModOp, ModifyRequest};
 use crate::directory::password_policy::encode_unicode_pwd;
 use crate::directory::schema::{self, Syntax};
 use crate::directory::store::Entry;
+pub use crate::directory::store::Vals as AttrValues;
 use crate::directory::{OpContext, Principal};
 use ldap3::asn1::ASNTag;
 use ldap3_proto::proto::{LdapFilter, LdapSearchScope};
@@ -106,7 +107,7 @@ impl AdObject {
     }
 
     /// The raw values of an attribute.
-    pub fn values(&self, attr: &str) -> &[Vec<u8>] {
+    pub fn values(&self, attr: &str) -> AttrValues<'_> {
         self.0.values(attr)
     }
 
@@ -119,8 +120,8 @@ impl AdObject {
     }
 
     /// Every attribute with its values, by AD's name for it.
-    pub fn attributes(&self) -> impl Iterator<Item = (&'static str, &[Vec<u8>])> {
-        self.0.attrs.values().map(|a| (a.name, a.values.as_slice()))
+    pub fn attributes(&self) -> impl Iterator<Item = (&'static str, AttrValues<'_>)> {
+        self.0.attrs.iter()
     }
 }
 

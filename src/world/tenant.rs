@@ -136,7 +136,7 @@ impl World {
             None => None,
         };
         let on_premises = account.as_ref().map(|e| OnPremises {
-            immutable_id: B64.encode(e.values("objectGUID").first().cloned().unwrap_or_default()),
+            immutable_id: B64.encode(e.values("objectGUID").first().unwrap_or_default()),
             distinguished_name: e.dn(),
         });
         let display_name = account

@@ -359,7 +359,7 @@ async fn granting_reset_password_through_nt_security_descriptor_like_dsacls() {
     let mut admin = dc.admin().await;
     let sd = descriptor_bytes(&mut admin, PROBE_OU).await;
     assert_eq!(&sd[..2], &[1, 0], "revision 1");
-    let helpdesk_sid = dc.dir.entry(HELPDESK).unwrap().values("objectSid")[0].clone();
+    let helpdesk_sid = dc.dir.entry(HELPDESK).unwrap().values("objectSid")[0].to_vec();
     let granted = with_ace(
         &sd,
         &control_access_ace("00299570-246d-11d0-a768-00aa006e0529", &helpdesk_sid),

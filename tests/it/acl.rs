@@ -145,7 +145,7 @@ async fn deny_aces_and_blocked_inheritance_are_written_and_read_through_the_desc
     dc.dir
         .grant(HELPDESK, Right::ResetPassword, DOMAIN)
         .unwrap();
-    let helpdesk_sid = dc.dir.entry(HELPDESK).unwrap().values("objectSid")[0].clone();
+    let helpdesk_sid = dc.dir.entry(HELPDESK).unwrap().values("objectSid")[0].to_vec();
 
     // An admin's tool reads the OU's descriptor, adds a deny ACE for Reset Password and
     // protects the DACL, and writes it back.

@@ -568,7 +568,7 @@ async fn guid_and_sid_dn_forms_find_the_object() {
     let escaped = |b: &[u8]| b.iter().map(|x| format!("\\{x:02x}")).collect::<String>();
     for (attr, value) in [
         ("objectGUID", e.guid().unwrap().to_vec()),
-        ("objectSid", e.values("objectSid")[0].clone()),
+        ("objectSid", e.values("objectSid")[0].to_vec()),
     ] {
         let (found, r) = search(
             &mut l,

@@ -58,7 +58,7 @@ pub async fn check(world: &World, x: &ExpectAd, n: usize, before: &Baseline) -> 
     };
     for (attr, want) in &x.attributes {
         let got = e.readable(attr);
-        let was: Option<&[Vec<u8>]> = old.map(|o| o.values(attr));
+        let was = old.map(|o| o.values(attr));
         let now = e.values(attr);
         let before_text = old
             .map(|o| shown(&o.readable(attr)))
