@@ -325,11 +325,11 @@ impl State {
                     ("lastLogon", 0),
                     ("logonCount", 0),
                 ];
-                for (a, v) in defaults {
-                    if !e.has(a) {
-                        e.set_int(a, v);
-                    }
-                }
+                let missing: Vec<(&str, String)> = (defaults.into_iter())
+                    .filter(|(a, _)| !e.has(a))
+                    .map(|(a, v)| (a, v.to_string()))
+                    .collect();
+                e.set_all(missing.iter().map(|(a, v)| (*a, v.as_bytes())));
             }
         }
         Ok(())

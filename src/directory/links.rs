@@ -11,7 +11,6 @@ impl State {
         let Some(e) = self.store.get_mut_unindexed(target) else {
             return;
         };
-        let mut vals = e.take(back);
         // Back-link values are written only here and by a rename, both from an entry's own
         // DN as `Dn` prints it: two ASCII spellings name the same entry when they match but
         // for case; only other text needs the normal form.
@@ -24,11 +23,15 @@ impl State {
                     == *gnorm.get_or_init(|| dn::norm(source_dn))
             }
         };
-        vals.retain(|v| !same(v));
+        // The values kept are read in place: one build of the entry's attributes, not a
+        // copy of each (an owner of a hundred devices has a hundred managedObjects).
+        let mut vals: Vec<&[u8]> = e.values(back).iter().filter(|v| !same(v)).collect();
         if present {
-            vals.push(source_dn.as_bytes().to_vec());
+            vals.push(source_dn.as_bytes());
         }
-        e.set(back, vals);
+        if let Some(next) = e.attrs.with(&[(back, vals)]) {
+            e.attrs = next;
+        }
     }
 
     /// After entry `id` was added or changed (`before`: what its forward links named

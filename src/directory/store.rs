@@ -86,6 +86,17 @@ impl Entry {
         debug_assert!(known, "attribute {name} is not in the schema");
     }
 
+    /// Set one value of each attribute in one build of the entry's attributes (what
+    /// setting them one by one would leave).
+    pub fn set_all<'v>(&mut self, values: impl IntoIterator<Item = (&'v str, &'v [u8])>) {
+        let changes: Vec<(&str, Vec<&[u8]>)> =
+            values.into_iter().map(|(a, v)| (a, vec![v])).collect();
+        match self.attrs.with(&changes) {
+            Some(next) => self.attrs = next,
+            None => debug_assert!(false, "an attribute of {changes:?} is not in the schema"),
+        }
+    }
+
     /// Remove an attribute and hand back its values (to edit them and [`Entry::set`] them
     /// again).
     pub fn take(&mut self, name: &str) -> Vec<Vec<u8>> {

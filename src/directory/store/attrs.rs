@@ -239,40 +239,72 @@ impl Attrs {
     /// Set an attribute (by any spelling of a schema attribute's name); no values removes
     /// it. False when the schema does not know the name (nothing changes).
     pub fn set<V: AsRef<[u8]>>(&mut self, name: &str, values: &[V]) -> bool {
-        let Some(id) = schema::attr_id(name) else {
-            return false;
-        };
-        let (at, replaced) = match self.find(id) {
-            Ok(at) => (at, true),
-            Err(at) => (at, false),
-        };
-        if values.is_empty() && !replaced {
-            return true;
-        }
-        let (values_then, bytes_then) = match replaced {
-            true => {
-                let old = self.vals(at);
-                (old.len(), old.iter().map(<[u8]>::len).sum())
+        let values: Vec<&[u8]> = values.iter().map(AsRef::as_ref).collect();
+        match self.with(&[(name, values)]) {
+            Some(next) => {
+                *self = next;
+                true
             }
-            false => (0, 0),
+            None => false,
+        }
+    }
+
+    /// These attributes with each change made (a name and its values; no values removes
+    /// it; of a name given twice, the last values win), in one build. None when the schema
+    /// does not know a name.
+    pub fn with(&self, changes: &[(&str, Vec<&[u8]>)]) -> Option<Attrs> {
+        let mut changes: Vec<(u16, &[&[u8]])> = (changes.iter())
+            .map(|(name, values)| Some((schema::attr_id(name)?, values.as_slice())))
+            .collect::<Option<_>>()?;
+        // Stable, so of two with the same number the later one comes last and stays.
+        changes.sort_by_key(|(id, _)| *id);
+        changes.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        // The merge of the attributes kept and the ones changed, in the order of numbers.
+        let (mut kept, mut changed) = (0, 0);
+        let mut merged: Vec<(u16, Merged<'_, '_>)> = Vec::with_capacity(self.len() + changes.len());
+        while kept < self.len() || changed < changes.len() {
+            let old = (kept < self.len()).then(|| self.slot_id(kept));
+            match (old, changes.get(changed)) {
+                (Some(o), Some((c, values))) if *c <= o => {
+                    if !values.is_empty() {
+                        merged.push((*c, Merged::New(values)));
+                    }
+                    kept += usize::from(*c == o);
+                    changed += 1;
+                }
+                (Some(o), _) => {
+                    merged.push((o, Merged::Kept(self.vals(kept))));
+                    kept += 1;
+                }
+                (None, Some((c, values))) => {
+                    if !values.is_empty() {
+                        merged.push((*c, Merged::New(values)));
+                    }
+                    changed += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        let values = |e: &Merged<'_, '_>| match e {
+            Merged::Kept(v) => (v.len(), v.iter().map(<[u8]>::len).sum::<usize>()),
+            Merged::New(v) => (v.len(), v.iter().map(|v| v.len()).sum()),
         };
-        let mut next = Builder::new(
-            self.len() + usize::from(!replaced) - usize::from(values.is_empty()),
-            self.values_total() + values.len() - values_then,
-            self.ends_and_data().1.len() + values.iter().map(|v| v.as_ref().len()).sum::<usize>()
-                - bytes_then,
-        );
-        for before in 0..at {
-            next.push(self.slot_id(before), self.vals(before));
+        let (count, bytes) = (merged.iter().map(|(_, e)| values(e)))
+            .fold((0, 0), |(c, b), (vc, vb)| (c + vc, b + vb));
+        let mut next = Builder::new(merged.len(), count, bytes);
+        for (id, e) in &merged {
+            match e {
+                Merged::Kept(v) => next.push(*id, v.iter()),
+                Merged::New(v) => next.push(*id, v.iter().copied()),
+            }
         }
-        if !values.is_empty() {
-            next.push(id, values.iter().map(AsRef::as_ref));
-        }
-        for after in (at + usize::from(replaced))..self.len() {
-            next.push(self.slot_id(after), self.vals(after));
-        }
-        *self = next.finish();
-        true
+        Some(next.finish())
     }
 
     /// Attributes at once: one build instead of one per attribute. Names the schema does
@@ -281,30 +313,12 @@ impl Attrs {
     pub fn from_pairs<N: AsRef<str>, V: AsRef<[u8]>>(
         pairs: impl IntoIterator<Item = (N, Vec<V>)>,
     ) -> Attrs {
-        let mut known: Vec<(u16, Vec<V>)> = (pairs.into_iter())
-            .filter(|(_, values)| !values.is_empty())
-            .filter_map(|(name, values)| Some((schema::attr_id(name.as_ref())?, values)))
+        let pairs: Vec<(N, Vec<V>)> = pairs.into_iter().collect();
+        let changes: Vec<(&str, Vec<&[u8]>)> = (pairs.iter())
+            .filter(|(name, _)| schema::attr_id(name.as_ref()).is_some())
+            .map(|(name, values)| (name.as_ref(), values.iter().map(AsRef::as_ref).collect()))
             .collect();
-        // Stable, so of two with the same number the later one comes last and stays.
-        known.sort_by_key(|(id, _)| *id);
-        known.dedup_by(|later, earlier| {
-            let same = later.0 == earlier.0;
-            if same {
-                std::mem::swap(later, earlier);
-            }
-            same
-        });
-        let mut next = Builder::new(
-            known.len(),
-            known.iter().map(|(_, v)| v.len()).sum(),
-            (known.iter().flat_map(|(_, v)| v))
-                .map(|v| v.as_ref().len())
-                .sum(),
-        );
-        for (id, values) in &known {
-            next.push(*id, values.iter().map(AsRef::as_ref));
-        }
-        next.finish()
+        Attrs::default().with(&changes).unwrap_or_default()
     }
 
     /// Remove an attribute (any spelling of its name).
@@ -317,6 +331,12 @@ impl fmt::Debug for Attrs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
+}
+
+/// An attribute's values in a merge: the ones it had or new ones.
+enum Merged<'a, 'n> {
+    Kept(Vals<'a>),
+    New(&'n [&'n [u8]]),
 }
 
 /// Attributes pushed in the order of their numbers, into a buffer of the size they need.
