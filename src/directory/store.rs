@@ -97,14 +97,6 @@ impl Entry {
         }
     }
 
-    /// Remove an attribute and hand back its values (to edit them and [`Entry::set`] them
-    /// again).
-    pub fn take(&mut self, name: &str) -> Vec<Vec<u8>> {
-        let values = self.values(name).to_vec();
-        self.attrs.remove(name);
-        values
-    }
-
     pub fn set_str(&mut self, name: &str, value: &str) {
         self.set(name, vec![value.as_bytes().to_vec()]);
     }
