@@ -329,7 +329,9 @@ impl State {
                     .filter(|(a, _)| !e.has(a))
                     .map(|(a, v)| (a, v.to_string()))
                     .collect();
-                e.set_all(missing.iter().map(|(a, v)| (*a, v.as_bytes())));
+                if !missing.is_empty() {
+                    e.set_all(missing.iter().map(|(a, v)| (*a, v.as_bytes())));
+                }
             }
         }
         Ok(())

@@ -270,25 +270,20 @@ impl Attrs {
         let mut merged: Vec<(u16, Merged<'_, '_>)> = Vec::with_capacity(self.len() + changes.len());
         while kept < self.len() || changed < changes.len() {
             let old = (kept < self.len()).then(|| self.slot_id(kept));
-            match (old, changes.get(changed)) {
-                (Some(o), Some((c, values))) if *c <= o => {
+            match changes.get(changed) {
+                // A change comes first (or replaces the attribute it names).
+                Some((c, values)) if old.is_none_or(|o| *c <= o) => {
                     if !values.is_empty() {
                         merged.push((*c, Merged::New(values)));
                     }
-                    kept += usize::from(*c == o);
+                    kept += usize::from(old == Some(*c));
                     changed += 1;
                 }
-                (Some(o), _) => {
+                _ => {
+                    let Some(o) = old else { break };
                     merged.push((o, Merged::Kept(self.vals(kept))));
                     kept += 1;
                 }
-                (None, Some((c, values))) => {
-                    if !values.is_empty() {
-                        merged.push((*c, Merged::New(values)));
-                    }
-                    changed += 1;
-                }
-                (None, None) => break,
             }
         }
         let values = |e: &Merged<'_, '_>| match e {
