@@ -4,6 +4,8 @@
 //!
 //!   cargo bench --bench devices            (BENCH_DEVICES=N to change the size)
 
+#[path = "common/allocator.rs"]
+mod allocator;
 use std::time::Instant;
 use writeback_sim::world::{
     Choices, CycleKind, DeviceChoice, DeviceClass, DeviceSpec, DeviceUpdate, World, WorldOptions,

@@ -5,6 +5,8 @@
 //!
 //!   cargo bench --bench directory            (BENCH_USERS=N to change the size)
 
+#[path = "common/allocator.rs"]
+mod allocator;
 use ldap3::controls::{ControlType, PagedResults, RawControl};
 use ldap3::{LdapConnAsync, Mod, Scope};
 use std::collections::HashSet;

@@ -17,6 +17,8 @@
 //! article's "Writeback timeout" row is about: AD changed although the user was told it
 //! failed.
 
+#[path = "common/allocator.rs"]
+mod allocator;
 mod common;
 
 use common::{accounts_world, dn, upn};

@@ -9,6 +9,8 @@
 //! The domain's minimum password age and history are 0, as the writeback tutorial advises
 //! for testing, so that an account can be reset again at once.
 
+#[path = "common/allocator.rs"]
+mod allocator;
 mod common;
 
 use common::{accounts_world, upn};

@@ -9,7 +9,7 @@ use super::ad_error::{AdError, AdResult};
 use super::dn::Dn;
 use super::password_policy::{apply_password, PasswordWrite};
 use super::schema::{self, ClassProblem, Syntax, Writable};
-use super::store::Entry;
+use super::store::Draft;
 use super::values::{
     group_type, sam_account_type_of_group, sam_account_type_of_uac, signed32, uac, values_equal,
     NEVER,
@@ -120,7 +120,7 @@ impl State {
             return Err(AdError::InsufficientAccess);
         }
 
-        let mut e = Entry::new(dn.clone());
+        let mut e = Draft::new(dn.clone());
         // Auxiliary classes the structural class allows go after `top`, the structural
         // chain last (Entry::structural reads the last value).
         let auxiliary = schema::auxiliary_classes(class, &classes);
@@ -214,7 +214,7 @@ impl State {
                 return Err(AdError::PwdLastSetValue);
             }
         }
-        let id = self.store.insert(e);
+        let id = self.store.insert(e.finish());
         if let Some(pw) = password {
             let result = self
                 .store
@@ -259,7 +259,7 @@ impl State {
     }
 
     /// What the DC fills in on users, computers and groups.
-    fn principal_defaults(&mut self, p: &Principal, e: &mut Entry, class: &str) -> AdResult<()> {
+    fn principal_defaults(&mut self, p: &Principal, e: &mut Draft, class: &str) -> AdResult<()> {
         if !e.has("objectSid") {
             let sid = self.new_sid();
             e.set("objectSid", vec![sid]);
@@ -325,12 +325,10 @@ impl State {
                     ("lastLogon", 0),
                     ("logonCount", 0),
                 ];
-                let missing: Vec<(&str, String)> = (defaults.into_iter())
-                    .filter(|(a, _)| !e.has(a))
-                    .map(|(a, v)| (a, v.to_string()))
-                    .collect();
-                if !missing.is_empty() {
-                    e.set_all(missing.iter().map(|(a, v)| (*a, v.as_bytes())));
+                for (a, v) in defaults {
+                    if !e.has(a) {
+                        e.set_int(a, v);
+                    }
                 }
             }
         }

@@ -25,17 +25,39 @@ impl Rdn {
 
     /// The comparison key: `cn=alice smith`.
     pub fn norm(&self) -> String {
-        format!(
-            "{}={}",
-            self.attr.to_ascii_lowercase(),
-            self.value.to_lowercase()
-        )
+        let mut out = String::with_capacity(self.attr.len() + 1 + self.value.len());
+        push_lower(&mut out, &self.attr);
+        out.push('=');
+        push_lower(&mut out, &self.value);
+        out
+    }
+
+    /// The same RDN whatever the case (what comparing [`Rdn::norm`]s tells, without them).
+    pub fn same(&self, other: &Rdn) -> bool {
+        self.attr.eq_ignore_ascii_case(&other.attr)
+            && match self.value.is_ascii() && other.value.is_ascii() {
+                true => self.value.eq_ignore_ascii_case(&other.value),
+                false => self.value.to_lowercase() == other.value.to_lowercase(),
+            }
+    }
+}
+
+/// `v` lower-cased onto `out` (ASCII without an allocation of its own).
+fn push_lower(out: &mut String, v: &str) {
+    match v.is_ascii() {
+        true => out.extend(v.chars().map(|c| c.to_ascii_lowercase())),
+        false => out.push_str(&v.to_lowercase()),
     }
 }
 
 impl fmt::Display for Rdn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}={}", self.attr, escape_value(&self.value))
+        f.write_str(&self.attr)?;
+        f.write_str("=")?;
+        match plain(&self.value) {
+            true => f.write_str(&self.value),
+            false => f.write_str(&escape_value(&self.value)),
+        }
     }
 }
 
@@ -182,14 +204,21 @@ impl Dn {
 
     /// The comparison key: lower-case, canonical escaping, no spaces around separators.
     pub fn norm(&self) -> String {
-        let mut out = String::new();
+        let len = (self.rdns.iter())
+            .map(|r| r.attr.len() + r.value.len() + 2)
+            .sum();
+        let mut out = String::with_capacity(len);
         for (i, r) in self.rdns.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&r.attr.to_ascii_lowercase());
+            push_lower(&mut out, &r.attr);
             out.push('=');
-            out.push_str(&escape_value(&r.value.to_lowercase()));
+            // Lower-casing ASCII leaves what needs escaping as it was.
+            match r.value.is_ascii() && plain(&r.value) {
+                true => push_lower(&mut out, &r.value),
+                false => out.push_str(&escape_value(&r.value.to_lowercase())),
+            }
         }
         out
     }
@@ -203,7 +232,7 @@ impl Dn {
         self.rdns[skip..]
             .iter()
             .zip(&other.rdns)
-            .all(|(a, b)| a.norm() == b.norm())
+            .all(|(a, b)| a.same(b))
     }
 
     /// Replace the `old` suffix of this DN by `new` (used when a subtree moves).
@@ -266,6 +295,19 @@ fn display_type(attr: &str) -> Cow<'static, str> {
     }
 }
 
+/// True when [`escape_value`] leaves `v` as it is (most values: written without a copy).
+fn plain(v: &str) -> bool {
+    !v.starts_with('#')
+        && !v.starts_with(char::is_whitespace)
+        && !v.ends_with(char::is_whitespace)
+        && !v.bytes().any(|b| {
+            matches!(
+                b,
+                b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=' | 0 | b'\n' | b'\r'
+            )
+        })
+}
+
 /// RFC 4514 §2.4 escaping, as AD writes it (`CN=Smith\, John`).
 pub fn escape_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
@@ -299,6 +341,49 @@ pub fn escape_value(v: &str) -> String {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[test]
+    fn a_value_is_written_as_it_is_exactly_when_nothing_in_it_is_escaped() {
+        for v in [
+            "Alice Smith",
+            "",
+            "#1",
+            "a#",
+            " lead",
+            "trail ",
+            "tab\t",
+            "\u{a0}nbsp",
+            "mid dle",
+            "Smith, John",
+            "a+b",
+            "a=b",
+            "q\"",
+            "back\\",
+            "<x>",
+            "a;b",
+            "nul\0",
+            "line\nbreak",
+            "cr\r",
+            "Zoë",
+            "DÉSKTOP-1",
+            "İstanbul",
+        ] {
+            assert_eq!(plain(v), escape_value(v) == v, "{v:?}");
+            let rdn = Rdn::new("cn", v);
+            let dn = Dn {
+                rdns: vec![rdn.clone()],
+            };
+            assert_eq!(rdn.to_string(), format!("CN={}", escape_value(v)), "{v:?}");
+            assert_eq!(
+                dn.norm(),
+                format!("cn={}", escape_value(&v.to_lowercase())),
+                "{v:?}"
+            );
+            assert_eq!(rdn.norm(), format!("cn={}", v.to_lowercase()), "{v:?}");
+            let upper = Rdn::new("CN", &v.to_uppercase());
+            assert_eq!(rdn.same(&upper), rdn.norm() == upper.norm(), "{v:?}");
+        }
+    }
 
     #[rstest]
     #[case(

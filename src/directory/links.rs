@@ -37,19 +37,22 @@ impl State {
     /// After entry `id` was added or changed (`before`: what its forward links named
     /// then), bring the back links of what they name now and named before up to date.
     pub fn follow_links(&mut self, id: EntryId, before: &[(&'static str, Vec<EntryId>)]) {
-        let Some(dn) = self.store.get(id).map(|e| e.dn.to_string()) else {
+        let Some(e) = self.store.get(id) else {
             return;
         };
-        let now_has: Vec<&'static str> = schema::links()
-            .iter()
-            .filter(|(f, _)| self.store.get(id).is_some_and(|e| e.has(f)))
-            .map(|(f, _)| *f)
-            .collect();
-        for (forward, back) in schema::links() {
-            let was = before.iter().find(|(f, _)| f == forward).map(|(_, v)| v);
-            if was.is_none() && !now_has.contains(forward) {
-                continue; // neither then nor now: nothing to follow
-            }
+        let dn = e.dn.to_string();
+        // Only the forward links the entry has now or had can move a back link; they are
+        // followed in the order of [`schema::links`].
+        let mut forwards: Vec<usize> = e.attrs.numbers().filter_map(schema::link_index).collect();
+        forwards.extend(
+            before.iter().filter_map(|(f, _)| {
+                (schema::links().iter()).position(|(forward, _)| forward == f)
+            }),
+        );
+        forwards.sort_unstable();
+        forwards.dedup();
+        for (forward, back) in forwards.into_iter().map(|i| schema::links()[i]) {
+            let was = before.iter().find(|(f, _)| *f == forward).map(|(_, v)| v);
             let was: &[EntryId] = was.map(Vec::as_slice).unwrap_or_default();
             let now = self.store.linked(id, forward);
             for t in was.iter().filter(|t| !now.contains(t)) {
@@ -66,10 +69,10 @@ impl State {
         let Some(e) = self.store.get(id) else {
             return Vec::new();
         };
-        schema::links()
-            .iter()
-            .filter(|(f, _)| e.has(f))
-            .map(|(f, _)| (*f, self.store.linked(id, f)))
+        let mut forwards: Vec<usize> = e.attrs.numbers().filter_map(schema::link_index).collect();
+        forwards.sort_unstable();
+        (forwards.into_iter().map(|i| schema::links()[i].0))
+            .map(|f| (f, self.store.linked(id, f)))
             .collect()
     }
 }

@@ -262,6 +262,20 @@ pub fn links() -> &'static [(&'static str, &'static str)] {
     &LINKS
 }
 
+/// Which of [`links`] (its place there) a forward link is, by the attribute's number
+/// ([`attr_id`]): none for an attribute that is not a forward link.
+pub fn link_index(id: u16) -> Option<usize> {
+    static BY_ID: LazyLock<Vec<(u16, usize)>> = LazyLock::new(|| {
+        let mut v: Vec<(u16, usize)> = (links().iter().enumerate())
+            .filter_map(|(i, (forward, _))| Some((attr_id(forward)?, i)))
+            .collect();
+        v.sort_unstable();
+        v
+    });
+    let at = BY_ID.binary_search_by_key(&id, |(a, _)| *a).ok()?;
+    Some(BY_ID[at].1)
+}
+
 /// Look an attribute up by any spelling of its name; options such as `;binary` are ignored.
 /// The definitions above win; every other attribute of the AD schema follows its
 /// published syntax and flags ([`super::ad_schema`]).

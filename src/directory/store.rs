@@ -11,8 +11,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 mod attrs;
+mod draft;
 mod walk;
 pub use attrs::{Attrs, Vals, ValsIter};
+pub use draft::Draft;
 pub use walk::Walk;
 
 pub type EntryId = u64;
@@ -84,17 +86,6 @@ impl Entry {
         // Only schema attributes can be stored: the operations reject unknown names first.
         let known = self.attrs.set(name, &values);
         debug_assert!(known, "attribute {name} is not in the schema");
-    }
-
-    /// Set one value of each attribute in one build of the entry's attributes (what
-    /// setting them one by one would leave).
-    pub fn set_all<'v>(&mut self, values: impl IntoIterator<Item = (&'v str, &'v [u8])>) {
-        let changes: Vec<(&str, Vec<&[u8]>)> =
-            values.into_iter().map(|(a, v)| (a, vec![v])).collect();
-        match self.attrs.with(&changes) {
-            Some(next) => self.attrs = next,
-            None => debug_assert!(false, "an attribute of {changes:?} is not in the schema"),
-        }
     }
 
     pub fn set_str(&mut self, name: &str, value: &str) {

@@ -14,10 +14,11 @@ use std::sync::{Arc, Mutex};
 /// One cloud object in the connector space.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CsObject<I> {
-    /// The object as the last import saw it; `None` once deleted in the cloud.
-    pub(super) image: Option<I>,
+    /// The object as the last import saw it; `None` once deleted in the cloud. Shared with
+    /// `exported` once an export wrote it: 100,000 devices are held once, not twice.
+    pub(super) image: Option<Arc<I>>,
     /// What AD holds (the last successful export).
-    pub(super) exported: Option<I>,
+    pub(super) exported: Option<Arc<I>>,
     /// The AD object it is joined to.
     pub(super) dn: Option<String>,
     /// Seen in the current full import.
@@ -92,7 +93,7 @@ impl<I: PartialEq> Partition<I> {
     }
 
     /// An export wrote `written` (`None`: deleted it) and the object is now `dn`.
-    pub(super) fn settle(&mut self, id: &str, written: Option<I>, dn: Option<String>) {
+    pub(super) fn settle(&mut self, id: &str, written: Option<Arc<I>>, dn: Option<String>) {
         let Some(entry) = self.objects.get_mut(id) else {
             return;
         };
@@ -120,13 +121,21 @@ impl<I: PartialEq> Partition<I> {
     where
         I: Clone,
     {
-        let work: Vec<(String, CsObject<I>)> = self
-            .candidates()
+        (self.pending_ids().into_iter())
+            .filter_map(|k| Some((k.clone(), self.objects.get(&k)?.clone())))
+            .collect()
+    }
+
+    /// Which objects an export has to look at (those whose image differs from what AD
+    /// holds), by id: an export of 100,000 devices takes each when it comes to it, not a
+    /// copy of all of them at once.
+    pub(super) fn pending_ids(&mut self) -> Vec<String> {
+        let work: Vec<String> = (self.candidates())
             .filter(|(_, d)| d.image != d.exported)
-            .map(|(k, d)| (k.clone(), d.clone()))
+            .map(|(k, _)| k.clone())
             .collect();
         // Nothing else differs from AD now: only these are left to look at.
-        self.dirty = Some(work.iter().map(|(k, _)| k.clone()).collect());
+        self.dirty = Some(work.iter().cloned().collect());
         work
     }
 
@@ -275,7 +284,7 @@ impl ConnectorSpace {
     }
 
     /// The state, to read it only (the generation stays).
-    fn read(&self) -> std::sync::MutexGuard<'_, SyncState> {
+    pub(super) fn read(&self) -> std::sync::MutexGuard<'_, SyncState> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -438,8 +447,8 @@ mod tests {
         cs.lock().groups.objects.insert(
             "g1".into(),
             CsObject {
-                image: Some(image.clone()),
-                exported: Some(image),
+                image: Some(Arc::new(image.clone())),
+                exported: Some(Arc::new(image)),
                 dn: Some("CN=Group_g1,OU=M365 Groups,DC=gntech,DC=me".into()),
                 seen: true,
                 retired: false,
@@ -477,7 +486,7 @@ mod tests {
         let mut p: Partition<GroupImage> = Partition::default();
         for i in 0..5 {
             let id = format!("g{i}");
-            p.objects.entry(id.clone()).or_default().image = Some(image(&id, "G"));
+            p.objects.entry(id.clone()).or_default().image = Some(Arc::new(image(&id, "G")));
             p.touch(&id);
         }
         let work = p.pending_work();
@@ -493,7 +502,7 @@ mod tests {
         );
 
         // One renamed in the cloud: the next export has it, and it alone.
-        p.objects.get_mut("g3").unwrap().image = Some(image("g3", "Renamed"));
+        p.objects.get_mut("g3").unwrap().image = Some(Arc::new(image("g3", "Renamed")));
         p.touch("g3");
         let work: Vec<String> = p.pending_work().into_iter().map(|(k, _)| k).collect();
         assert_eq!(work, ["g3"]);

@@ -13,6 +13,7 @@ use super::groups::{self, GroupImage, V1Skip};
 use super::history::{ExportError, ExportErrorKind, ProvisioningLog, Skipped};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The owner's AD account (cloud-only owners have none), looked up once per export.
 async fn owner_of(
@@ -86,7 +87,7 @@ pub(super) async fn export_devices(
         renamed,
         updated,
     } = &mut out;
-    let work = cs.lock().devices.pending_work();
+    let work = cs.lock().devices.pending_ids();
     if work.is_empty() {
         return out;
     }
@@ -105,7 +106,10 @@ pub(super) async fn export_devices(
     // Owners are looked up in the domain the container is in.
     let domain = domain_of(&dw.container);
     let mut owners: HashMap<String, Option<devices::Owner>> = HashMap::new();
-    for (id, d) in work {
+    for id in work {
+        let Some(d) = cs.read().devices.objects.get(&id).cloned() else {
+            continue;
+        };
         let target_dn = d
             .image
             .as_ref()
@@ -248,7 +252,7 @@ fn plan(cfg: &EngineConfig, img: &GroupImage, job: GroupJob) -> Plan {
 /// back) are settled as they are: they are not counted as pending on every cycle.
 pub(super) fn settle_ignored(cfg: &EngineConfig, cs: &ConnectorSpace) {
     let mut st = cs.lock();
-    let ignored: Vec<(String, Option<GroupImage>, Option<String>)> = st
+    let ignored: Vec<(String, Option<Arc<GroupImage>>, Option<String>)> = st
         .groups
         .pending_work()
         .into_iter()
@@ -481,7 +485,7 @@ pub(super) async fn export_groups(
                         // scope since).
                         let old = match g
                             .exported
-                            .as_ref()
+                            .as_deref()
                             .filter(|o| matches!(plan(cfg, o, job), Plan::V1))
                         {
                             Some(o) => {

@@ -270,7 +270,7 @@ fn apply_item<I: CloudObject>(
         }
         return;
     }
-    let previous = p.objects.get(id).and_then(|d| d.image.as_ref());
+    let previous = p.objects.get(id).and_then(|d| d.image.as_deref());
     let Some(image) = I::from_delta(item, previous, full) else {
         return;
     };
@@ -278,9 +278,12 @@ fn apply_item<I: CloudObject>(
     d.seen = true;
     match &d.image {
         None => counts.0 += 1,
-        Some(old) if *old != image => counts.1 += 1,
+        Some(old) if **old != image => counts.1 += 1,
+        // The same again: the one held (maybe shared with what AD holds) stays.
         Some(_) => {}
     }
-    d.image = Some(image);
+    if d.image.as_deref() != Some(&image) {
+        d.image = Some(std::sync::Arc::new(image));
+    }
     p.touch(id);
 }

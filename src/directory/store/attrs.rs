@@ -231,6 +231,11 @@ impl Attrs {
         self.len() == 0
     }
 
+    /// The schema numbers of the attributes the entry has, in order.
+    pub fn numbers(&self) -> impl Iterator<Item = u16> + '_ {
+        (0..self.len()).map(|at| self.slot_id(at))
+    }
+
     /// Each attribute under its schema spelling, in the order of the names.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, Vals<'_>)> + '_ {
         (0..self.len()).map(|at| (schema::attr_name(self.slot_id(at)), self.vals(at)))
@@ -314,6 +319,28 @@ impl Attrs {
             .map(|(name, values)| (name.as_ref(), values.iter().map(AsRef::as_ref).collect()))
             .collect();
         Attrs::default().with(&changes).unwrap_or_default()
+    }
+
+    /// Attributes by schema number ([`schema::attr_id`]), in one build; attributes without
+    /// values are left out, and of a number given twice the last values stay.
+    pub fn from_numbered(mut attrs: Vec<(u16, Vec<Vec<u8>>)>) -> Attrs {
+        // Stable: of two with the same number the later one comes last.
+        attrs.sort_by_key(|(id, _)| *id);
+        attrs.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        attrs.retain(|(_, values)| !values.is_empty());
+        let values = attrs.iter().map(|(_, v)| v.len()).sum();
+        let bytes = (attrs.iter().flat_map(|(_, v)| v)).map(Vec::len).sum();
+        let mut next = Builder::new(attrs.len(), values, bytes);
+        for (id, v) in &attrs {
+            next.push(*id, v.iter().map(Vec::as_slice));
+        }
+        next.finish()
     }
 
     /// Remove an attribute (any spelling of its name).
