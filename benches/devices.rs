@@ -4,8 +4,8 @@
 //!
 //!   cargo bench --bench devices            (BENCH_DEVICES=N to change the size)
 
-#[path = "common/allocator.rs"]
-mod allocator;
+#[path = "common/process.rs"]
+mod process;
 use std::time::Instant;
 use writeback_sim::world::{
     Choices, CycleKind, DeviceChoice, DeviceClass, DeviceSpec, DeviceUpdate, World, WorldOptions,
@@ -24,8 +24,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
+    process::on_worker(async move {
         let mut w = World::start(WorldOptions {
             seed: 1,
             ..WorldOptions::default()

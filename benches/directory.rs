@@ -5,8 +5,8 @@
 //!
 //!   cargo bench --bench directory            (BENCH_USERS=N to change the size)
 
-#[path = "common/allocator.rs"]
-mod allocator;
+#[path = "common/process.rs"]
+mod process;
 use ldap3::controls::{ControlType, PagedResults, RawControl};
 use ldap3::{LdapConnAsync, Mod, Scope};
 use std::collections::HashSet;
@@ -250,7 +250,6 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
     let config = DirectoryConfig::default();
     let dir = Directory::new(config, Arc::new(SystemClock)).expect("provision");
     let before = status_kib(None, "VmRSS:");
@@ -272,7 +271,7 @@ fn main() {
         (after.saturating_sub(before)) as f64 / 1024.0,
         (after.saturating_sub(before)) as f64 / 1024.0 * 100_000.0 / users as f64
     );
-    rt.block_on(async {
+    process::on_worker(async move {
         let tls = TlsMaterial::generate(&["localhost".into()]).expect("cert");
         let running = Running::start(dir.clone(), "127.0.0.1:0".parse().ok(), None, tls)
             .await

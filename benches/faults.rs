@@ -17,9 +17,9 @@
 //! article's "Writeback timeout" row is about: AD changed although the user was told it
 //! failed.
 
-#[path = "common/allocator.rs"]
-mod allocator;
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use common::{accounts_world, dn, upn};
 use rand::rngs::StdRng;
@@ -130,8 +130,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
+    process::on_worker(async move {
         let mut w = accounts_world(
             ACCOUNTS,
             WorldOptions {
@@ -165,11 +164,9 @@ fn main() {
             let password = format!("Fault#{i}x{who}");
             let mark = w.history_mark();
             c.sent += 1;
-            let answer = tokio::time::timeout(
-                Duration::from_secs(120),
-                w.sspr_reset(&upn(who), &password),
-            )
-            .await;
+            let answer =
+                tokio::time::timeout(Duration::from_secs(120), w.sspr_reset(&upn(who), &password))
+                    .await;
             // Is it AD's password now? (Every password is new: a bind with it says.)
             let changed = w.sign_in(&dn(&domain, who), &password).await.is_ok();
             let sets = w
@@ -184,9 +181,7 @@ fn main() {
                 Ok(a) => match a.outcome {
                     AnswerOutcome::Ok => c.ok += 1,
                     AnswerOutcome::Rejected => c.rejected += 1,
-                    AnswerOutcome::Failed
-                        if a.detail.iter().any(|d| d == "Writeback timeout") =>
-                    {
+                    AnswerOutcome::Failed if a.detail.iter().any(|d| d == "Writeback timeout") => {
                         c.timed_out += 1
                     }
                     AnswerOutcome::Failed => c.failed += 1,
@@ -268,7 +263,9 @@ fn main() {
         w.shutdown().await;
         let broken = c.unanswered + c.lost + c.applied_twice + c.unrecorded + behind as u64;
         if broken > 0 {
-            eprintln!("the fault matrix found {broken} request(s) or change(s) that broke a guarantee");
+            eprintln!(
+                "the fault matrix found {broken} request(s) or change(s) that broke a guarantee"
+            );
             std::process::exit(1);
         }
     });

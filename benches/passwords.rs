@@ -9,9 +9,9 @@
 //! The domain's minimum password age and history are 0, as the writeback tutorial advises
 //! for testing, so that an account can be reset again at once.
 
-#[path = "common/allocator.rs"]
-mod allocator;
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use common::{accounts_world, upn};
 use futures::stream::{self, StreamExt};
@@ -51,8 +51,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
+    process::on_worker(async move {
         let w = accounts_world(
             ACCOUNTS,
             WorldOptions {
