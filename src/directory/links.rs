@@ -1,7 +1,7 @@
 //! Linked attributes: a forward link (member, managedBy, manager, …) and the back link the
 //! DC keeps on what it names (memberOf, managedObjects, directReports, …).
 
-use super::store::EntryId;
+use super::store::{Entry, EntryId};
 use super::{dn, schema, State};
 
 impl State {
@@ -43,7 +43,7 @@ impl State {
         let dn = e.dn.to_string();
         // Only the forward links the entry has now or had can move a back link; they are
         // followed in the order of [`schema::links`].
-        let mut forwards: Vec<usize> = e.attrs.numbers().filter_map(schema::link_index).collect();
+        let mut forwards = forward_link_indexes(e);
         forwards.extend(
             before.iter().filter_map(|(f, _)| {
                 (schema::links().iter()).position(|(forward, _)| forward == f)
@@ -69,10 +69,17 @@ impl State {
         let Some(e) = self.store.get(id) else {
             return Vec::new();
         };
-        let mut forwards: Vec<usize> = e.attrs.numbers().filter_map(schema::link_index).collect();
-        forwards.sort_unstable();
-        (forwards.into_iter().map(|i| schema::links()[i].0))
+        (forward_link_indexes(e).into_iter())
+            .map(|i| schema::links()[i].0)
             .map(|f| (f, self.store.linked(id, f)))
             .collect()
     }
+}
+
+/// Which of [`schema::links`] the entry has the forward link of: their places there, in
+/// order.
+fn forward_link_indexes(e: &Entry) -> Vec<usize> {
+    let mut at: Vec<usize> = e.attrs.numbers().filter_map(schema::link_index).collect();
+    at.sort_unstable();
+    at
 }

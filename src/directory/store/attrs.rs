@@ -261,15 +261,7 @@ impl Attrs {
         let mut changes: Vec<(u16, &[&[u8]])> = (changes.iter())
             .map(|(name, values)| Some((schema::attr_id(name)?, values.as_slice())))
             .collect::<Option<_>>()?;
-        // Stable, so of two with the same number the later one comes last and stays.
-        changes.sort_by_key(|(id, _)| *id);
-        changes.dedup_by(|later, earlier| {
-            let same = later.0 == earlier.0;
-            if same {
-                std::mem::swap(later, earlier);
-            }
-            same
-        });
+        by_number_last_wins(&mut changes);
         // The merge of the attributes kept and the ones changed, in the order of numbers.
         let (mut kept, mut changed) = (0, 0);
         let mut merged: Vec<(u16, Merged<'_, '_>)> = Vec::with_capacity(self.len() + changes.len());
@@ -324,15 +316,7 @@ impl Attrs {
     /// Attributes by schema number ([`schema::attr_id`]), in one build; attributes without
     /// values are left out, and of a number given twice the last values stay.
     pub fn from_numbered(mut attrs: Vec<(u16, Vec<Vec<u8>>)>) -> Attrs {
-        // Stable: of two with the same number the later one comes last.
-        attrs.sort_by_key(|(id, _)| *id);
-        attrs.dedup_by(|later, earlier| {
-            let same = later.0 == earlier.0;
-            if same {
-                std::mem::swap(later, earlier);
-            }
-            same
-        });
+        by_number_last_wins(&mut attrs);
         attrs.retain(|(_, values)| !values.is_empty());
         let values = attrs.iter().map(|(_, v)| v.len()).sum();
         let bytes = (attrs.iter().flat_map(|(_, v)| v)).map(Vec::len).sum();
@@ -353,6 +337,19 @@ impl fmt::Debug for Attrs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
+}
+
+/// Sorted by schema number, one per number: of a number given twice, the later stays.
+fn by_number_last_wins<T>(attrs: &mut Vec<(u16, T)>) {
+    // Stable, so of two with the same number the later one comes last.
+    attrs.sort_by_key(|(id, _)| *id);
+    attrs.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            std::mem::swap(later, earlier);
+        }
+        same
+    });
 }
 
 /// An attribute's values in a merge: the ones it had or new ones.
