@@ -3,7 +3,8 @@
 //! 100,000 users, and the memory those 100,000 entries take; then paged searches over all
 //! of them, and what 500 connections holding 10 paged searches each cost the DC.
 //!
-//!   cargo bench --bench directory            (BENCH_USERS=N to change the size)
+//!   cargo bench --bench directory            (BENCH_USERS=N to change the size;
+//!                                             BENCH_LOAD_ONLY=1 stops after the load)
 
 #[path = "common/process.rs"]
 mod process;
@@ -26,6 +27,7 @@ mod proc_status;
 
 use proc_status::status_kib;
 
+#[inline(never)]
 fn populate(dir: &Directory, n: usize) {
     let now = dir.now();
     let ctx = OpContext::default();
@@ -271,6 +273,9 @@ fn main() {
         (after.saturating_sub(before)) as f64 / 1024.0,
         (after.saturating_sub(before)) as f64 / 1024.0 * 100_000.0 / users as f64
     );
+    if std::env::var_os("BENCH_LOAD_ONLY").is_some() {
+        return;
+    }
     process::on_worker(async move {
         let tls = TlsMaterial::generate(&["localhost".into()]).expect("cert");
         let running = Running::start(dir.clone(), "127.0.0.1:0".parse().ok(), None, tls)

@@ -193,7 +193,30 @@ pub fn from_filetime(ft: i64) -> Option<DateTime<Utc>> {
 
 /// AD's GeneralizedTime as whenCreated/whenChanged show it: `20261125215640.0Z`.
 pub fn generalized_time(t: DateTime<Utc>) -> String {
-    t.format("%Y%m%d%H%M%S.0Z").to_string()
+    use chrono::{Datelike, Timelike};
+    // Written digit by digit: every add and modify stamps one, and chrono's `format`
+    // parses its pattern each time. A year outside four digits keeps chrono's spelling.
+    let Ok(year) = u32::try_from(t.year()) else {
+        return t.format("%Y%m%d%H%M%S.0Z").to_string();
+    };
+    if year > 9999 {
+        return t.format("%Y%m%d%H%M%S.0Z").to_string();
+    }
+    // A leap second is chrono's 59th with a second's worth of nanoseconds.
+    let second = t.second() + u32::from(t.nanosecond() >= 1_000_000_000);
+    let mut out = String::with_capacity(17);
+    let mut digits = |v: u32, n: u32| {
+        for place in (0..n).rev() {
+            let d = (v / 10u32.pow(place)) % 10;
+            out.push(char::from(b'0' + d as u8));
+        }
+    };
+    digits(year, 4);
+    for v in [t.month(), t.day(), t.hour(), t.minute(), second] {
+        digits(v, 2);
+    }
+    out.push_str(".0Z");
+    out
 }
 
 /// An AD interval (negative 100-ns units, as minPwdAge stores it) as a duration.
@@ -212,6 +235,30 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 11, 25, 21, 56, 40).unwrap();
         assert_eq!(from_filetime(to_filetime(t)), Some(t));
         assert_eq!(generalized_time(t), "20261125215640.0Z");
+    }
+
+    #[test]
+    fn generalized_time_is_what_chrono_writes_for_any_time() {
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .map(|t| t.and_utc());
+        let times = [
+            Utc.with_ymd_and_hms(1601, 1, 1, 0, 0, 0).single(),
+            Utc.with_ymd_and_hms(5, 2, 3, 4, 5, 6).single(),
+            Utc.with_ymd_and_hms(2026, 12, 6, 9, 7, 3).single(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).single(),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).single(),
+            Utc.with_ymd_and_hms(-1, 6, 1, 12, 0, 0).single(),
+            leap,
+        ];
+        for t in times.into_iter().flatten() {
+            assert_eq!(
+                generalized_time(t),
+                t.format("%Y%m%d%H%M%S.0Z").to_string(),
+                "{t:?}"
+            );
+        }
+        assert_eq!(times.iter().flatten().count(), 7);
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@
 //! (unicodePwd, member, …) and falls back to this one for every other attribute; the
 //! subschema entry ([`super::subschema`]) publishes it as RFC 4512 descriptions.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::LazyLock;
 
 static DATA: &str = include_str!("ad_schema.tsv");

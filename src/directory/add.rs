@@ -96,19 +96,16 @@ impl State {
             )));
         }
         if let Some(pid) = parent_id {
-            let parent = self
-                .store
-                .get(pid)
-                .map(|e| (e.structural().to_string(), e.dn.to_string()));
-            if let Some((pclass, pdn)) = parent {
+            if let Some(parent) = self.store.get(pid) {
+                let pclass = parent.structural();
                 if !class
                     .superiors
                     .iter()
-                    .any(|s| s.eq_ignore_ascii_case(&pclass))
+                    .any(|s| s.eq_ignore_ascii_case(pclass))
                 {
                     return Err(AdError::Naming(format!(
-                        "structural objectClass {} is not a valid child class for {pdn}",
-                        class.name
+                        "structural objectClass {} is not a valid child class for {}",
+                        class.name, parent.dn
                     )));
                 }
             }
@@ -172,7 +169,8 @@ impl State {
         // The naming attribute and name always carry the RDN value.
         e.set_str(class.rdn, &rdn.value);
         e.set_str("name", &rdn.value);
-        e.set_str("distinguishedName", &dn.to_string());
+        let text = dn.to_string();
+        e.set_str("distinguishedName", &text);
         if !e.has("objectGUID") {
             let g = self.new_guid();
             e.set("objectGUID", vec![g]);
@@ -255,7 +253,7 @@ impl State {
             }
         }
         self.follow_links(id, &[]);
-        Ok(dn.to_string())
+        Ok(text)
     }
 
     /// What the DC fills in on users, computers and groups.

@@ -45,7 +45,11 @@ impl Rdn {
 /// `v` lower-cased onto `out` (ASCII without an allocation of its own).
 fn push_lower(out: &mut String, v: &str) {
     match v.is_ascii() {
-        true => out.extend(v.chars().map(|c| c.to_ascii_lowercase())),
+        true => {
+            let start = out.len();
+            out.push_str(v);
+            out[start..].make_ascii_lowercase();
+        }
         false => out.push_str(&v.to_lowercase()),
     }
 }
@@ -253,7 +257,7 @@ impl fmt::Display for Dn {
             if i > 0 {
                 f.write_str(",")?;
             }
-            write!(f, "{r}")?;
+            fmt::Display::fmt(r, f)?;
         }
         Ok(())
     }

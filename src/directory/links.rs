@@ -40,7 +40,6 @@ impl State {
         let Some(e) = self.store.get(id) else {
             return;
         };
-        let dn = e.dn.to_string();
         // Only the forward links the entry has now or had can move a back link; they are
         // followed in the order of [`schema::links`].
         let mut forwards = forward_link_indexes(e);
@@ -49,8 +48,12 @@ impl State {
                 (schema::links().iter()).position(|(forward, _)| forward == f)
             }),
         );
+        if forwards.is_empty() {
+            return;
+        }
         forwards.sort_unstable();
         forwards.dedup();
+        let dn = e.dn.to_string();
         for (forward, back) in forwards.into_iter().map(|i| schema::links()[i]) {
             let was = before.iter().find(|(f, _)| *f == forward).map(|(_, v)| v);
             let was: &[EntryId] = was.map(Vec::as_slice).unwrap_or_default();

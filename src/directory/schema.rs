@@ -9,7 +9,7 @@
 //! Left out on purpose: the `mayContain` lists (any known attribute may sit on any class),
 //! auxiliary classes, and schema objects under CN=Schema (the schema is compiled in).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::LazyLock;
 
 /// How values of an attribute compare and what they must look like.
@@ -265,15 +265,17 @@ pub fn links() -> &'static [(&'static str, &'static str)] {
 /// Which of [`links`] (its place there) a forward link is, by the attribute's number
 /// ([`attr_id`]): none for an attribute that is not a forward link.
 pub fn link_index(id: u16) -> Option<usize> {
-    static BY_ID: LazyLock<Vec<(u16, usize)>> = LazyLock::new(|| {
-        let mut v: Vec<(u16, usize)> = (links().iter().enumerate())
-            .filter_map(|(i, (forward, _))| Some((attr_id(forward)?, i)))
-            .collect();
-        v.sort_unstable();
+    // By attribute number: every add and change asks for each attribute it has.
+    static BY_ID: LazyLock<Vec<Option<usize>>> = LazyLock::new(|| {
+        let mut v = vec![None; NAMES.len()];
+        for (i, (forward, _)) in links().iter().enumerate() {
+            if let Some(slot) = attr_id(forward).and_then(|id| v.get_mut(usize::from(id))) {
+                *slot = Some(i);
+            }
+        }
         v
     });
-    let at = BY_ID.binary_search_by_key(&id, |(a, _)| *a).ok()?;
-    Some(BY_ID[at].1)
+    BY_ID.get(usize::from(id)).copied().flatten()
 }
 
 /// Look an attribute up by any spelling of its name; options such as `;binary` are ignored.

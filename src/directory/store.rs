@@ -7,7 +7,8 @@
 //! which build a new version of an entry and hand it to [`Store::update`].
 
 use super::dn::Dn;
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 mod attrs;

@@ -41,7 +41,6 @@ pub use connector_space::ConnectorSpace;
 pub use history::History;
 use relay_listener::Shared;
 pub use scheduler::SchedulerStatus;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 pub use sync_cycle::{CycleKind, CycleSummary};
@@ -178,19 +177,14 @@ impl Engine {
 
     /// Is the relay control channel open?
     pub fn connected(&self) -> bool {
-        self.shared.connected.load(Ordering::SeqCst)
+        self.shared.is_connected()
     }
 
     /// Wait (real time, at most `limit`) until the control channel is open.
     pub async fn wait_connected(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        while !self.connected() {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        true
+        let mut open = self.shared.connected.subscribe();
+        let opened = tokio::time::timeout(limit, open.wait_for(|open| *open)).await;
+        matches!(opened, Ok(Ok(_)))
     }
 
     /// Run a sync cycle now (`Start-ADSyncSyncCycle -PolicyType Initial | Delta`); it waits

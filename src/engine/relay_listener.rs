@@ -14,9 +14,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -25,8 +24,8 @@ pub struct Shared {
     pub cfg: EngineConfig,
     pub clock: Arc<dyn Clock>,
     pub history: History,
-    /// The control channel is open.
-    pub connected: AtomicBool,
+    /// The control channel is open (a watch: the world waits for it to open).
+    pub connected: watch::Sender<bool>,
     /// When the token the relay holds expires (while connected): the scheduler renews it
     /// before then.
     pub token_expires: Mutex<Option<DateTime<Utc>>>,
@@ -43,10 +42,14 @@ impl Shared {
             cfg,
             clock,
             history,
-            connected: AtomicBool::new(false),
+            connected: watch::Sender::new(false),
             token_expires: Mutex::new(None),
             poke: Notify::new(),
         }
+    }
+
+    pub fn is_connected(&self) -> bool {
+        *self.connected.borrow()
     }
 
     pub fn token_expires(&self) -> Option<DateTime<Utc>> {
@@ -103,11 +106,11 @@ pub async fn run(
             Ok((ws, _)) => {
                 backoff = first;
                 shared.set_token_expires(Some(expires));
-                shared.connected.store(true, Ordering::SeqCst);
+                shared.connected.send_replace(true);
                 shared.poke.notify_one();
                 tracing::info!(path = %shared.cfg.relay_path, "relay listener connected");
                 serve(&shared, ws, &mut renew, &shutdown).await;
-                shared.connected.store(false, Ordering::SeqCst);
+                shared.connected.send_replace(false);
                 shared.set_token_expires(None);
                 if shutdown.is_cancelled() {
                     break;

@@ -11,7 +11,6 @@ use super::history::ProvisioningLog;
 use super::relay_listener::{Renewal, Shared};
 use super::sync_cycle::{self, CycleKind, CycleSummary};
 use chrono::{DateTime, Utc};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio_util::sync::CancellationToken;
@@ -95,7 +94,7 @@ pub fn interval(shared: &Shared) -> chrono::Duration {
 
 /// When the relay token should be renewed: a quarter of its lifetime before it expires.
 fn renewal_due(shared: &Shared) -> Option<DateTime<Utc>> {
-    if !shared.connected.load(Ordering::SeqCst) {
+    if !shared.is_connected() {
         return None;
     }
     let margin = chrono::Duration::from_std(shared.cfg.relay_token_lifetime / 4)

@@ -34,7 +34,7 @@ use protocol::Response;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// The rights a shared access policy grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +189,8 @@ struct Inner {
     config: RelayConfig,
     clock: Arc<dyn Clock>,
     state: Mutex<State>,
+    /// Woken whenever a listener connects or renews its token.
+    listeners_changed: Notify,
 }
 
 impl std::fmt::Debug for Relay {
@@ -206,6 +208,7 @@ impl Relay {
                 config,
                 clock,
                 state: Mutex::new(State::default()),
+                listeners_changed: Notify::new(),
             }),
         }
     }
@@ -242,7 +245,37 @@ impl Relay {
 
     /// How many listeners are connected to `path`.
     pub fn listener_count(&self, path: &str) -> usize {
-        self.state().listeners.get(path).map_or(0, Vec::len)
+        (self.state().listeners.get(&path.to_ascii_lowercase())).map_or(0, Vec::len)
+    }
+
+    /// Wait (real time, at most `limit`) until a listener is connected to `path`; whether
+    /// one is.
+    pub async fn wait_listener(&self, path: &str, limit: Duration) -> bool {
+        self.wait_listeners(path, limit, |expiries| !expiries.is_empty())
+            .await
+    }
+
+    /// Wait (real time, at most `limit`) until the token expiries of `path`'s listeners
+    /// ([`Relay::listener_expiries`]) are `ready`; whether they are.
+    pub async fn wait_listeners(
+        &self,
+        path: &str,
+        limit: Duration,
+        ready: impl Fn(&[DateTime<Utc>]) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let changed = self.inner.listeners_changed.notified();
+            tokio::pin!(changed);
+            // Registered before the listeners are read: a change in between wakes it.
+            changed.as_mut().enable();
+            if ready(&self.listener_expiries(path)) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return ready(&self.listener_expiries(path));
+            }
+        }
     }
 
     fn path_exists(&self, path: &str) -> bool {
@@ -272,6 +305,8 @@ impl Relay {
                 expires,
                 host,
             });
+        drop(st);
+        self.inner.listeners_changed.notify_waiters();
         (id, rx)
     }
 
@@ -290,6 +325,7 @@ impl Relay {
         {
             l.expires = expires;
         }
+        self.inner.listeners_changed.notify_waiters();
     }
 
     /// The next listener of `path` (round robin), after closing those whose token has

@@ -346,13 +346,12 @@ impl World {
         if engine.connected() {
             // The renewal travels to the relay as a message with no answer: wait (real
             // time, bounded) until the relay holds it.
-            for _ in 0..2500 {
-                let expiries = self.relay.listener_expiries(HYBRID_CONNECTION);
-                if !expiries.is_empty() && expiries.iter().all(|t| *t > now) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
+            let renewed = |expiries: &[DateTime<Utc>]| {
+                !expiries.is_empty() && expiries.iter().all(|t| *t > now)
+            };
+            (self.relay)
+                .wait_listeners(HYBRID_CONNECTION, Duration::from_secs(5), renewed)
+                .await;
         }
         Ok(Advanced {
             now,
@@ -553,12 +552,12 @@ impl World {
         if !engine.config().password_writeback || self.relay.faults().down {
             return;
         }
-        engine.wait_connected(Duration::from_secs(5)).await;
-        for _ in 0..500 {
-            if self.relay.listener_count(HYBRID_CONNECTION) > 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        // The engine's side opens first; the relay counts the listener once the upgraded
+        // socket is running.
+        if engine.wait_connected(Duration::from_secs(5)).await {
+            self.relay
+                .wait_listener(HYBRID_CONNECTION, Duration::from_secs(1))
+                .await;
         }
     }
 

@@ -282,12 +282,11 @@ async fn the_listener_reconnects_after_the_relay_drops_it() {
         engine.wait_connected(Duration::from_secs(5)).await,
         "reconnected"
     );
-    for _ in 0..500 {
-        if relay.listener_count("passwordwriteback") == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    assert!(
+        relay
+            .wait_listener("passwordwriteback", Duration::from_secs(5))
+            .await
+    );
     assert_eq!(relay.listener_count("passwordwriteback"), 1);
     engine.stop().await;
     stop.cancel();

@@ -90,12 +90,7 @@ async fn listen(f: &Fixture) -> Ws {
         tokio_tungstenite::connect_async(f.listen_url(Some(&f.token("listen", "listen-key"))))
             .await
             .unwrap();
-    for _ in 0..100 {
-        if f.relay.listener_count("sspr") > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    assert!(f.relay.wait_listener("sspr", Duration::from_secs(5)).await);
     ws
 }
 

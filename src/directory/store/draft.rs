@@ -62,7 +62,8 @@ impl Draft {
     }
 
     pub fn set_int(&mut self, name: &str, value: i64) {
-        self.set_str(name, &value.to_string());
+        let digits = itoa::Buffer::new().format(value).as_bytes().to_vec();
+        self.set(name, vec![digits]);
     }
 
     /// The entry, its attributes packed in one build.
