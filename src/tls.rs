@@ -224,11 +224,29 @@ pub fn http_client_builder(extra_ca: Option<&str>) -> Result<reqwest::ClientBuil
     Ok(reqwest::Client::builder().tls_backend_preconfigured(config))
 }
 
+/// ring, offering TLS 1.3's AES-128-GCM with SHA-256 first (as browsers and Go do): ring
+/// hashes SHA-256 with the CPU's SHA extensions and SHA-384 without, and every handshake's
+/// key schedule and transcript go through the suite's hash. The server picks from the
+/// client's list, so our clients' handshakes (LDAPS to the DC, HTTPS to Graph) get the
+/// cheaper suite; what a server offers is unchanged.
+fn client_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    static PROVIDER: std::sync::OnceLock<Arc<rustls::crypto::CryptoProvider>> =
+        std::sync::OnceLock::new();
+    PROVIDER
+        .get_or_init(|| {
+            let mut provider = rustls::crypto::ring::default_provider();
+            let first = rustls::CipherSuite::TLS13_AES_128_GCM_SHA256;
+            // Stable: the rest keep ring's order.
+            provider.cipher_suites.sort_by_key(|s| s.suite() != first);
+            Arc::new(provider)
+        })
+        .clone()
+}
+
 /// The rustls client configuration [`http_client`] uses (for LDAPS clients too).
 pub fn client_config(extra_ca: Option<&str>) -> Result<rustls::ClientConfig, TlsError> {
     use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(client_provider())
         .with_safe_default_protocol_versions()?;
     Ok(match extra_ca {
         Some(pem) => {
@@ -251,18 +269,27 @@ pub fn client_config(extra_ca: Option<&str>) -> Result<rustls::ClientConfig, Tls
 /// certificate presented. The TLS configuration is one for the process: ldap3, left to build
 /// its own, does so for every connection and copies the platform's roots each time.
 pub fn ldap_unverified(settings: ldap3::LdapConnSettings) -> ldap3::LdapConnSettings {
+    settings.set_no_tls_verify(true).set_config(unverified())
+}
+
+/// [`ldap_unverified`]'s TLS configuration.
+fn unverified() -> Arc<rustls::ClientConfig> {
     static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
     let config = CONFIG.get_or_init(|| {
         // The provider ldap3 used: ring, the only one compiled in.
-        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        let provider = client_provider();
+        let algorithms = provider.signature_verification_algorithms;
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap_or_else(|_| rustls::ClientConfig::builder());
         Arc::new(
-            rustls::ClientConfig::builder()
+            builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AnyCertificate(algorithms)))
                 .with_no_client_auth(),
         )
     });
-    settings.set_no_tls_verify(true).set_config(config.clone())
+    config.clone()
 }
 
 #[derive(Debug)]
@@ -320,5 +347,48 @@ mod tests {
             http_client(Some("not pem")).is_ok(),
             "no certificate: no extra root"
         );
+    }
+
+    #[tokio::test]
+    async fn our_clients_and_a_server_of_ours_agree_on_aes_128_gcm_with_sha_256() {
+        let ca = CertificateAuthority::generate().unwrap();
+        let material = ca.issue(&["localhost".into()]).unwrap();
+        let verified = Arc::new(client_config(Some(ca.cert_pem())).unwrap());
+        let ldap = unverified();
+        for config in [verified, ldap] {
+            let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+            let acceptor = material.acceptor.clone();
+            let server = tokio::spawn(async move { acceptor.accept(server_io).await });
+            let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+            let client = tokio_rustls::TlsConnector::from(config)
+                .connect(name, client_io)
+                .await
+                .unwrap();
+            let server = server.await.unwrap().unwrap();
+            for suite in [
+                client.get_ref().1.negotiated_cipher_suite(),
+                server.get_ref().1.negotiated_cipher_suite(),
+            ] {
+                assert_eq!(
+                    suite.map(|s| s.suite()),
+                    Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256)
+                );
+            }
+        }
+        // The rest of ring's suites are still offered, in ring's order.
+        let ring = rustls::crypto::ring::default_provider();
+        let mut ours: Vec<_> = client_provider()
+            .cipher_suites
+            .iter()
+            .map(|s| s.suite())
+            .collect();
+        assert_eq!(
+            ours.remove(0),
+            rustls::CipherSuite::TLS13_AES_128_GCM_SHA256
+        );
+        let theirs: Vec<_> = (ring.cipher_suites.iter().map(|s| s.suite()))
+            .filter(|s| *s != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256)
+            .collect();
+        assert_eq!(ours, theirs);
     }
 }
