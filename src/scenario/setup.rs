@@ -164,11 +164,10 @@ async fn directory(s: &Scenario, file: &Path, world: &mut World) -> Result<(), S
     Ok(())
 }
 
-/// The engine as the wizard left it, then started, then its initial cycle. A feature the
-/// file asks for and the wizard refuses makes the scenario unusable; a default it refuses
-/// (an unlicensed tenant) is left off.
-/// The engine as the wizard leaves it, and what its initial cycle did (the snapshot's
-/// `initial_sync`: the reasons it skipped something included).
+/// The engine as the wizard left it, then started, then its initial cycle; returns what
+/// that cycle did (the snapshot's `initial_sync`: the reasons it skipped something
+/// included). A feature the file asks for and the wizard refuses makes the scenario
+/// unusable; a default it refuses (an unlicensed tenant) is left off.
 async fn engine(
     s: &Scenario,
     file: &Path,
