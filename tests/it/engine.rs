@@ -288,6 +288,8 @@ async fn the_listener_reconnects_after_the_relay_drops_it() {
             .await
     );
     assert_eq!(relay.listener_count("passwordwriteback"), 1);
+    // Paths are case-insensitive, as the service's are.
+    assert_eq!(relay.listener_count("PasswordWriteback"), 1);
     engine.stop().await;
     stop.cancel();
 }
