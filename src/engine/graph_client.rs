@@ -53,6 +53,32 @@ impl std::fmt::Debug for GraphClient {
     }
 }
 
+/// The engine's HTTPS connections to Graph, shared by the wizard's runs and the service's
+/// (re)starts on one machine: each client of its own would open a connection and make a TLS
+/// handshake of its own. Only the connections are shared: each [`GraphClient`] signs in
+/// for a token of its own, as a new process would.
+#[derive(Debug, Clone, Default)]
+pub struct HttpPool(Arc<Mutex<Option<Pooled>>>);
+
+/// The CA a pool's client trusts (PEM; none: the platform's roots only), and the client.
+type Pooled = (Option<String>, reqwest::Client);
+
+impl HttpPool {
+    /// The client trusting `ca` (PEM) besides the platform's roots; built on first use, and
+    /// again when the CA changes.
+    fn client(&self, ca: Option<&str>) -> Result<reqwest::Client, crate::tls::TlsError> {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((for_ca, client)) = held.as_ref() {
+            if for_ca.as_deref() == ca {
+                return Ok(client.clone());
+            }
+        }
+        let client = crate::tls::http_client(ca)?;
+        *held = Some((ca.map(str::to_string), client.clone()));
+        Ok(client)
+    }
+}
+
 /// What one GET cost: the body, and how many throttled answers were waited out.
 pub struct Fetched {
     pub body: Value,
@@ -60,14 +86,16 @@ pub struct Fetched {
 }
 
 impl GraphClient {
-    /// A client of Graph at `base`, trusting `ca` (PEM) besides the platform's roots.
+    /// A client of Graph at `base`, trusting `ca` (PEM) besides the platform's roots, on
+    /// `pool`'s connections.
     pub fn new(
         base: &str,
         auth: GraphAuth,
         ca: Option<&str>,
         clock: Arc<dyn Clock>,
+        pool: &HttpPool,
     ) -> Result<Self, GraphFailure> {
-        let http = crate::tls::http_client(ca).map_err(GraphFailure::unreachable)?;
+        let http = pool.client(ca).map_err(GraphFailure::unreachable)?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_string(),
@@ -78,9 +106,13 @@ impl GraphClient {
     }
 
     /// The client an engine's configuration names; `None` without a Graph endpoint.
-    pub fn from_config(cfg: &EngineConfig, clock: &Arc<dyn Clock>) -> Option<Self> {
+    pub fn from_config(
+        cfg: &EngineConfig,
+        clock: &Arc<dyn Clock>,
+        pool: &HttpPool,
+    ) -> Option<Self> {
         let (url, auth) = (cfg.graph_url.as_ref()?, cfg.graph_auth.clone()?);
-        match Self::new(url, auth, cfg.tls_ca.as_deref(), clock.clone()) {
+        match Self::new(url, auth, cfg.tls_ca.as_deref(), clock.clone(), pool) {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::error!(error = %e, "no HTTPS client for Microsoft Graph");
@@ -230,5 +262,49 @@ impl GraphClient {
             code: "throttled".into(),
             message: format!("still throttled after {ATTEMPTS} attempts"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::serve::ListenerExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A Graph answering `{}` at `/v1.0/me`, and how many connections it accepted.
+    async fn graph() -> (String, Arc<AtomicUsize>) {
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = accepted.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let listener = listener.tap_io(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let app = axum::Router::new().route(
+            "/v1.0/me",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({})) }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (base, accepted)
+    }
+
+    #[tokio::test]
+    async fn clients_of_one_pool_share_its_connection_and_of_two_pools_do_not() {
+        let clock: Arc<dyn Clock> = Arc::new(crate::clock::ManualClock::scenario_start());
+        let auth = GraphAuth::Token("t".into());
+        for (pools, connections) in [(1, 1), (2, 2)] {
+            let (base, accepted) = graph().await;
+            let all: Vec<HttpPool> = (0..pools).map(|_| HttpPool::default()).collect();
+            for i in 0..2 {
+                let pool = &all[i % pools];
+                let c = GraphClient::new(&base, auth.clone(), None, clock.clone(), pool).unwrap();
+                c.get("/v1.0/me").await.unwrap();
+            }
+            assert_eq!(
+                accepted.load(Ordering::SeqCst),
+                connections,
+                "{pools} pool(s)"
+            );
+        }
     }
 }

@@ -54,6 +54,8 @@ pub use wizard::{AdminCredentials, Choices, WizardError};
 pub struct EngineState {
     pub history: History,
     pub connector_space: ConnectorSpace,
+    /// The machine's HTTPS connections to Graph (not kept with a lab's state).
+    pub http: graph_client::HttpPool,
 }
 
 /// The engine as data, for a lab to keep: the wizard's setup, the connector space and the
@@ -80,6 +82,7 @@ impl EngineState {
         Self {
             history: History::restore(s.history),
             connector_space: ConnectorSpace::restore(s.connector_space),
+            http: graph_client::HttpPool::default(),
         }
     }
 }
@@ -96,7 +99,8 @@ pub async fn configure(
     choices: &Choices,
     admin: &AdminCredentials,
 ) -> Result<(EngineConfig, Vec<String>), WizardError> {
-    let done = wizard::configure(current, clock, &state.history, choices, admin).await?;
+    let done =
+        wizard::configure(current, clock, &state.history, &state.http, choices, admin).await?;
     let cs = &state.connector_space;
     match &choices.group_writeback_v1 {
         Some(Some(_)) => cs.rescope_groups(),
@@ -118,6 +122,7 @@ pub struct Engine {
     status: watch::Receiver<SchedulerStatus>,
     shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    http: graph_client::HttpPool,
 }
 
 impl Engine {
@@ -125,7 +130,7 @@ impl Engine {
     /// scheduler. `state` outlives restarts: pass the previous one back in.
     pub fn start(cfg: EngineConfig, clock: Arc<dyn Clock>, state: EngineState) -> Self {
         let listen = cfg.password_writeback;
-        let shared = Arc::new(Shared::new(cfg, clock, state.history));
+        let shared = Arc::new(Shared::new(cfg, clock, state.history, &state.http));
         let cs = state.connector_space;
         if cs.next_due().is_none() {
             cs.set_next_due(Some(shared.clock.now() + scheduler::interval(&shared)));
@@ -160,6 +165,7 @@ impl Engine {
             status,
             shutdown,
             tasks,
+            http: state.http,
         }
     }
 
@@ -172,6 +178,7 @@ impl Engine {
         EngineState {
             history: self.shared.history.clone(),
             connector_space: self.cs.clone(),
+            http: self.http.clone(),
         }
     }
 

@@ -36,9 +36,14 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(cfg: EngineConfig, clock: Arc<dyn Clock>, history: History) -> Self {
+    pub fn new(
+        cfg: EngineConfig,
+        clock: Arc<dyn Clock>,
+        history: History,
+        pool: &super::graph_client::HttpPool,
+    ) -> Self {
         Self {
-            graph: super::graph_client::GraphClient::from_config(&cfg, &clock),
+            graph: super::graph_client::GraphClient::from_config(&cfg, &clock, pool),
             cfg,
             clock,
             history,

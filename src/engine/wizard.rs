@@ -195,13 +195,14 @@ pub async fn configure(
     current: &EngineConfig,
     clock: &Arc<dyn Clock>,
     history: &History,
+    pool: &super::graph_client::HttpPool,
     choices: &Choices,
     admin: &AdminCredentials,
 ) -> Result<Configured, WizardError> {
     if choices.group_writeback_v2 {
         return Err(WizardError::V2Deprecated);
     }
-    let graph = GraphClient::from_config(current, clock);
+    let graph = GraphClient::from_config(current, clock, pool);
     let mut licence = Licence {
         graph: graph.as_ref(),
         premium: None,
