@@ -196,12 +196,10 @@ pub fn generalized_time(t: DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};
     // Written digit by digit: every add and modify stamps one, and chrono's `format`
     // parses its pattern each time. A year outside four digits keeps chrono's spelling.
-    let Ok(year) = u32::try_from(t.year()) else {
-        return t.format("%Y%m%d%H%M%S.0Z").to_string();
+    let year = match u32::try_from(t.year()) {
+        Ok(year) if year <= 9999 => year,
+        _ => return t.format("%Y%m%d%H%M%S.0Z").to_string(),
     };
-    if year > 9999 {
-        return t.format("%Y%m%d%H%M%S.0Z").to_string();
-    }
     // A leap second is chrono's 59th with a second's worth of nanoseconds.
     let second = t.second() + u32::from(t.nanosecond() >= 1_000_000_000);
     let mut out = String::with_capacity(17);
