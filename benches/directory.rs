@@ -5,6 +5,8 @@
 //!
 //!   cargo bench --bench directory            (BENCH_USERS=N to change the size;
 //!                                             BENCH_LOAD_ONLY=1 stops after the load)
+//!   benches/slapd.sh                         (the same client against OpenLDAP's slapd
+//!                                             holding the same users)
 
 #[path = "common/process.rs"]
 mod process;
@@ -73,6 +75,18 @@ fn populate(dir: &Directory, n: usize) {
     }
 }
 
+/// A connection bound as the administrator.
+async fn connect(url: &str) -> ldap3::Ldap {
+    let (conn, mut l) = LdapConnAsync::new(url).await.expect("connect");
+    ldap3::drive!(conn);
+    l.simple_bind(ADMIN, ADMIN_PW)
+        .await
+        .expect("bind")
+        .success()
+        .expect("bind ok");
+    l
+}
+
 #[derive(Clone, Copy)]
 enum Op {
     Search,
@@ -93,13 +107,7 @@ async fn run(
     for c in 0..clients {
         let url = url.to_string();
         handles.push(tokio::spawn(async move {
-            let (conn, mut l) = LdapConnAsync::new(&url).await.expect("connect");
-            ldap3::drive!(conn);
-            l.simple_bind(ADMIN, ADMIN_PW)
-                .await
-                .expect("bind")
-                .success()
-                .expect("bind ok");
+            let mut l = connect(&url).await;
             for i in 0..per_client {
                 let k = (c * per_client + i) * 7919 % users;
                 match op {
@@ -191,13 +199,7 @@ async fn page(
 /// sorted by cn), and 500 connections each holding 10 open — what the DC keeps for them
 /// stays within MaxResultSetSize.
 async fn paged(url: &str, dir: &Directory, users: usize) {
-    let connect = || async {
-        let (conn, mut l) = LdapConnAsync::new(url).await.expect("connect");
-        ldap3::drive!(conn);
-        l.simple_bind(ADMIN, ADMIN_PW).await.expect("bind");
-        l
-    };
-    let mut l = connect().await;
+    let mut l = connect(url).await;
     for sorted in [false, true] {
         let t = Instant::now();
         let (mut n, mut pages, mut cookie) = (0, 0, Vec::new());
@@ -226,7 +228,7 @@ async fn paged(url: &str, dir: &Directory, users: usize) {
     let before = status_kib(None, "VmRSS:");
     let mut held = Vec::new();
     for _ in 0..500 {
-        let mut l = connect().await;
+        let mut l = connect(url).await;
         for _ in 0..10 {
             if let Err(e) = page(&mut l, 1, Vec::new(), false).await {
                 println!("  a paged search to hold failed: {e}");
@@ -247,11 +249,53 @@ async fn paged(url: &str, dir: &Directory, users: usize) {
     }
 }
 
+/// Bind and find one user: what "serving" means for the figure after the load.
+async fn first_answer(url: &str) {
+    let mut l = connect(url).await;
+    let (e, _) = l
+        .search(
+            "DC=gntech,DC=me",
+            Scope::Subtree,
+            "(sAMAccountName=user000000)",
+            vec!["cn"],
+        )
+        .await
+        .expect("search")
+        .success()
+        .expect("search ok");
+    assert_eq!(e.len(), 1, "user000000 is found");
+    let _ = l.unbind().await;
+}
+
+/// The search, modify and add rounds, as `main` runs them against our directory.
+async fn rounds(url: &str, users: usize) {
+    let per = 2000;
+    for (name, op) in [
+        ("indexed search", Op::Search),
+        ("modify", Op::Modify),
+        ("add", Op::Add),
+    ] {
+        for (round, clients) in [1usize, 8].into_iter().enumerate() {
+            let per_client = if clients == 1 { per } else { per / 4 };
+            let ops = run(url, op, clients, per_client, users, round).await;
+            println!("  {name:<15} {clients} connection(s): {ops:>8.0} ops/s");
+        }
+    }
+}
+
 fn main() {
     let users: usize = std::env::var("BENCH_USERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    if let Ok(url) = std::env::var("BENCH_LDAP_URL") {
+        // Another server (benches/slapd.sh loads OpenLDAP's with the same users): the same
+        // client and rounds, nothing of ours in between.
+        println!("directory benchmark against {url}: {users} users in OU=Bench");
+        process::on_worker(async move { rounds(&url, users).await });
+        return;
+    }
+    let begun = Instant::now();
     let config = DirectoryConfig::default();
     let dir = Directory::new(config, Arc::new(SystemClock)).expect("provision");
     let before = status_kib(None, "VmRSS:");
@@ -277,23 +321,21 @@ fn main() {
         return;
     }
     process::on_worker(async move {
+        let t = Instant::now();
         let tls = TlsMaterial::generate(&["localhost".into()]).expect("cert");
+        let keys = t.elapsed();
         let running = Running::start(dir.clone(), "127.0.0.1:0".parse().ok(), None, tls)
             .await
             .expect("listen");
         let url = running.ldap_url().expect("ldap url");
-        let per = 2000;
-        for (name, op) in [
-            ("indexed search", Op::Search),
-            ("modify", Op::Modify),
-            ("add", Op::Add),
-        ] {
-            for (round, clients) in [1usize, 8].into_iter().enumerate() {
-                let per_client = if clients == 1 { per } else { per / 4 };
-                let ops = run(&url, op, clients, per_client, users, round).await;
-                println!("  {name:<15} {clients} connection(s): {ops:>8.0} ops/s");
-            }
-        }
+        first_answer(&url).await;
+        println!(
+            "  first answer over LDAP: {:.2} s after the directory was created \
+             (provisioning, the load, the listeners; not the {:.2} s the certificate took)",
+            (begun.elapsed() - keys).as_secs_f64(),
+            keys.as_secs_f64()
+        );
+        rounds(&url, users).await;
         paged(&url, &dir, users).await;
         tokio::time::timeout(Duration::from_secs(10), running.shutdown())
             .await

@@ -40,13 +40,13 @@ impl State {
         let Some(rdn) = dn.rdn().cloned() else {
             return Err(AdError::Unwilling(WILL_NOT_PERFORM_ROOT.into()));
         };
-        if self.store.id_by_dn(&dn).is_some() {
+        let (key, at) = dn.norm_and_parent();
+        if self.store.id_by_key(&key).is_some() {
             return Err(AdError::EntryExists);
         }
-        let parent_dn = dn.parent().unwrap_or_default();
-        let parent_id = match self.store.id_by_dn(&parent_dn) {
+        let parent_id = match self.store.id_by_key(&key[at..]) {
             Some(id) => Some(id),
-            None if parent_dn.is_root() || *p == Principal::System && self.store.is_empty() => None,
+            None if dn.rdns.len() == 1 || *p == Principal::System && self.store.is_empty() => None,
             None => {
                 return Err(AdError::NoSuchObject {
                     matched: self.store.best_match(&dn),
@@ -171,29 +171,22 @@ impl State {
         e.set_str("name", &rdn.value);
         let text = dn.to_string();
         e.set_str("distinguishedName", &text);
-        if !e.has("objectGUID") {
-            let g = self.new_guid();
-            e.set("objectGUID", vec![g]);
-        }
+        e.or_set("objectGUID", || vec![self.new_guid()]);
         let when = generalized_time(now);
         for a in ["whenCreated", "whenChanged"] {
-            if !e.has(a) {
-                e.set_str(a, &when);
-            }
+            e.or_set_str(a, &when);
         }
         self.store.usn += 1;
         e.set_int("uSNCreated", self.store.usn);
         e.set_int("uSNChanged", self.store.usn);
-        if !e.has("instanceType") {
-            e.set_int("instanceType", 4);
-        }
-        if !e.has("objectCategory") {
-            e.set_str("objectCategory", &self.domain.category_dn(class.category));
-        }
+        e.or_set_int("instanceType", 4);
+        e.or_set("objectCategory", || {
+            vec![self.domain.category_dn(class.category).into_bytes()]
+        });
         // A class whose schema has defaultHidingValue TRUE (container, msDS-Device, …): its
         // objects are created with showInAdvancedViewOnly TRUE (MS-ADTS 3.1.1.5.2.2).
-        if schema::hidden_by_default(class.name) && !e.has("showInAdvancedViewOnly") {
-            e.set_str("showInAdvancedViewOnly", "TRUE");
+        if schema::hidden_by_default(class.name) {
+            e.or_set_str("showInAdvancedViewOnly", "TRUE");
         }
         for m in class.must {
             if !e.has(m) {
@@ -212,7 +205,7 @@ impl State {
                 return Err(AdError::PwdLastSetValue);
             }
         }
-        let id = self.store.insert(e.finish());
+        let id = self.store.insert_keyed(e.finish(), parent_id, key);
         if let Some(pw) = password {
             let result = self
                 .store
@@ -258,10 +251,7 @@ impl State {
 
     /// What the DC fills in on users, computers and groups.
     fn principal_defaults(&mut self, p: &Principal, e: &mut Draft, class: &str) -> AdResult<()> {
-        if !e.has("objectSid") {
-            let sid = self.new_sid();
-            e.set("objectSid", vec![sid]);
-        }
+        e.or_set("objectSid", || vec![self.new_sid()]);
         let sam = match e.str("sAMAccountName") {
             Some(s) => s.to_string(),
             None => {
@@ -324,9 +314,7 @@ impl State {
                     ("logonCount", 0),
                 ];
                 for (a, v) in defaults {
-                    if !e.has(a) {
-                        e.set_int(a, v);
-                    }
+                    e.or_set_int(a, v);
                 }
             }
         }

@@ -208,13 +208,23 @@ impl Dn {
 
     /// The comparison key: lower-case, canonical escaping, no spaces around separators.
     pub fn norm(&self) -> String {
+        self.norm_and_parent().0
+    }
+
+    /// The comparison key ([`Dn::norm`]) and where the parent's key starts in it: the
+    /// parent's key is `key[at..]` (empty for a DN of one RDN, whose parent is the root).
+    pub fn norm_and_parent(&self) -> (String, usize) {
         let len = (self.rdns.iter())
             .map(|r| r.attr.len() + r.value.len() + 2)
             .sum();
         let mut out = String::with_capacity(len);
+        let mut at = 0;
         for (i, r) in self.rdns.iter().enumerate() {
             if i > 0 {
                 out.push(',');
+            }
+            if i == 1 {
+                at = out.len();
             }
             push_lower(&mut out, &r.attr);
             out.push('=');
@@ -224,7 +234,10 @@ impl Dn {
                 false => out.push_str(&escape_value(&r.value.to_lowercase())),
             }
         }
-        out
+        if self.rdns.len() < 2 {
+            at = out.len();
+        }
+        (out, at)
     }
 
     /// True when `self` is `other` or lies below it.
@@ -445,5 +458,22 @@ mod tests {
             .rebase(&ou, &Dn::parse("OU=Other,DC=gntech,DC=me").unwrap())
             .unwrap();
         assert_eq!(moved.to_string(), "CN=ALICE PROBE,OU=Other,DC=gntech,DC=me");
+    }
+
+    #[test]
+    fn a_key_holds_its_parents_key_at_its_end() {
+        for dn in [
+            "CN=Alice Smith,OU=People,DC=gntech,DC=me",
+            "CN=Ünïcode\\, Name,OU=Pëople,DC=gntech,DC=me",
+            "CN=a\\+b,DC=me",
+            "DC=me",
+        ] {
+            let d = Dn::parse(dn).unwrap();
+            let (key, at) = d.norm_and_parent();
+            assert_eq!(key, d.norm(), "{dn}");
+            let parent = d.parent().unwrap();
+            assert_eq!(&key[at..], parent.norm(), "{dn}");
+        }
+        assert_eq!(Dn::default().norm_and_parent(), (String::new(), 0));
     }
 }

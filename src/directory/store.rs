@@ -163,7 +163,12 @@ impl Store {
     }
 
     pub fn id_by_dn(&self, dn: &Dn) -> Option<EntryId> {
-        self.by_dn.get(&dn.norm()).copied()
+        self.id_by_key(&dn.norm())
+    }
+
+    /// By a DN's comparison key ([`Dn::norm`]).
+    pub fn id_by_key(&self, key: &str) -> Option<EntryId> {
+        self.by_dn.get(key).copied()
     }
 
     pub fn by_dn(&self, dn: &Dn) -> Option<&Entry> {
@@ -243,11 +248,46 @@ impl Store {
     }
 
     /// Insert a new entry under its parent (already checked to exist). Returns its id.
-    pub fn insert(&mut self, mut entry: Entry) -> EntryId {
+    pub fn insert(&mut self, entry: Entry) -> EntryId {
+        let (key, parent) = self.key_and_parent(&entry.dn);
+        self.insert_keyed(entry, parent, key)
+    }
+
+    /// A DN's comparison key and its parent's id (none for the root or a missing parent).
+    fn key_and_parent(&self, dn: &Dn) -> (String, Option<EntryId>) {
+        let (key, at) = dn.norm_and_parent();
+        let parent = match dn.is_root() {
+            true => None,
+            false => self.id_by_key(&key[at..]),
+        };
+        (key, parent)
+    }
+
+    /// [`Store::insert`] for a caller that has looked up the entry's comparison key and
+    /// its parent already (an add does, to refuse an existing entry or a missing parent).
+    pub fn insert_keyed(
+        &mut self,
+        mut entry: Entry,
+        parent: Option<EntryId>,
+        key: String,
+    ) -> EntryId {
         self.next_id += 1;
-        let id = self.next_id;
-        entry.id = id;
-        entry.parent = entry.dn.parent().and_then(|p| self.id_by_dn(&p));
+        entry.id = self.next_id;
+        entry.parent = parent;
+        self.link(entry, key)
+    }
+
+    /// Put back an entry with the id it had (restoring a snapshot, parents first).
+    pub fn restore(&mut self, mut entry: Entry) {
+        self.next_id = self.next_id.max(entry.id);
+        let (key, parent) = self.key_and_parent(&entry.dn);
+        entry.parent = parent;
+        self.link(entry, key);
+    }
+
+    /// File an entry whose id and parent are set: under its parent, in the indexes.
+    fn link(&mut self, entry: Entry, key: String) -> EntryId {
+        let id = entry.id;
         match entry.parent {
             Some(p) => {
                 self.children.entry(p).or_default().insert(id);
@@ -256,25 +296,9 @@ impl Store {
                 self.roots.insert(id);
             }
         }
-        self.index(&entry);
+        self.index_keyed(&entry, key);
         self.entries.insert(id, Arc::new(entry));
         id
-    }
-
-    /// Put back an entry with the id it had (restoring a snapshot, parents first).
-    pub fn restore(&mut self, mut entry: Entry) {
-        self.next_id = self.next_id.max(entry.id);
-        entry.parent = entry.dn.parent().and_then(|p| self.id_by_dn(&p));
-        match entry.parent {
-            Some(p) => {
-                self.children.entry(p).or_default().insert(entry.id);
-            }
-            None => {
-                self.roots.insert(entry.id);
-            }
-        }
-        self.index(&entry);
-        self.entries.insert(entry.id, Arc::new(entry));
     }
 
     /// Replace an entry's attributes (same id, same DN), keeping the indexes right.
@@ -342,7 +366,11 @@ impl Store {
     }
 
     fn index(&mut self, e: &Entry) {
-        self.by_dn.insert(e.dn.norm(), e.id);
+        self.index_keyed(e, e.dn.norm());
+    }
+
+    fn index_keyed(&mut self, e: &Entry, key: String) {
+        self.by_dn.insert(key, e.id);
         if e.is_nc_head() {
             self.nc_heads.insert(e.id);
         }

@@ -57,13 +57,34 @@ impl Draft {
         }
     }
 
+    /// Set an attribute the entry does not have yet (a value the DC fills in), with one
+    /// look-up of its name.
+    pub fn or_set(&mut self, name: &str, values: impl FnOnce() -> Vec<Vec<u8>>) {
+        let Some(id) = schema::attr_id(name) else {
+            debug_assert!(false, "attribute {name} is not in the schema");
+            return;
+        };
+        match self.attrs.iter_mut().find(|(a, _)| *a == id) {
+            Some((_, vals)) if !vals.is_empty() => {}
+            Some((_, vals)) => *vals = values(),
+            None => self.attrs.push((id, values())),
+        }
+    }
+
+    pub fn or_set_str(&mut self, name: &str, value: &str) {
+        self.or_set(name, || vec![value.as_bytes().to_vec()]);
+    }
+
+    pub fn or_set_int(&mut self, name: &str, value: i64) {
+        self.or_set(name, || vec![int_text(value)]);
+    }
+
     pub fn set_str(&mut self, name: &str, value: &str) {
         self.set(name, vec![value.as_bytes().to_vec()]);
     }
 
     pub fn set_int(&mut self, name: &str, value: i64) {
-        let digits = itoa::Buffer::new().format(value).as_bytes().to_vec();
-        self.set(name, vec![digits]);
+        self.set(name, vec![int_text(value)]);
     }
 
     /// The entry, its attributes packed in one build.
@@ -72,6 +93,10 @@ impl Draft {
         e.attrs = Attrs::from_numbered(self.attrs);
         e
     }
+}
+
+fn int_text(value: i64) -> Vec<u8> {
+    itoa::Buffer::new().format(value).as_bytes().to_vec()
 }
 
 #[cfg(test)]
@@ -100,6 +125,14 @@ mod tests {
         assert_eq!(d.int("userAccountControl"), Some(4096));
         assert!(!d.has("sAMAccountName"), "no values removes it");
         assert!(d.values("noSuchAttribute").is_empty());
+        d.or_set_str("description", "third");
+        d.or_set_int("sAMAccountName", 7);
+        d.or_set_int("badPwdCount", 0);
+        assert_eq!(d.str("description"), Some("second"), "a value is kept");
+        assert_eq!(d.int("sAMAccountName"), Some(7), "an emptied one is set");
+        assert_eq!(d.int("badPwdCount"), Some(0), "a missing one is set");
+        d.set("sAMAccountName", vec![]);
+        d.set("badPwdCount", vec![]);
         let built = d.finish();
         assert_eq!(built.attrs, e.attrs);
         assert_eq!(built.str("cn"), Some("pc1"));
