@@ -13,6 +13,9 @@ use ldap3::controls::RawControl;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapResult, Mod, Scope, SearchEntry};
 use std::collections::HashSet;
 
+mod ahead;
+pub use ahead::SentAdd;
+
 /// An entry's attributes as the engine writes them.
 pub type Attrs = std::collections::BTreeMap<&'static str, Vec<Vec<u8>>>;
 
@@ -53,6 +56,15 @@ pub struct Account {
     pub user_account_control: i64,
     /// Non-zero while (or since) the account was locked out.
     pub lockout_time: i64,
+}
+
+async fn add_on(ldap: &mut Ldap, dn: &str, attrs: Attrs) -> Result<(), AdFailure> {
+    let attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = attrs
+        .into_iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.into_iter().collect()))
+        .collect();
+    let r = ldap.add(dn, attrs).await.map_err(AdFailure::unreachable)?;
+    ok_with_matched(r)
 }
 
 /// One bound connection as the connector account.
@@ -171,21 +183,8 @@ impl AdSession {
     }
 
     /// Add an entry.
-    pub async fn add(
-        &mut self,
-        dn: &str,
-        attrs: std::collections::BTreeMap<&'static str, Vec<Vec<u8>>>,
-    ) -> Result<(), AdFailure> {
-        let attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = attrs
-            .into_iter()
-            .map(|(k, v)| (k.as_bytes().to_vec(), v.into_iter().collect()))
-            .collect();
-        let r = self
-            .ldap
-            .add(dn, attrs)
-            .await
-            .map_err(AdFailure::unreachable)?;
-        ok_with_matched(r)
+    pub async fn add(&mut self, dn: &str, attrs: Attrs) -> Result<(), AdFailure> {
+        add_on(&mut self.ldap, dn, attrs).await
     }
 
     /// Replace the values of several attributes.

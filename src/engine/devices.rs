@@ -252,17 +252,9 @@ fn alt_security_identity(key: &str) -> String {
     text.unwrap_or_else(|| format!("X509:<SHA1-TP-PUBKEY>{key}"))
 }
 
-/// Add the device under `container`; returns its DN.
-pub async fn add(
-    ad: &mut AdSession,
-    container: &str,
-    class: DeviceClass,
-    d: &DeviceImage,
-    owner: Option<&Owner>,
-) -> Result<String, AdFailure> {
-    let dn = format!("CN={},{container}", ldap3::dn_escape(d.cn(class)));
-    ad.add(&dn, d.attributes(class, owner)).await?;
-    Ok(dn)
+/// The DN the device is added under in `container`.
+pub fn dn_in(container: &str, class: DeviceClass, d: &DeviceImage) -> String {
+    format!("CN={},{container}", ldap3::dn_escape(d.cn(class)))
 }
 
 /// Bring the AD object in line with the device; returns its (possibly new) DN and the

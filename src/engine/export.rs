@@ -7,7 +7,6 @@
 use super::ad::AdSession;
 use super::config::{EngineConfig, V1Naming};
 use super::connector_space::{ConnectorSpace, Partition, SyncState};
-use super::devices::{self, DeviceImage};
 use super::graph_client::GraphClient;
 use super::groups::{self, GroupImage, V1Skip};
 use super::history::{ExportError, ExportErrorKind, ProvisioningLog, Skipped};
@@ -15,26 +14,9 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The owner's AD account (cloud-only owners have none), looked up once per export.
-async fn owner_of(
-    ad: &mut AdSession,
-    base: &str,
-    cache: &mut HashMap<String, Option<devices::Owner>>,
-    img: &DeviceImage,
-) -> Option<devices::Owner> {
-    let upn = img.owner.as_ref()?;
-    if let Some(hit) = cache.get(upn) {
-        return hit.clone();
-    }
-    let found = ad
-        .user_by_upn(base, upn)
-        .await
-        .ok()
-        .flatten()
-        .map(|(dn, sid)| devices::Owner { dn, sid });
-    cache.insert(upn.clone(), found.clone());
-    found
-}
+mod device;
+pub(super) use device::export_devices;
+pub use device::ExportAhead;
 
 /// How an AD failure shows in the export's error list.
 fn export_error(f: super::ad::AdFailure, dn: Option<String>) -> ExportError {
@@ -61,119 +43,6 @@ fn failure_text(f: &super::ad::AdFailure) -> String {
 fn first_rdn_value(dn: &str) -> &str {
     let rdn = &dn[..dn.len().saturating_sub(super::ad::parent_of(dn).len() + 1)];
     rdn.split_once('=').map_or(rdn, |(_, v)| v)
-}
-
-/// What a device export did.
-#[derive(Default)]
-pub(super) struct DeviceExport {
-    /// (adds, updates, deletes).
-    pub(super) counts: (u32, u32, u32),
-    pub(super) errors: Vec<ExportError>,
-    /// Objects renamed or moved (old DN, new DN).
-    pub(super) renamed: Vec<(String, String)>,
-    /// Objects updated (DN after the export, the attributes written).
-    pub(super) updated: Vec<(String, Vec<&'static str>)>,
-}
-
-pub(super) async fn export_devices(
-    cfg: &EngineConfig,
-    dw: &super::config::DeviceWriteback,
-    cs: &ConnectorSpace,
-) -> DeviceExport {
-    let mut out = DeviceExport::default();
-    let DeviceExport {
-        counts,
-        errors,
-        renamed,
-        updated,
-    } = &mut out;
-    let work = cs.lock().devices.pending_ids();
-    if work.is_empty() {
-        return out;
-    }
-    let mut ad = match AdSession::open(cfg).await {
-        Ok(s) => s,
-        Err(f) => {
-            errors.push(ExportError {
-                kind: ExportErrorKind::ConnectionFailure,
-                dn: dw.container.clone(),
-                detail: f.message,
-            });
-            return out;
-        }
-    };
-    let container_exists = ad.exists(&dw.container).await.unwrap_or(false);
-    // Owners are looked up in the domain the container is in.
-    let domain = domain_of(&dw.container);
-    let mut owners: HashMap<String, Option<devices::Owner>> = HashMap::new();
-    for id in work {
-        let Some(d) = cs.read().devices.objects.get(&id).cloned() else {
-            continue;
-        };
-        let target_dn = d
-            .image
-            .as_ref()
-            .map(|i| format!("CN={},{}", ldap3::dn_escape(i.cn(dw.class)), dw.container));
-        let result = match (&d.image, &d.exported, &d.dn) {
-            (Some(img), None, _) => {
-                if !container_exists {
-                    errors.push(ExportError {
-                        kind: ExportErrorKind::NoWritebackContainer,
-                        dn: target_dn.unwrap_or_default(),
-                        detail: format!(
-                            "the device writeback container {} does not exist",
-                            dw.container
-                        ),
-                    });
-                    continue;
-                }
-                let owner = owner_of(&mut ad, &domain, &mut owners, img).await;
-                devices::add(&mut ad, &dw.container, dw.class, img, owner.as_ref())
-                    .await
-                    .map(|dn| {
-                        counts.0 += 1;
-                        Some(dn)
-                    })
-            }
-            (Some(img), Some(old), Some(dn)) => {
-                let old_owner = owner_of(&mut ad, &domain, &mut owners, old).await;
-                let new_owner = owner_of(&mut ad, &domain, &mut owners, img).await;
-                devices::update(
-                    &mut ad,
-                    dn,
-                    dw.class,
-                    (old, old_owner.as_ref()),
-                    (img, new_owner.as_ref()),
-                )
-                .await
-                .map(|(dn, written)| {
-                    counts.1 += 1;
-                    if !written.is_empty() {
-                        updated.push((dn.clone(), written));
-                    }
-                    Some(dn)
-                })
-            }
-            (None, Some(_), Some(dn)) => match ad.delete(dn).await {
-                Ok(()) => {
-                    counts.2 += 1;
-                    Ok(None)
-                }
-                Err(f) if f.code == Some(32) => Ok(None),
-                Err(f) => Err(f),
-            },
-            _ => Ok(d.dn.clone()),
-        };
-        match result {
-            Ok(dn) => {
-                note_rename(renamed, d.dn.as_deref(), dn.as_deref());
-                cs.lock().devices.settle(&id, d.image, dn)
-            }
-            Err(f) => errors.push(export_error(f, d.dn.clone().or(target_dn))),
-        }
-    }
-    ad.close().await;
-    out
 }
 
 /// An object the export left under another DN than it found it: renamed or moved.

@@ -56,6 +56,8 @@ pub struct EngineState {
     pub connector_space: ConnectorSpace,
     /// The machine's HTTPS connections to Graph (not kept with a lab's state).
     pub http: graph_client::HttpPool,
+    /// How many adds an export sends ahead of their answers (not kept with a lab's state).
+    pub export_ahead: export::ExportAhead,
 }
 
 /// The engine as data, for a lab to keep: the wizard's setup, the connector space and the
@@ -83,6 +85,7 @@ impl EngineState {
             history: History::restore(s.history),
             connector_space: ConnectorSpace::restore(s.connector_space),
             http: graph_client::HttpPool::default(),
+            export_ahead: Default::default(),
         }
     }
 }
@@ -130,7 +133,9 @@ impl Engine {
     /// scheduler. `state` outlives restarts: pass the previous one back in.
     pub fn start(cfg: EngineConfig, clock: Arc<dyn Clock>, state: EngineState) -> Self {
         let listen = cfg.password_writeback;
-        let shared = Arc::new(Shared::new(cfg, clock, state.history, &state.http));
+        let mut shared = Shared::new(cfg, clock, state.history, &state.http);
+        shared.export_ahead = state.export_ahead;
+        let shared = Arc::new(shared);
         let cs = state.connector_space;
         if cs.next_due().is_none() {
             cs.set_next_due(Some(shared.clock.now() + scheduler::interval(&shared)));
@@ -179,6 +184,7 @@ impl Engine {
             history: self.shared.history.clone(),
             connector_space: self.cs.clone(),
             http: self.http.clone(),
+            export_ahead: self.shared.export_ahead.clone(),
         }
     }
 

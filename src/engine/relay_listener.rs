@@ -33,6 +33,10 @@ pub struct Shared {
     pub poke: Notify,
     /// Microsoft Graph as the configuration names it (one client: its token lasts).
     pub graph: Option<super::graph_client::GraphClient>,
+    /// How many adds an export sends ahead ([`EngineState::export_ahead`]).
+    ///
+    /// [`EngineState::export_ahead`]: super::EngineState::export_ahead
+    pub export_ahead: super::export::ExportAhead,
 }
 
 impl Shared {
@@ -50,6 +54,7 @@ impl Shared {
             connected: watch::Sender::new(false),
             token_expires: Mutex::new(None),
             poke: Notify::new(),
+            export_ahead: Default::default(),
         }
     }
 

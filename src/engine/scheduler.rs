@@ -59,6 +59,7 @@ pub async fn cycle(
         &shared.history,
         cs,
         kind,
+        shared.export_ahead.get(),
     )
     .await;
     cs.set_next_due(Some(shared.clock.now() + interval(shared)));

@@ -63,6 +63,7 @@ pub async fn run(
     history: &History,
     cs: &ConnectorSpace,
     kind: CycleKind,
+    ahead: usize,
 ) -> CycleSummary {
     let mut summary = CycleSummary::default();
     let Some(graph) = graph else {
@@ -130,7 +131,7 @@ pub async fn run(
     let (mut counts, mut errors, mut skipped) = ((0, 0, 0), Vec::new(), Vec::new());
     let mut renamed = Vec::new();
     if let Some(dw) = &cfg.device_writeback {
-        let d = export_devices(cfg, dw, cs).await;
+        let d = export_devices(cfg, dw, cs, ahead).await;
         counts = sum(counts, d.counts);
         errors.extend(d.errors);
         renamed.extend(d.renamed);

@@ -3,6 +3,7 @@
 
 use super::World;
 use crate::cloud::graph::GraphFaults;
+use crate::engine::export::ExportAhead;
 use crate::fault_proxy::LdapFaults;
 use crate::relay::RelayFaults;
 
@@ -31,6 +32,14 @@ impl World {
     /// Put these faults in force (and lift the others). The LDAP faults are the fault
     /// proxy's, between the world's LDAP clients and the DC, the embedded AD or a real one.
     pub fn set_faults(&self, f: Faults) {
+        // The proxy charges its latency once per exchange (an answer after the client
+        // spoke): while it is on, the engine's export sends one add at a time, so each add
+        // is an exchange however the bytes interleave and business time moves the same in
+        // every run. Otherwise adds go ahead of their answers.
+        self.engine_state.export_ahead.set(match f.ldap.latency {
+            Some(_) => 1,
+            None => ExportAhead::DEFAULT,
+        });
         self.relay.set_faults(f.relay);
         match &self.ldap_proxy {
             Some(p) => p.set_faults(f.ldap),

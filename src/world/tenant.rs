@@ -256,6 +256,11 @@ impl World {
         }
     }
 
+    /// The objectId of a tenant device, by its name or either of its ids.
+    pub fn device_object_id(&self, name: &str) -> Option<String> {
+        self.tenant.device(name).map(|d| d.id)
+    }
+
     /// The objectIds of tenant users by userPrincipalName.
     fn user_ids(&self, upns: &[String]) -> Result<Vec<String>, WorldError> {
         upns.iter()

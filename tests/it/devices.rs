@@ -57,6 +57,18 @@ fn register(w: &mut World, i: usize) -> String {
     .unwrap()
 }
 
+/// A world with device writeback set up by option A and devices 0..n registered.
+async fn with_devices(n: usize) -> World {
+    let mut w = world(License::P1).await;
+    configure(&mut w, None, DeviceClass::Computer, true)
+        .await
+        .unwrap();
+    for i in 0..n {
+        register(&mut w, i);
+    }
+    w
+}
+
 fn dn(i: usize) -> String {
     format!("CN={},{CONTAINER}", name(i))
 }
@@ -257,13 +269,7 @@ async fn the_wizard_refuses_without_premium_and_for_another_forest() {
 
 #[tokio::test]
 async fn a_round_that_fails_midway_resumes_after_the_last_applied_page() {
-    let mut w = world(License::P1).await;
-    configure(&mut w, None, DeviceClass::Computer, true)
-        .await
-        .unwrap();
-    for i in 0..250 {
-        register(&mut w, i);
-    }
+    let w = with_devices(250).await;
     // The first page (100 devices) is served, then Graph is down for the rest of the cycle.
     w.set_faults(Faults {
         graph: GraphFaults {
@@ -294,5 +300,78 @@ async fn a_round_that_fails_midway_resumes_after_the_last_applied_page() {
         w.ad_count(CONTAINER, "(objectClass=computer)").await,
         Ok(250)
     );
+    w.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_export_adds_devices_in_object_id_order_and_a_collision_fails_only_its_own() {
+    use writeback_sim::world::{ExportErrorKind, NewEntry};
+    // 150 devices, one of them colliding with an object already in the container.
+    let w = with_devices(150).await;
+    w.ad_add(NewEntry {
+        dn: dn(70),
+        attrs: vec![
+            ("objectClass".into(), vec!["computer".into()]),
+            ("sAMAccountName".into(), vec!["TAKEN$".into()]),
+        ],
+        password: None,
+    })
+    .await
+    .unwrap();
+    let s = w.sync(CycleKind::Delta).await.unwrap();
+    assert_eq!((s.exported, s.export_errors), ((149, 0, 0), 1));
+    let export = export(&w);
+    assert_eq!(export.export_errors.len(), 1);
+    assert_eq!(export.export_errors[0].kind, ExportErrorKind::CdError);
+    assert_eq!(export.export_errors[0].dn, dn(70));
+    assert!(
+        export.export_errors[0].detail.starts_with("LDAP 68"),
+        "{}",
+        export.export_errors[0].detail
+    );
+    // The export takes devices in objectId order: the DC created them in that order.
+    let mut order: Vec<usize> = (0..150).filter(|i| *i != 70).collect();
+    order.sort_by_key(|i| w.device_object_id(&name(*i)).unwrap());
+    let mut last = 0;
+    for i in order {
+        let usn: u64 = one(&w, &dn(i), "uSNCreated")
+            .await
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(usn > last, "device {i} was created out of order");
+        last = usn;
+    }
+    // The colliding device is written once the name is free.
+    w.ad_delete(&dn(70)).await.unwrap();
+    let s = w.sync(CycleKind::Delta).await.unwrap();
+    assert_eq!((s.exported, s.export_errors), ((1, 0, 0), 0));
+    w.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_a_slow_dc_each_add_is_an_exchange_of_its_own() {
+    use writeback_sim::world::LdapFaults;
+    let mut w = with_devices(20).await;
+    w.set_faults(Faults {
+        ldap: LdapFaults {
+            latency: Some(Duration::from_secs(1)),
+            ..LdapFaults::default()
+        },
+        ..Faults::default()
+    });
+    let before = w.now();
+    let s = w.sync(CycleKind::Delta).await.unwrap();
+    assert_eq!(s.exported, (20, 0, 0));
+    // The export's session (handshake, bind, the container's check) and twenty adds, a
+    // second each: adds sent ahead would share their seconds.
+    let took = (w.now() - before).num_seconds();
+    assert!(took >= 20 + 3, "the export took {took} s of business time");
+    w.set_faults(Faults::default());
+    for i in 20..40 {
+        register(&mut w, i);
+    }
+    let s = w.sync(CycleKind::Delta).await.unwrap();
+    assert_eq!(s.exported, (20, 0, 0));
     w.shutdown().await;
 }
