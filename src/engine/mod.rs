@@ -133,9 +133,13 @@ impl Engine {
     /// scheduler. `state` outlives restarts: pass the previous one back in.
     pub fn start(cfg: EngineConfig, clock: Arc<dyn Clock>, state: EngineState) -> Self {
         let listen = cfg.password_writeback;
-        let mut shared = Shared::new(cfg, clock, state.history, &state.http);
-        shared.export_ahead = state.export_ahead;
-        let shared = Arc::new(shared);
+        let shared = Arc::new(Shared::new(
+            cfg,
+            clock,
+            state.history,
+            &state.http,
+            state.export_ahead,
+        ));
         let cs = state.connector_space;
         if cs.next_due().is_none() {
             cs.set_next_due(Some(shared.clock.now() + scheduler::interval(&shared)));

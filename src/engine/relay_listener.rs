@@ -45,6 +45,7 @@ impl Shared {
         clock: Arc<dyn Clock>,
         history: History,
         pool: &super::graph_client::HttpPool,
+        export_ahead: super::export::ExportAhead,
     ) -> Self {
         Self {
             graph: super::graph_client::GraphClient::from_config(&cfg, &clock, pool),
@@ -54,7 +55,7 @@ impl Shared {
             connected: watch::Sender::new(false),
             token_expires: Mutex::new(None),
             poke: Notify::new(),
-            export_ahead: Default::default(),
+            export_ahead,
         }
     }
 

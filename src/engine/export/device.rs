@@ -24,7 +24,7 @@ impl ExportAhead {
     pub const DEFAULT: usize = 64;
 
     pub fn get(&self) -> usize {
-        self.0.load(Ordering::Relaxed).max(1)
+        self.0.load(Ordering::Relaxed)
     }
 
     /// At least one.
@@ -133,25 +133,23 @@ pub(in crate::engine) async fn export_devices(
         let Some(d) = cs.read().devices.objects.get(&id).cloned() else {
             continue;
         };
-        let target_dn = (d.image.as_ref()).map(|i| devices::dn_in(&dw.container, dw.class, i));
-        if let (Some(img), None, Some(dn)) = (&d.image, &d.exported, &target_dn) {
-            if container_exists {
-                let owner = owner_of(&mut ad, &domain, &mut owners, img).await;
-                let attrs = img.attributes(dw.class, owner.as_ref());
-                let answer = ad.send_add(dn.clone(), attrs).await;
-                let dn = dn.clone();
-                sent.push_back(Sent {
-                    id,
-                    device: d,
-                    dn,
-                    answer,
-                });
-                settle(&mut sent, ahead.saturating_sub(1), cs, &mut out).await;
-                continue;
-            }
+        if let (Some(img), None, true) = (&d.image, &d.exported, container_exists) {
+            let dn = devices::dn_in(&dw.container, dw.class, img);
+            let owner = owner_of(&mut ad, &domain, &mut owners, img).await;
+            let attrs = img.attributes(dw.class, owner.as_ref());
+            let answer = ad.send_add(dn.clone(), attrs).await;
+            sent.push_back(Sent {
+                id,
+                device: d,
+                dn,
+                answer,
+            });
+            settle(&mut sent, ahead.saturating_sub(1), cs, &mut out).await;
+            continue;
         }
         // Anything else waits for the adds before it, so its outcome follows theirs.
         settle(&mut sent, 0, cs, &mut out).await;
+        let target_dn = (d.image.as_ref()).map(|i| devices::dn_in(&dw.container, dw.class, i));
         let DeviceExport {
             counts,
             errors,
